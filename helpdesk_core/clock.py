@@ -1,0 +1,55 @@
+"""The only place that reads the wall clock.
+
+Everything that needs "now" takes a `Clock`; `--now` swaps in a `FixedClock`, so a plan can
+show what will fire next week and tests never sleep.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real time, always timezone-aware (UTC)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock stopped at one moment (for `--now` and for tests)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self._moment = require_aware(moment)
+
+    def now(self) -> datetime:
+        return self._moment
+
+
+def require_aware(moment: datetime) -> datetime:
+    """Refuse naive datetimes: a time without an offset means nothing across time zones."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timestamp {moment.isoformat()} has no UTC offset")
+    return moment
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 instant that must carry an offset (`--now 2026-11-28T10:00+03:00`)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not an ISO 8601 timestamp") from exc
+    return require_aware(moment)
+
+
+def clock_for(now: str | None) -> Clock:
+    """The clock a command runs with: fixed when `--now` was given, else the system's."""
+    return FixedClock(parse_instant(now)) if now else SystemClock()

@@ -1,0 +1,310 @@
+"""The one module through which all Redmine traffic passes.
+
+Why requests and not python-redmine underneath: python-redmine's `.all()` loads every page
+before returning, impersonation is fixed per client object rather than per call, its
+`requests={'timeout': ...}` option has been reported not to reach the session, and it has
+no notion of an ambiguous write (the request reached Redmine but the answer was lost). A
+thin gateway over one `requests.Session` per thread gives us exactly: real timeouts,
+tenacity retries on transient faults only, `X-Redmine-Switch-User` per call, streaming
+pagination, write recovery hooks, request counting, and an API key that never leaves the
+request header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, BinaryIO, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+
+from helpdesk_core.config import ConnectionSettings
+from helpdesk_core.errors import (
+    AuthError,
+    ForbiddenError,
+    ImpersonationError,
+    NotFoundError,
+    RedmineError,
+    ServerError,
+    UnavailableError,
+    ValidationFailed,
+    WriteRefused,
+)
+
+log = logging.getLogger("helpdesk.gateway")
+T = TypeVar("T")
+Json = dict[str, Any]
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A write that failed this way may still have been applied by Redmine.
+AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+PAGE_SIZE = 100
+
+
+class TransientError(RedmineError):
+    """A fault worth retrying; `retry_after` comes from the server when it said so."""
+
+    def __init__(self, message: str, *, ambiguous: bool, retry_after: float | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.ambiguous, self.retry_after = ambiguous, retry_after
+
+
+@dataclass
+class RequestStats:
+    """What the gateway sent: per method, retries, and writes recovered instead of repeated."""
+
+    by_method: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    recovered_writes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, method: str) -> None:
+        with self._lock:
+            self.by_method[method] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_method.values())
+
+    @property
+    def writes(self) -> int:
+        return sum(n for m, n in self.by_method.items() if m != "GET")
+
+    def as_dict(self) -> dict[str, int]:
+        per_method = {m.lower(): n for m, n in self.by_method.items()}
+        return {"requests": self.total, "writes": self.writes, "retries": self.retries,
+                "recovered_writes": self.recovered_writes, **per_method}
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _error_messages(response: requests.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [str(e) for e in errors] if isinstance(errors, list) else []
+
+
+class Gateway:
+    """Redmine's REST API with retries, timeouts, impersonation and redaction.
+
+    `writes_allowed=False` turns the gateway read-only: a dry run that reached a write by
+    mistake fails loudly instead of changing the tracker.
+    """
+
+    def __init__(self, settings: ConnectionSettings, *, writes_allowed: bool = True,
+                 sleep: Callable[[float], None] = time.sleep, pool_size: int = 16) -> None:
+        self._settings = settings
+        self._key = settings.api_key.get_secret_value()
+        self.writes_allowed = writes_allowed
+        self._sleep = sleep
+        self._pool_size = pool_size
+        self._local = threading.local()
+        self.stats = RequestStats()
+
+    def __repr__(self) -> str:
+        return f"Gateway(url={self._settings.url!r}, writes_allowed={self.writes_allowed})"
+
+    @property
+    def url(self) -> str:
+        return self._settings.url
+
+    # --- transport -------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.verify = self._settings.verify_tls
+            session.headers.update({"X-Redmine-API-Key": self._key, "User-Agent": "helpdesk/0.1"})
+            self._local.session = session
+        return session
+
+    def redact(self, text: str) -> str:
+        """Remove the API key from any text that might reach a log or an exception."""
+        return text.replace(self._key, "[REDACTED]") if self._key else text
+
+    def _send_once(self, method: str, path: str, *, params: Mapping[str, Any] | None,
+                   body: bytes | None, content_type: str | None, as_user: str | None) -> requests.Response:
+        headers: dict[str, str] = {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if as_user:
+            headers["X-Redmine-Switch-User"] = as_user
+        self.stats.count(method)
+        try:
+            response = self._session().request(
+                method, self._settings.url + path, params=params, data=body, headers=headers,
+                timeout=(self._settings.timeout, self._settings.timeout))
+        # Chains are dropped (`from None`): urllib3 errors can carry the request and its headers.
+        except requests.Timeout:
+            raise TransientError(f"timed out after {self._settings.timeout:g}s", ambiguous=True,
+                                 method=method, path=path) from None
+        except requests.ConnectionError as exc:
+            raise TransientError(f"connection failed ({type(exc).__name__})", ambiguous=True,
+                                 method=method, path=path) from None
+        except requests.RequestException as exc:
+            raise UnavailableError(self.redact(str(exc)), method=method, path=path) from None
+        if response.status_code in RETRYABLE_STATUSES:
+            raise TransientError(f"HTTP {response.status_code}",
+                                 ambiguous=response.status_code in AMBIGUOUS_STATUSES,
+                                 retry_after=_retry_after_seconds(response),
+                                 method=method, path=path, status=response.status_code)
+        if response.status_code >= 400:
+            raise self._final_error(method, path, response, as_user)
+        return response
+
+    def _final_error(self, method: str, path: str, response: requests.Response,
+                     as_user: str | None) -> RedmineError:
+        status = response.status_code
+        errors = _error_messages(response)
+        kinds: dict[int, tuple[type[RedmineError], str]] = {
+            401: (AuthError, "unauthorized (bad API key or REST API disabled)"),
+            403: (ForbiddenError, "forbidden" + (f" for user {as_user}" if as_user else "")),
+            404: (NotFoundError, "not found"),
+            412: (ImpersonationError, f"cannot act as user '{as_user}' (locked, not activated or unknown)"),
+            422: (ValidationFailed, "rejected by Redmine"),
+        }
+        cls, message = kinds.get(status, (RedmineError, f"HTTP {status}"))
+        if status >= 500:
+            cls = ServerError
+        return cls(message, method=method, path=path, status=status, errors=errors)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry = self._settings.retry
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            return min(exc.retry_after, retry.max_wait)
+        return wait_exponential_jitter(initial=retry.initial_wait, max=retry.max_wait)(state)
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json_body: Json | None = None, body: bytes | None = None,
+                content_type: str | None = None, as_user: str | None = None,
+                recover: Callable[[], T | None] | None = None) -> requests.Response | T:
+        """Send one request, retrying transient faults within the configured cap.
+
+        `recover` is asked after an ambiguous failure of a write (the request may have been
+        applied): when it finds the write in Redmine its result is returned instead of
+        sending the write a second time.
+        """
+        if method != "GET" and not self.writes_allowed:
+            raise WriteRefused(f"{method} {path} refused: this run does not write (dry run)")
+        if json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            content_type = "application/json"
+        retry = self._settings.retry
+        attempt_no = 0
+
+        def attempt() -> requests.Response | T:
+            nonlocal attempt_no
+            attempt_no += 1
+            if attempt_no > 1:
+                self.stats.retries += 1
+                if recover is not None and method != "GET" and self._last_ambiguous:
+                    found = recover()
+                    if found is not None:
+                        self.stats.recovered_writes += 1
+                        return found
+            try:
+                response = self._send_once(method, path, params=params, body=body,
+                                           content_type=content_type, as_user=as_user)
+            except TransientError as exc:
+                self._local.last_ambiguous = exc.ambiguous
+                raise
+            return response
+
+        retrying = Retrying(
+            stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_total_wait),
+            wait=self._wait, sleep=self._sleep, reraise=True,
+            retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
+            before_sleep=lambda s: log.warning("retrying %s %s after %s", method, path,
+                                               s.outcome.exception() if s.outcome else "?"),
+        )
+        try:
+            return retrying(attempt)
+        except TransientError as exc:
+            raise UnavailableError(f"{exc.args[0]}; gave up after {attempt_no} attempts",
+                                   method=method, path=path, status=exc.status) from None
+
+    @property
+    def _last_ambiguous(self) -> bool:
+        return bool(getattr(self._local, "last_ambiguous", False))
+
+    # --- JSON helpers ----------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, as_user: str | None = None) -> Json:
+        response = self.request("GET", path, params=params, as_user=as_user)
+        assert isinstance(response, requests.Response)
+        return response.json() if response.content else {}
+
+    def _write(self, method: str, path: str, payload: Json, as_user: str | None,
+               recover: Callable[[], Json | None] | None) -> Json:
+        result = self.request(method, path, json_body=payload, as_user=as_user, recover=recover)
+        if isinstance(result, requests.Response):
+            return result.json() if result.content.strip() else {}
+        return result  # what `recover` found
+
+    def post(self, path: str, payload: Json, *, as_user: str | None = None,
+             recover: Callable[[], Json | None] | None = None) -> Json:
+        return self._write("POST", path, payload, as_user, recover)
+
+    def put(self, path: str, payload: Json, *, as_user: str | None = None,
+            recover: Callable[[], Json | None] | None = None) -> Json:
+        return self._write("PUT", path, payload, as_user, recover)
+
+    def delete(self, path: str, *, as_user: str | None = None) -> None:
+        with contextlib.suppress(NotFoundError):  # already gone: deleting is idempotent
+            self.request("DELETE", path, as_user=as_user)
+
+    def upload(self, content: bytes | BinaryIO, filename: str, *, as_user: str | None = None) -> str:
+        """Send a file to /uploads.json and return its token (attach it in a later write)."""
+        data = content if isinstance(content, bytes) else content.read()
+        response = self.request("POST", "/uploads.json", params={"filename": filename}, body=data,
+                                content_type="application/octet-stream", as_user=as_user)
+        assert isinstance(response, requests.Response)
+        return str(response.json()["upload"]["token"])
+
+    def iterate(self, path: str, key: str, params: Mapping[str, Any] | None = None, *,
+                as_user: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Json]:
+        """Stream a collection page by page (one page in memory), sorted by id where supported."""
+        query = {"sort": "id", **(params or {}), "limit": page_size}
+        offset = 0
+        while True:
+            page = self.get(path, {**query, "offset": offset}, as_user=as_user)
+            items = page.get(key, [])
+            yield from items
+            offset += len(items)
+            total = page.get("total_count")
+            if not items or (total is not None and offset >= int(total)) or len(items) < page_size:
+                return
+
+    def count(self, path: str, params: Mapping[str, Any] | None = None) -> int:
+        """How many items a filter matches, in one request of one item."""
+        return int(self.get(path, {**(params or {}), "limit": 1}).get("total_count", 0))

@@ -1,0 +1,72 @@
+"""YAML files validated by pydantic, with errors that name the key and the line.
+
+PyYAML's composer keeps a mark (line, column) for every node; we index those marks by
+key path so that a pydantic error at `roles.client.permissions.2` becomes
+`mappings.yaml:41, key 'roles.client.permissions.2': ...` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from helpdesk_core.errors import ConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+KeyPath = tuple[str | int, ...]
+
+
+def _index_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            _index_lines(value_node, path + (key,), lines)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, path + (index,), lines)
+
+
+def _line_for(loc: KeyPath, lines: dict[KeyPath, int]) -> int | None:
+    """The line of the deepest existing prefix of `loc` (a missing key is reported at its parent)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def load_yaml_model(text: str, model: type[Model], *, source: str) -> Model:
+    """Parse `text` and validate it as `model`; every failure is a `ConfigError` with a line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"not valid YAML: {exc.problem}", source=source,
+                          line=mark.line + 1 if mark else None) from None
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(first["msg"] + more, source=source,
+                          key=".".join(str(p) for p in loc) or None,
+                          line=_line_for(loc, lines)) from None
+
+
+def load_yaml_file(path: Path, model: type[Model]) -> Model:
+    """Read and validate a YAML file; a missing or unreadable file is a `ConfigError` too."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", source=str(path)) from None
+    return load_yaml_model(text, model, source=str(path))
