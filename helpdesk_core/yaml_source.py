@@ -7,6 +7,7 @@ key path so that a pydantic error at `roles.client.permissions.2` becomes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,8 +41,15 @@ def _line_for(loc: KeyPath, lines: dict[KeyPath, int]) -> int | None:
     return None
 
 
-def load_yaml_model(text: str, model: type[Model], *, source: str) -> Model:
-    """Parse `text` and validate it as `model`; every failure is a `ConfigError` with a line."""
+Check = Callable[[Model], list[tuple[KeyPath, str]]]
+
+
+def load_yaml_model(text: str, model: type[Model], *, source: str, check: Check | None = None) -> Model:
+    """Parse `text` and validate it as `model`; every failure is a `ConfigError` with a line.
+
+    `check` runs cross-reference checks on the validated model and returns (key path,
+    message) pairs, reported the same way as schema errors.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -53,7 +61,7 @@ def load_yaml_model(text: str, model: type[Model], *, source: str) -> Model:
     if node is not None:
         _index_lines(node, (), lines)
     try:
-        return model.model_validate(data if data is not None else {})
+        result = model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
@@ -61,12 +69,19 @@ def load_yaml_model(text: str, model: type[Model], *, source: str) -> Model:
         raise ConfigError(first["msg"] + more, source=source,
                           key=".".join(str(p) for p in loc) or None,
                           line=_line_for(loc, lines)) from None
+    problems = check(result) if check else []
+    if problems:
+        loc, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(message + more, source=source, key=".".join(str(p) for p in loc),
+                          line=_line_for(loc, lines))
+    return result
 
 
-def load_yaml_file(path: Path, model: type[Model]) -> Model:
+def load_yaml_file(path: Path, model: type[Model], check: Check | None = None) -> Model:
     """Read and validate a YAML file; a missing or unreadable file is a `ConfigError` too."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", source=str(path)) from None
-    return load_yaml_model(text, model, source=str(path))
+    return load_yaml_model(text, model, source=str(path), check=check)
