@@ -1,0 +1,165 @@
+"""`helpdesk provision --ruby`: the Redmine objects of mappings.yaml as an idempotent script.
+
+Redmine's REST API cannot create trackers, statuses, priorities, custom fields, roles or
+workflows, so provisioning is a `rails runner` script run on the Redmine host. It finds each
+object by name and saves it only when something differs, and prints a JSON summary of what
+it changed: a second run prints `"changed": []`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from helpdesk_core.mappings import Mappings
+from helpdesk_core.ruby import ruby_script
+
+NotificationSwitch = Literal["keep", "on", "off"]
+# The Redmine setting cannot be read over REST; provisioning mirrors it into this hidden
+# custom field's default value so that `doctor` and `migrate plan` can see it.
+NOTIFICATIONS_MARKER_FIELD = "helpdesk: уведомления"
+REDMINE_DEFAULT_NOTIFIED_EVENTS = ["issue_added", "issue_updated"]
+
+_BODY = r"""
+changed = []
+ActiveRecord::Base.transaction do
+save = lambda do |record, label|
+  if record.new_record? || record.changed?
+    changed << label
+    record.save!
+  end
+  record
+end
+
+statuses = {}
+PAYLOAD['statuses'].each_with_index do |spec, index|
+  status = IssueStatus.find_or_initialize_by(name: spec['name'])
+  status.is_closed = spec['closed']
+  statuses[spec['name']] = save.call(status, "status #{spec['name']}")
+end
+
+trackers = {}
+PAYLOAD['trackers'].each do |spec|
+  tracker = Tracker.find_or_initialize_by(name: spec['name'])
+  tracker.default_status = statuses.fetch(spec['default_status'])
+  tracker.description = spec['description']
+  trackers[spec['name']] = save.call(tracker, "tracker #{spec['name']}")
+end
+
+PAYLOAD['priorities'].each do |spec|
+  priority = IssuePriority.find_or_initialize_by(name: spec['name'], project_id: nil)
+  priority.active = true
+  priority.is_default = spec['default']
+  save.call(priority, "priority #{spec['name']}")
+end
+
+PAYLOAD['activities'].each do |spec|
+  activity = TimeEntryActivity.find_or_initialize_by(name: spec['name'], project_id: nil)
+  activity.active = true
+  activity.is_default = spec['default']
+  save.call(activity, "activity #{spec['name']}")
+end
+
+PAYLOAD['custom_fields'].each do |spec|
+  field = IssueCustomField.find_or_initialize_by(name: spec['name'])
+  field.field_format = spec['format'] if field.new_record?
+  field.is_filter = spec['filter']
+  field.searchable = spec['searchable']
+  field.is_for_all = true
+  field.visible = true
+  field.default_value = spec['default_value'] if spec.key?('default_value')
+  wanted = spec['trackers'].map { |name| trackers.fetch(name).id }.sort
+  if field.tracker_ids.sort != wanted
+    field.tracker_ids = wanted
+    changed << "custom field #{spec['name']} trackers" unless field.new_record?
+  end
+  save.call(field, "custom field #{spec['name']}")
+end
+
+roles = {}
+PAYLOAD['roles'].each do |key, spec|
+  role = Role.find_or_initialize_by(name: spec['name'])
+  role.issues_visibility = spec['issues_visibility']
+  role.users_visibility = 'members_of_visible_projects'
+  role.time_entries_visibility = 'all'
+  role.assignable = spec['assignable']
+  wanted = spec['permissions'].map(&:to_sym).sort
+  if role.permissions.map(&:to_sym).sort != wanted
+    role.permissions = wanted
+    changed << "role #{spec['name']} permissions" unless role.new_record?
+  end
+  roles[key] = save.call(role, "role #{spec['name']}")
+end
+
+group = Group.find_or_initialize_by(lastname: PAYLOAD['support_group'])
+save.call(group, "group #{PAYLOAD['support_group']}")
+
+PAYLOAD['workflow'].each do |key, transitions|
+  role = roles.fetch(key)
+  wanted = transitions.map do |t, old, new|
+    [trackers.fetch(t).id, statuses.fetch(old).id, statuses.fetch(new).id]
+  end
+  tracker_ids = trackers.values.map(&:id)
+  existing = WorkflowTransition.where(role_id: role.id, tracker_id: tracker_ids)
+  have = existing.map { |w| [w.tracker_id, w.old_status_id, w.new_status_id] }
+  existing.each do |w|
+    next if w.old_status_id == 0 || wanted.include?([w.tracker_id, w.old_status_id, w.new_status_id])
+    w.destroy
+    changed << "workflow #{role.name}: removed #{w.tracker_id}/#{w.old_status_id}->#{w.new_status_id}"
+  end
+  (wanted - have).each do |tracker_id, old_id, new_id|
+    WorkflowTransition.create!(role_id: role.id, tracker_id: tracker_id, old_status_id: old_id,
+                               new_status_id: new_id)
+  end
+  changed << "workflow #{role.name}: added #{(wanted - have).size} transitions" unless (wanted - have).empty?
+end
+
+PAYLOAD['settings'].each do |name, value|
+  if Setting.send(name) != value
+    Setting.send("#{name}=", value)
+    changed << "setting #{name}"
+  end
+end
+
+marker = IssueCustomField.find_or_initialize_by(name: PAYLOAD['marker_field'])
+marker.field_format = 'string' if marker.new_record?
+# Attached to no tracker and no project: it never shows on an issue.
+marker.visible = true
+marker.is_for_all = false
+marker.tracker_ids = []
+marker.description = 'helpdesk: mirrors Setting.notified_events for REST readers (doctor, migrate plan)'
+marker.default_value = Setting.notified_events.empty? ? 'off' : 'on'
+save.call(marker, "notifications marker #{marker.default_value}")
+end
+
+puts JSON.generate({'changed' => changed, 'notifications' => marker.default_value})
+"""
+
+
+def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "keep") -> dict[str, Any]:
+    """The data the script needs, derived from mappings.yaml only."""
+    tracker_names = [t.name for t in mappings.trackers]
+    settings: dict[str, Any] = {"rest_api_enabled": "1",
+                                "text_formatting": mappings.settings.text_formatting,
+                                "attachment_max_size": str(mappings.settings.attachment_max_size_kb)}
+    if notifications == "off":
+        settings["notified_events"] = []
+    elif notifications == "on":
+        settings["notified_events"] = REDMINE_DEFAULT_NOTIFIED_EVENTS
+    return {
+        "statuses": [s.model_dump() for s in mappings.statuses],
+        "trackers": [t.model_dump() for t in mappings.trackers],
+        "priorities": [p.model_dump() for p in mappings.priorities],
+        "activities": [a.model_dump() for a in mappings.time_entry_activities],
+        "custom_fields": [{**f.model_dump(), "trackers": tracker_names}
+                          for f in mappings.custom_fields.by_key().values()],
+        "roles": {key: getattr(mappings.roles, key).model_dump() for key in ("client", "support")},
+        "support_group": mappings.support_group,
+        "workflow": {key: sorted(mappings.transitions(key)) for key in ("support", "client")},
+        "settings": settings,
+        "marker_field": NOTIFICATIONS_MARKER_FIELD,
+    }
+
+
+def provision_script(mappings: Mappings, notifications: NotificationSwitch = "keep") -> str:
+    """The whole `rails runner` script."""
+    return ruby_script(_BODY, provision_payload(mappings, notifications))
