@@ -21,6 +21,7 @@ REDMINE_DEFAULT_NOTIFIED_EVENTS = ["issue_added", "issue_updated"]
 
 _BODY = r"""
 changed = []
+marker = nil
 ActiveRecord::Base.transaction do
 save = lambda do |record, label|
   if record.new_record? || record.changed?
