@@ -1,0 +1,183 @@
+"""`helpdesk doctor`: does a live Redmine match mappings.yaml? Read-only.
+
+Each check says what it looked at, whether it is fine, and how to fix it. Everything the
+REST API exposes is checked; the workflow and text formatting are not exposed over REST, so
+the doctor says so instead of pretending (provisioning is what sets them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel
+
+from helpdesk_core.errors import AuthError, ForbiddenError, RedmineError
+from helpdesk_core.gateway import Gateway
+from helpdesk_core.mappings import Mappings
+from helpdesk_core.provision import NOTIFICATIONS_MARKER_FIELD
+
+PROVISION_FIX = "run `helpdesk provision --ruby > p.rb` and `rails runner p.rb` on the Redmine host"
+Status = Literal["ok", "problem", "warning", "info"]
+
+
+class Check(BaseModel):
+    area: str
+    subject: str
+    status: Status
+    detail: str = ""
+    fix: str = ""
+
+
+class DoctorResult(BaseModel):
+    url: str
+    checks: list[Check]
+    notifications: Literal["on", "off", "unknown"] = "unknown"
+
+    @property
+    def problems(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "problem"]
+
+
+def _by_name(items: list[dict]) -> dict[str, dict]:
+    return {str(item.get("name")): item for item in items}
+
+
+def _enumeration_checks(area: str, wanted: list[str], live: dict[str, dict]) -> Iterator[Check]:
+    for name in wanted:
+        if name in live:
+            yield Check(area=area, subject=name, status="ok")
+        else:
+            yield Check(area=area, subject=name, status="problem", detail="missing", fix=PROVISION_FIX)
+
+
+def _check_connection(gateway: Gateway) -> Check:
+    try:
+        me = gateway.get("/users/current.json")["user"]
+    except AuthError:
+        return Check(area="connection", subject="API key", status="problem",
+                     detail="401: the key is wrong or the REST API is disabled",
+                     fix="enable Administration → Settings → API → REST, check REDMINE_API_KEY")
+    except ForbiddenError:
+        return Check(area="connection", subject="REST API", status="problem", detail="403 forbidden",
+                     fix="enable the REST API (Setting.rest_api_enabled = '1')")
+    if not me.get("admin"):
+        return Check(area="connection", subject="API key", status="problem",
+                     detail=f"the key belongs to '{me.get('login')}', who is not an administrator",
+                     fix="use an administrator's API key (impersonation and provisioning need it)")
+    return Check(area="connection", subject="API key", status="ok", detail=f"administrator {me.get('login')}")
+
+
+def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
+    """Every check, in the order an administrator would fix them."""
+    checks = [_check_connection(gateway)]
+    if checks[0].status == "problem":
+        return DoctorResult(url=gateway.url, checks=checks)
+
+    statuses = _by_name(gateway.get("/issue_statuses.json").get("issue_statuses", []))
+    for spec in mappings.statuses:
+        live = statuses.get(spec.name)
+        if live is None:
+            checks.append(Check(area="status", subject=spec.name, status="problem", detail="missing",
+                                fix=PROVISION_FIX))
+        elif bool(live.get("is_closed")) != spec.closed:
+            checks.append(Check(area="status", subject=spec.name, status="problem",
+                                detail=f"is_closed is {live.get('is_closed')}, want {spec.closed}",
+                                fix=PROVISION_FIX))
+        else:
+            checks.append(Check(area="status", subject=spec.name, status="ok"))
+
+    trackers = _by_name(gateway.get("/trackers.json").get("trackers", []))
+    for spec in mappings.trackers:
+        live = trackers.get(spec.name)
+        default = (live or {}).get("default_status", {}).get("name")
+        if live is None:
+            checks.append(Check(area="tracker", subject=spec.name, status="problem", detail="missing",
+                                fix=PROVISION_FIX))
+        elif default != spec.default_status:
+            checks.append(Check(area="tracker", subject=spec.name, status="problem",
+                                detail=f"default status is {default}, want {spec.default_status}",
+                                fix=PROVISION_FIX))
+        else:
+            checks.append(Check(area="tracker", subject=spec.name, status="ok"))
+
+    priorities = _by_name(gateway.get("/enumerations/issue_priorities.json").get("issue_priorities", []))
+    checks += _enumeration_checks("priority", [p.name for p in mappings.priorities], priorities)
+    default = next((n for n, p in priorities.items() if p.get("is_default")), None)
+    if default != mappings.default_priority:
+        checks.append(Check(area="priority", subject="default", status="problem",
+                            detail=f"default is {default}, want {mappings.default_priority}",
+                            fix=PROVISION_FIX))
+    activities = _by_name(gateway.get("/enumerations/time_entry_activities.json")
+                          .get("time_entry_activities", []))
+    checks += _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
+
+    fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
+    for spec in mappings.custom_fields.by_key().values():
+        live = fields.get(spec.name)
+        if live is None:
+            checks.append(Check(area="custom field", subject=spec.name, status="problem", detail="missing",
+                                fix=PROVISION_FIX))
+            continue
+        wrong = []
+        if live.get("field_format") != spec.format:
+            wrong.append(f"format {live.get('field_format')} (want {spec.format})")
+        if spec.filter and not live.get("is_filter"):
+            wrong.append("not usable as a filter")
+        if spec.searchable and not live.get("searchable"):
+            wrong.append("not searchable")
+        live_trackers = {t.get("name") for t in live.get("trackers", [])}
+        if missing := [t.name for t in mappings.trackers if t.name not in live_trackers]:
+            wrong.append(f"not enabled for {', '.join(missing)}")
+        checks.append(Check(area="custom field", subject=spec.name, status="problem" if wrong else "ok",
+                            detail="; ".join(wrong), fix=PROVISION_FIX if wrong else ""))
+
+    roles = _by_name(gateway.get("/roles.json").get("roles", []))
+    for key in ("client", "support"):
+        spec = getattr(mappings.roles, key)
+        if spec.name not in roles:
+            checks.append(Check(area="role", subject=spec.name, status="problem", detail="missing",
+                                fix=PROVISION_FIX))
+            continue
+        live = gateway.get(f"/roles/{roles[spec.name]['id']}.json")["role"]
+        have = set(live.get("permissions", []))
+        wrong = []
+        if missing := sorted(set(spec.permissions) - have):
+            wrong.append(f"lacks {', '.join(missing)}")
+        if extra := sorted(have - set(spec.permissions)):
+            wrong.append(f"also has {', '.join(extra)}")
+        if live.get("issues_visibility") != spec.issues_visibility:
+            wrong.append(f"issues visibility {live.get('issues_visibility')} (want {spec.issues_visibility})")
+        if key == "client" and "view_private_notes" in have:
+            wrong.append("clients can read private notes")
+        checks.append(Check(area="role", subject=spec.name, status="problem" if wrong else "ok",
+                            detail="; ".join(wrong), fix=PROVISION_FIX if wrong else ""))
+
+    groups = {g.get("name") for g in gateway.get("/groups.json").get("groups", [])}
+    checks.append(Check(area="group", subject=mappings.support_group,
+                        status="ok" if mappings.support_group in groups else "problem",
+                        detail="" if mappings.support_group in groups else "missing",
+                        fix="" if mappings.support_group in groups else PROVISION_FIX))
+    checks.append(Check(area="workflow", subject="status transitions", status="info",
+                        detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
+
+    marker = fields.get(NOTIFICATIONS_MARKER_FIELD)
+    notifications = (marker or {}).get("default_value") if marker else None
+    state: Literal["on", "off", "unknown"] = notifications if notifications in ("on", "off") else "unknown"
+    checks.append(Check(
+        area="notifications", subject="email notifications", status="warning" if state != "off" else "ok",
+        detail={"on": "ON: a migration would email every client",
+                "off": "off (as recorded by the last provisioning run)",
+                "unknown": "unknown: never provisioned by helpdesk"}[state],
+        fix="" if state == "off" else "provision with --notifications off before migrating"))
+    return DoctorResult(url=gateway.url, checks=checks, notifications=state)
+
+
+def notifications_state(gateway: Gateway) -> Literal["on", "off", "unknown"]:
+    """What the last provisioning run recorded about Setting.notified_events."""
+    try:
+        fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
+    except RedmineError:
+        return "unknown"
+    value = (fields.get(NOTIFICATIONS_MARKER_FIELD) or {}).get("default_value")
+    return value if value in ("on", "off") else "unknown"
