@@ -1,0 +1,103 @@
+"""The local ledger: portal id → Redmine id for everything the migration wrote.
+
+SQLite in WAL mode, one commit per record, so a process killed at any moment loses at most
+the write in flight, which the migration then recovers from Redmine itself (the «ID в
+портале» field and provenance lines). Shared by worker threads behind one lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS mapping (
+    kind TEXT NOT NULL, source_id TEXT NOT NULL, redmine_id INTEGER,
+    PRIMARY KEY (kind, source_id));
+CREATE TABLE IF NOT EXISTS ticket_done (
+    ticket_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, issue_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dates (
+    kind TEXT NOT NULL, redmine_id INTEGER NOT NULL, created_on TEXT, updated_on TEXT, closed_on TEXT,
+    PRIMARY KEY (kind, redmine_id));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class Ledger:
+    """What was migrated, keyed by (kind, portal id); `ticket_done` makes re-runs free."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def get(self, kind: str, source_id: str) -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT redmine_id FROM mapping WHERE kind=? AND source_id=?",
+                                   (kind, source_id)).fetchone()
+        return None if row is None else row[0]
+
+    def has(self, kind: str, source_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM mapping WHERE kind=? AND source_id=?",
+                                    (kind, source_id)).fetchone() is not None
+
+    def put(self, kind: str, source_id: str, redmine_id: int | None) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO mapping VALUES (?, ?, ?)", (kind, source_id, redmine_id))
+
+    def items(self, kind: str) -> Iterator[tuple[str, int | None]]:
+        with self._lock:
+            rows = self._db.execute("SELECT source_id, redmine_id FROM mapping WHERE kind=? ORDER BY rowid",
+                                    (kind,)).fetchall()
+        yield from rows
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM mapping WHERE kind=?", (kind,)).fetchone()[0])
+
+    def ticket_fingerprint(self, ticket_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT fingerprint FROM ticket_done WHERE ticket_id=?",
+                                   (ticket_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def mark_ticket_done(self, ticket_id: str, fingerprint: str, issue_id: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO ticket_done VALUES (?, ?, ?)",
+                             (ticket_id, fingerprint, issue_id))
+
+    def record_dates(self, kind: str, redmine_id: int, created_on: str | None, updated_on: str | None = None,
+                     closed_on: str | None = None) -> None:
+        """Portal timestamps for `fix-dates`, which the REST API cannot set."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO dates VALUES (?, ?, ?, ?, ?)",
+                             (kind, redmine_id, created_on, updated_on, closed_on))
+
+    def dates(self) -> list[tuple[str, int, str | None, str | None, str | None]]:
+        with self._lock:
+            return self._db.execute("SELECT * FROM dates ORDER BY kind, redmine_id").fetchall()
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def default_ledger_path(export_path: Path) -> Path:
+    """Beside the export: `<export>.ledger.sqlite`."""
+    return export_path.parent / f"{export_path.name.removesuffix('.zip')}.ledger.sqlite"

@@ -1,0 +1,87 @@
+"""Turning portal text into Redmine text: subjects, HTML, identifiers and provenance lines.
+
+Pure functions, so the rules (255-character subjects, nothing executable surviving HTML,
+identifiers Redmine accepts, provenance a re-run can recognise) are unit-tested on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from anyascii import anyascii
+from bs4 import BeautifulSoup
+from markdownify import markdownify
+
+from helpdesk_core.clock import MOSCOW
+
+SUBJECT_LIMIT = 255
+IDENTIFIER_LIMIT = 100
+# Elements whose content must not survive at all (not even as text).
+DROPPED_ELEMENTS = ("script", "style", "iframe", "object", "embed", "noscript", "template", "form")
+
+PROVENANCE = re.compile(r"\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\]")
+
+
+def cut_subject(subject: str, limit: int = SUBJECT_LIMIT) -> tuple[str, bool]:
+    """Fit a subject into Redmine's limit at a word boundary; says whether it was cut."""
+    subject = " ".join(subject.split())
+    if len(subject) <= limit:
+        return subject, False
+    head = subject[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,.;:-") + "…", True
+
+
+def html_to_markdown(html: str) -> str:
+    """Portal HTML as CommonMark; scripts, styles, frames and event handlers are dropped.
+
+    markdownify keeps only text and formatting, so attributes such as onerror= cannot
+    survive; the dropped elements are removed first so their content does not leak as text.
+    """
+    soup = BeautifulSoup(html, "html.parser")
+    for element in soup.find_all(DROPPED_ELEMENTS):
+        element.decompose()
+    text = markdownify(str(soup), heading_style="ATX", bullets="-", strip=["img"])
+    # Markdown may still carry raw HTML that a renderer would pass through: neutralise "<".
+    text = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def project_identifier(name: str, used: set[str], stable_suffix: str) -> str:
+    """A Redmine project identifier from a (Cyrillic) company name, unique among `used`.
+
+    Redmine wants 1-100 of [a-z0-9-_], starting with a letter, not all digits. When two
+    names transliterate alike, the later one gets the company's portal id as a suffix, which
+    keeps the identifier the same on every re-run.
+    """
+    base = re.sub(r"[^a-z0-9]+", "-", anyascii(name).lower()).strip("-") or "company"
+    if not base[0].isalpha():
+        base = "c-" + base
+    base = base[:IDENTIFIER_LIMIT].rstrip("-")
+    candidate = base
+    if candidate in used:
+        suffix = "-" + re.sub(r"[^a-z0-9]+", "-", stable_suffix.lower()).strip("-")
+        candidate = base[: IDENTIFIER_LIMIT - len(suffix)].rstrip("-") + suffix
+        counter = 2
+        while candidate in used:
+            candidate = f"{base[: IDENTIFIER_LIMIT - len(suffix) - 4]}{suffix}-{counter}"
+            counter += 1
+    used.add(candidate)
+    return candidate
+
+
+def moscow_time(moment: datetime) -> str:
+    return moment.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M МСК")
+
+
+def provenance_line(kind: str, source_id: str, author: str, moment: datetime) -> str:
+    """The first line of every migrated note: who wrote it in the portal, when, and its id."""
+    return f"_[portal:{kind}:{source_id}] {author}, {moscow_time(moment)}_"
+
+
+def find_provenance(text: str | None) -> list[tuple[str, str]]:
+    """Every (kind, source id) marker in a note or comment."""
+    return [(m["kind"], m["id"]) for m in PROVENANCE.finditer(text or "")]
