@@ -1,0 +1,430 @@
+"""Text audits of tickets against the regulation: priority, mandatory data, tone, delay complaints.
+
+Pure functions over `TicketText`; the Russian phrase sets are data (`audit_rules.yaml`,
+validated by the models below) so support can tune them without a release. Matching is
+case-insensitive with ё folded to е; morphology is handled crudely by stems in the regexes
+(`штраф\\w*`). Every finding quotes the fragments that triggered it, because a sweep that
+changes a ticket or asks a client must be able to say why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+from helpdesk_core.yaml_source import load_yaml_file
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("audit_rules.yaml")
+
+RULE_PRIORITY = "priority-audit"
+RULE_COMPLETENESS = "completeness-audit"
+RULE_TONE = "tone-audit"
+RULE_DELAY = "delay-complaint"
+
+_QUOTE_LIMIT = 80
+
+
+def fold(text: str) -> str:
+    """ё -> е, keeping length so match spans index the original text for quoting."""
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
+def _same_name(a: str, b: str) -> bool:
+    return fold(a).strip().casefold() == fold(b).strip().casefold()
+
+
+def quote(fragment: str) -> str:
+    """«fragment», whitespace collapsed and long fragments cut, for evidence lines."""
+    text = " ".join(fragment.split())
+    if len(text) > _QUOTE_LIMIT:
+        text = text[: _QUOTE_LIMIT - 1].rstrip() + "…"
+    return f"«{text}»"
+
+
+def _compile(value: object) -> re.Pattern[str]:
+    if isinstance(value, re.Pattern):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a pattern must be a string")
+    try:
+        return re.compile(fold(value), re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+
+
+Regex = Annotated[re.Pattern[str], BeforeValidator(_compile), PlainSerializer(lambda p: p.pattern)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PhraseSet(_Model):
+    """Regexes that signal one thing. A match overlapping an `exclude` match does not count,
+    which is how "нет ответа от поставщика" stops being a complaint about us.
+
+    YAML: either a list of patterns or `{patterns: [...], exclude: [...]}`.
+    """
+
+    patterns: list[Regex] = []
+    exclude: list[Regex] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        return {"patterns": data} if isinstance(data, list) else data
+
+    def find(self, text: str) -> list[str]:
+        """Distinct matched fragments of `text` (original spelling), in order of appearance."""
+        folded = fold(text)
+        blocked = [m.span() for p in self.exclude for m in p.finditer(folded)]
+        spans: list[tuple[int, int]] = []
+        for pattern in self.patterns:
+            for match in pattern.finditer(folded):
+                start, end = match.span()
+                if start < end and not any(start < b_end and b_start < end for b_start, b_end in blocked):
+                    spans.append((start, end))
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(spans):  # overlapping hits are one piece of evidence
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        fragments = [text[start:end] for start, end in merged]
+        return list(dict.fromkeys(fragments))
+
+
+# --- the ticket ----------------------------------------------------------------------------
+
+class Attachment(_Model):
+    filename: str
+    content_type: str | None = None
+
+
+FieldValue = str | list[str] | None
+
+
+class TicketText(_Model):
+    """The parts of a ticket the text audits read; built by the sweep from a Redmine issue."""
+
+    subject: str = ""
+    description: str = ""
+    tracker: str = ""
+    priority: str = ""
+    attachments: list[Attachment] = []
+    custom_fields: dict[str, FieldValue] = {}
+    client_comments: list[str] = []
+
+    def body(self) -> str:
+        """What the client wrote when creating the ticket."""
+        return f"{self.subject}\n{self.description}"
+
+    def all_client_text(self) -> str:
+        """Creation text plus later client comments: data may arrive after we asked for it."""
+        return "\n".join([self.subject, self.description, *self.client_comments])
+
+    def field_values(self, name: str) -> list[str]:
+        values: list[str] = []
+        for key, value in self.custom_fields.items():
+            if _same_name(key, name) and value is not None:
+                values.extend([value] if isinstance(value, str) else value)
+        return values
+
+
+# --- findings ------------------------------------------------------------------------------
+
+class Finding(_Model):
+    """What every audit returns: the rule id, one sentence for reports, the quoted evidence."""
+
+    rule: str
+    summary: str
+    evidence: list[str]
+
+
+class PriorityFinding(Finding):
+    rule: Literal["priority-audit"] = RULE_PRIORITY
+    current: str
+    suggested: str
+    direction: Literal["raise", "lower"]
+    matched_rule: str  # id of the PriorityRule in audit_rules.yaml
+    explanation: str
+
+
+class MissingItem(_Model):
+    check: str
+    label: str  # Russian, ready to be put into a question to the client
+
+
+class CompletenessFinding(Finding):
+    rule: Literal["completeness-audit"] = RULE_COMPLETENESS
+    tracker: str
+    missing: list[MissingItem]
+
+
+class ToneFinding(Finding):
+    rule: Literal["tone-audit"] = RULE_TONE
+    uppercase_share: Decimal | None  # None when too few letters to judge
+    exclamation_runs: int
+
+
+class DelayComplaintFinding(Finding):
+    rule: Literal["delay-complaint"] = RULE_DELAY
+
+
+# --- configuration -------------------------------------------------------------------------
+
+class PriorityRule(_Model):
+    """If the ticket has one of `priorities` and its text shows the signals, suggest `suggest`.
+
+    Signals: all of `all_of`, at least one of `any_of` (if given), none of `none_of`.
+    Rules are tried in order; the first that matches is the finding.
+    """
+
+    id: str
+    priorities: list[str] = Field(min_length=1)
+    all_of: list[str] = []
+    any_of: list[str] = []
+    none_of: list[str] = []
+    suggest: str
+    explanation: str
+
+    @model_validator(mode="after")
+    def _needs_evidence(self) -> PriorityRule:
+        if not self.all_of and not self.any_of:
+            raise ValueError(f"rule '{self.id}' needs all_of or any_of: a finding must have evidence")
+        return self
+
+
+class PriorityAuditConfig(_Model):
+    levels: list[str] = Field(min_length=2)  # highest first
+    signals: dict[str, PhraseSet]
+    rules: list[PriorityRule]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> PriorityAuditConfig:
+        for rule in self.rules:
+            for name in (*rule.all_of, *rule.any_of, *rule.none_of):
+                if name not in self.signals:
+                    raise ValueError(f"rule '{rule.id}': unknown signal '{name}'; "
+                                     f"known: {', '.join(self.signals)}")
+            for level in (*rule.priorities, rule.suggest):
+                if level not in self.levels:
+                    raise ValueError(f"rule '{rule.id}': unknown priority '{level}'; "
+                                     f"known: {', '.join(self.levels)}")
+            if rule.suggest in rule.priorities:
+                raise ValueError(f"rule '{rule.id}' suggests one of the priorities it applies to")
+        return self
+
+
+class CompletenessCheck(_Model):
+    """One piece of mandatory data: satisfied by a non-placeholder value in one of `fields`,
+    a `present` match in the client's text or (if `image_attachment`) an image attached.
+    `applies_when` limits the check to tickets whose text matches (e.g. display bugs);
+    `skip_when` drops it where it cannot be met (no order numbers when the site is down)."""
+
+    label: str
+    fields: list[str] = []
+    present: PhraseSet = PhraseSet()
+    applies_when: PhraseSet | None = None
+    skip_when: PhraseSet | None = None
+    image_attachment: bool = False
+
+
+class CompletenessConfig(_Model):
+    checks: dict[str, CompletenessCheck]
+    trackers: dict[str, list[str]]
+    default_checks: list[str] = []  # for trackers not listed
+    placeholders: list[str] = ["-", "—", "нет", "n/a"]
+    image_extensions: list[str] = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> CompletenessConfig:
+        for where, ids in [*self.trackers.items(), ("default_checks", self.default_checks)]:
+            for check in ids:
+                if check not in self.checks:
+                    raise ValueError(f"{where}: unknown check '{check}'; known: {', '.join(self.checks)}")
+        return self
+
+    def checks_for(self, tracker: str) -> list[str]:
+        for name, ids in self.trackers.items():
+            if _same_name(name, tracker):
+                return ids
+        return self.default_checks
+
+    def is_image(self, attachment: Attachment) -> bool:
+        if (attachment.content_type or "").lower().startswith("image/"):
+            return True
+        suffix = PurePosixPath(attachment.filename.lower()).suffix.lstrip(".")
+        return suffix in {ext.lower().lstrip(".") for ext in self.image_extensions}
+
+
+class ToneConfig(_Model):
+    """Shouting: more than `uppercase_share` of the cased letters are capitals (judged only
+    over at least `min_letters`), or a run of `exclamation_run` «!». `ignore` removes
+    tokens that are legitimately upper case (acronyms, PNR codes, URLs) before counting."""
+
+    uppercase_share: Decimal = Field(default=Decimal("0.6"), gt=0, lt=1)
+    min_letters: int = Field(default=12, ge=1)
+    exclamation_run: int = Field(default=3, ge=2)
+    ignore: PhraseSet = PhraseSet()
+
+
+class DelayComplaintConfig(_Model):
+    phrases: PhraseSet
+
+
+class AuditConfig(_Model):
+    """The whole of audit_rules.yaml."""
+
+    priority: PriorityAuditConfig
+    completeness: CompletenessConfig
+    tone: ToneConfig = ToneConfig()
+    delay_complaint: DelayComplaintConfig
+
+
+def load_audit_config(path: Path | None = None) -> AuditConfig:
+    """Load and validate the rules (the shipped defaults unless `path` is given).
+
+    Errors are `ConfigError`s naming the file, key and line.
+    """
+    return load_yaml_file(path or DEFAULT_RULES_PATH, AuditConfig)
+
+
+# --- the audits ----------------------------------------------------------------------------
+
+def audit_priority(ticket: TicketText, cfg: AuditConfig) -> PriorityFinding | None:
+    """Compare the chosen priority with the regulation's definitions, as far as the text shows.
+
+    Only positive evidence counts: a Критический ticket that never mentions money is not
+    flagged, since the text may just be terse. Later client comments are not read: "поиск
+    работает" after our fix must not downgrade the original report.
+    """
+    audit = cfg.priority
+    current = next((level for level in audit.levels if _same_name(level, ticket.priority)), None)
+    if current is None:
+        return None
+    text = ticket.body()
+    found: dict[str, list[str]] = {}
+
+    def hits(signal: str) -> list[str]:
+        if signal not in found:
+            found[signal] = audit.signals[signal].find(text)
+        return found[signal]
+
+    for rule in audit.rules:
+        if current not in rule.priorities:
+            continue
+        if not all(hits(s) for s in rule.all_of):
+            continue
+        if rule.any_of and not any(hits(s) for s in rule.any_of):
+            continue
+        if any(hits(s) for s in rule.none_of):
+            continue
+        evidence = [quote(f) for s in (*rule.all_of, *rule.any_of) for f in hits(s)]
+        direction: Literal["raise", "lower"] = (
+            "lower" if audit.levels.index(rule.suggest) > audit.levels.index(current) else "raise")
+        return PriorityFinding(
+            summary=(f"Приоритет «{current}» не соответствует описанию: предлагается «{rule.suggest}» "
+                     f"({rule.explanation}; правило {rule.id})"),
+            evidence=_dedupe(evidence), current=current, suggested=rule.suggest, direction=direction,
+            matched_rule=rule.id, explanation=rule.explanation)
+    return None
+
+
+def audit_completeness(ticket: TicketText, cfg: AuditConfig) -> CompletenessFinding | None:
+    """List the mandatory data (per tracker) the client has not given, with labels to ask for it."""
+    audit = cfg.completeness
+    text = ticket.all_client_text()
+    placeholders = {fold(p).casefold() for p in audit.placeholders}
+    missing: list[MissingItem] = []
+    evidence: list[str] = []
+    for check_id in audit.checks_for(ticket.tracker):
+        check = audit.checks[check_id]
+        reason = ""
+        if check.applies_when is not None:
+            triggers = check.applies_when.find(text)
+            if not triggers:
+                continue
+            reason = f" (нужно, так как упомянуто {', '.join(quote(t) for t in triggers[:3])})"
+        if check.skip_when is not None and check.skip_when.find(text):
+            continue
+        if any(fold(v).strip().casefold() not in placeholders | {""}
+               for name in check.fields for v in ticket.field_values(name)):
+            continue
+        if check.present.find(text):
+            continue
+        if check.image_attachment and any(audit.is_image(a) for a in ticket.attachments):
+            continue
+        missing.append(MissingItem(check=check_id, label=check.label))
+        where = f"ни в полях {', '.join(quote(f) for f in check.fields)}, ни в тексте" if check.fields \
+            else "в тексте и вложениях"
+        evidence.append(f"нет: {check.label} — не найдено {where}{reason}")
+    if not missing:
+        return None
+    return CompletenessFinding(
+        summary=f"В обращении не хватает обязательных данных: {'; '.join(m.label for m in missing)}",
+        evidence=evidence, tracker=ticket.tracker, missing=missing)
+
+
+_EXCLAMATIONS = re.compile(r"[!?]*!(?:[!?1]*!)?")
+
+
+def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
+    """Flag shouting (mostly capitals, or «!!!»): the regulation asks for a calm, polite form."""
+    tone = cfg.tone
+    evidence: list[str] = []
+    cleaned = fold(text)
+    for pattern in tone.ignore.patterns:
+        cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
+    cased = [c for c in cleaned if c.isupper() or c.islower()]
+    share: Decimal | None = None
+    shouting = False
+    if len(cased) >= tone.min_letters:
+        upper = sum(1 for c in cased if c.isupper())
+        share = (Decimal(upper) / Decimal(len(cased))).quantize(Decimal("0.01"))
+        if Decimal(upper) / Decimal(len(cased)) > tone.uppercase_share:
+            shouting = True
+            evidence.append(f"заглавных букв {upper} из {len(cased)} ({share:.0%}): "
+                            f"{quote(_loudest_line(text))}")
+    runs = [m for m in _EXCLAMATIONS.finditer(text) if m.group().count("!") >= tone.exclamation_run]
+    for match in runs[:3]:
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        fragment = text[max(line_start, match.start() - 40):match.end()]
+        evidence.append(f"восклицательные знаки: {quote(fragment)}")
+    if not shouting and not runs:
+        return None
+    parts = (["текст набран в основном заглавными буквами"] if shouting else []) + (
+        [f"серий из {tone.exclamation_run}+ восклицательных знаков: {len(runs)}"] if runs else [])
+    return ToneFinding(summary="Обращение написано в повышенном тоне: " + ", ".join(parts),
+                       evidence=evidence, uppercase_share=share, exclamation_runs=len(runs))
+
+
+def _loudest_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()] or [text]
+    return max(lines, key=lambda line: sum(1 for c in line if c.isupper()))
+
+
+def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaintFinding | None:
+    """A client comment complaining that we are slow (the portal's «Пожаловаться на задержку»
+    or the same in words). Truthy when it is one."""
+    hits = cfg.delay_complaint.phrases.find(comment_body)
+    if not hits:
+        return None
+    return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
+                                 evidence=[quote(h) for h in hits])
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
