@@ -39,6 +39,7 @@ class RedmineError(HelpdeskError):
     def __init__(self, message: str, *, method: str = "", path: str = "", status: int | None = None,
                  errors: list[str] | None = None) -> None:
         self.method, self.path, self.status = method, path, status
+        self.reason = message
         self.errors = errors or []
         detail = f" ({'; '.join(self.errors)})" if self.errors else ""
         super().__init__(f"{method} {path}: {message}{detail}".strip())

@@ -244,13 +244,13 @@ class Gateway:
             stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_total_wait),
             wait=self._wait, sleep=self._sleep, reraise=True,
             retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-            before_sleep=lambda s: log.warning("retrying %s %s after %s", method, path,
+            before_sleep=lambda s: log.warning("retrying after %s",
                                                s.outcome.exception() if s.outcome else "?"),
         )
         try:
             return retrying(attempt)
         except TransientError as exc:
-            raise UnavailableError(f"{exc.args[0]}; gave up after {attempt_no} attempts",
+            raise UnavailableError(f"{exc.reason}; gave up after {attempt_no} attempts",
                                    method=method, path=path, status=exc.status) from None
 
     @property
