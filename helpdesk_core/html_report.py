@@ -55,12 +55,16 @@ body {
   margin: 24px 0 0; padding: 0;
 }
 .metric {
+  display: flex; flex-direction: column;
   background: var(--card); border: 1px solid var(--line); border-left: 4px solid var(--neutral);
   border-radius: 8px; padding: 12px 16px; margin: 0; min-width: 0;
 }
-.metric dt { font-size: 12.5px; color: var(--muted); overflow-wrap: anywhere; }
+.metric dt {
+  font-size: 12.5px; color: var(--muted); overflow-wrap: anywhere;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden;
+}
 .metric dd {
-  margin: 2px 0 0; font-size: 24px; font-weight: 650; line-height: 1.3;
+  margin: auto 0 0; padding-top: 2px; font-size: 24px; font-weight: 650; line-height: 1.3;
   font-variant-numeric: tabular-nums; overflow-wrap: anywhere;
 }
 .metric.tone-ok { border-left-color: var(--ok); }
@@ -106,10 +110,11 @@ table.data th, table.data td {
   padding: 7px 12px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
 }
 table.data tbody tr:last-child td { border-bottom: 0; }
-table.data thead th { background: var(--head); font-weight: 600; padding: 0; white-space: nowrap; }
-table.data tbody tr:nth-child(even) { background: #fbfbfc; }
+table.data thead th { background: var(--head); font-weight: 600; padding: 0; vertical-align: bottom; }
+table.data thead th.num { white-space: nowrap; }
+table.data tbody tr:nth-child(even of :not([hidden])) { background: #fbfbfc; }
 table.data tbody tr:hover { background: #f1f5fb; }
-table.data td { overflow-wrap: anywhere; min-width: 4ch; }
+table.data td { overflow-wrap: break-word; }
 table.data .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data .center { text-align: center; }
 table.data .right { text-align: right; }
@@ -151,7 +156,7 @@ th[aria-sort="descending"] .ind::after { content: "\\25BC"; }
   .filter, .ind, .toc { display: none !important; }
   .sort { padding: 6px 8px; }
   .table-wrap { overflow: visible; border: 0; }
-  table.data tbody tr:nth-child(even) { background: none; }
+  table.data tbody tr:nth-child(even of :not([hidden])) { background: none; }
   table.data thead { display: table-header-group; }
 }
 """.strip()
@@ -356,7 +361,10 @@ def _render_metric(metric: Metric) -> str:
     tone_cls = f" tone-{metric.tone}" if metric.tone else ""
     # Colour alone is not enough for colour-blind readers or black-and-white prints.
     tone_text = f'<span class="sr-only"> ({_TONE_NAMES[metric.tone]})</span>' if metric.tone else ""
-    return f'<div class="metric{tone_cls}"><dt>{_e(metric.label)}</dt><dd>{_e(shown)}{tone_text}</dd></div>'
+    label = _e(metric.label)
+    return (
+        f'<div class="metric{tone_cls}"><dt title="{label}">{label}</dt><dd>{_e(shown)}{tone_text}</dd></div>'
+    )
 
 
 def _align_class(column: Column) -> str:

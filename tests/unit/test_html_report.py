@@ -217,7 +217,7 @@ def test_every_data_position_is_escaped() -> None:
     expected = [
         f"<title>{e}</title>",  # document title
         f'<p class="subtitle">{e}</p>',
-        f"<dt>{e}</dt>",  # metric label
+        f'<dt title="{e}">{e}</dt>',  # metric label, also as its tooltip
         f"<dd>{e}<span",  # metric value (str) followed by its tone note
         f'<h2 id="s1-h">{e}</h2>',
         f'<p class="desc">{e}</p>',
@@ -396,11 +396,11 @@ def test_chart_without_data_says_so() -> None:
 def test_metric_cards_are_toned_and_grouped() -> None:
     html = render_html(sample_report())
     assert (
-        '<div class="metric tone-ok"><dt>Billable hours</dt><dd>24.50<span class="sr-only"> (OK)</span>'
-        in html
+        '<div class="metric tone-ok"><dt title="Billable hours">Billable hours</dt>'
+        '<dd>24.50<span class="sr-only"> (OK)</span>' in html
     )
     assert f"<dd>36{NNBSP}750.00</dd>" in html
-    assert '<div class="metric tone-bad"><dt>SLA breaches</dt>' in html
+    assert '<div class="metric tone-bad"><dt title="SLA breaches">SLA breaches</dt>' in html
 
 
 def test_rendering_is_deterministic() -> None:
