@@ -541,10 +541,11 @@ class _LineCheck(Generic[R]):
         try:
             obj = self._decode(text)
         except json.JSONDecodeError as exc:
-            where = (
-                "at the end of the line" if exc.pos >= len(text.rstrip()) else f"at character {exc.pos + 1}"
+            if exc.pos >= len(text.rstrip()):
+                return _Problem(None, None, "not valid JSON: the line ends before the JSON does (truncated?)")
+            return _Problem(
+                None, None, f"not valid JSON: {exc.msg.removesuffix(' at')} at character {exc.pos + 1}"
             )
-            return _Problem(None, None, f"not valid JSON: {exc.msg} {where}")
         except ValueError as exc:  # NaN / Infinity, refused by the decoder
             return _Problem(None, None, f"not valid JSON: {exc}")
         except RecursionError:
