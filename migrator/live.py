@@ -1,0 +1,101 @@
+"""A snapshot of what the live Redmine already holds, read once at the start of a migration.
+
+One bulk read per collection (ids of trackers, statuses, priorities, activities, custom
+fields, roles, the support group, projects, users, and every issue that carries an
+«ID в портале») replaces per-ticket lookups: the migration never scans Redmine per ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpdesk_core.errors import ConfigError
+from helpdesk_core.gateway import Gateway
+from helpdesk_core.mappings import Mappings
+
+Json = dict[str, Any]
+
+
+@dataclass
+class LiveRedmine:
+    trackers: dict[str, int]
+    statuses: dict[str, int]
+    closed_status_ids: set[int]
+    priorities: dict[str, int]
+    activities: dict[str, int]
+    custom_fields: dict[str, int]  # mappings key -> id
+    client_role_id: int
+    support_role_id: int
+    support_group_id: int
+    admin_login: str
+    projects_by_identifier: dict[str, Json] = field(default_factory=dict)
+    projects_by_name: dict[str, Json] = field(default_factory=dict)
+    users_by_email: dict[str, Json] = field(default_factory=dict)
+    users_by_login: dict[str, Json] = field(default_factory=dict)  # lower-cased login
+    support_members: set[int] = field(default_factory=set)
+    issues_by_portal_id: dict[str, list[int]] = field(default_factory=dict)
+
+    def portal_field(self) -> str:
+        return f"cf_{self.custom_fields['portal_id']}"
+
+
+def _ids(items: list[Json]) -> dict[str, int]:
+    return {str(item["name"]): int(item["id"]) for item in items}
+
+
+def _need(found: dict[str, int], names: list[str], what: str) -> None:
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ConfigError(f"Redmine has no {what} {', '.join(missing)}: run `helpdesk provision` first "
+                          f"(see `helpdesk doctor`)")
+
+
+def read_live(gateway: Gateway, mappings: Mappings, *, with_issues: bool = True) -> LiveRedmine:
+    """Read the snapshot; fails with a ConfigError naming what provisioning must create first."""
+    me = gateway.get("/users/current.json")["user"]
+    statuses_raw = gateway.get("/issue_statuses.json")["issue_statuses"]
+    trackers = _ids(gateway.get("/trackers.json")["trackers"])
+    statuses = _ids(statuses_raw)
+    priorities = _ids(gateway.get("/enumerations/issue_priorities.json")["issue_priorities"])
+    activities = _ids(gateway.get("/enumerations/time_entry_activities.json")["time_entry_activities"])
+    fields_by_name = _ids(gateway.get("/custom_fields.json")["custom_fields"])
+    roles = _ids(gateway.get("/roles.json")["roles"])
+    groups = _ids(gateway.get("/groups.json")["groups"])
+    _need(trackers, [t.name for t in mappings.trackers], "tracker")
+    _need(statuses, [s.name for s in mappings.statuses], "status")
+    _need(priorities, [p.name for p in mappings.priorities], "priority")
+    _need(activities, [a.name for a in mappings.time_entry_activities], "activity")
+    spec_fields = mappings.custom_fields.by_key()
+    _need(fields_by_name, [f.name for f in spec_fields.values()], "custom field")
+    _need(roles, [mappings.roles.client.name, mappings.roles.support.name], "role")
+    _need(groups, [mappings.support_group], "group")
+    group_id = groups[mappings.support_group]
+    group = gateway.get(f"/groups/{group_id}.json", {"include": "users"})["group"]
+    live = LiveRedmine(
+        trackers=trackers, statuses=statuses,
+        closed_status_ids={int(s["id"]) for s in statuses_raw if s.get("is_closed")},
+        priorities=priorities, activities=activities,
+        custom_fields={key: fields_by_name[spec.name] for key, spec in spec_fields.items()},
+        client_role_id=roles[mappings.roles.client.name], support_role_id=roles[mappings.roles.support.name],
+        support_group_id=group_id, admin_login=str(me.get("login")),
+        support_members={int(u["id"]) for u in group.get("users", [])},
+    )
+    for project in gateway.iterate("/projects.json", "projects", {"sort": None}):
+        live.projects_by_identifier[project["identifier"]] = project
+        live.projects_by_name.setdefault(project["name"], project)
+    for user in gateway.iterate("/users.json", "users", {"status": "", "sort": None}):
+        remember_user(live, user)
+    if with_issues:
+        params = {live.portal_field(): "*", "status_id": "*"}
+        for issue in gateway.iterate("/issues.json", "issues", params):
+            for value in issue.get("custom_fields", []):
+                if value.get("id") == live.custom_fields["portal_id"] and value.get("value"):
+                    live.issues_by_portal_id.setdefault(str(value["value"]), []).append(int(issue["id"]))
+    return live
+
+
+def remember_user(live: LiveRedmine, user: Json) -> None:
+    if user.get("mail"):
+        live.users_by_email[str(user["mail"]).lower()] = user
+    live.users_by_login[str(user["login"]).lower()] = user
