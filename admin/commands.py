@@ -1,0 +1,254 @@
+"""Administrator commands: `users pending`, `users approve`, `report consultations`.
+
+Each command parses, builds the library objects, makes one library call and renders; the
+decisions live in `admin.registrations` and `admin.billing`.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from admin.billing import TABLES, BillingRules, Month, bill_month, bill_report, report_table
+from admin.companies import CompanyDirectory, load_directory
+from admin.registrations import (
+    Outcome,
+    Pending,
+    ProjectIndex,
+    apply_plan,
+    classify,
+    plan_by_domain,
+    plan_from_rows,
+    read_client_role_id,
+    read_pending,
+    read_registration_csv,
+)
+from helpdesk_core.cli_support import (
+    FormatOption,
+    HtmlOption,
+    NowOption,
+    OutputFormat,
+    Session,
+    session_from,
+)
+from helpdesk_core.clock import clock_for
+from helpdesk_core.csv_report import render_csv
+from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
+from helpdesk_core.html_report import render_html
+from helpdesk_core.report import Column, Metric, Report, Section, Table
+
+users_app = typer.Typer(help="Registration approvals: accounts clients registered themselves.",
+                        no_args_is_help=True)
+report_app = typer.Typer(help="Reports for administrators.", no_args_is_help=True)
+
+CompaniesOption = Annotated[Path | None, typer.Option(
+    "--companies", help="YAML file with a `companies:` section (name, project, domains) and optional "
+    "`public_domains:` / `extra_public_domains:`.", exists=True, dir_okay=False)]
+ExportOption = Annotated[Path | None, typer.Option(
+    "--export", help="A portal export (directory or .zip): companies.jsonl gives the domains.",
+    exists=True)]
+
+
+def _now(now: str | None) -> datetime:
+    """The report's timestamp: from the clock, or `--now`."""
+    try:
+        return clock_for(now).now()
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="--now") from None
+
+
+def _pending_row(item: Pending) -> dict[str, str | int | None]:
+    account = item.account
+    return {"id": account.id, "login": account.login, "name": account.name, "mail": account.mail,
+            "company": item.match.company.name if item.match.company else None,
+            "project": item.project.identifier if item.project else None,
+            "match": item.match.kind, "approvable": "yes" if item.approvable else "no",
+            "reason": item.problem or item.match.reason}
+
+
+@users_app.command("pending")
+def pending(
+    ctx: typer.Context,
+    companies: CompaniesOption = None,
+    export: ExportOption = None,
+    output: FormatOption = OutputFormat.text,
+    html: HtmlOption = None,
+    now: NowOption = None,
+) -> int:
+    """List accounts awaiting activation, each with its company by email domain, or why none.
+
+    Exit code 0 when every pending account can be approved by its domain, 3 when some need a
+    person (public mail domain, unknown domain, domain shared by two companies).
+
+    Example:
+        helpdesk users pending --companies companies.yaml
+        helpdesk users pending --export portal-export/ --format json
+    """
+    session = session_from(ctx)
+    directory = load_directory(companies, export)
+    gateway = session.gateway(writes_allowed=False)
+    items = classify(read_pending(gateway), directory, ProjectIndex.read(gateway))
+    rows = [_pending_row(i) for i in items]
+    needs_person = sum(not i.approvable for i in items)
+    columns = [Column(key=k, label=k.capitalize()) for k in
+               ("login", "name", "mail", "company", "project", "approvable", "reason")]
+    report = Report(
+        title="Accounts awaiting activation", generated_at=_now(now),
+        summary=[Metric(label="Pending", value=len(rows)),
+                 Metric(label="Approvable by domain", value=len(rows) - needs_person, tone="ok"),
+                 Metric(label="Need a person", value=needs_person, tone="warn" if needs_person else None)],
+        sections=[Section(title="Pending accounts", table=Table(
+            columns=columns, rows=[{c.key: row[c.key] for c in columns} for row in rows],
+            empty_text="Nobody is waiting."))])
+    if output is OutputFormat.json:
+        if html is not None:
+            html.write_text(render_html(report), encoding="utf-8")
+        # The account list, not the report: scripts want ids and match kinds.
+        session.emit_json({"pending": rows, "count": len(rows), "approvable": len(rows) - needs_person})
+    else:
+        session.show_report(report, output, html)
+    return EXIT_ATTENTION if needs_person else EXIT_OK
+
+
+@users_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    logins: Annotated[list[str] | None, typer.Argument(help="Logins of pending accounts.")] = None,
+    all_matching: Annotated[bool, typer.Option(
+        "--all-matching", help="Every pending account whose domain names exactly one company.")] = False,
+    from_csv: Annotated[Path | None, typer.Option(
+        "--from-csv", help="CSV with columns name,email,company (what clients sent by email); the "
+        "company named there replaces the domain rule.", exists=True, dir_okay=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Say what would be done; write nothing.")] = False,
+    companies: CompaniesOption = None,
+    export: ExportOption = None,
+    output: FormatOption = OutputFormat.text,
+) -> int:
+    """Activate accounts and make each a member of its own company's project, with the client role.
+
+    An account whose domain is public, unknown or shared by two companies is never approved
+    by the domain rule; name its company in a CSV (--from-csv). Exit code 0 when everything
+    asked for was done, 3 when something was skipped or a CSV row matched no account, 1 on
+    errors.
+
+    Example:
+        helpdesk users approve ivanov petrova --companies companies.yaml
+        helpdesk users approve --all-matching --dry-run --export portal-export/
+        helpdesk users approve --from-csv registrations.csv --companies companies.yaml
+    """
+    chosen = sum([bool(logins), all_matching, from_csv is not None])
+    if chosen != 1:
+        raise ConfigError("give LOGIN..., --all-matching or --from-csv FILE (exactly one of them)")
+    session = session_from(ctx)
+    gateway = session.gateway(writes_allowed=not dry_run)
+    rows = read_registration_csv(from_csv) if from_csv is not None else None
+    if rows is not None and companies is None and export is None:
+        directory = None
+    else:
+        directory = load_directory(companies, export)
+    role_id = read_client_role_id(gateway, session.mappings().roles.client.name)
+    projects = ProjectIndex.read(gateway)
+    accounts = list(read_pending(gateway))
+    if rows is not None:
+        plan = plan_from_rows(rows, accounts, directory or CompanyDirectory(()), projects, role_id)
+    else:
+        assert directory is not None
+        plan = plan_by_domain(classify(accounts, directory, projects), role_id,
+                              logins=None if all_matching else logins)
+    outcomes = apply_plan(gateway, plan, dry_run=dry_run)
+    _show_outcomes(session, outcomes, output, dry_run)
+    if any(o.status == "error" for o in outcomes):
+        return EXIT_FAILED
+    return EXIT_ATTENTION if any(o.status in ("skipped", "unmatched") for o in outcomes) else EXIT_OK
+
+
+def _show_outcomes(session: Session, outcomes: list[Outcome], output: OutputFormat, dry_run: bool) -> None:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    if output is OutputFormat.json:
+        session.emit_json({"dry_run": dry_run, "counts": counts,
+                           "outcomes": [o.model_dump(mode="json") for o in outcomes]})
+        return
+    keys = ("subject", "status", "company", "project", "line", "reason")
+    report = Report(
+        title="Registration approvals" + (" (dry run: nothing written)" if dry_run else ""),
+        generated_at=_now(None),
+        summary=[Metric(label=k, value=v) for k, v in sorted(counts.items())],
+        sections=[Section(title="Accounts", table=Table(
+            columns=[Column(key=k, label=k.capitalize(), numeric=k == "line") for k in keys],
+            rows=[{k: getattr(o, k) for k in keys} for o in outcomes], empty_text="Nothing to do."))])
+    session.show_report(report, output)
+
+
+class ConsultationFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@report_app.command("consultations")
+def consultations(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Calendar month to bill, YYYY-MM.")],
+    output: Annotated[ConsultationFormat, typer.Option(
+        "--format", help="text for people; json: the report; csv: one table (see --table).")
+    ] = ConsultationFormat.text,
+    html: HtmlOption = None,
+    tracker: Annotated[list[str] | None, typer.Option(
+        "--tracker", help="Tracker whose time is consultation time (repeatable; default Обсуждение).")
+    ] = None,
+    activity: Annotated[list[str] | None, typer.Option(
+        "--activity", help="Activity whose time is consultation time (repeatable), e.g. Консультация.")
+    ] = None,
+    match: Annotated[str, typer.Option(
+        "--match", help="any: tracker OR activity; all: tracker AND activity.")] = "any",
+    unit: Annotated[str, typer.Option(
+        "--unit", help="What one consultation is: entry (each time entry) or issue (an issue's "
+        "time in the month), rounded up to a whole hour.")] = "entry",
+    table: Annotated[str, typer.Option(
+        "--table", help=f"Table for --format csv: {', '.join(TABLES)}.")] = "issues",
+    now: NowOption = None,
+) -> int:
+    """Bill consultations of one month: per company and per issue, each rounded up to an hour.
+
+    Time entries of the month on «Обсуждение» issues (and/or the given activities) are read
+    from Redmine; each consultation is rounded up to a whole hour with exact decimals.
+
+    Example:
+        helpdesk report consultations --month 2026-03
+        helpdesk report consultations --month 2026-03 --activity Консультация --unit issue --html bill.html
+        helpdesk report consultations --month 2026-03 --format csv --table companies > bill.csv
+    """
+    session = session_from(ctx)
+    try:
+        rules = BillingRules.model_validate({
+            **({"trackers": tuple(tracker)} if tracker else {}),
+            **({"activities": tuple(activity)} if activity else {}),
+            "match": match, "unit": unit})
+    except ValueError as exc:
+        raise ConfigError(str(exc).splitlines()[-1] if str(exc) else "invalid billing rules") from None
+    parsed = Month.parse(month)
+    if output is ConsultationFormat.csv and table not in TABLES:
+        raise ConfigError(f"unknown table '{table}' (one of: {', '.join(TABLES)})", key="--table")
+    bill = bill_month(session.gateway(writes_allowed=False), parsed, rules)
+    report = bill_report(bill, _now(now))
+    if output is ConsultationFormat.csv:
+        if html is not None:
+            html.write_text(render_html(report), encoding="utf-8")
+        sys.stdout.write(render_csv(report_table(report, table)))
+        sys.stdout.flush()
+        return EXIT_OK
+    session.show_report(report, OutputFormat(output.value), html)
+    return EXIT_OK
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+    app.add_typer(report_app, name="report")

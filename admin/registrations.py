@@ -1,0 +1,384 @@
+"""Registration approvals: who is waiting for activation, whose company that is, and approving.
+
+Clients register themselves; Redmine keeps them as "registered" (status 2) until an
+administrator activates them (regulation, «Регистрация в трекере техподдержки»). Approving
+one means: a membership in its own company's project with the client role, then activation.
+
+The shape is plan → apply: `plan_approvals` decides everything (which account, which project,
+or why not), `apply_plan` only executes; a dry run is `apply_plan(..., dry_run=True)`, which
+walks the same plan and skips the writes.
+
+Order of the two writes (membership first, then activation) is on purpose: if the run stops
+between them, the account is still pending and the next run finishes it (the membership
+write is idempotent); the other order would leave an active account without its project,
+invisible to `users pending` forever.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from admin.companies import CompanyDirectory, CompanySpec, DomainMatch, company_key
+from helpdesk_core.errors import ConfigError, HelpdeskError, RedmineError, ValidationFailed
+from helpdesk_core.gateway import Gateway
+
+STATUS_ACTIVE = 1
+STATUS_REGISTERED = 2
+
+
+class PendingAccount(BaseModel):
+    """A Redmine account in status "registered", as /users.json returns it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    login: str
+    firstname: str = ""
+    lastname: str = ""
+    mail: str = ""
+    created_on: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.firstname} {self.lastname}".strip()
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """A Redmine project an account may join."""
+
+    id: int
+    identifier: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One pending account with the company its address points to (or why none)."""
+
+    account: PendingAccount
+    match: DomainMatch
+    project: ProjectRef | None
+    problem: str | None  # set when the account cannot be approved by the domain rule
+
+    @property
+    def approvable(self) -> bool:
+        return self.problem is None
+
+
+class ProjectIndex:
+    """Redmine's projects by identifier and by name, read once per command."""
+
+    def __init__(self, projects: Iterable[ProjectRef]) -> None:
+        self._all = list(projects)
+        self._by_identifier = {p.identifier: p for p in self._all}
+        self._by_name: dict[str, list[ProjectRef]] = {}
+        for project in self._all:
+            self._by_name.setdefault(company_key(project.name), []).append(project)
+
+    @classmethod
+    def read(cls, gateway: Gateway) -> ProjectIndex:
+        return cls(ProjectRef(id=int(p["id"]), identifier=str(p["identifier"]), name=str(p["name"]))
+                   for p in gateway.iterate("/projects.json", "projects"))
+
+    def for_company(self, company: CompanySpec) -> tuple[ProjectRef | None, str | None]:
+        """The company's project, or why it cannot be told.
+
+        An explicit identifier wins. Otherwise the project whose name is the company's name:
+        the migration creates one project per company under the company's name.
+        TODO: use the migration's identifier derivation (or its ledger) once it exists, so a
+        renamed project is still found.
+        """
+        if company.project is not None:
+            project = self._by_identifier.get(company.project)
+            return (project, None) if project else (None, f"project '{company.project}' does not exist")
+        found = self._by_name.get(company_key(company.name), [])
+        if len(found) == 1:
+            return found[0], None
+        if not found:
+            return None, f"no project named '{company.name}' (give its identifier in --companies)"
+        names = ", ".join(p.identifier for p in found)
+        return None, f"several projects are named '{company.name}' ({names}): give the identifier"
+
+
+def read_pending(gateway: Gateway) -> Iterator[PendingAccount]:
+    """Accounts awaiting activation, streamed page by page."""
+    for user in gateway.iterate("/users.json", "users", {"status": STATUS_REGISTERED}):
+        yield PendingAccount.model_validate(user)
+
+
+def classify(accounts: Iterable[PendingAccount], directory: CompanyDirectory,
+             projects: ProjectIndex) -> list[Pending]:
+    """Attach to each account its company (by email domain) and project, or the reason why not."""
+    result = []
+    for account in accounts:
+        match = directory.match_email(account.mail)
+        project, problem = None, None if match.matched else match.reason
+        if match.company is not None:
+            project, problem = projects.for_company(match.company)
+        result.append(Pending(account, match, project, problem))
+    return result
+
+
+# --- CSV of registration data sent by email ------------------------------------------------------
+
+_HEADER_ALIASES = {
+    "name": "name", "login": "name", "user": "name", "username": "name", "имя пользователя": "name",
+    "email": "email", "e-mail": "email", "mail": "email", "почта": "email",
+    "company": "company", "компания": "company", "название компании": "company",
+}
+
+
+class RegistrationRow(BaseModel):
+    """One line of the CSV clients' registration data arrives in: name, email, company."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    line: int
+    name: str = ""
+    email: str = ""
+    company: str = Field(min_length=1)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+def read_registration_csv(path: Path) -> list[RegistrationRow]:
+    """Rows of the CSV; a row without company or without both name and email is an error."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", source=str(path)) from None
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = next(reader, None)
+    if header is None:
+        raise ConfigError("empty file: expected a header row name,email,company", source=str(path))
+    keys = [_HEADER_ALIASES.get(h.strip().lower()) for h in header]
+    missing = {"email", "company"} - set(keys)
+    if missing:
+        raise ConfigError(f"header must name the columns name, email, company; missing: "
+                          f"{', '.join(sorted(missing))}", source=str(path), line=1)
+    rows = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        values = {k: v for k, v in zip(keys, cells, strict=False) if k is not None}
+        try:
+            row = RegistrationRow.model_validate({"line": number, **values})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(first["msg"], source=str(path), line=number,
+                              key=".".join(str(p) for p in first["loc"])) from None
+        if not row.email and not row.name:
+            raise ConfigError("row names neither a user name nor an email", source=str(path), line=number)
+        rows.append(row)
+    return rows
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Activate `account` and make it a member of `project` with the client role (why: `basis`)."""
+
+    account: PendingAccount
+    company: str
+    project: ProjectRef
+    role_id: int
+    basis: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An account or a CSV row that will not be approved, and why."""
+
+    subject: str
+    reason: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalPlan:
+    approvals: tuple[Approval, ...]
+    skipped: tuple[Skip, ...]
+    unmatched_rows: tuple[Skip, ...] = ()
+
+
+Selection = Literal["logins", "all-matching", "csv"]
+
+
+def plan_by_domain(pending: Sequence[Pending], role_id: int, *,
+                   logins: Sequence[str] | None = None) -> ApprovalPlan:
+    """Approve by the domain rule: the named logins, or every account with exactly one company.
+
+    An account matched to no company or to two is never approved this way.
+    """
+    by_login = {p.account.login: p for p in pending}
+    chosen: list[Pending] = []
+    skipped: list[Skip] = []
+    if logins is None:
+        chosen = list(pending)
+    else:
+        for login in dict.fromkeys(logins):
+            item = by_login.get(login)
+            if item is None:
+                skipped.append(Skip(login, "not a pending account (unknown, already active or locked)"))
+            else:
+                chosen.append(item)
+    approvals = []
+    for item in chosen:
+        if item.project is None or item.match.company is None or item.problem is not None:
+            skipped.append(Skip(item.account.login, item.problem or "no company"))
+            continue
+        approvals.append(Approval(item.account, item.match.company.name, item.project, role_id,
+                                  item.match.reason))
+    return ApprovalPlan(tuple(approvals), tuple(skipped))
+
+
+def plan_from_rows(rows: Sequence[RegistrationRow], accounts: Sequence[PendingAccount],
+                   directory: CompanyDirectory, projects: ProjectIndex, role_id: int) -> ApprovalPlan:
+    """Approve what clients sent: each row names its account (email, else user name) and company.
+
+    The company named in the row replaces the domain rule; it is looked up in the companies
+    config first, then among Redmine's project names. Rows that match no pending account are
+    reported, as are rows naming an unknown company or an account named by two rows.
+    """
+    by_mail: dict[str, list[PendingAccount]] = {}
+    for account in accounts:
+        by_mail.setdefault(account.mail.lower(), []).append(account)
+    by_login = {a.login.lower(): a for a in accounts}
+    approvals: dict[int, Approval] = {}
+    lines_for: dict[int, int] = {}
+    skipped: list[Skip] = []
+    unmatched: list[Skip] = []
+    for row in rows:
+        subject = row.email or row.name
+        account = _row_account(row, by_mail, by_login)
+        if isinstance(account, str):
+            unmatched.append(Skip(subject, account, row.line))
+            continue
+        spec = directory.by_name(row.company) or CompanySpec(name=row.company)
+        project, problem = projects.for_company(spec)
+        if project is None:
+            skipped.append(Skip(account.login, f"company '{row.company}': {problem}", row.line))
+            continue
+        previous = approvals.get(account.id)
+        if previous is not None and previous.project != project:
+            del approvals[account.id]
+            skipped.append(Skip(account.login, f"rows {lines_for[account.id]} and {row.line} name "
+                                f"different companies", row.line))
+            continue
+        approvals[account.id] = Approval(account, spec.name, project, role_id, f"CSV line {row.line}")
+        lines_for[account.id] = row.line
+    return ApprovalPlan(tuple(approvals.values()), tuple(skipped), tuple(unmatched))
+
+
+def _row_account(row: RegistrationRow, by_mail: dict[str, list[PendingAccount]],
+                 by_login: dict[str, PendingAccount]) -> PendingAccount | str:
+    """The pending account a row names, or why there is none."""
+    if row.email:
+        found = by_mail.get(row.email, [])
+        if len(found) == 1:
+            if row.name and row.name.lower() != found[0].login.lower():
+                return f"email {row.email} is pending as '{found[0].login}', not '{row.name}'"
+            return found[0]
+        if len(found) > 1:
+            return f"several pending accounts use {row.email}"
+    if row.name and row.name.lower() in by_login and not row.email:
+        return by_login[row.name.lower()]
+    return "matches no pending account"
+
+
+# --- apply --------------------------------------------------------------------------------------
+
+OutcomeStatus = Literal["approved", "would-approve", "skipped", "unmatched", "error"]
+
+
+class Outcome(BaseModel):
+    """What happened to one account or CSV row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    status: OutcomeStatus
+    company: str | None = None
+    project: str | None = None
+    reason: str = ""
+    line: int | None = None
+
+
+def read_client_role_id(gateway: Gateway, role_name: str) -> int:
+    """The id of the client role (mappings: roles.client.name)."""
+    for role in gateway.get("/roles.json").get("roles", []):
+        if role.get("name") == role_name:
+            return int(role["id"])
+    raise ConfigError(f"Redmine has no role '{role_name}' (run helpdesk provision)", key="roles.client.name")
+
+
+def apply_plan(gateway: Gateway, plan: ApprovalPlan, *, dry_run: bool) -> list[Outcome]:
+    """Execute the plan (or, with `dry_run`, only say what it would do); one outcome per subject.
+
+    A failure of one account is its outcome, not the end of the run.
+    """
+    outcomes: list[Outcome] = []
+    for approval in plan.approvals:
+        where = {"subject": approval.account.login, "company": approval.company,
+                 "project": approval.project.identifier}
+        if dry_run:
+            outcomes.append(Outcome(**where, status="would-approve", reason=approval.basis))
+            continue
+        try:
+            approve(gateway, approval)
+        except HelpdeskError as exc:
+            outcomes.append(Outcome(**where, status="error", reason=str(exc)))
+            continue
+        outcomes.append(Outcome(**where, status="approved", reason=approval.basis))
+    outcomes.extend(Outcome(subject=s.subject, status="skipped", reason=s.reason, line=s.line)
+                    for s in plan.skipped)
+    outcomes.extend(Outcome(subject=s.subject, status="unmatched", reason=s.reason, line=s.line)
+                    for s in plan.unmatched_rows)
+    return outcomes
+
+
+def approve(gateway: Gateway, approval: Approval) -> None:
+    """Membership with the client role in the company's project, then status active."""
+    user_id, project_id = approval.account.id, approval.project.id
+    path = f"/projects/{project_id}/memberships.json"
+
+    def existing() -> dict[str, Any] | None:
+        for membership in gateway.iterate(path, "memberships"):
+            if (membership.get("user") or {}).get("id") == user_id:
+                return membership
+        return None
+
+    try:
+        gateway.post(path, {"membership": {"user_id": user_id, "role_ids": [approval.role_id]}},
+                     recover=existing)
+    except ValidationFailed:
+        # Already a member (an earlier run stopped before activating): make sure of the role.
+        membership = existing()
+        if membership is None:
+            raise
+        role_ids = {int(r["id"]) for r in membership.get("roles", [])}
+        if approval.role_id not in role_ids:
+            gateway.put(f"/memberships/{membership['id']}.json",
+                        {"membership": {"role_ids": sorted(role_ids | {approval.role_id})}})
+    gateway.put(f"/users/{user_id}.json", {"user": {"status": STATUS_ACTIVE}})
+    check = gateway.get(f"/users/{user_id}.json").get("user", {})
+    if int(check.get("status", STATUS_ACTIVE)) != STATUS_ACTIVE:
+        raise RedmineError("Redmine kept the account inactive", method="PUT", path=f"/users/{user_id}.json")
