@@ -1,0 +1,758 @@
+"""The migration: portal export → Redmine, one code path for `plan` and `run`.
+
+Every decision (match or create, which tracker, which author, which journal is missing) is
+made the same way in both modes; only `_write` differs: in a plan it counts and returns a
+placeholder, in a run it calls Redmine and records the result in the ledger.
+
+Exactly once: the ledger says what was done; what the ledger cannot know (the write in
+flight when the process died, or a lost ledger) is recovered from Redmine itself: issues by
+their «ID в портале», notes, complaints and time entries by their provenance marker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from helpdesk_core.errors import (
+    ForbiddenError,
+    ImpersonationError,
+    NotFoundError,
+    RedmineError,
+    UnavailableError,
+    ValidationFailed,
+)
+from helpdesk_core.gateway import Gateway
+from helpdesk_core.mappings import Mappings
+from migrator.export import BadRecord, Export, open_export
+from migrator.export_model import Attachment, Comment, Company, Ticket, User
+from migrator.ledger import Ledger
+from migrator.live import LiveRedmine, read_live, remember_user
+from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
+from migrator.text import cut_subject, find_provenance, html_to_markdown, project_identifier, provenance_line
+
+T = TypeVar("T")
+Json = dict[str, Any]
+LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
+PLACEHOLDER = itertools.count(-1, -1)  # ids a plan hands out for objects it would create
+
+
+@dataclass(frozen=True)
+class MigrationOptions:
+    dry_run: bool = True
+    workers: int = 1
+    lock_inactive_users: bool = True
+
+
+@dataclass
+class UserRef:
+    """A portal user as Redmine knows them (or the stand-in)."""
+
+    redmine_id: int
+    login: str
+    display: str
+    kind: str  # client | staff | standin
+    active: bool = True
+
+
+@dataclass
+class RunContext:
+    projects: dict[str, int] = field(default_factory=dict)  # company id -> project id
+    users: dict[str, UserRef] = field(default_factory=dict)  # portal user id -> ref
+    standin: UserRef | None = None
+    categories: dict[tuple[int, str], int] = field(default_factory=dict)
+    categories_lock: threading.Lock = field(default_factory=threading.Lock)
+    unlock_lock: threading.Lock = field(default_factory=threading.Lock)
+    unlocked: set[int] = field(default_factory=set)
+
+
+def fingerprint(ticket: Ticket) -> str:
+    return hashlib.sha256(ticket.model_dump_json().encode()).hexdigest()
+
+
+def _display(user: User) -> str:
+    name = f"{user.first_name} {user.last_name}".strip()
+    return f"{name} ({user.login})" if name else user.login
+
+
+def _redmine_login(login: str) -> str:
+    cleaned = "".join(ch if ch.lower() in LOGIN_ALLOWED else "_" for ch in login)[:60]
+    return cleaned or "user"
+
+
+class Migration:
+    """One migration run over one export; `execute()` returns the result."""
+
+    def __init__(self, export_path: Path, gateway: Gateway, mappings: Mappings, ledger: Ledger,
+                 options: MigrationOptions, *, progress: Callable[[int, int], None] | None = None) -> None:
+        self.export_path = export_path
+        self.gateway = gateway
+        self.mappings = mappings
+        self.ledger = ledger
+        self.options = options
+        self.progress = progress or (lambda done, total: None)
+        self.tally = Tally()
+        self.ctx = RunContext()
+        self.max_attachment_bytes = mappings.settings.attachment_max_size_kb * 1024
+        self.live: LiveRedmine
+
+    # --- the one branch point between plan and run ----------------------------------------------
+
+    def _write(self, kind: Kind, verb: Verb | None, do: Callable[[], T]) -> T | int:
+        """Count the write (unless `verb` is None: part of another write); perform it only in a run.
+
+        A plan gets a negative placeholder id, so the steps after it run unchanged.
+        """
+        if verb is not None:
+            self.tally.add(kind, verb)
+        if self.options.dry_run:
+            return next(PLACEHOLDER)
+        return do()
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    def execute(self) -> MigrationResult:
+        started = time.monotonic()
+        bad: list[BadRecord] = []
+        with open_export(self.export_path, on_bad=bad.append) as export:
+            self.live = read_live(self.gateway, self.mappings)
+            self._migrate_companies(export)
+            self._migrate_users(export)
+            total = export.manifest.counts.tickets
+            tickets_read = self._migrate_tickets(export.tickets(), export, total)
+            if self.options.lock_inactive_users:
+                self._lock_inactive_users()
+            for mismatch in export.counts_check():
+                self.tally.find(Finding(category="count-mismatch", file=mismatch.file,
+                                        reason=f"manifest says {mismatch.declared} lines, "
+                                               f"the file has {mismatch.found}"))
+        for record in bad:
+            self.tally.find(Finding(category="bad-record", file=record.file, line=record.line, id=record.id,
+                                    field=record.field, reason=record.reason))
+        counts = self.tally.counts_dict()
+        writes_that_notify = (counts.get("issue", {}).get("create", 0) + counts.get("journal", {}).get("create", 0)
+                              + counts.get("complaint", {}).get("create", 0))
+        from helpdesk_core.doctor import notifications_state
+
+        return MigrationResult(
+            dry_run=self.options.dry_run, export=str(self.export_path), ledger=str(self.ledger.path),
+            counts=counts, findings=self.tally.findings, unmapped=self.tally.unmapped_dict(),
+            notifications=notifications_state(self.gateway),
+            # Redmine mails the author, the assignee and watchers of each change: up to 2 per write here.
+            notification_emails_estimate=2 * writes_that_notify,
+            requests=self.gateway.stats.as_dict(), seconds=round(time.monotonic() - started, 3),
+            tickets_read=tickets_read,
+        )
+
+    # --- companies → projects -----------------------------------------------------------------------
+
+    def _migrate_companies(self, export: Export) -> None:
+        used = set(self.live.projects_by_identifier)
+        for company in export.companies():
+            self.ctx.projects[company.id] = self._project_for(company, used)
+
+    def _project_for(self, company: Company, used: set[str]) -> int:
+        known = self.ledger.get("project", company.id)
+        if known is not None:
+            self.tally.add("project", "skip")
+            return known
+        existing = self.live.projects_by_name.get(company.name)
+        if existing is not None:
+            self.tally.add("project", "match")
+            project_id = int(existing["id"])
+        else:
+            identifier = project_identifier(company.name, used, company.id)
+            if identifier in self.live.projects_by_identifier:
+                self.tally.add("project", "match")
+                project_id = int(self.live.projects_by_identifier[identifier]["id"])
+            else:
+                payload = {"project": {
+                    "name": company.name[:255], "identifier": identifier, "is_public": False,
+                    "enabled_module_names": self.mappings.project.modules,
+                    "tracker_ids": [self.live.trackers[t.name] for t in self.mappings.trackers],
+                    "description": f"Компания из портала ({company.id})"}}
+                project_id = int(self._write("project", "create", lambda: self.gateway.post(
+                    "/projects.json", payload,
+                    recover=lambda: self._find_project(identifier))["project"]["id"]))
+        if project_id > 0:
+            self._ensure_membership(project_id, self.live.support_group_id, self.live.support_role_id)
+            self.ledger.put("project", company.id, project_id)
+        return project_id
+
+    def _find_project(self, identifier: str) -> Json | None:
+        try:
+            return self.gateway.get(f"/projects/{identifier}.json")
+        except NotFoundError:
+            return None
+
+    def _project_members(self, project_id: int) -> set[int]:
+        members: set[int] = set()
+        for membership in self.gateway.iterate(f"/projects/{project_id}/memberships.json", "memberships",
+                                               {"sort": None}):
+            principal = membership.get("user") or membership.get("group") or {}
+            members.add(int(principal.get("id", 0)))
+        return members
+
+    def _ensure_membership(self, project_id: int, principal_id: int, role_id: int) -> None:
+        key = f"{project_id}:{principal_id}"
+        if self.ledger.has("membership", key):
+            self.tally.add("membership", "skip")
+            return
+        if project_id > 0 and principal_id > 0 and principal_id in self._project_members(project_id):
+            self.tally.add("membership", "match")
+        else:
+            payload = {"membership": {"user_id": principal_id, "role_ids": [role_id]}}
+            self._write("membership", "create", lambda: self.gateway.post(
+                f"/projects/{project_id}/memberships.json", payload,
+                recover=lambda: {} if principal_id in self._project_members(project_id) else None))
+        if not self.options.dry_run:
+            self.ledger.put("membership", key, principal_id)
+
+    # --- users ------------------------------------------------------------------------------------
+
+    def _migrate_users(self, export: Export) -> None:
+        users = list(export.users())  # users fit in memory (thousands), tickets never are loaded
+        taken = {login for login in self.live.users_by_login}
+        by_lower: dict[str, list[User]] = {}
+        for user in users:
+            by_lower.setdefault(user.login.lower(), []).append(user)
+        for group in by_lower.values():
+            if len(group) > 1:
+                self.tally.find(Finding(category="login-collision", file="users.jsonl",
+                                        id=", ".join(u.id for u in group), field="login",
+                                        reason=f"logins {', '.join(u.login for u in group)} differ only in "
+                                               f"case: kept apart as different people, later ones renamed"))
+        for user in users:
+            self.ctx.users[user.id] = self._user_for(user, taken)
+        self.ctx.standin = self._standin()
+
+    def _user_for(self, user: User, taken: set[str]) -> UserRef:
+        known = self.ledger.get("user", user.id)
+        matched = self.live.users_by_email.get(user.email.lower())
+        if known is not None and matched is not None and int(matched["id"]) == known:
+            self.tally.add("user", "skip")
+            ref = UserRef(known, str(matched["login"]), _display(user), user.kind, user.active)
+        elif matched is not None:
+            self.tally.add("user", "match")
+            ref = UserRef(int(matched["id"]), str(matched["login"]), _display(user), user.kind, user.active)
+        else:
+            login = _redmine_login(user.login)
+            if login.lower() in taken:
+                login = f"{login[:50]}.{user.id.lower()}"[:60]
+            taken.add(login.lower())
+            payload = {"user": {
+                "login": login, "firstname": (user.first_name or user.login)[:30],
+                "lastname": (user.last_name or "-")[:30], "mail": user.email,
+                "generate_password": True, "send_information": False, "must_change_passwd": False,
+                "mail_notification": "none" if user.kind == "client" else "only_my_events", "status": 1}}
+            created = self._write("user", "create", lambda: self.gateway.post(
+                "/users.json", payload, recover=lambda: self._find_user(user.email)))
+            user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
+            if isinstance(created, dict):
+                remember_user(self.live, created["user"])
+            ref = UserRef(user_id, login, _display(user), user.kind, user.active)
+        if ref.redmine_id > 0:
+            self.ledger.put("user", user.id, ref.redmine_id)
+        if user.kind == "staff":
+            self._ensure_support_member(ref.redmine_id)
+        elif user.company_id in self.ctx.projects:
+            self._ensure_membership(self.ctx.projects[user.company_id], ref.redmine_id, self.live.client_role_id)
+        return ref
+
+    def _find_user(self, email: str) -> Json | None:
+        for user in self.gateway.get("/users.json", {"name": email, "status": ""}).get("users", []):
+            if str(user.get("mail", "")).lower() == email.lower():
+                return {"user": user}
+        return None
+
+    def _ensure_support_member(self, user_id: int) -> None:
+        if user_id in self.live.support_members:
+            self.tally.add("membership", "match")
+            return
+        group = self.live.support_group_id
+        self._write("membership", "create", lambda: self.gateway.post(
+            f"/groups/{group}/users.json", {"user_id": user_id},
+            recover=lambda: {} if user_id in self._group_members() else None))
+        self.live.support_members.add(user_id)
+
+    def _group_members(self) -> set[int]:
+        group = self.gateway.get(f"/groups/{self.live.support_group_id}.json", {"include": "users"})["group"]
+        return {int(u["id"]) for u in group.get("users", [])}
+
+    def _standin(self) -> UserRef:
+        spec = self.mappings.portal.standin_user
+        existing = self.live.users_by_login.get(spec.login.lower()) or self.live.users_by_email.get(spec.mail)
+        if existing is not None:
+            self.tally.add("user", "match")
+            return UserRef(int(existing["id"]), str(existing["login"]), spec.firstname, "standin")
+        payload = {"user": {"login": spec.login, "firstname": spec.firstname, "lastname": spec.lastname,
+                            "mail": spec.mail, "generate_password": True, "send_information": False,
+                            "mail_notification": "none", "status": 1}}
+        created = self._write("user", "create", lambda: self.gateway.post(
+            "/users.json", payload, recover=lambda: self._find_user(spec.mail)))
+        user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
+        return UserRef(user_id, spec.login, f"{spec.firstname} {spec.lastname}", "standin")
+
+    def _lock_inactive_users(self) -> None:
+        """Final state last: portal users that are inactive end up locked (after their writes)."""
+        for portal_id, ref in self.ctx.users.items():
+            if ref.active or ref.redmine_id <= 0:
+                continue
+            current = self.live.users_by_login.get(ref.login.lower(), {})
+            if current.get("status") == 3 and ref.redmine_id not in self.ctx.unlocked:
+                self.tally.add("lock", "skip")
+                continue
+            self._write("lock", "update", lambda ref=ref: self.gateway.put(
+                f"/users/{ref.redmine_id}.json", {"user": {"status": 3}}))
+            self.ledger.put("lock", portal_id, ref.redmine_id)
+
+    # --- tickets ----------------------------------------------------------------------------------
+
+    def _migrate_tickets(self, tickets: Iterable[Ticket], export: Export, total: int) -> int:
+        done = 0
+        workers = max(1, self.options.workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ticket") as pool:
+            pending: set[Future[None]] = set()
+            for ticket in tickets:
+                pending.add(pool.submit(self._migrate_ticket_safely, ticket, export))
+                if len(pending) >= workers * 2:  # bounded: an export of 10^6 tickets is never queued whole
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                        done += 1
+                        self.progress(done, total)
+            for future in pending:
+                future.result()
+                done += 1
+                self.progress(done, total)
+        return done
+
+    def _migrate_ticket_safely(self, ticket: Ticket, export: Export) -> None:
+        """A ticket Redmine rejects is reported and the run goes on; an unreachable Redmine stops it."""
+        try:
+            TicketMigration(self, ticket, export).run()
+        except UnavailableError:
+            raise
+        except RedmineError as exc:
+            self.tally.add("issue", "fail")
+            self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=ticket.id, reason=str(exc)))
+
+    # --- lookups shared by ticket migrations ------------------------------------------------------
+
+    def author_of(self, portal_user_id: str | None) -> tuple[UserRef, bool]:
+        """The Redmine user for a portal user id, or the stand-in (second value True)."""
+        if portal_user_id and portal_user_id in self.ctx.users:
+            return self.ctx.users[portal_user_id], False
+        assert self.ctx.standin is not None
+        return self.ctx.standin, True
+
+    def category_id(self, project_id: int, name: str) -> int:
+        key = (project_id, name[:60])
+        with self.ctx.categories_lock:
+            if key in self.ctx.categories:
+                return self.ctx.categories[key]
+            if project_id > 0 and not any(k[0] == project_id for k in self.ctx.categories):
+                for category in self.gateway.get(f"/projects/{project_id}/issue_categories.json",
+                                                 {"limit": 100}).get("issue_categories", []):
+                    self.ctx.categories[(project_id, str(category["name"]))] = int(category["id"])
+                if key in self.ctx.categories:
+                    self.tally.add("category", "match")
+                    return self.ctx.categories[key]
+            created = self._write("category", "create", lambda: self.gateway.post(
+                f"/projects/{project_id}/issue_categories.json", {"issue_category": {"name": key[1]}}))
+            category_id = int(created["issue_category"]["id"]) if isinstance(created, dict) else int(created)
+            self.ctx.categories[key] = category_id
+            return category_id
+
+    def as_user(self, ref: UserRef, call: Callable[[str | None], T]) -> T:
+        """Run a write as `ref`; a locked author is unlocked for it (and locked again at the end)."""
+        if ref.redmine_id <= 0:
+            return call(None)
+        try:
+            return call(ref.login)
+        except ImpersonationError:
+            with self.ctx.unlock_lock:
+                if ref.redmine_id not in self.ctx.unlocked:
+                    self.gateway.put(f"/users/{ref.redmine_id}.json", {"user": {"status": 1}})
+                    self.ctx.unlocked.add(ref.redmine_id)
+                    ref.active = False  # so the final lock pass locks them again
+            return call(ref.login)
+
+
+class TicketMigration:
+    """Everything for one ticket, in order: issue, notes, complaints, time, final state, read-back."""
+
+    def __init__(self, migration: Migration, ticket: Ticket, export: Export) -> None:
+        self.m = migration
+        self.t = ticket
+        self.export = export
+        self.gateway = migration.gateway
+        self.live = migration.live
+        self.tally = migration.tally
+        self.ledger = migration.ledger
+        self.present: set[tuple[str, str]] = set()  # provenance markers already in Redmine
+
+    # --- mapping ----------------------------------------------------------------------------------
+
+    def _mapped(self, field: str, value: str, table: dict[str, str], fallback: str) -> str:
+        if value in table:
+            return table[value]
+        self.tally.unmapped_value(field, value)
+        self.tally.find(Finding(category="unmapped-value", file="tickets.jsonl", id=self.t.id, field=field,
+                                reason=f"portal value '{value}' has no mapping; used '{fallback}'"))
+        return fallback
+
+    def tracker(self) -> str:
+        portal = self.m.mappings.portal
+        return self._mapped("reason", self.t.reason, portal.reasons, portal.fallback_tracker)
+
+    def priority(self) -> str:
+        portal = self.m.mappings.portal
+        return self._mapped("priority", self.t.priority, portal.priorities, portal.fallback_priority)
+
+    def status(self) -> str:
+        portal = self.m.mappings.portal
+        return self._mapped("status", self.t.status, portal.statuses, portal.fallback_status)
+
+    # --- run --------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        t = self.t
+        digest = fingerprint(t)
+        if self.ledger.ticket_fingerprint(t.id) == digest:
+            self.tally.add("issue", "skip")
+            return
+        project_id = self.m.ctx.projects.get(t.company_id)
+        if project_id is None:
+            self.tally.find(Finding(category="bad-record", file="tickets.jsonl", id=t.id, field="company_id",
+                                    reason=f"company {t.company_id} was not migrated"))
+            return
+        tracker, priority, status = self.tracker(), self.priority(), self.status()
+        issue_id = self.ledger.get("issue", t.id)
+        existing = self.live.issues_by_portal_id.get(t.id, [])
+        if issue_id is None and existing:
+            issue_id = existing[0]
+            if len(existing) > 1:
+                self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=t.id,
+                                        reason=f"{len(existing)} issues carry this portal id: {existing}"))
+        issue: Json | None = None
+        if issue_id is None:
+            issue_id = self._create_issue(project_id, tracker, priority)
+        else:
+            self.tally.add("issue", "match")
+            if issue_id > 0:
+                issue = self._read_issue(issue_id)
+                self.present = self._markers(issue)
+        if issue_id > 0:
+            self.ledger.put("issue", t.id, issue_id)
+        for comment in t.comments:
+            self._migrate_comment(issue_id, comment)
+        if issue is not None:
+            self._new_ticket_attachments(issue_id, issue)
+        for index, complaint in enumerate(t.complaints, start=1):
+            self._migrate_complaint(issue_id, index, complaint.author_id, complaint.created_at, complaint.text)
+        self._migrate_time_entries(issue_id, tracker)
+        self._final_state(issue_id, issue, status, priority)
+        if issue_id > 0 and not self.m.options.dry_run:
+            self._read_back(issue_id, status)
+            self.ledger.mark_ticket_done(t.id, digest, issue_id)
+
+    # --- the issue itself -------------------------------------------------------------------------
+
+    def _description(self, stand_in: bool, cut: bool, lost: list[str]) -> str:
+        t = self.t
+        body = html_to_markdown(t.description) if t.description_format == "html" else t.description
+        head: list[str] = []
+        if cut:
+            head.append(f"**Полная тема:** {t.subject}")
+        if stand_in:
+            head.append(f"**Автор в портале:** {self._portal_user_name(t.author_id)}")
+        head += lost
+        return "\n\n".join([*head, body]) if head else body
+
+    def _portal_user_name(self, portal_id: str | None) -> str:
+        if portal_id and portal_id in self.m.ctx.users:
+            return self.m.ctx.users[portal_id].display
+        return f"пользователь портала {portal_id or '—'} (удалён или недействителен)"
+
+    def _custom_fields(self) -> list[Json]:
+        fields = self.live.custom_fields
+        values: dict[str, str] = {"portal_id": self.t.id, "portal_created": self.t.created_at.isoformat()}
+        if self.t.category:
+            values["category"] = self.t.category
+        for question, answer in self.t.answers.items():
+            key = self.m.mappings.portal.answers.get(question)
+            if key:
+                values[key] = answer
+        if self.t.complaints:
+            values["complaints"] = str(len(self.t.complaints))
+        return [{"id": fields[key], "value": value} for key, value in values.items()]
+
+    def _create_issue(self, project_id: int, tracker: str, priority: str) -> int:
+        t = self.t
+        author, stand_in = self.m.author_of(t.author_id)
+        uploads, lost = self._uploads(t.attachments)
+        subject, cut = cut_subject(t.subject)
+        payload: Json = {"issue": {
+            "project_id": project_id, "tracker_id": self.live.trackers[tracker],
+            "priority_id": self.live.priorities[priority], "subject": subject,
+            "description": self._description(stand_in, cut, lost), "custom_fields": self._custom_fields(),
+            "uploads": uploads}}
+        if t.module:
+            payload["issue"]["category_id"] = self.m.category_id(project_id, t.module)
+        if stand_in:
+            self._authorship_note(f"ticket author {t.author_id} is unknown: created by the stand-in")
+        created = self.m._write("issue", "create", lambda: self._post_issue(author, payload))
+        if isinstance(created, dict):
+            issue_id = int(created["issue"]["id"])
+            self.ledger.record_dates("issue", issue_id, t.created_at.isoformat(), t.updated_at.isoformat(),
+                                     t.closed_at.isoformat() if t.closed_at else None)
+            return issue_id
+        return int(created)
+
+    def _post_issue(self, author: UserRef, payload: Json) -> Json:
+        recover = self._find_issue
+
+        def post(login: str | None) -> Json:
+            return self.gateway.post("/issues.json", payload, as_user=login, recover=recover)
+
+        try:
+            return self.m.as_user(author, post)
+        except (ForbiddenError, ValidationFailed) as exc:
+            if isinstance(exc, ValidationFailed) and not self._author_problem(exc):
+                raise
+            # The author may not add issues here (e.g. a client of another company): keep the
+            # ticket, written by the API user, with the author named in the description.
+            self._authorship_note(f"author {author.login} cannot create issues in this project ({exc.reason})")
+            payload["issue"]["description"] = (f"**Автор в портале:** {author.display}\n\n"
+                                               + payload["issue"]["description"])
+            return self.gateway.post("/issues.json", payload, recover=recover)
+
+    @staticmethod
+    def _author_problem(exc: ValidationFailed) -> bool:
+        return any(word in " ".join(exc.errors).lower() for word in ("tracker", "трекер", "project", "проект"))
+
+    def _find_issue(self) -> Json | None:
+        found = self.gateway.get("/issues.json", {self.live.portal_field(): self.t.id, "status_id": "*",
+                                                  "limit": 2})
+        issues = found.get("issues", [])
+        return {"issue": issues[0]} if issues else None
+
+    def _read_issue(self, issue_id: int) -> Json:
+        return self.gateway.get(f"/issues/{issue_id}.json", {"include": "journals,attachments"})["issue"]
+
+    @staticmethod
+    def _markers(issue: Json) -> set[tuple[str, str]]:
+        markers: set[tuple[str, str]] = set()
+        for journal in issue.get("journals", []):
+            markers.update(find_provenance(journal.get("notes")))
+        return markers
+
+    def _authorship_note(self, reason: str) -> None:
+        self.tally.find(Finding(category="authorship", file="tickets.jsonl", id=self.t.id, reason=reason))
+
+    # --- attachments ------------------------------------------------------------------------------
+
+    def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
+        """Upload every sound file (as its author); a missing, corrupt or oversize one is reported."""
+        uploads: list[Json] = []
+        lost: list[str] = []
+        for att in attachments:
+            check = self.export.check_attachment(att)
+            problem = None if check.ok else check.reason
+            if problem is None and att.size > self.m.max_attachment_bytes:
+                problem = f"{att.size} bytes is over the server's limit of {self.m.max_attachment_bytes}"
+            if problem is not None:
+                self.tally.add("attachment", "fail")
+                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
+                                        field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
+                lost.append(f"_Вложение «{att.filename}» не перенесено: {problem}_")
+                continue
+            author, _ = self.m.author_of(att.author_id)
+            token = self.m._write("attachment", "create",
+                                  lambda att=att, author=author: self._upload(att, author))
+            uploads.append({"token": str(token), "filename": att.filename, "content_type": att.content_type})
+        return uploads, lost
+
+    def _upload(self, att: Attachment, author: UserRef) -> str:
+        with self.export.open_attachment(att) as handle:
+            content = handle.read()
+        return self.m.as_user(author, lambda login: self.gateway.upload(content, att.filename, as_user=login))
+
+    def _new_ticket_attachments(self, issue_id: int, issue: Json) -> None:
+        """Delta: ticket-level attachments added in the portal since the issue was created."""
+        have = {(a.get("filename"), a.get("filesize")) for a in issue.get("attachments", [])}
+        new = [a for a in self.t.attachments
+               if (a.filename, a.size) not in have and ("attachment", a.id) not in self.present]
+        if not new:
+            return
+        uploads, lost = self._uploads(new)
+        ids = ", ".join(a.id for a in new)
+        note = "\n\n".join([f"_[portal:attachment:{new[0].id}] Вложения из портала: {ids}_", *lost])
+        self._put_note(issue_id, ("attachment", new[0].id), note, private=False, author=None,
+                       uploads=uploads, kind="attachment")
+
+    # --- notes ------------------------------------------------------------------------------------
+
+    def _migrate_comment(self, issue_id: int, comment: Comment) -> None:
+        key = f"{self.t.id}:{comment.id}"
+        if self.ledger.has("journal", key) or ("comment", comment.id) in self.present:
+            self.tally.add("journal", "skip")
+            if not self.ledger.has("journal", key) and issue_id > 0:
+                self.ledger.put("journal", key, None)
+            return
+        author, stand_in = self.m.author_of(comment.author_id)
+        name = self._portal_user_name(comment.author_id) if stand_in else author.display
+        uploads, lost = self._uploads(comment.attachments)
+        body = html_to_markdown(comment.body) if "<" in comment.body and ">" in comment.body else comment.body
+        note = "\n\n".join([provenance_line("comment", comment.id, name, comment.created_at), body, *lost])
+        # Only support may write private notes: an internal note whose author is not staff is
+        # written by the API user, the original author named in its provenance line.
+        writer = author if (not comment.internal or author.kind == "staff") and not stand_in else None
+        if writer is None:
+            self._authorship_note(f"comment {comment.id}: written by the API user for {name}")
+        self._put_note(issue_id, ("comment", comment.id), note, private=comment.internal, author=writer,
+                       uploads=uploads, kind="journal")
+        if issue_id > 0 and not self.m.options.dry_run:
+            self.ledger.put("journal", key, None)
+
+    def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
+                  author: UserRef | None, uploads: list[Json], kind: Kind,
+                  extra: Json | None = None) -> None:
+        payload: Json = {"issue": {"notes": note, "private_notes": private, **(extra or {})}}
+        if uploads:
+            payload["issue"]["uploads"] = uploads
+
+        def recover() -> Json | None:
+            return {} if marker in self._markers(self._read_issue(issue_id)) else None
+
+        def put(login: str | None) -> Json:
+            return self.gateway.put(f"/issues/{issue_id}.json", payload, as_user=login, recover=recover)
+
+        def write() -> Json:
+            if author is None:
+                return put(None)
+            try:
+                return self.m.as_user(author, put)
+            except ForbiddenError as exc:
+                self._authorship_note(f"{marker[0]} {marker[1]}: {author.login} may not write here "
+                                      f"({exc.reason}); written by the API user")
+                return put(None)
+
+        self.m._write(kind, "create", write)
+        self.present.add(marker)
+
+    def _migrate_complaint(self, issue_id: int, index: int, author_id: str, created_at: Any, text: str) -> None:
+        source = f"{self.t.id}-{index}"
+        if self.ledger.has("complaint", source) or ("complaint", source) in self.present:
+            self.tally.add("complaint", "skip")
+            return
+        name = self._portal_user_name(author_id)
+        note = (f"{provenance_line('complaint', source, name, created_at)}\n\n"
+                f"**Жалоба на задержку** #жалоба\n\n{text}")
+        field = self.live.custom_fields["complaints"]
+        self._put_note(issue_id, ("complaint", source), note, private=True, author=None, uploads=[],
+                       kind="complaint", extra={"custom_fields": [{"id": field, "value": str(index)}]})
+        if issue_id > 0 and not self.m.options.dry_run:
+            self.ledger.put("complaint", source, None)
+
+    # --- time -------------------------------------------------------------------------------------
+
+    def _migrate_time_entries(self, issue_id: int, tracker: str) -> None:
+        if not self.t.time_entries:
+            return
+        portal = self.m.mappings.portal
+        activity = portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
+        existing: dict[str, int] | None = None
+        for entry in self.t.time_entries:
+            if self.ledger.has("time_entry", entry.id):
+                self.tally.add("time_entry", "skip")
+                continue
+            if existing is None:
+                existing = self._time_markers(issue_id)
+            if entry.id in existing:
+                self.tally.add("time_entry", "match")
+                self.ledger.put("time_entry", entry.id, existing[entry.id])
+                continue
+            user, stand_in = self.m.author_of(entry.user_id)
+            marker = f"[portal:time:{entry.id}]"
+            comment = f"{entry.comment} {marker}".strip()
+            if stand_in:
+                comment = f"{comment} ({self._portal_user_name(entry.user_id)})"
+            payload: Json = {"time_entry": {
+                "issue_id": issue_id, "spent_on": entry.spent_on.isoformat(), "hours": str(entry.hours),
+                "activity_id": self.live.activities[activity], "comments": comment[-1024:]}}
+            if not stand_in:
+                payload["time_entry"]["user_id"] = user.redmine_id
+
+            def post(payload: Json = payload, entry_id: str = entry.id) -> Json:
+                def recover() -> Json | None:
+                    found = self._time_markers(issue_id).get(entry_id)
+                    return {"time_entry": {"id": found}} if found else None
+                try:
+                    return self.gateway.post("/time_entries.json", payload, recover=recover)
+                except ValidationFailed as exc:
+                    # The user may not log time here (e.g. a client): keep the hours under the API user.
+                    self._authorship_note(f"time entry {entry_id}: {exc.reason} {exc.errors}; logged by the API user")
+                    payload["time_entry"].pop("user_id", None)
+                    return self.gateway.post("/time_entries.json", payload, recover=recover)
+
+            created = self.m._write("time_entry", "create", post)
+            if isinstance(created, dict):
+                self.ledger.put("time_entry", entry.id, int(created["time_entry"]["id"]))
+
+    def _time_markers(self, issue_id: int) -> dict[str, int]:
+        if issue_id <= 0:
+            return {}
+        markers: dict[str, int] = {}
+        for entry in self.gateway.iterate("/time_entries.json", "time_entries",
+                                          {"issue_id": issue_id, "sort": None}):
+            for kind, source in find_provenance(entry.get("comments")):
+                if kind == "time":
+                    markers[source] = int(entry["id"])
+        return markers
+
+    # --- final state ------------------------------------------------------------------------------
+
+    def _final_state(self, issue_id: int, issue: Json | None, status: str, priority: str) -> None:
+        wanted: Json = {}
+        status_id = self.live.statuses[status]
+        if issue is None or int(issue.get("status", {}).get("id", 0)) != status_id:
+            wanted["status_id"] = status_id
+        if issue is not None and int(issue.get("priority", {}).get("id", 0)) != self.live.priorities[priority]:
+            wanted["priority_id"] = self.live.priorities[priority]
+        assignee, stand_in = self.m.author_of(self.t.assignee_id) if self.t.assignee_id else (None, True)
+        current_assignee = (issue or {}).get("assigned_to", {}).get("id")
+        if assignee is not None and not stand_in and current_assignee != assignee.redmine_id:
+            wanted["assigned_to_id"] = assignee.redmine_id
+        if not wanted:
+            return
+        # Setting the final state of a new issue is part of creating it, not an update.
+        verb: Verb | None = "update" if issue is not None else None
+        self.m._write("issue", verb, lambda: self.gateway.put(f"/issues/{issue_id}.json", {"issue": wanted}))
+
+    def _read_back(self, issue_id: int, status: str) -> None:
+        """Read the issue back: a transition the workflow ignored is reported; dates go to the ledger."""
+        issue = self._read_issue(issue_id)
+        if issue.get("status", {}).get("name") != status:
+            self.tally.find(Finding(category="workflow", file="tickets.jsonl", id=self.t.id, field="status",
+                                    reason=f"Redmine kept status '{issue.get('status', {}).get('name')}' "
+                                           f"instead of '{status}' (workflow?)"))
+        created = {c.id: c.created_at for c in self.t.comments}
+        complaints = {f"{self.t.id}-{i}": c.created_at for i, c in enumerate(self.t.complaints, start=1)}
+        for journal in issue.get("journals", []):
+            for kind, source in find_provenance(journal.get("notes")):
+                moment = created.get(source) if kind == "comment" else complaints.get(source)
+                if kind == "comment":
+                    self.ledger.put("journal", f"{self.t.id}:{source}", int(journal["id"]))
+                if moment is not None:
+                    self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+        self.ledger.record_dates("issue", issue_id, self.t.created_at.isoformat(), self.t.updated_at.isoformat(),
+                                 self.t.closed_at.isoformat() if self.t.closed_at else None)
