@@ -251,7 +251,7 @@ def compute_bill(month: Month, entries: Sequence[TimeEntry], issues: dict[int, I
             project_id=first.project_id, company=first.project, issue_id=first.issue_id,
             subject=info.subject if info else "", tracker=info.tracker if info else None,
             entry_ids=tuple(e.id for e, _ in group), logged=logged, billable=billable_hours(logged)))
-    consultations.sort(key=lambda c: (c.company, c.issue_id or 0, c.entry_ids))
+    consultations.sort(key=lambda c: (c.company, c.issue_id is None, c.issue_id or 0, c.entry_ids))
     issue_lines = _by_issue(consultations)
     company_lines = _by_company(consultations)
     unknown = sorted({e.issue_id for e in entries if e.issue_id is not None and e.issue_id not in issues})

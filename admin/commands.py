@@ -148,17 +148,15 @@ def approve(
     session = session_from(ctx)
     gateway = session.gateway(writes_allowed=not dry_run)
     rows = read_registration_csv(from_csv) if from_csv is not None else None
-    if rows is not None and companies is None and export is None:
-        directory = None
-    else:
-        directory = load_directory(companies, export)
+    # A CSV names companies itself; the directory then only helps map names to projects.
+    csv_alone = rows is not None and companies is None and export is None
+    directory = CompanyDirectory(()) if csv_alone else load_directory(companies, export)
     role_id = read_client_role_id(gateway, session.mappings().roles.client.name)
     projects = ProjectIndex.read(gateway)
     accounts = list(read_pending(gateway))
     if rows is not None:
-        plan = plan_from_rows(rows, accounts, directory or CompanyDirectory(()), projects, role_id)
+        plan = plan_from_rows(rows, accounts, directory, projects, role_id)
     else:
-        assert directory is not None
         plan = plan_by_domain(classify(accounts, directory, projects), role_id,
                               logins=None if all_matching else logins)
     outcomes = apply_plan(gateway, plan, dry_run=dry_run)

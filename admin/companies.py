@@ -69,7 +69,8 @@ class CompanySpec(BaseModel):
     """One client company: its name, its Redmine project and its corporate mail domains.
 
     `project` is the project identifier; None means "the project the migration made for this
-    company", found in Redmine by the company's name.
+    company", found in Redmine by `derived_project` (the identifier the migration derives
+    from the name) or else by the company's name.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -78,6 +79,7 @@ class CompanySpec(BaseModel):
     project: Annotated[str, AfterValidator(_check_identifier)] | None = None
     domains: tuple[Domain, ...] = ()
     source_id: str | None = None  # the portal's company id when it came from an export
+    derived_project: str | None = None  # set for companies read from an export
 
 
 class CompaniesFile(BaseModel):
@@ -104,7 +106,9 @@ def companies_from_export(path: Path) -> list[CompanySpec]:
     the export's problem, reported by `migrate plan`, and must not hide the good ones.
     """
     from migrator.export import ExportError, open_export
+    from migrator.text import project_identifier
 
+    used: set[str] = set()
     try:
         with open_export(path) as export:
             specs = []
@@ -115,8 +119,10 @@ def companies_from_export(path: Path) -> list[CompanySpec]:
                         domains.append(normalize_domain(raw))
                     except ValueError:
                         continue
+                # Same derivation, same order, same suffix as the migration: same identifier.
+                derived = project_identifier(company.name, used, company.id)
                 specs.append(CompanySpec(name=company.name, domains=tuple(domains),
-                                         source_id=company.id))
+                                         source_id=company.id, derived_project=derived))
             return specs
     except ExportError as exc:
         raise ConfigError(str(exc), source=str(path)) from None
@@ -181,7 +187,8 @@ class CompanyDirectory:
                 merged[key] = CompanySpec(
                     name=old.name, project=company.project or old.project,
                     domains=tuple(dict.fromkeys(old.domains + company.domains)),
-                    source_id=old.source_id or company.source_id)
+                    source_id=old.source_id or company.source_id,
+                    derived_project=old.derived_project or company.derived_project)
         base = DEFAULT_PUBLIC_DOMAINS if public_domains is None else frozenset(public_domains)
         return cls(tuple(merged.values()), base | frozenset(extra_public_domains))
 

@@ -86,19 +86,20 @@ class ProjectIndex:
     @classmethod
     def read(cls, gateway: Gateway) -> ProjectIndex:
         return cls(ProjectRef(id=int(p["id"]), identifier=str(p["identifier"]), name=str(p["name"]))
-                   for p in gateway.iterate("/projects.json", "projects"))
+                   for p in gateway.iterate("/projects.json", "projects", {"sort": None}))
 
     def for_company(self, company: CompanySpec) -> tuple[ProjectRef | None, str | None]:
         """The company's project, or why it cannot be told.
 
-        An explicit identifier wins. Otherwise the project whose name is the company's name:
-        the migration creates one project per company under the company's name.
-        TODO: use the migration's identifier derivation (or its ledger) once it exists, so a
-        renamed project is still found.
+        An explicit identifier wins. Otherwise the identifier the migration derived for the
+        company (`migrator.text.project_identifier`), then the project named like the company
+        (the migration matches an existing project rather than making a second one).
         """
         if company.project is not None:
             project = self._by_identifier.get(company.project)
             return (project, None) if project else (None, f"project '{company.project}' does not exist")
+        if company.derived_project is not None and company.derived_project in self._by_identifier:
+            return self._by_identifier[company.derived_project], None
         found = self._by_name.get(company_key(company.name), [])
         if len(found) == 1:
             return found[0], None

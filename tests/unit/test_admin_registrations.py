@@ -1,0 +1,243 @@
+"""Registration approvals without a server: domain rule, CSV rows, plan and dry run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from admin.companies import (
+    CompanyDirectory,
+    CompanySpec,
+    companies_from_export,
+    load_companies_file,
+    load_directory,
+)
+from admin.registrations import (
+    PendingAccount,
+    ProjectIndex,
+    ProjectRef,
+    apply_plan,
+    classify,
+    plan_by_domain,
+    plan_from_rows,
+    read_registration_csv,
+)
+from helpdesk_core.errors import ConfigError, WriteRefused
+
+REPO = Path(__file__).resolve().parents[2]
+ROLE = 5
+
+ROMASHKA = CompanySpec(name="ООО «Ромашка»", project="romashka", domains=("romashka.travel",))
+AVIA = CompanySpec(name="Авиа Лайн", project="avialine", domains=("avialine.ru", "shared.example"))
+SKY = CompanySpec(name="Sky Partner", project="skypartner", domains=("shared.example",))
+DIRECTORY = CompanyDirectory.build([ROMASHKA, AVIA, SKY])
+PROJECTS = ProjectIndex([ProjectRef(1, "romashka", "ООО «Ромашка»"), ProjectRef(2, "avialine", "Авиа Лайн"),
+                         ProjectRef(3, "skypartner", "Sky Partner"), ProjectRef(4, "other", "Other")])
+
+
+def account(id: int, login: str, mail: str) -> PendingAccount:
+    return PendingAccount(id=id, login=login, firstname="Имя", lastname=login, mail=mail)
+
+
+ACCOUNTS = [
+    account(10, "ivanov", "Ivanov@Romashka.Travel"),
+    account(11, "petrova", "petrova@gmail.com"),
+    account(12, "sidorov", "sidorov@unknown.example"),
+    account(13, "kozlov", "kozlov@shared.example"),
+    account(14, "orlova", "orlova@msk.avialine.ru"),
+]
+
+
+@pytest.mark.parametrize(("mail", "kind", "company"), [
+    ("ivanov@romashka.travel", "company", "ООО «Ромашка»"),
+    ("IVANOV@ROMASHKA.TRAVEL", "company", "ООО «Ромашка»"),
+    ("a@msk.avialine.ru", "company", "Авиа Лайн"),
+    ("a@gmail.com", "public-domain", None),
+    ("a@mail.ru", "public-domain", None),
+    ("a@yandex.ru", "public-domain", None),
+    ("a@unknown.example", "unknown-domain", None),
+    ("a@notromashka.travel", "unknown-domain", None),
+    ("a@shared.example", "ambiguous", None),
+    ("no-at-sign", "no-domain", None),
+    ("", "no-domain", None),
+])
+def test_domain_rule(mail: str, kind: str, company: str | None) -> None:
+    match = DIRECTORY.match_email(mail)
+    assert match.kind == kind
+    assert (match.company.name if match.company else None) == company
+    assert match.reason
+
+
+def test_shared_domain_names_both_companies() -> None:
+    match = DIRECTORY.match_email("x@shared.example")
+    assert set(match.candidates) == {"Авиа Лайн", "Sky Partner"}
+    assert "Авиа Лайн" in match.reason and "Sky Partner" in match.reason
+
+
+def test_public_domains_are_configurable() -> None:
+    custom = CompanyDirectory.build([ROMASHKA], public_domains=["corp-mail.example"],
+                                    extra_public_domains=["romashka.travel"])
+    assert custom.match_email("a@gmail.com").kind == "unknown-domain"
+    assert custom.match_email("a@corp-mail.example").kind == "public-domain"
+    # a public domain wins over a company claiming it
+    assert custom.match_email("a@romashka.travel").kind == "public-domain"
+
+
+def test_classify_and_all_matching_never_approve_ambiguous_or_unknown() -> None:
+    items = classify(ACCOUNTS, DIRECTORY, PROJECTS)
+    plan = plan_by_domain(items, ROLE)
+    approved = {a.account.login: a.project.identifier for a in plan.approvals}
+    assert approved == {"ivanov": "romashka", "orlova": "avialine"}
+    skipped = {s.subject: s.reason for s in plan.skipped}
+    assert set(skipped) == {"petrova", "sidorov", "kozlov"}
+    assert "public" in skipped["petrova"]
+    assert "no company" in skipped["sidorov"]
+    assert "several companies" in skipped["kozlov"]
+    assert all(a.role_id == ROLE for a in plan.approvals)
+
+
+def test_named_logins_only_and_unknown_login_reported() -> None:
+    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov", "kozlov", "ghost"])
+    assert [a.account.login for a in plan.approvals] == ["ivanov"]
+    assert {s.subject for s in plan.skipped} == {"kozlov", "ghost"}
+
+
+def test_company_without_project_is_not_approvable() -> None:
+    lonely = CompanyDirectory.build([CompanySpec(name="Нет проекта", domains=("noproj.example",))])
+    [item] = classify([account(20, "x", "x@noproj.example")], lonely, PROJECTS)
+    assert not item.approvable and "no project named" in (item.problem or "")
+
+
+def test_project_found_by_migration_identifier_then_by_name() -> None:
+    derived = CompanySpec(name="Renamed Ltd", derived_project="other", domains=("o.example",))
+    by_name = CompanySpec(name="sky  PARTNER", domains=("s.example",))
+    assert PROJECTS.for_company(derived)[0] == ProjectRef(4, "other", "Other")
+    assert PROJECTS.for_company(by_name)[0] == ProjectRef(3, "skypartner", "Sky Partner")
+
+
+CSV_TEXT = """name,email,company
+petrova,petrova@gmail.com,Авиа Лайн
+kozlov,KOZLOV@shared.example,Sky Partner
+ghost,ghost@nowhere.example,Sky Partner
+sidorov,sidorov@unknown.example,Компания Которой Нет
+wrongname,ivanov@romashka.travel,ООО «Ромашка»
+"""
+
+
+def test_csv_rows_replace_the_domain_rule_and_unmatched_rows_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text(CSV_TEXT, encoding="utf-8")
+    rows = read_registration_csv(path)
+    plan = plan_from_rows(rows, ACCOUNTS, DIRECTORY, PROJECTS, ROLE)
+    approved = {a.account.login: a.project.identifier for a in plan.approvals}
+    assert approved == {"petrova": "avialine", "kozlov": "skypartner"}
+    unmatched = {s.subject: (s.line, s.reason) for s in plan.unmatched_rows}
+    assert unmatched["ghost@nowhere.example"] == (4, "matches no pending account")
+    assert "not 'wrongname'" in unmatched["ivanov@romashka.travel"][1]
+    assert [(s.subject, s.line) for s in plan.skipped] == [("sidorov", 5)]
+
+
+def test_csv_with_semicolons_bom_and_russian_headers(tmp_path: Path) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text("\ufeffИмя пользователя;E-mail;Компания\npetrova;petrova@gmail.com;Sky Partner\n",
+                    encoding="utf-8")
+    [row] = read_registration_csv(path)
+    assert (row.name, row.email, row.company, row.line) == ("petrova", "petrova@gmail.com", "Sky Partner", 2)
+
+
+def test_csv_two_rows_naming_different_companies_for_one_account(tmp_path: Path) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text("name,email,company\n,petrova@gmail.com,Sky Partner\n,petrova@gmail.com,Авиа Лайн\n",
+                    encoding="utf-8")
+    plan = plan_from_rows(read_registration_csv(path), ACCOUNTS, DIRECTORY, PROJECTS, ROLE)
+    assert not plan.approvals
+    assert "different companies" in plan.skipped[0].reason
+
+
+@pytest.mark.parametrize("text", ["", "name,company\nx,y\n", "name,email,company\nx,x@y.ru,\n"])
+def test_bad_csv_is_a_config_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError):
+        read_registration_csv(path)
+
+
+class RecordingGateway:
+    """Records writes; refuses them when read-only, like the real gateway."""
+
+    def __init__(self, writes_allowed: bool = True) -> None:
+        self.writes_allowed = writes_allowed
+        self.calls: list[tuple[str, str, Any]] = []
+
+    def post(self, path: str, payload: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return self._write("POST", path, payload)
+
+    def put(self, path: str, payload: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return self._write("PUT", path, payload)
+
+    def _write(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.writes_allowed:
+            raise WriteRefused(f"{method} {path}")
+        self.calls.append((method, path, payload))
+        return {}
+
+    def get(self, path: str, params: Any = None, **_: Any) -> dict[str, Any]:
+        return {"user": {"status": 1}}
+
+    def iterate(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return []
+
+
+def test_dry_run_walks_the_same_plan_and_writes_nothing() -> None:
+    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE)
+    gateway = RecordingGateway(writes_allowed=False)
+    outcomes = apply_plan(gateway, plan, dry_run=True)  # type: ignore[arg-type]
+    assert {o.subject: o.status for o in outcomes} == {
+        "ivanov": "would-approve", "orlova": "would-approve",
+        "petrova": "skipped", "sidorov": "skipped", "kozlov": "skipped"}
+    assert gateway.calls == []
+
+
+def test_apply_adds_membership_in_own_project_with_client_role_then_activates() -> None:
+    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
+    gateway = RecordingGateway()
+    [outcome] = apply_plan(gateway, plan, dry_run=False)  # type: ignore[arg-type]
+    assert outcome.status == "approved" and outcome.project == "romashka"
+    assert gateway.calls == [
+        ("POST", "/projects/1/memberships.json", {"membership": {"user_id": 10, "role_ids": [ROLE]}}),
+        ("PUT", "/users/10.json", {"user": {"status": 1}}),
+    ]
+
+
+def test_companies_file_is_validated_with_line_numbers(tmp_path: Path) -> None:
+    good = tmp_path / "companies.yaml"
+    good.write_text("redmine: {url: http://x}\ncompanies:\n  - name: Ромашка\n    project: romashka\n"
+                    "    domains: [Romashka.Travel, 'пример.рф']\nextra_public_domains: [corp.example]\n",
+                    encoding="utf-8")
+    loaded = load_companies_file(good)
+    assert loaded.companies[0].domains == ("romashka.travel", "xn--e1afmkfd.xn--p1ai")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("companies:\n  - name: X\n    domains: ['not a domain']\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_companies_file(bad)
+    assert caught.value.line == 3
+    bad.write_text("companies:\n  - name: X\n    project: 'Bad Id'\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_companies_file(bad)
+
+
+def test_companies_from_the_sample_export_get_the_migrations_identifiers() -> None:
+    specs = companies_from_export(REPO / "samples" / "export")
+    by_id = {s.source_id: s for s in specs}
+    assert by_id["C1"].domains == ("romashka.travel",)
+    assert by_id["C2"].domains == ("romashka-travel.ru",)
+    # two names that transliterate alike: the later one carries its portal id
+    assert by_id["C1"].derived_project != by_id["C2"].derived_project
+    assert by_id["C2"].derived_project and by_id["C2"].derived_project.endswith("c2")
+
+
+def test_directory_needs_a_source() -> None:
+    with pytest.raises(ConfigError):
+        load_directory(None, None)

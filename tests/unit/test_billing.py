@@ -1,0 +1,161 @@
+"""Consultation billing without a server: rounding, selection, sums, report shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from admin.billing import (
+    BillingRules,
+    IssueInfo,
+    Month,
+    TimeEntry,
+    bill_report,
+    billable_hours,
+    compute_bill,
+    read_issues,
+    report_table,
+    to_decimal,
+)
+from helpdesk_core.csv_report import render_csv
+from helpdesk_core.errors import ConfigError
+from helpdesk_core.report import report_to_json
+
+MARCH = Month(2026, 3)
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("hours", "billable"), [
+    ("0.25", 1), ("1.0", 1), ("2.2", 3), ("1", 1), ("0.01", 1), ("3.0000", 3), ("0", 0), ("7.5", 8),
+])
+def test_each_consultation_is_rounded_up_to_a_whole_hour(hours: str, billable: int) -> None:
+    assert billable_hours(Decimal(hours)) == Decimal(billable)
+
+
+@given(st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False))
+def test_rounding_is_the_smallest_whole_hour_not_below(hours: Decimal) -> None:
+    result = billable_hours(hours)
+    assert result == result.to_integral_value()
+    assert result >= hours > result - 1 or result == hours == 0
+
+
+def test_negative_hours_refused() -> None:
+    with pytest.raises(ValueError):
+        billable_hours(Decimal("-1"))
+
+
+def test_redmine_floats_become_the_decimals_they_were_printed_as() -> None:
+    assert to_decimal(2.2) == Decimal("2.2")
+    assert to_decimal(0.1) + to_decimal(0.2) == Decimal("0.3")
+    assert to_decimal(1) == Decimal(1)
+    with pytest.raises(ValueError):
+        to_decimal(True)
+
+
+def test_month_bounds_and_bad_month() -> None:
+    assert (MARCH.first, MARCH.last) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert Month.parse("2024-02").last == date(2024, 2, 29)
+    for text in ("2026-13", "2026-3", "March", "2026-03-01"):
+        with pytest.raises(ConfigError):
+            Month.parse(text)
+
+
+def entry(id: int, hours: str, issue: int | None, project: int = 1, activity: str = "Поддержка") -> TimeEntry:
+    return TimeEntry.from_api({
+        "id": id, "hours": float(hours), "spent_on": "2026-03-10", "activity": {"id": 9, "name": activity},
+        "project": {"id": project, "name": {1: "Ромашка", 2: "Авиа Лайн"}[project]},
+        "user": {"id": 3, "name": "Support"}, **({"issue": {"id": issue}} if issue else {})})
+
+
+ISSUES = {
+    100: IssueInfo(id=100, subject="Как настроить тарифы", tracker="Обсуждение"),
+    101: IssueInfo(id=101, subject="Ошибка оплаты", tracker="Баг"),
+    200: IssueInfo(id=200, subject="<img src=x onerror=alert(1)>", tracker="Обсуждение"),
+}
+
+
+def test_per_entry_bill_with_totals_per_company_and_issue() -> None:
+    entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2),
+               entry(4, "5", 101), entry(5, "1.5", None)]
+    bill = compute_bill(MARCH, entries, ISSUES, BillingRules())
+    assert {c.entry_ids: c.billable for c in bill.consultations} == {(1,): 1, (2,): 1, (3,): 3}
+    assert bill.billable == 5 and bill.logged == Decimal("3.45")
+    companies = {c.company: (c.billable, c.logged, c.consultations) for c in bill.companies}
+    assert companies == {"Ромашка": (2, Decimal("1.25"), 2), "Авиа Лайн": (3, Decimal("2.2"), 1)}
+    issues = {i.issue_id: i.billable for i in bill.issues}
+    assert issues == {100: 2, 200: 3}
+    assert (bill.entries_seen, bill.entries_billed) == (5, 3)
+
+
+def test_per_issue_unit_rounds_the_month_sum_once() -> None:
+    entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2)]
+    bill = compute_bill(MARCH, entries, ISSUES, BillingRules(unit="issue"))
+    assert {c.issue_id: c.billable for c in bill.consultations} == {100: 2, 200: 3}
+    entries = [entry(1, "0.25", 100), entry(2, "0.5", 100)]
+    assert compute_bill(MARCH, entries, ISSUES, BillingRules(unit="issue")).billable == 1
+    assert compute_bill(MARCH, entries, ISSUES, BillingRules(unit="entry")).billable == 2
+
+
+def test_activity_rule_any_and_all() -> None:
+    entries = [entry(1, "0.5", 101, activity="Консультация"), entry(2, "0.5", 100),
+               entry(3, "0.5", None, activity="Консультация")]
+    by_activity = BillingRules(trackers=(), activities=("Консультация",))
+    assert [c.entry_ids for c in compute_bill(MARCH, entries, ISSUES, by_activity).consultations] == [(1,), (3,)]
+    either = BillingRules(activities=("Консультация",))
+    assert compute_bill(MARCH, entries, ISSUES, either).entries_billed == 3
+    both = BillingRules(activities=("Консультация",), match="all")
+    assert compute_bill(MARCH, entries, ISSUES, both).entries_billed == 0
+    assert not BillingRules(trackers=(), activities=()).counts("Обсуждение", "Консультация")
+
+
+def test_issue_that_cannot_be_read_is_reported() -> None:
+    bill = compute_bill(MARCH, [entry(1, "1", 999)], ISSUES, BillingRules())
+    assert bill.issues_unknown == [999] and bill.billable == 0
+
+
+def test_report_shape_json_and_csv() -> None:
+    entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2)]
+    report = bill_report(compute_bill(MARCH, entries, ISSUES, BillingRules()), NOW)
+    data = json.loads(report_to_json(report))
+    assert data["summary"][0] == {"label": "Billable hours", "value": "5", "tone": "ok"}
+    assert [s["title"] for s in data["sections"]] == ["Per company", "Per issue", "Consultations"]
+    chart = data["sections"][0]["chart"]
+    assert chart["categories"] == ["Авиа Лайн", "Ромашка"] and chart["series"][0]["values"] == ["3", "2"]
+    rows = data["sections"][2]["table"]["rows"]
+    assert [(r["logged"], r["billable"]) for r in rows] == [("2.20", "3"), ("0.25", "1"), ("1.00", "1")]
+    csv_text = render_csv(report_table(report, "companies"))
+    assert csv_text.splitlines()[0] == "Company,Issues,Consultations,Logged h,Billable h"
+    assert "Ромашка,1,2,1.25,2" in csv_text
+    with pytest.raises(ConfigError):
+        report_table(report, "nope")
+
+
+def test_empty_month_renders() -> None:
+    report = bill_report(compute_bill(MARCH, [], {}, BillingRules()), NOW)
+    assert report.sections[0].chart is None and report.summary[0].value == 0
+
+
+class IssuesGateway:
+    """Answers /issues.json for the ids asked, counting requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def iterate(self, path: str, key: str, params: dict[str, Any], **_: Any) -> list[dict[str, Any]]:
+        assert path == "/issues.json" and params["status_id"] == "*"
+        self.requests.append(params)
+        return [{"id": int(i), "subject": f"s{i}", "tracker": {"id": 3, "name": "Обсуждение"}}
+                for i in params["issue_id"].split(",")]
+
+
+def test_issues_are_read_in_bulk_not_one_by_one() -> None:
+    gateway = IssuesGateway()
+    found = read_issues(gateway, list(range(1, 251)) + [5, 5])  # type: ignore[arg-type]
+    assert len(found) == 250 and len(gateway.requests) == 3
+    assert found[7].tracker == "Обсуждение"
