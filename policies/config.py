@@ -1,0 +1,161 @@
+"""policies.yaml: which rules run, where, with which parameters, actions and texts.
+
+Validated in two steps with errors that name the key and the line: the file's shape
+(pydantic), then each rule's `params` against that rule's own schema from the registry,
+its action names and its templates. An unknown rule id names the known ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from helpdesk_core.yaml_source import load_yaml_file, load_yaml_model
+from policies.calendar import SlaPolicy, WorkingCalendar
+from policies.registry import Rule, registered_rules
+
+DEFAULT_POLICIES_PATH = Path(__file__).with_name("policies.yaml")
+ANY = "*"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scope(_Strict):
+    """Project identifiers and tracker names a rule may touch; "*" = all."""
+
+    projects: list[str] | Literal["*"] = ANY
+    trackers: list[str] | Literal["*"] = ANY
+
+    def allows(self, project_identifier: str, tracker: str) -> bool:
+        return (self.projects == ANY or project_identifier in self.projects) and (
+            self.trackers == ANY or tracker in self.trackers)
+
+
+class RuleEntry(_Strict):
+    enabled: bool = True
+    scope: Scope = Scope()
+    params: dict[str, Any] = Field(default_factory=dict)
+    actions: list[str] | None = None
+    templates: dict[str, str] = Field(default_factory=dict)
+
+
+class Statuses(_Strict):
+    """The regulation's status names as Redmine spells them (see mappings.yaml)."""
+
+    new: str = "На рассмотрении"
+    in_progress: str = "В работе"
+    feedback: str = "Требует обратной связи"
+    verification: str = "Решено, требует проверки"
+    closed: str = "Закрыто"
+
+
+class SupportDetection(_Strict):
+    """How a user is recognised as support: member of the group, or the role in the project."""
+
+    group: str | None = "Сотрудники техподдержки"
+    role: str | None = "Техподдержка"
+
+
+class CalendarSpec(_Strict):
+    timezone: str = "Europe/Moscow"
+    day_start: time = time(10, 0)
+    day_end: time = time(19, 0)
+    holidays: list[date] = Field(default_factory=list)
+
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(timezone=self.timezone, day_start=self.day_start, day_end=self.day_end,
+                               holidays=frozenset(self.holidays))
+
+
+class Settings(_Strict):
+    statuses: Statuses = Statuses()
+    support: SupportDetection = SupportDetection()
+    calendar: CalendarSpec = CalendarSpec()
+    sla: SlaPolicy = SlaPolicy()
+    act_as: str | None = None  # login to write as (X-Redmine-Switch-User); None = the key's user
+
+
+class PoliciesFile(_Strict):
+    settings: Settings = Settings()
+    rules: dict[str, RuleEntry]
+
+
+class ResolvedRule(_Strict):
+    """A rule entry after validation against the rule's own schema."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    id: str
+    scope: Scope
+    params: Any
+    actions: tuple[str, ...]
+    templates: dict[str, str]
+
+
+class Policies(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    source: str
+    settings: Settings
+    rules: dict[str, ResolvedRule]  # enabled rules only, in file order
+
+
+def _rule_problems(doc: PoliciesFile) -> list[tuple[tuple[str | int, ...], str]]:
+    registry = registered_rules()
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for rule_id, entry in doc.rules.items():
+        if rule_id not in registry:
+            problems.append((("rules", rule_id), f"unknown rule '{rule_id}'; known: {', '.join(registry)}"))
+            continue
+        cls = registry[rule_id]
+        try:
+            cls.Params.model_validate(entry.params)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
+            problems.append((("rules", rule_id, "params", *loc), first["msg"]))
+        for index, action in enumerate(entry.actions or []):
+            if action not in cls.actions:
+                problems.append((("rules", rule_id, "actions", index),
+                                 f"unknown action '{action}' for {rule_id}; allowed: {', '.join(cls.actions)}"))
+        if entry.enabled:
+            for name in cls.templates:
+                if not entry.templates.get(name, "").strip():
+                    problems.append((("rules", rule_id, "templates"), f"template '{name}' is required"))
+        for name in entry.templates:
+            if name not in cls.templates:
+                problems.append((("rules", rule_id, "templates", name),
+                                 f"unknown template '{name}'; {rule_id} uses: {', '.join(cls.templates) or 'none'}"))
+    return problems
+
+
+def _resolve(doc: PoliciesFile, source: str) -> Policies:
+    registry = registered_rules()
+    resolved: dict[str, ResolvedRule] = {}
+    for rule_id, entry in doc.rules.items():
+        if not entry.enabled:
+            continue
+        cls: type[Rule] = registry[rule_id]
+        actions = tuple(entry.actions) if entry.actions is not None else cls.actions[:1]
+        resolved[rule_id] = ResolvedRule(id=rule_id, scope=entry.scope,
+                                         params=cls.Params.model_validate(entry.params),
+                                         actions=actions, templates=dict(entry.templates))
+    return Policies(source=source, settings=doc.settings, rules=resolved)
+
+
+def load_policies(path: Path | None = None) -> Policies:
+    """The given policies file, or the bundled defaults; `ConfigError` names key and line."""
+    if path is None:
+        text = DEFAULT_POLICIES_PATH.read_text(encoding="utf-8")
+        return parse_policies(text, source=DEFAULT_POLICIES_PATH.name)
+    doc = load_yaml_file(path, PoliciesFile, check=_rule_problems)
+    return _resolve(doc, str(path))
+
+
+def parse_policies(text: str, *, source: str = "policies.yaml") -> Policies:
+    return _resolve(load_yaml_model(text, PoliciesFile, source=source, check=_rule_problems), source)

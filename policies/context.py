@@ -1,0 +1,119 @@
+"""What a rule sees while it decides: the moment, its parameters, and who is who in Redmine.
+
+Client vs support is Redmine's answer (membership of the support group, or the support role
+in the issue's project), looked up lazily and cached for one run: a name never decides.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from helpdesk_core.errors import ConfigError
+from policies.config import ResolvedRule, Settings
+from policies.issues import IssueView, Journal
+from policies.text_audits import AuditConfig
+
+
+class Reader(Protocol):
+    """The read half of `Gateway` (a fake in unit tests)."""
+
+    def get(self, path: str, params: Any = None, *, as_user: str | None = None) -> dict[str, Any]: ...
+
+    def iterate(self, path: str, key: str, params: Any = None, **kwargs: Any) -> Any: ...
+
+
+@dataclass
+class Directory:
+    """Support users per Redmine, fetched on first use and cached for the run."""
+
+    reader: Reader
+    settings: Settings
+    _group_users: set[int] | None = None
+    _role_users: dict[int, set[int]] = field(default_factory=dict)
+    _me: int | None = None
+
+    def me(self) -> int:
+        """The account the sweep writes as: its own notes are support's."""
+        if self._me is None:
+            login = self.settings.act_as
+            if login:
+                users = self.reader.get("/users.json", {"name": login}).get("users", [])
+                match = [u for u in users if u.get("login") == login]
+                if not match:
+                    raise ConfigError(f"user '{login}' not found", key="settings.act_as")
+                self._me = int(match[0]["id"])
+            else:
+                self._me = int(self.reader.get("/users/current.json")["user"]["id"])
+        return self._me
+
+    def group_users(self) -> set[int]:
+        if self._group_users is None:
+            name = self.settings.support.group
+            users: set[int] = set()
+            if name:
+                groups = list(self.reader.iterate("/groups.json", "groups"))
+                match = [g for g in groups if g.get("name") == name]
+                if not match:
+                    raise ConfigError(f"group '{name}' not found in Redmine", key="settings.support.group")
+                detail = self.reader.get(f"/groups/{match[0]['id']}.json", {"include": "users"})
+                users = {int(u["id"]) for u in detail.get("group", {}).get("users", [])}
+            self._group_users = users
+        return self._group_users
+
+    def role_users(self, project_id: int) -> set[int]:
+        if project_id not in self._role_users:
+            role = self.settings.support.role
+            users: set[int] = set()
+            if role:
+                for membership in self.reader.iterate(f"/projects/{project_id}/memberships.json",
+                                                      "memberships"):
+                    if "user" in membership and any(r.get("name") == role for r in membership.get("roles", [])):
+                        users.add(int(membership["user"]["id"]))
+            self._role_users[project_id] = users
+        return self._role_users[project_id]
+
+    def is_support(self, user_id: int, project_id: int) -> bool:
+        return (user_id == self.me() or user_id in self.group_users()
+                or user_id in self.role_users(project_id))
+
+    def is_client_comment(self, journal: Journal, issue: IssueView) -> bool:
+        """A public comment written by a client (not support, not a sweep)."""
+        return (journal.is_public_comment and not journal.by_sweep
+                and not self.is_support(journal.user.id, issue.summary.project.id))
+
+    def is_support_comment(self, journal: Journal, issue: IssueView) -> bool:
+        return journal.is_public_comment and (
+            journal.by_sweep or self.is_support(journal.user.id, issue.summary.project.id))
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Everything one rule needs for one run."""
+
+    now: datetime
+    rule: ResolvedRule
+    settings: Settings
+    directory: Directory
+    audit: AuditConfig | None = None
+    closed_statuses: frozenset[str] = frozenset()
+
+    def watchers_of(self, issue: IssueView) -> set[int]:
+        return set(issue.watchers)
+
+    @property
+    def params(self) -> Any:
+        return self.rule.params
+
+    def render(self, template: str, **values: Any) -> str:
+        """Fill a template from policies.yaml; unknown placeholders stay visible, never crash."""
+        text = self.rule.templates.get(template, "")
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        return text.format_map(_SafeDict({k: v for k, v in values.items() if k in names}))

@@ -1,0 +1,337 @@
+"""The sweep engine: candidates → one detail GET each → actions; apply with re-checks.
+
+Cost: each rule's candidates come from /issues.json filtered on the server (status,
+updated_on/created_on, project, tracker); identical list queries are made once per run and
+journals are fetched once per candidate issue, shared by all rules. So requests grow with
+candidates, not with the size of the tracker.
+
+Safety: `run_sweep` holds an exclusive file lock for the whole plan+apply (an overlapping
+cron run waits or gives up, it never plans from a stale view), `max_actions` aborts before
+the first write, and every applied action goes to a JSONL audit log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from helpdesk_core.clock import Clock, SystemClock
+from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, RedmineError
+from helpdesk_core.gateway import Gateway
+from policies.actions import Action, Outcome, Plan
+from policies.config import Policies, ResolvedRule
+from policies.context import Directory, RuleContext
+from policies.issues import IssueView, Summary
+from policies.registry import Query, registered_rules
+from policies.text_audits import AuditConfig, load_audit_config
+
+DETAIL_INCLUDE = "journals,attachments,watchers"
+
+
+class LockBusy(HelpdeskError):
+    """Another sweep holds the lock: this run did nothing (cron will try again)."""
+
+    exit_code = EXIT_ATTENTION
+    hint = "another `helpdesk sweep` is running; it is safe to try again later"
+
+
+class TooManyActions(HelpdeskError):
+    """The plan would write more than --max-actions: nothing was written."""
+
+
+def default_state_dir() -> Path:
+    """Where the lock and the audit log live: $HELPDESK_STATE_DIR, else XDG state home."""
+    explicit = os.environ.get("HELPDESK_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "helpdesk"
+
+
+@contextlib.contextmanager
+def sweep_lock(state_dir: Path, *, wait: float = 0.0, sleep: Callable[[float], None] = time.sleep,
+               monotonic: Callable[[], float] = time.monotonic) -> Iterator[Path]:
+    """An exclusive `flock` on state_dir/sweep.lock; released by the kernel even on a crash."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "sweep.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if monotonic() >= deadline:
+                    raise LockBusy(f"lock {path} is held by another sweep") from None
+                sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class AuditLog:
+    """Append-only JSONL: one line per applied action (time, rule, issue, action, outcome)."""
+
+    path: Path
+    clock: Clock = field(default_factory=SystemClock)
+
+    def write(self, outcome: Outcome, *, evaluated_at: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"time": self.clock.now().isoformat(), "now": evaluated_at, **outcome.to_json()}
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class RedmineFacts:
+    """Names ↔ ids Redmine assigned (statuses, trackers), read once per run."""
+
+    status_ids: dict[str, int]
+    status_names: dict[int, str]
+    closed: frozenset[str]
+    tracker_ids: dict[str, int]
+
+    @classmethod
+    def load(cls, reader: Any) -> RedmineFacts:
+        statuses = reader.get("/issue_statuses.json").get("issue_statuses", [])
+        trackers = reader.get("/trackers.json").get("trackers", [])
+        return cls(status_ids={s["name"]: int(s["id"]) for s in statuses},
+                   status_names={int(s["id"]): s["name"] for s in statuses},
+                   closed=frozenset(s["name"] for s in statuses if s.get("is_closed")),
+                   tracker_ids={t["name"]: int(t["id"]) for t in trackers})
+
+    def status_id(self, name: str, key: str = "settings.statuses") -> int:
+        if name not in self.status_ids:
+            raise ConfigError(f"status '{name}' does not exist in Redmine "
+                              f"(known: {', '.join(self.status_ids)})", key=key)
+        return self.status_ids[name]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def query_params(query: Query, rule: ResolvedRule, facts: RedmineFacts, now: datetime) -> list[dict[str, str]]:
+    """Redmine filters for one query: one parameter set per scoped project."""
+    params: dict[str, str] = {}
+    if query.statuses:
+        params["status_id"] = "|".join(str(facts.status_id(s, f"rules.{rule.id}")) for s in query.statuses)
+    else:
+        params["status_id"] = query.status_id
+    for name, before, after in (("updated_on", query.updated_before_days, query.updated_after_days),
+                                ("created_on", query.created_before_days, query.created_after_days)):
+        if before is not None and after is not None:
+            params[name] = f"><{_utc(now - timedelta(days=after))}|{_utc(now - timedelta(days=before))}"
+        elif before is not None:
+            params[name] = f"<={_utc(now - timedelta(days=before))}"
+        elif after is not None:
+            params[name] = f">={_utc(now - timedelta(days=after))}"
+    if rule.scope.trackers != "*":
+        unknown = [t for t in rule.scope.trackers if t not in facts.tracker_ids]
+        if unknown:
+            raise ConfigError(f"unknown tracker '{unknown[0]}'", key=f"rules.{rule.id}.scope.trackers")
+        params["tracker_id"] = "|".join(str(facts.tracker_ids[t]) for t in rule.scope.trackers)
+    if rule.scope.projects == "*":
+        return [params]
+    return [{**params, "project_id": p, "subproject_id": "!*"} for p in rule.scope.projects]
+
+
+@dataclass
+class Sweeper:
+    """One run's planning state: caches shared by every rule."""
+
+    gateway: Any  # Gateway or a fake with get/iterate
+    policies: Policies
+    now: datetime
+    audit: AuditConfig | None = None
+    facts: RedmineFacts | None = None
+    _lists: dict[str, list[Summary]] = field(default_factory=dict)
+    _details: dict[int, IssueView] = field(default_factory=dict)
+    candidates: set[int] = field(default_factory=set)
+
+    def _list(self, params: dict[str, str]) -> list[Summary]:
+        key = json.dumps(params, sort_keys=True)
+        if key not in self._lists:
+            rows = self.gateway.iterate("/issues.json", "issues", params)
+            self._lists[key] = [Summary.from_json(row) for row in rows]
+        return self._lists[key]
+
+    def detail(self, issue_id: int) -> IssueView:
+        if issue_id not in self._details:
+            assert self.facts is not None
+            data = self.gateway.get(f"/issues/{issue_id}.json", {"include": DETAIL_INCLUDE})["issue"]
+            self._details[issue_id] = IssueView.from_json(data, self.facts.status_names)
+        return self._details[issue_id]
+
+    def plan(self, only: Sequence[str] | None = None) -> list[Action]:
+        registry = registered_rules()
+        if only:
+            unknown = [r for r in only if r not in registry]
+            if unknown:
+                raise ConfigError(f"unknown rule '{unknown[0]}'; known: {', '.join(registry)}", key="--only")
+        self.facts = self.facts or RedmineFacts.load(self.gateway)
+        directory = Directory(self.gateway, self.policies.settings)
+        actions: list[Action] = []
+        for rule_id, resolved in self.policies.rules.items():
+            if only and rule_id not in only:
+                continue
+            rule = registry[rule_id]()
+            ctx = RuleContext(now=self.now, rule=resolved, settings=self.policies.settings,
+                              directory=directory, audit=self.audit, closed_statuses=self.facts.closed)
+            seen: set[int] = set()
+            for query in rule.queries(ctx):
+                for params in query_params(query, resolved, self.facts, self.now):
+                    for summary in self._list(params):
+                        if summary.id in seen or not rule.wants(ctx, summary):
+                            continue
+                        seen.add(summary.id)
+                        self.candidates.add(summary.id)
+                        actions.extend(rule.evaluate(ctx, self.detail(summary.id)))
+        return actions
+
+
+def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequence[str] | None = None,
+               audit: AuditConfig | None = None) -> Plan:
+    """What every enabled rule would do at `now`; reads only."""
+    before = gateway.stats.total if hasattr(gateway, "stats") else 0
+    sweeper = Sweeper(gateway, policies, now, audit=audit if audit is not None else load_audit_config())
+    actions = sweeper.plan(only)
+    spent = (gateway.stats.total - before) if hasattr(gateway, "stats") else 0
+    rules = tuple(r for r in policies.rules if not only or r in only)
+    return Plan(now=now.isoformat(), actions=tuple(actions), requests=spent,
+                candidates=len(sweeper.candidates), rules=rules)
+
+
+# --- apply ---------------------------------------------------------------------------------
+
+def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str | None) -> None:
+    path = f"/issues/{action.issue}.json"
+
+    def recover() -> dict[str, Any] | None:
+        """After an ambiguous failure: if the marker is in Redmine the write happened."""
+        if action.marker is None:
+            return None
+        data = gateway.get(path, {"include": "journals"})["issue"]
+        notes = [j.get("notes") or "" for j in data.get("journals", [])]
+        return {} if any(action.marker in n for n in notes) else None
+
+    if action.action == "watch":
+        for user in action.users:
+            gateway.post(f"/issues/{action.issue}/watchers.json", {"user_id": user}, as_user=as_user)
+        return
+    issue: dict[str, Any] = {}
+    if action.action == "assign":
+        issue["assigned_to_id"] = action.users[0]
+    if action.notes:
+        issue["notes"] = action.notes
+        if action.private:
+            issue["private_notes"] = True
+    if action.status:
+        issue["status_id"] = facts.status_id(action.status)
+    gateway.put(path, {"issue": issue}, as_user=as_user, recover=recover)
+
+
+def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLog | None = None,
+               facts: RedmineFacts | None = None) -> list[Outcome]:
+    """Apply exactly `plan`: per issue, re-read it; a changed issue is skipped, a marker that
+    is already there means done. Writes that carry a marker go last so a failure before
+    them leaves the issue to be retried by the next run."""
+    facts = facts or RedmineFacts.load(gateway)
+    as_user = policies.settings.act_as
+    by_issue: dict[int, list[Action]] = {}
+    for action in plan.actions:
+        by_issue.setdefault(action.issue, []).append(action)
+    outcomes: list[Outcome] = []
+
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if log is not None:
+            log.write(outcome, evaluated_at=plan.now)
+
+    for issue_id, actions in by_issue.items():
+        actions.sort(key=lambda a: a.marker is not None)
+        writing = [a for a in actions if a.writes]
+        for action in actions:
+            if not action.writes:
+                record(Outcome(action, "ok", "reported only"))
+        if not writing:
+            continue
+        try:
+            current = gateway.get(f"/issues/{issue_id}.json", {"include": "journals"})["issue"]
+        except RedmineError as exc:
+            for action in writing:
+                record(Outcome(action, "error", str(exc)))
+            continue
+        notes = [j.get("notes") or "" for j in current.get("journals", [])]
+        changed = current.get("updated_on") != writing[0].expect_updated_on
+        for action in writing:
+            if action.marker and any(action.marker in n for n in notes):
+                record(Outcome(action, "skipped", "already done (marker present)"))
+            elif changed:
+                record(Outcome(action, "skipped", f"stale: issue changed since the plan "
+                               f"(updated_on {action.expect_updated_on} → {current.get('updated_on')})"))
+            else:
+                try:
+                    _write(gateway, action, facts, as_user)
+                except RedmineError as exc:
+                    record(Outcome(action, "error", str(exc)))
+                    break  # later actions of this issue depend on this one
+                record(Outcome(action, "ok", "done"))
+    return outcomes
+
+
+def count_writes(plan: Plan) -> int:
+    return sum(1 for a in plan.actions if a.writes)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    plan: Plan
+    outcomes: tuple[Outcome, ...]
+
+
+def run_sweep(gateway: Gateway, policies: Policies, clock: Clock, *, state_dir: Path,
+              only: Sequence[str] | None = None, max_actions: int | None = None, dry_run: bool = False,
+              lock_wait: float = 0.0, audit: AuditConfig | None = None,
+              log_clock: Clock | None = None) -> RunResult:
+    """Plan and apply under the lock (cron's entry point). The plan is made inside the lock,
+    so a run that waited sees what the previous one wrote."""
+    with sweep_lock(state_dir, wait=lock_wait):
+        plan = plan_sweep(gateway, policies, clock.now(), only=only, audit=audit)
+        if dry_run:
+            return RunResult(plan, ())
+        writes = count_writes(plan)
+        if max_actions is not None and writes > max_actions:
+            raise TooManyActions(f"the plan has {writes} writing actions, more than --max-actions "
+                                 f"{max_actions}; nothing was written")
+        log = AuditLog(state_dir / "audit.jsonl", log_clock or SystemClock())
+        outcomes = apply_plan(gateway, plan, policies, log=log)
+        return RunResult(plan, tuple(outcomes))
+
+
+def apply_saved_plan(gateway: Gateway, plan: Plan, policies: Policies, *, state_dir: Path,
+                     max_actions: int | None = None, lock_wait: float = 0.0,
+                     log_clock: Clock | None = None) -> list[Outcome]:
+    """`sweep apply plan.json`: the same re-checks and log, under the same lock."""
+    with sweep_lock(state_dir, wait=lock_wait):
+        writes = count_writes(plan)
+        if max_actions is not None and writes > max_actions:
+            raise TooManyActions(f"the plan has {writes} writing actions, more than --max-actions "
+                                 f"{max_actions}; nothing was written")
+        return apply_plan(gateway, plan, policies,
+                          log=AuditLog(state_dir / "audit.jsonl", log_clock or SystemClock()))

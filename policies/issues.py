@@ -1,0 +1,166 @@
+"""Redmine issues as the rules see them: list summaries, journals, status history, markers.
+
+Parsed once from Redmine's JSON into frozen models, so rules never poke at raw dicts and a
+field Redmine leaves out fails here, not deep in a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+MARKER_RE = re.compile(r"\[helpdesk:([a-z0-9-]+):([^\]\s]+)\]")
+
+
+def marker(rule: str, fingerprint: object) -> str:
+    """The machine-readable tag every sweep note carries: which rule, for what."""
+    return f"[helpdesk:{rule}:{fingerprint}]"
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Ref(_Model):
+    id: int
+    name: str = ""
+
+
+class Summary(_Model):
+    """One row of /issues.json: enough for scope and cheap pre-checks."""
+
+    id: int
+    project: Ref
+    tracker: Ref
+    status: Ref
+    priority: Ref
+    author: Ref
+    subject: str = ""
+    description: str = ""
+    created_on: datetime
+    updated_on: datetime
+    closed_on: datetime | None = None
+    custom_fields: tuple[dict[str, Any], ...] = ()
+    raw_updated_on: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        return cls.model_validate({**data, "description": data.get("description") or "",
+                                   "raw_updated_on": data["updated_on"]})
+
+
+class StatusChange(_Model):
+    journal_id: int
+    at: datetime
+    old: str
+    new: str
+
+
+class Journal(_Model):
+    id: int
+    user: Ref
+    notes: str = ""
+    created_on: datetime
+    private_notes: bool = False
+    details: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def is_comment(self) -> bool:
+        return bool(self.notes.strip())
+
+    @property
+    def is_public_comment(self) -> bool:
+        return self.is_comment and not self.private_notes
+
+    def markers(self) -> list[tuple[str, str]]:
+        return MARKER_RE.findall(self.notes)
+
+    @property
+    def by_sweep(self) -> bool:
+        return bool(self.markers())
+
+
+class Attachment(_Model):
+    filename: str
+    content_type: str | None = None
+
+
+class IssueView(_Model):
+    """One issue with its journals (GET /issues/:id.json?include=journals,attachments)."""
+
+    summary: Summary
+    journals: tuple[Journal, ...]
+    attachments: tuple[Attachment, ...] = ()
+    watchers: tuple[int, ...] = ()
+    status_names: dict[int, str] = {}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], status_names: dict[int, str]) -> IssueView:
+        journals = tuple(sorted((Journal.model_validate({**j, "notes": j.get("notes") or ""})
+                                 for j in data.get("journals", [])), key=lambda j: (j.created_on, j.id)))
+        return cls(summary=Summary.from_json(data), journals=journals,
+                   attachments=tuple(Attachment.model_validate(a) for a in data.get("attachments", [])),
+                   watchers=tuple(int(w["id"]) for w in data.get("watchers", [])),
+                   status_names=status_names)
+
+    @property
+    def id(self) -> int:
+        return self.summary.id
+
+    @property
+    def status(self) -> str:
+        return self.summary.status.name
+
+    def status_changes(self) -> list[StatusChange]:
+        """Every status change, oldest first, from the journals' `status_id` details."""
+        changes: list[StatusChange] = []
+        for journal in self.journals:
+            for detail in journal.details:
+                if detail.get("property") == "attr" and detail.get("name") == "status_id":
+                    changes.append(StatusChange(
+                        journal_id=journal.id, at=journal.created_on,
+                        old=self._status_name(detail.get("old_value")),
+                        new=self._status_name(detail.get("new_value"))))
+        return changes
+
+    def _status_name(self, value: object) -> str:
+        try:
+            return self.status_names.get(int(str(value)), str(value))
+        except ValueError:
+            return str(value)
+
+    def initial_status(self) -> str:
+        changes = self.status_changes()
+        return changes[0].old if changes else self.status
+
+    def status_history(self) -> list[tuple[datetime, str]]:
+        """(moment, status entered), starting with the status at creation."""
+        history = [(self.summary.created_on, self.initial_status())]
+        history += [(c.at, c.new) for c in self.status_changes()]
+        return history
+
+    def entered(self, statuses: set[str]) -> tuple[datetime, int | None] | None:
+        """When the issue last entered one of `statuses` (and by which journal; None = creation)."""
+        found: tuple[datetime, int | None] | None = None
+        if self.initial_status() in statuses:
+            found = (self.summary.created_on, None)
+        for change in self.status_changes():
+            if change.new in statuses and change.old not in statuses:
+                found = (change.at, change.journal_id)
+        return found
+
+    def ever_in(self, status: str) -> bool:
+        return any(name == status for _, name in self.status_history())
+
+    def has_marker(self, text: str) -> bool:
+        return any(text in j.notes for j in self.journals)
+
+    def markers_of(self, rule: str) -> list[tuple[Journal, str]]:
+        return [(j, fp) for j in self.journals for r, fp in j.markers() if r == rule]

@@ -1,0 +1,637 @@
+"""The regulation's rules, one registered class each.
+
+Each rule names its candidates as server-side filters (`queries`), may drop candidates on
+list data alone (`wants`, so no journal GET), and decides on one issue with its journals
+(`evaluate`). Exactly-once lives in Redmine: every note carries `marker(rule, fingerprint)`,
+and a rule that finds its marker for the same fingerprint plans nothing (or only a report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from policies.actions import Action, ActionKind
+from policies.calendar import SlaResult, SlaState, pause_intervals
+from policies.context import RuleContext
+from policies.issues import IssueView, Journal, Summary, marker
+from policies.registry import Params, Query, Rule, register
+from policies.text_audits import (
+    Attachment,
+    Finding,
+    TicketText,
+    audit_completeness,
+    audit_delay_complaint,
+    audit_priority,
+    audit_tone,
+)
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.isoformat(timespec="minutes")
+
+
+def _age(ctx: RuleContext, moment: datetime) -> timedelta:
+    return ctx.now - moment
+
+
+def _days(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 86400:.1f} d"
+
+
+def _act(ctx: RuleContext, issue: IssueView | Summary, kind: ActionKind, reason: str,
+         **values: object) -> Action:
+    summary = issue.summary if isinstance(issue, IssueView) else issue
+    return Action(rule=ctx.rule.id, issue=summary.id, action=kind, reason=reason,
+                  expect_updated_on=summary.raw_updated_on, expect_status=summary.status.name,
+                  **values)  # type: ignore[arg-type]
+
+
+def _with_marker(text: str, tag: str) -> str:
+    return f"{text.rstrip()}\n\n{tag}"
+
+
+def _client_comments_after(ctx: RuleContext, issue: IssueView, moment: datetime) -> list[Journal]:
+    return [j for j in issue.journals
+            if j.created_on > moment and ctx.directory.is_client_comment(j, issue)]
+
+
+class AgeParams(Params):
+    after_days: float = Field(5, gt=0, description="days without an answer before the rule fires")
+
+
+class LookbackParams(Params):
+    lookback_days: float = Field(30, gt=0, description="only issues updated this recently are candidates")
+
+
+# --- feedback ------------------------------------------------------------------------------
+
+@register("feedback-reminder")
+class FeedbackReminder(Rule):
+    """«Требует обратной связи», newest public comment is support's and ≥ after_days old, no
+    reminder since: post the reminder. Fingerprint: the journal the reminder answers.
+
+    YAML:
+        feedback-reminder:
+          scope: {projects: "*", trackers: "*"}
+          params: {after_days: 5}
+          actions: [comment]
+          templates: {comment: "Напоминаем: ... {days} дней ..."}
+    """
+
+    Params = AgeParams
+    actions = ("comment",)
+    templates = ("comment",)
+    client_facing = True
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        # updated_on is at least as new as any comment: older-than filters lose nothing.
+        return [Query(statuses=(ctx.settings.statuses.feedback,), updated_before_days=ctx.params.after_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        feedback = ctx.settings.statuses.feedback
+        entered = issue.entered({feedback})
+        if issue.status != feedback or entered is None:
+            return []
+        anchor_time, anchor_id = entered[0], entered[1] or 0
+        public = [j for j in issue.journals if j.is_public_comment and j.created_on >= anchor_time]
+        if public:
+            last = public[-1]
+            if not ctx.directory.is_support_comment(last, issue):
+                return []  # the client answered: client-reply-resume's business
+            if any(rule == self.id for rule, _ in last.markers()):
+                return []  # the newest comment is our reminder
+            anchor_time, anchor_id = last.created_on, last.id
+        if issue.markers_of(self.id) and any(j.created_on >= anchor_time for j, _ in issue.markers_of(self.id)):
+            return []
+        age = _age(ctx, anchor_time)
+        if age < timedelta(days=ctx.params.after_days):
+            return []
+        tag = marker(self.id, anchor_id)
+        text = ctx.render("comment", issue=issue.id, days=int(ctx.params.after_days),
+                          since=_fmt(anchor_time))
+        return [_act(ctx, issue, "comment", f"waiting for the client since {_fmt(anchor_time)} "
+                     f"({_days(age)} ≥ {ctx.params.after_days:g} d), no reminder yet",
+                     marker=tag, notes=_with_marker(text, tag), times={"since": _fmt(anchor_time)})]
+
+
+@register("feedback-autoclose")
+class FeedbackAutoclose(Rule):
+    """A reminder ≥ after_days old, no client comment since, status unchanged: close.
+
+    YAML:
+        feedback-autoclose:
+          params: {after_days: 5}
+          actions: [close]
+          templates: {comment: "Закрываем обращение ..."}
+    """
+
+    Params = AgeParams
+    actions = ("close",)
+    templates = ("comment",)
+    client_facing = True
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(statuses=(ctx.settings.statuses.feedback,), updated_before_days=ctx.params.after_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        if issue.status != ctx.settings.statuses.feedback:
+            return []
+        reminders = issue.markers_of(FeedbackReminder.id)
+        if not reminders:
+            return []
+        reminder = reminders[-1][0]
+        if any(c.at > reminder.created_on for c in issue.status_changes()):
+            return []
+        if _client_comments_after(ctx, issue, reminder.created_on):
+            return []
+        age = _age(ctx, reminder.created_on)
+        if age < timedelta(days=ctx.params.after_days):
+            return []
+        tag = marker(self.id, reminder.id)
+        if issue.has_marker(tag):
+            return []
+        text = ctx.render("comment", issue=issue.id, days=int(ctx.params.after_days),
+                          reminded=_fmt(reminder.created_on))
+        return [_act(ctx, issue, "close", f"reminder #{reminder.id} of {_fmt(reminder.created_on)} unanswered "
+                     f"for {_days(age)}", marker=tag, notes=_with_marker(text, tag),
+                     status=ctx.settings.statuses.closed, times={"reminded": _fmt(reminder.created_on)})]
+
+
+@register("verification-autoclose")
+class VerificationAutoclose(Rule):
+    """«Решено, требует проверки» and no client comment for ≥ after_days: close.
+
+    YAML:
+        verification-autoclose:
+          params: {after_days: 5}
+          actions: [close]
+          templates: {comment: "Обращение закрыто ..."}
+    """
+
+    Params = AgeParams
+    actions = ("close",)
+    templates = ("comment",)
+    client_facing = True
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(statuses=(ctx.settings.statuses.verification,),
+                      updated_before_days=ctx.params.after_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        status = ctx.settings.statuses.verification
+        entered = issue.entered({status})
+        if issue.status != status or entered is None:
+            return []
+        anchor = entered[0]
+        replies = _client_comments_after(ctx, issue, anchor)
+        if replies:
+            anchor = replies[-1].created_on
+        age = _age(ctx, anchor)
+        if age < timedelta(days=ctx.params.after_days):
+            return []
+        tag = marker(self.id, entered[1] or 0)
+        if issue.has_marker(tag):
+            return []
+        text = ctx.render("comment", issue=issue.id, days=int(ctx.params.after_days))
+        return [_act(ctx, issue, "close", f"awaiting verification since {_fmt(anchor)} ({_days(age)}), "
+                     "no client comment", marker=tag, notes=_with_marker(text, tag),
+                     status=ctx.settings.statuses.closed, times={"since": _fmt(anchor)})]
+
+
+class StaleParams(Params):
+    after_days: float = Field(365, gt=0, description="age of the issue (days since creation)")
+    wait_days: float = Field(5, ge=0, description="days the client had to answer the last request")
+
+
+@register("stale-year-close")
+class StaleYearClose(Rule):
+    """Open, created ≥ after_days ago, support asked for an update («Требует обратной связи» now
+    or before) and the client did not comment since: close.
+
+    YAML:
+        stale-year-close:
+          params: {after_days: 365, wait_days: 5}
+          actions: [close]
+          templates: {comment: "Обращение закрыто, так как ..."}
+    """
+
+    Params = StaleParams
+    actions = ("close",)
+    templates = ("comment",)
+    client_facing = True
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(status_id="open", created_before_days=ctx.params.after_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        entered = issue.entered({ctx.settings.statuses.feedback})
+        if entered is None or issue.status == ctx.settings.statuses.closed:
+            return []
+        if _age(ctx, issue.summary.created_on) < timedelta(days=ctx.params.after_days):
+            return []
+        if _age(ctx, entered[0]) < timedelta(days=ctx.params.wait_days):
+            return []
+        if _client_comments_after(ctx, issue, entered[0]):
+            return []
+        tag = marker(self.id, issue.id)
+        if issue.has_marker(tag):
+            return []
+        text = ctx.render("comment", issue=issue.id)
+        return [_act(ctx, issue, "close", f"created {_fmt(issue.summary.created_on)}, asked for an update "
+                     f"{_fmt(entered[0])}, no client comment since", marker=tag,
+                     notes=_with_marker(text, tag), status=ctx.settings.statuses.closed)]
+
+
+# --- client replies ------------------------------------------------------------------------
+
+@register("client-reply-resume")
+class ClientReplyResume(Rule):
+    """A client comment after the issue went to «Требует обратной связи»: set «В работе».
+    The comment itself cancels pending reminders and closes (they look for it).
+
+    YAML:
+        client-reply-resume:
+          params: {lookback_days: 30}
+          actions: [set-status]
+          templates: {note: "Клиент ответил ..."}   # private note for staff
+    """
+
+    Params = LookbackParams
+    actions = ("set-status",)
+    templates = ("note",)
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(statuses=(ctx.settings.statuses.feedback,), updated_after_days=ctx.params.lookback_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        entered = issue.entered({ctx.settings.statuses.feedback})
+        if issue.status != ctx.settings.statuses.feedback or entered is None:
+            return []
+        replies = _client_comments_after(ctx, issue, entered[0])
+        if not replies:
+            return []
+        tag = marker(self.id, replies[0].id)
+        if issue.has_marker(tag):
+            return []
+        target = ctx.settings.statuses.in_progress
+        text = ctx.render("note", issue=issue.id, status=target, journal=replies[0].id)
+        return [_act(ctx, issue, "set-status", f"client comment #{replies[0].id} of "
+                     f"{_fmt(replies[0].created_on)} after the request of {_fmt(entered[0])}",
+                     marker=tag, notes=_with_marker(text, tag), private=True, status=target)]
+
+
+@register("closed-reply-redirect")
+class ClosedReplyRedirect(Rule):
+    """A client comment on a closed issue: one polite comment that a new request is needed;
+    the issue stays closed. Once per closing.
+
+    YAML:
+        closed-reply-redirect:
+          params: {lookback_days: 30}
+          actions: [comment]
+          templates: {comment: "Это обращение закрыто ... создайте новое"}
+    """
+
+    Params = LookbackParams
+    actions = ("comment",)
+    templates = ("comment",)
+    client_facing = True
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(status_id="closed", updated_after_days=ctx.params.lookback_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        closed_names = ctx.closed_statuses or {ctx.settings.statuses.closed}
+        if issue.status not in closed_names:
+            return []
+        entered = issue.entered(set(closed_names))
+        if entered is None:
+            return []
+        replies = _client_comments_after(ctx, issue, entered[0])
+        if not replies:
+            return []
+        tag = marker(self.id, entered[1] or 0)
+        if issue.has_marker(tag):
+            return []
+        text = ctx.render("comment", issue=issue.id)
+        return [_act(ctx, issue, "comment", f"client comment #{replies[0].id} on an issue closed "
+                     f"{_fmt(entered[0])}", marker=tag, notes=_with_marker(text, tag))]
+
+
+# --- SLA -----------------------------------------------------------------------------------
+
+class SlaParams(Params):
+    lookback_days: float = Field(30, gt=0, description="only issues created this recently")
+    watchers: list[int] = Field(default_factory=list, description="user ids added by the `watch` action")
+    report_at_risk: bool = True
+
+
+class AnalysisParams(SlaParams):
+    stop_statuses: list[str] = Field(
+        default_factory=lambda: ["Решено, требует проверки", "Закрыто", "Отклонено"],
+        description="reaching one of these ends the first analysis")
+
+
+class _SlaRule(Rule):
+    Params = SlaParams
+    actions = ("note", "watch", "flag")
+    templates = ("note",)
+    clock: Literal["reaction", "analysis"] = "reaction"
+
+    def _result(self, ctx: RuleContext, summary: Summary, pauses: tuple = ()) -> SlaResult | None:
+        try:
+            return ctx.settings.sla.evaluate(self.clock, summary.priority.name,
+                                             calendar=ctx.settings.calendar.calendar(),
+                                             start=summary.created_on, now=ctx.now, pauses=pauses)
+        except ValueError:
+            return None  # no SLA for this priority
+
+    def _flagged(self, ctx: RuleContext, result: SlaResult | None) -> bool:
+        if result is None:
+            return False
+        return result.state is SlaState.BREACHED or (
+            result.state is SlaState.AT_RISK and ctx.params.report_at_risk)
+
+    def _actions(self, ctx: RuleContext, issue: IssueView, result: SlaResult,
+                 watchers: set[int]) -> list[Action]:
+        state = result.state.value
+        reason = (f"{self.clock} SLA {state}: {issue.summary.priority.name}, started "
+                  f"{_fmt(result.start)}, deadline {_fmt(result.deadline)}, used {result.used_share:.0%}")
+        common = {"sla": state, "deadline": result.deadline.isoformat(),
+                  "times": {"start": result.start.isoformat(), "deadline": result.deadline.isoformat(),
+                            "used_share": str(result.used_share)}}
+        tag = marker(self.id, state)
+        out: list[Action] = []
+        done = issue.has_marker(tag)
+        new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
+        if "watch" in ctx.rule.actions and new_watchers and not done:
+            out.append(_act(ctx, issue, "watch", reason, users=new_watchers, **common))
+        if "note" in ctx.rule.actions and not done:
+            text = ctx.render("note", issue=issue.id, state=state, deadline=_fmt(result.deadline),
+                              priority=issue.summary.priority.name, clock=self.clock)
+            out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
+                            private=True, **common))
+        if not out:
+            out.append(_act(ctx, issue, "flag", reason + (" (already noted)" if done else ""), **common))
+        return out
+
+
+@register("sla-reaction")
+class SlaReaction(_SlaRule):
+    """«На рассмотрении» must be left within the reaction budget (settings.sla.reaction:
+    Блокер/Критический 15 min 24/7, others 1 working hour). Reports at-risk and breached.
+
+    YAML:
+        sla-reaction:
+          params: {lookback_days: 30, watchers: [], report_at_risk: true}
+          actions: [note]          # note | watch | flag (report only)
+          templates: {note: "SLA реакции: {state}, срок {deadline}"}
+    """
+
+    clock = "reaction"
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(statuses=(ctx.settings.sla.reaction_status,), created_after_days=ctx.params.lookback_days)]
+
+    def wants(self, ctx: RuleContext, summary: Summary) -> bool:
+        return summary.status.name == ctx.settings.sla.reaction_status and self._flagged(
+            ctx, self._result(ctx, summary))
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        result = self._result(ctx, issue.summary)
+        if not self.wants(ctx, issue.summary) or result is None:
+            return []
+        return self._actions(ctx, issue, result, ctx.watchers_of(issue))
+
+
+@register("sla-analysis")
+class SlaAnalysis(_SlaRule):
+    """First analysis within the budget (settings.sla.analysis: Высокий 1, Средний 3, Низкий 5
+    working days, Блокер/Критический 4 h 24/7); time in «Требует обратной связи» pauses it;
+    reaching a stop status ends it.
+
+    YAML:
+        sla-analysis:
+          params: {lookback_days: 30, stop_statuses: ["Решено, требует проверки", Закрыто, Отклонено]}
+          actions: [note]
+          templates: {note: "SLA анализа: {state}, срок {deadline}"}
+    """
+
+    Params = AnalysisParams
+    clock = "analysis"
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(status_id="open", created_after_days=ctx.params.lookback_days)]
+
+    def wants(self, ctx: RuleContext, summary: Summary) -> bool:
+        # Pauses only move the deadline later: not flagged without them means not flagged at all.
+        return summary.status.name not in ctx.params.stop_statuses and self._flagged(
+            ctx, self._result(ctx, summary))
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        history = issue.status_history()
+        if any(status in ctx.params.stop_statuses for _, status in history):
+            return []
+        pauses = tuple(pause_intervals(history, ctx.settings.sla.analysis_pause_statuses, ctx.now))
+        result = self._result(ctx, issue.summary, pauses)
+        if not self._flagged(ctx, result) or result is None:
+            return []
+        return self._actions(ctx, issue, result, ctx.watchers_of(issue))
+
+
+# --- text audits ---------------------------------------------------------------------------
+
+class AuditParams(Params):
+    lookback_days: float = Field(14, gt=0, description="only issues created this recently")
+    statuses: list[str] = Field(default_factory=lambda: ["На рассмотрении", "В работе"],
+                                description="statuses whose issues are audited")
+
+
+def _ticket(ctx: RuleContext, issue: IssueView) -> TicketText:
+    summary = issue.summary
+    fields = {str(f.get("name")): f.get("value") for f in summary.custom_fields if f.get("name")}
+    return TicketText(subject=summary.subject, description=summary.description, tracker=summary.tracker.name,
+                      priority=summary.priority.name,
+                      attachments=[Attachment(filename=a.filename, content_type=a.content_type)
+                                   for a in issue.attachments],
+                      custom_fields={k: v if isinstance(v, str | list) or v is None else str(v)
+                                     for k, v in fields.items()},
+                      client_comments=[j.notes for j in issue.journals if ctx.directory.is_client_comment(j, issue)])
+
+
+class _AuditRule(Rule):
+    Params = AuditParams
+    actions = ("flag", "note")
+    templates = ("note",)
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(statuses=tuple(ctx.params.statuses), created_after_days=ctx.params.lookback_days)]
+
+    def _client_author(self, ctx: RuleContext, issue: IssueView) -> bool:
+        return not ctx.directory.is_support(issue.summary.author.id, issue.summary.project.id)
+
+    def _report(self, ctx: RuleContext, issue: IssueView, finding: Finding, fingerprint: object,
+                extra: dict[str, object] | None = None) -> list[Action]:
+        tag = marker(self.id, fingerprint)
+        reason = finding.summary
+        out: list[Action] = []
+        if "note" in ctx.rule.actions and not issue.has_marker(tag):
+            text = ctx.render("note", issue=issue.id, summary=finding.summary,
+                              evidence="\n".join(f"- {e}" for e in finding.evidence), **(extra or {}))
+            out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
+                            private=True, evidence=tuple(finding.evidence)))
+        if not out:
+            out.append(_act(ctx, issue, "flag", reason, evidence=tuple(finding.evidence)))
+        return out
+
+
+@register("priority-audit")
+class PriorityAudit(_AuditRule):
+    """A priority that does not fit the regulation's definitions (phrase sets in
+    audit_rules.yaml): flag with evidence and a suggested priority; optionally a private note.
+
+    YAML:
+        priority-audit:
+          params: {lookback_days: 14}
+          actions: [flag]            # flag | note
+          templates: {note: "Проверьте приоритет: {summary}\\n{evidence}"}
+    """
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        if ctx.audit is None or not self._client_author(ctx, issue):
+            return []
+        finding = audit_priority(_ticket(ctx, issue), ctx.audit)
+        if finding is None:
+            return []
+        actions = self._report(ctx, issue, finding, f"{issue.id}-{finding.suggested}",
+                               {"suggested": finding.suggested})
+        return [replace(a, times={"suggested": finding.suggested}) for a in actions]
+
+
+class CompletenessParams(AuditParams):
+    ask_status: str = Field("Требует обратной связи", description="status set by the `ask` action")
+
+
+@register("completeness-audit")
+class CompletenessAudit(_AuditRule):
+    """Data the regulation requires is missing (order numbers, account, link, browser for a
+    display bug, GDS screenshots): flag; optionally (`ask`, off by default) ask the client
+    once and set «Требует обратной связи».
+
+    YAML:
+        completeness-audit:
+          params: {lookback_days: 14}
+          actions: [flag]            # flag | note | ask
+          templates: {note: "...", ask: "Пожалуйста, дополните обращение:\\n{missing}"}
+    """
+
+    Params = CompletenessParams
+    actions = ("flag", "note", "ask")
+    templates = ("note", "ask")
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        if ctx.audit is None or not self._client_author(ctx, issue):
+            return []
+        finding = audit_completeness(_ticket(ctx, issue), ctx.audit)
+        if finding is None:
+            return []
+        missing = "\n".join(f"- {m.label}" for m in finding.missing)
+        if "ask" in ctx.rule.actions:
+            tag = marker(self.id, f"ask-{issue.id}")
+            if issue.has_marker(tag):
+                return [_act(ctx, issue, "flag", finding.summary + " (already asked)",
+                             evidence=tuple(finding.evidence))]
+            text = ctx.render("ask", issue=issue.id, missing=missing)
+            return [_act(ctx, issue, "set-status", finding.summary, marker=tag, notes=_with_marker(text, tag),
+                         status=ctx.params.ask_status, evidence=tuple(finding.evidence))]
+        return self._report(ctx, issue, finding, issue.id, {"missing": missing})
+
+
+@register("tone-audit")
+class ToneAudit(_AuditRule):
+    """Shouting (mostly capitals, runs of «!!!») in the ticket or a client comment: flagged
+    for staff, never answered automatically.
+
+    YAML:
+        tone-audit:
+          params: {lookback_days: 14}
+          actions: [flag]            # flag | note (private)
+          templates: {note: "Повышенный тон: {summary}"}
+    """
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        if ctx.audit is None:
+            return []
+        out: list[Action] = []
+        if self._client_author(ctx, issue):
+            finding = audit_tone(issue.summary.subject + "\n" + issue.summary.description, ctx.audit)
+            if finding is not None:
+                out += self._report(ctx, issue, finding, f"{issue.id}-d")
+        for journal in issue.journals:
+            if ctx.directory.is_client_comment(journal, issue):
+                finding = audit_tone(journal.notes, ctx.audit)
+                if finding is not None:
+                    out += self._report(ctx, issue, finding, journal.id)
+        return out
+
+
+class DelayParams(Params):
+    lookback_days: float = Field(2, gt=0, description="complaints written this recently")
+    watchers: list[int] = Field(default_factory=list, description="user ids added by `watch`")
+    assignee: int | None = Field(None, description="user id set by `assign`")
+
+
+@register("delay-complaint")
+class DelayComplaint(Rule):
+    """A client comment complaining about a delay: escalate with a private note, and a
+    watcher and/or assignee per configuration.
+
+    YAML:
+        delay-complaint:
+          params: {lookback_days: 2, watchers: [5], assignee: null}
+          actions: [note, watch]     # note | watch | assign | flag
+          templates: {note: "Жалоба клиента на задержку: {summary}"}
+    """
+
+    Params = DelayParams
+    actions = ("note", "watch", "assign", "flag")
+    templates = ("note",)
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        return [Query(status_id="open", updated_after_days=ctx.params.lookback_days)]
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        if ctx.audit is None:
+            return []
+        since = ctx.now - timedelta(days=ctx.params.lookback_days)
+        out: list[Action] = []
+        for journal in issue.journals:
+            if journal.created_on < since or not ctx.directory.is_client_comment(journal, issue):
+                continue
+            finding = audit_delay_complaint(journal.notes, ctx.audit)
+            if finding is None:
+                continue
+            tag = marker(self.id, journal.id)
+            reason = f"comment #{journal.id}: {finding.summary}"
+            if issue.has_marker(tag):
+                out.append(_act(ctx, issue, "flag", reason + " (already escalated)",
+                                evidence=tuple(finding.evidence)))
+                continue
+            watchers = ctx.watchers_of(issue)
+            new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
+            if "watch" in ctx.rule.actions and new_watchers:
+                out.append(_act(ctx, issue, "watch", reason, users=new_watchers))
+            if "assign" in ctx.rule.actions and ctx.params.assignee is not None:
+                out.append(_act(ctx, issue, "assign", reason, users=(ctx.params.assignee,)))
+            if "note" in ctx.rule.actions:
+                text = ctx.render("note", issue=issue.id, summary=finding.summary, journal=journal.id,
+                                  evidence="\n".join(f"- {e}" for e in finding.evidence))
+                out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
+                                private=True, evidence=tuple(finding.evidence)))
+            if not out or all(a.action == "flag" for a in out):
+                out.append(_act(ctx, issue, "flag", reason, evidence=tuple(finding.evidence)))
+        return out
