@@ -1,0 +1,140 @@
+"""The SLA report: reaction and analysis clocks of every issue created in a period.
+
+Unlike a sweep this reads every issue of the period with its journals (the status history
+is the clock's input), so its cost grows with the period, which the caller chooses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
+from policies.calendar import SlaResult, SlaState, pause_intervals
+from policies.config import Policies
+from policies.engine import DETAIL_INCLUDE, RedmineFacts
+from policies.issues import IssueView
+from policies.rules import AnalysisParams
+
+RULES = ("sla-reaction", "sla-analysis")
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    rule: str
+    issue: int
+    company: str
+    priority: str
+    result: SlaResult
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
+                   stop_statuses: list[str]) -> list[ClockRow]:
+    """Both clocks of one issue: reaction stops when it leaves «На рассмотрении», analysis when
+    it first reaches a stop status; analysis pauses in «Требует обратной связи»."""
+    sla, calendar = policies.settings.sla, policies.settings.calendar.calendar()
+    summary = issue.summary
+    rows: list[ClockRow] = []
+    history = issue.status_history()
+    if history[0][1] == sla.reaction_status:
+        left = next((c.at for c in issue.status_changes() if c.old == sla.reaction_status), None)
+        try:
+            result = sla.evaluate("reaction", summary.priority.name, calendar=calendar,
+                                  start=summary.created_on, now=now, stop=left)
+            rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
+        except ValueError:
+            pass
+    done = next((at for at, status in history if status in stop_statuses), None)
+    pauses = pause_intervals(history, sla.analysis_pause_statuses, done or now)
+    try:
+        result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=summary.created_on,
+                              now=now, pauses=pauses, stop=done)
+        rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
+    except ValueError:
+        pass
+    return rows
+
+
+def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: datetime | None = None,
+                     end: datetime | None = None) -> tuple[Report, int]:
+    """The report and the number of breached clocks."""
+    facts = RedmineFacts.load(gateway)
+    params: dict[str, str] = {"status_id": "*"}
+    if start and end:
+        params["created_on"] = f"><{_stamp(start)}|{_stamp(end)}"
+    elif start:
+        params["created_on"] = f">={_stamp(start)}"
+    elif end:
+        params["created_on"] = f"<={_stamp(end)}"
+    analysis = policies.rules.get("sla-analysis")
+    stop_statuses = (analysis.params.stop_statuses if analysis else AnalysisParams().stop_statuses)
+    rows: list[ClockRow] = []
+    for row in gateway.iterate("/issues.json", "issues", params):
+        data = gateway.get(f"/issues/{row['id']}.json", {"include": DETAIL_INCLUDE})["issue"]
+        rows += evaluate_issue(IssueView.from_json(data, facts.status_names), policies, now, stop_statuses)
+    return _report(rows, now, start, end), sum(1 for r in rows if r.result.state is SlaState.BREACHED)
+
+
+def _compliance(met: int, breached: int) -> Decimal | None:
+    return (Decimal(met * 100) / Decimal(met + breached)).quantize(Decimal("0.1")) if met + breached else None
+
+
+def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: datetime | None) -> Report:
+    groups: dict[tuple[str, str, str], Counter[str]] = {}
+    for row in rows:
+        groups.setdefault((row.rule, row.priority, row.company), Counter())[row.result.state.value] += 1
+    summary_rows = []
+    for (rule, priority, company), counts in sorted(groups.items()):
+        summary_rows.append({"rule": rule, "priority": priority, "company": company,
+                             "total": sum(counts.values()), "met": counts["met"], "breached": counts["breached"],
+                             "open": counts["ok"] + counts["at-risk"], "at_risk": counts["at-risk"],
+                             "compliance": _compliance(counts["met"], counts["breached"])})
+    columns = [Column(key="rule", label="Rule"), Column(key="priority", label="Priority"),
+               Column(key="company", label="Company"), Column(key="total", label="Issues", numeric=True),
+               Column(key="met", label="Met", numeric=True), Column(key="breached", label="Breached", numeric=True),
+               Column(key="open", label="Running", numeric=True), Column(key="at_risk", label="At risk", numeric=True),
+               Column(key="compliance", label="Compliance %", numeric=True)]
+    breaches = [r for r in rows if r.result.state in (SlaState.BREACHED, SlaState.AT_RISK)]
+    breach_rows: list[dict[str, Any]] = [
+        {"issue": r.issue, "rule": r.rule, "state": r.result.state.value, "priority": r.priority,
+         "company": r.company, "start": r.result.start.isoformat(timespec="minutes"),
+         "deadline": r.result.deadline.isoformat(timespec="minutes"),
+         "stopped": r.result.stopped_at.isoformat(timespec="minutes") if r.result.stopped_at else "",
+         "used": f"{r.result.used_share:.0%}"} for r in breaches]
+    breach_columns = [Column(key=k, label=label, numeric=k == "issue") for k, label in (
+        ("issue", "Issue"), ("rule", "Rule"), ("state", "State"), ("priority", "Priority"),
+        ("company", "Company"), ("start", "Start"), ("deadline", "Deadline"), ("stopped", "Stopped"),
+        ("used", "Used"))]
+    priorities = sorted({r.priority for r in rows})
+    series = []
+    for rule in RULES:
+        values: list[float] = []
+        for priority in priorities:
+            met = sum(1 for r in rows if r.rule == rule and r.priority == priority and r.result.state is SlaState.MET)
+            bad = sum(1 for r in rows if r.rule == rule and r.priority == priority
+                      and r.result.state is SlaState.BREACHED)
+            value = _compliance(met, bad)
+            values.append(float(value) if value is not None else 0.0)
+        series.append(Series(name=rule, values=values))
+    total_met = sum(1 for r in rows if r.result.state is SlaState.MET)
+    total_bad = sum(1 for r in rows if r.result.state is SlaState.BREACHED)
+    compliance = _compliance(total_met, total_bad)
+    period = f"{start.date() if start else '…'} — {end.date() if end else '…'}"
+    return Report(
+        title="SLA report", generated_at=now, subtitle=f"issues created {period}",
+        summary=[Metric(label="clocks", value=len(rows)), Metric(label="met", value=total_met, tone="ok"),
+                 Metric(label="breached", value=total_bad, tone="bad" if total_bad else "ok"),
+                 Metric(label="compliance %", value=compliance if compliance is not None else "—")],
+        sections=[Section(title="Compliance per rule, priority and company",
+                          table=Table(columns=columns, rows=summary_rows, empty_text="No issues in the period.")),
+                  Section(title="Compliance per priority", chart=Chart(
+                      title="Met / (met + breached), %", categories=priorities, series=series, unit="%")),
+                  Section(title="Breached and at-risk clocks",
+                          table=Table(columns=breach_columns, rows=breach_rows, empty_text="No breaches."))])
