@@ -146,9 +146,11 @@ class IssueInfo(BaseModel):
     tracker: str | None
 
 
-def read_time_entries(gateway: Gateway, month: Month) -> Iterator[TimeEntry]:
-    """Every time entry spent in the month, streamed."""
+def read_time_entries(gateway: Gateway, month: Month, project: str | None = None) -> Iterator[TimeEntry]:
+    """Every time entry spent in the month (of one project and its subprojects if given), streamed."""
     params = {"from": month.first.isoformat(), "to": month.last.isoformat()}
+    if project is not None:
+        params["project_id"] = project
     for data in gateway.iterate("/time_entries.json", "time_entries", params):
         yield TimeEntry.from_api(data)
 
@@ -281,9 +283,9 @@ def _by_company(consultations: Sequence[Consultation]) -> list[CompanyLine]:
     return sorted(lines, key=lambda line: (-line.billable, line.company))
 
 
-def bill_month(gateway: Gateway, month: Month, rules: BillingRules) -> Bill:
+def bill_month(gateway: Gateway, month: Month, rules: BillingRules, project: str | None = None) -> Bill:
     """Read the month's time entries and their issues' trackers (in bulk), and compute the bill."""
-    entries = list(read_time_entries(gateway, month))
+    entries = list(read_time_entries(gateway, month, project))
     issues = read_issues(gateway, (e.issue_id for e in entries if e.issue_id is not None))
     return compute_bill(month, entries, issues, rules)
 

@@ -210,6 +210,9 @@ def consultations(
     unit: Annotated[str, typer.Option(
         "--unit", help="What one consultation is: entry (each time entry) or issue (an issue's "
         "time in the month), rounded up to a whole hour.")] = "entry",
+    project: Annotated[str | None, typer.Option(
+        "--project", help="Only this project (identifier or id) and its subprojects: one client's bill.")
+    ] = None,
     table: Annotated[str, typer.Option(
         "--table", help=f"Table for --format csv: {', '.join(TABLES)}.")] = "issues",
     now: NowOption = None,
@@ -235,7 +238,7 @@ def consultations(
     parsed = Month.parse(month)
     if output is ConsultationFormat.csv and table not in TABLES:
         raise ConfigError(f"unknown table '{table}' (one of: {', '.join(TABLES)})", key="--table")
-    bill = bill_month(session.gateway(writes_allowed=False), parsed, rules)
+    bill = bill_month(session.gateway(writes_allowed=False), parsed, rules, project)
     report = bill_report(bill, _now(now))
     if output is ConsultationFormat.csv:
         if html is not None:

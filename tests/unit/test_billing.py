@@ -159,3 +159,13 @@ def test_issues_are_read_in_bulk_not_one_by_one() -> None:
     found = read_issues(gateway, list(range(1, 251)) + [5, 5])  # type: ignore[arg-type]
     assert len(found) == 250 and len(gateway.requests) == 3
     assert found[7].tracker == "Обсуждение"
+
+
+def test_cli_bad_month_and_table_are_usage_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import main
+
+    monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")  # never reached: arguments fail first
+    monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
+    assert main(["report", "consultations", "--month", "2025-13"]) == 2
+    assert main(["report", "consultations", "--month", "2025-03", "--format", "csv", "--table", "x"]) == 2
+    assert main(["report", "consultations", "--month", "2025-03", "--unit", "week"]) == 2

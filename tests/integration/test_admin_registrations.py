@@ -1,0 +1,163 @@
+"""Registration approvals against the real local Redmine.
+
+Self-registered accounts are made through the API with status 2 (Redmine accepts it from
+an administrator), listed with their company, approved into their own project only, and
+the ambiguous ones are left alone. Names carry a per-run token so runs never collide.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli import main
+from helpdesk_core.gateway import Gateway
+from helpdesk_core.mappings import Mappings
+from tests.conftest import LocalRedmine
+
+pytestmark = pytest.mark.redmine
+
+
+@dataclass
+class World:
+    token: str
+    gateway: Gateway
+    projects: dict[str, dict[str, Any]]  # key -> project json
+    users: dict[str, dict[str, Any]]  # key -> user json
+    companies_file: Path
+
+    def login(self, key: str) -> str:
+        return str(self.users[key]["login"])
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
+    capsys.readouterr()
+    code = main(args)
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip().startswith("{") else out
+
+
+@pytest.fixture
+def world(redmine: LocalRedmine, unique: str, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("REDMINE_URL", redmine.url)
+    monkeypatch.setenv("REDMINE_API_KEY", redmine.api_key)
+    gateway = redmine.gateway()
+    projects: dict[str, dict[str, Any]] = {}
+    users: dict[str, dict[str, Any]] = {}
+    try:
+        for key, name in (("alpha", f"Альфа Тревел {unique}"), ("beta", f"Бета Авиа {unique}"),
+                          ("gamma", f"Gamma Tours {unique}")):
+            projects[key] = gateway.post("/projects.json", {"project": {
+                "name": name, "identifier": f"hd-{key}-{unique}", "is_public": False}})["project"]
+        domains = {k: f"{k}-{unique}.example" for k in projects}
+        shared = f"shared-{unique}.example"
+        for key, mail in (("alpha_user", f"ivanov@{domains['alpha']}"),
+                          ("alpha_sub", f"orlova@msk.{domains['alpha']}"),
+                          ("beta_user", f"petrov@{domains['beta']}"),
+                          ("shared_user", f"kozlov@{shared}"),
+                          ("public_user", f"hd.{unique}.sidorova@gmail.com"),
+                          ("unknown_user", f"smirnov@nobody-{unique}.example")):
+            users[key] = gateway.post("/users.json", {"user": {
+                "login": f"{key.replace('_', '')}{unique}", "firstname": "Тест", "lastname": key,
+                "mail": mail, "password": f"pw-{unique}-123456", "status": 2,
+                "mail_notification": "none"}})["user"]
+        companies_file = tmp_path / "companies.yaml"
+        companies_file.write_text(
+            "companies:\n"
+            f"  - {{name: '{projects['alpha']['name']}', project: hd-alpha-{unique}, domains: [{domains['alpha']}]}}\n"
+            f"  - {{name: '{projects['beta']['name']}', project: hd-beta-{unique}, "
+            f"domains: [{domains['beta']}, {shared}]}}\n"
+            f"  - {{name: '{projects['gamma']['name']}', domains: [{domains['gamma']}, {shared}]}}\n",
+            encoding="utf-8")
+        yield World(unique, gateway, projects, users, companies_file)
+    finally:
+        for user in users.values():
+            gateway.delete(f"/users/{user['id']}.json")
+        for project in projects.values():
+            gateway.delete(f"/projects/{project['id']}.json")
+
+
+def _user(world: World, key: str) -> dict[str, Any]:
+    return world.gateway.get(f"/users/{world.users[key]['id']}.json", {"include": "memberships"})["user"]
+
+
+def test_registered_status_is_accepted_through_the_api(world: World) -> None:
+    assert _user(world, "alpha_user")["status"] == 2
+
+
+def test_pending_lists_each_account_with_its_company_or_why_not(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = _run(["users", "pending", "--companies", str(world.companies_file), "--format", "json"], capsys)
+    mine = {row["login"]: row for row in doc["pending"] if row["login"].endswith(world.token)}
+    assert set(mine) == {world.login(k) for k in world.users}
+    by_key = {k: mine[world.login(k)] for k in world.users}
+    assert by_key["alpha_user"]["company"] == world.projects["alpha"]["name"]
+    assert by_key["alpha_user"]["project"] == f"hd-alpha-{world.token}"
+    assert by_key["alpha_sub"]["project"] == f"hd-alpha-{world.token}"
+    assert by_key["beta_user"]["project"] == f"hd-beta-{world.token}"
+    assert (by_key["shared_user"]["match"], by_key["shared_user"]["approvable"]) == ("ambiguous", "no")
+    assert by_key["public_user"]["match"] == "public-domain"
+    assert by_key["unknown_user"]["match"] == "unknown-domain"
+    assert code == 3  # some accounts need a person
+
+
+def test_all_matching_dry_run_then_approve_into_own_project_only(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["users", "approve", "--all-matching", "--companies", str(world.companies_file), "--format", "json"]
+    code, doc = _run([*base, "--dry-run"], capsys)
+    mine = {o["subject"]: o["status"] for o in doc["outcomes"] if o["subject"].endswith(world.token)}
+    assert mine[world.login("alpha_user")] == "would-approve"
+    assert all(_user(world, k)["status"] == 2 for k in world.users)  # dry run wrote nothing
+
+    code, doc = _run(base, capsys)
+    mine = {o["subject"]: o for o in doc["outcomes"] if o["subject"].endswith(world.token)}
+    approved = {k for k in world.users if mine[world.login(k)]["status"] == "approved"}
+    assert approved == {"alpha_user", "alpha_sub", "beta_user"}
+    for key in ("shared_user", "public_user", "unknown_user"):
+        assert mine[world.login(key)]["status"] == "skipped"
+        assert _user(world, key)["status"] == 2, f"{key} must stay pending"
+        assert _user(world, key).get("memberships", []) == []
+    for key, project in (("alpha_user", "alpha"), ("alpha_sub", "alpha"), ("beta_user", "beta")):
+        user = _user(world, key)
+        assert user["status"] == 1
+        assert [(m["project"]["id"], [r["name"] for r in m["roles"]]) for m in user["memberships"]] == [
+            (world.projects[project]["id"], ["Клиент"])]
+    assert code == 3  # ambiguous ones were skipped
+
+    # Re-running changes nothing: the approved accounts are no longer pending.
+    _, doc = _run(base, capsys)
+    assert not [o for o in doc["outcomes"] if o["subject"].endswith(world.token) and o["status"] == "approved"]
+
+
+def test_named_login_and_csv_rows(world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                  mappings: Mappings) -> None:
+    code, doc = _run(["users", "approve", world.login("shared_user"), "--companies",
+                      str(world.companies_file), "--format", "json"], capsys)
+    assert [o["status"] for o in doc["outcomes"]] == ["skipped"] and code == 3
+
+    csv_path = tmp_path / "registrations.csv"
+    public_mail = world.users["public_user"]["mail"]
+    csv_path.write_text(
+        "name,email,company\n"
+        f"{world.login('public_user')},{public_mail},{world.projects['gamma']['name']}\n"
+        f"{world.login('shared_user')},{world.users['shared_user']['mail']},{world.projects['beta']['name']}\n"
+        f"ghost{world.token},ghost{world.token}@nowhere.example,{world.projects['beta']['name']}\n",
+        encoding="utf-8")
+    code, doc = _run(["users", "approve", "--from-csv", str(csv_path), "--format", "json"], capsys)
+    outcomes = {o["subject"]: o for o in doc["outcomes"]}
+    assert outcomes[world.login("public_user")]["project"] == f"hd-gamma-{world.token}"
+    assert outcomes[world.login("shared_user")]["status"] == "approved"
+    assert outcomes[f"ghost{world.token}@nowhere.example"]["status"] == "unmatched"
+    assert code == 3
+    assert [m["project"]["id"] for m in _user(world, "public_user")["memberships"]] == [
+        world.projects["gamma"]["id"]]
+    assert [m["project"]["id"] for m in _user(world, "shared_user")["memberships"]] == [
+        world.projects["beta"]["id"]]
+    assert _user(world, "unknown_user")["status"] == 2
+    assert mappings.roles.client.name == "Клиент"

@@ -1,0 +1,117 @@
+"""Consultation billing over real time entries in the local Redmine.
+
+0.25 h, 1.0 h and 2.2 h on an «Обсуждение» issue bill as 1, 1 and 3 hours; time on a «Баг»
+issue is not a consultation. `--project` keeps other tests' time out of the totals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli import main
+from helpdesk_core.gateway import Gateway
+from tests.conftest import LocalRedmine
+
+pytestmark = pytest.mark.redmine
+
+MONTH = "2025-03"
+HOSTILE = "<img src=x onerror=\"document.title='PWNED'\">"
+
+
+@dataclass
+class Billed:
+    token: str
+    gateway: Gateway
+    project: dict[str, Any]
+    consultation: dict[str, Any]
+    bug: dict[str, Any]
+
+
+def _id_by_name(items: list[dict[str, Any]], name: str) -> int:
+    return next(int(i["id"]) for i in items if i["name"] == name)
+
+
+def make_billing_world(redmine: LocalRedmine, unique: str) -> Iterator[Billed]:
+    """A project with one «Обсуждение» issue (0.25, 1.0, 2.2 h) and one «Баг» issue (5 h)."""
+    gateway = redmine.gateway()
+    trackers = gateway.get("/trackers.json")["trackers"]
+    discussion, bug = _id_by_name(trackers, "Обсуждение"), _id_by_name(trackers, "Баг")
+    activities = gateway.get("/enumerations/time_entry_activities.json")["time_entry_activities"]
+    activity = _id_by_name(activities, "Консультация")
+    project = gateway.post("/projects.json", {"project": {
+        "name": f"Биллинг {unique}", "identifier": f"hd-bill-{unique}", "tracker_ids": [discussion, bug],
+        "enabled_module_names": ["issue_tracking", "time_tracking"]}})["project"]
+    try:
+        consultation = gateway.post("/issues.json", {"issue": {
+            "project_id": project["id"], "tracker_id": discussion, "subject": f"{HOSTILE} {unique}"}})["issue"]
+        bug_issue = gateway.post("/issues.json", {"issue": {
+            "project_id": project["id"], "tracker_id": bug, "subject": f"Ошибка {unique}"}})["issue"]
+        for hours, day in (("0.25", "03"), ("1.0", "14"), ("2.2", "31")):
+            gateway.post("/time_entries.json", {"time_entry": {
+                "issue_id": consultation["id"], "hours": hours, "spent_on": f"{MONTH}-{day}",
+                "activity_id": activity}})
+        gateway.post("/time_entries.json", {"time_entry": {
+            "issue_id": bug_issue["id"], "hours": "5", "spent_on": f"{MONTH}-10", "activity_id": activity}})
+        gateway.post("/time_entries.json", {"time_entry": {  # next month: not in the bill
+            "issue_id": consultation["id"], "hours": "4", "spent_on": "2025-04-01", "activity_id": activity}})
+        yield Billed(unique, gateway, project, consultation, bug_issue)
+    finally:
+        gateway.delete(f"/projects/{project['id']}.json")
+
+
+@pytest.fixture
+def billed(redmine: LocalRedmine, unique: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billed]:
+    monkeypatch.setenv("REDMINE_URL", redmine.url)
+    monkeypatch.setenv("REDMINE_API_KEY", redmine.api_key)
+    yield from make_billing_world(redmine, unique)
+
+
+def _report(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["report", "consultations", "--month", MONTH, *args])
+    return code, capsys.readouterr().out
+
+
+def test_entries_of_025_10_22_hours_bill_1_1_3(billed: Billed, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _report(["--project", billed.project["identifier"], "--format", "json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    summary = {m["label"]: m["value"] for m in report["summary"]}
+    assert summary["Billable hours"] == "5"
+    assert summary["Logged hours"] == "3.45"
+    assert summary["Consultations"] == 3
+    sections = {s["title"]: s["table"]["rows"] for s in report["sections"]}
+    assert [r["billable"] for r in sections["Consultations"]] == ["1", "1", "3"]
+    assert sections["Per company"] == [{"company": billed.project["name"], "issues": 1, "consultations": 3,
+                                        "logged": "3.45", "billable": "5"}]
+    [issue] = sections["Per issue"]
+    assert (issue["issue"], issue["billable"], issue["tracker"]) == (
+        f"#{billed.consultation['id']}", "5", "Обсуждение")
+
+
+def test_unit_issue_and_activity_rule(billed: Billed, capsys: pytest.CaptureFixture[str]) -> None:
+    project = ["--project", billed.project["identifier"], "--format", "json"]
+    _, out = _report([*project, "--unit", "issue"], capsys)
+    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "4"  # ⌈3.45⌉
+    _, out = _report([*project, "--activity", "Консультация"], capsys)  # the bug's 5 h now count too
+    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "10"
+
+
+def test_csv_and_unfiltered_report(billed: Billed, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out = _report(["--project", billed.project["identifier"], "--format", "csv", "--table", "companies"],
+                        capsys)
+    assert code == 0
+    assert out.splitlines()[1] == f"{billed.project['name']},1,3,3.45,5"
+    # Without --project the company is still there, beside whatever else this Redmine holds.
+    html = tmp_path / "bill.html"
+    code, out = _report(["--format", "json", "--html", str(html)], capsys)
+    rows = {r["company"]: r for r in json.loads(out)["sections"][0]["table"]["rows"]}
+    assert rows[billed.project["name"]]["billable"] == "5"
+    assert html.read_text(encoding="utf-8").count("PWNED") >= 1  # present, escaped (see browser test)
+

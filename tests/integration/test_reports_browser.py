@@ -1,0 +1,138 @@
+"""The consultation report, written with `--html`, opened in a real headless chromium.
+
+Checks that the key numbers are on the page, that a hostile issue subject is shown as text
+and never runs, and that the page renders to a screenshot. Set
+``HELPDESK_SCREENSHOT=/some/file.png`` to keep the screenshot for a look.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import admin.commands
+from admin.billing import Bill, BillingRules, IssueInfo, Month, TimeEntry, compute_bill
+from cli import main
+from tests.browser import dump_dom, screenshot
+from tests.conftest import LocalRedmine
+from tests.integration.test_billing import Billed, make_billing_world
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "<img src=x onerror=\"document.title='PWNED'\">"
+MONTH = Month(2025, 3)
+
+
+class _Page(HTMLParser):
+    """Title, tags and visible text of a dumped DOM."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        self.text.append(data)
+
+
+def open_page(path: Path) -> tuple[_Page, str]:
+    dom = dump_dom(path)
+    page = _Page()
+    page.feed(dom)
+    page.close()
+    return page, dom
+
+
+def offline_bill() -> Bill:
+    """0.25 h, 1.0 h and 2.2 h on a consultation with a hostile subject, 5 h on a bug."""
+    def entry(id: int, hours: str, issue: int, project: int, name: str) -> TimeEntry:
+        return TimeEntry(id=id, hours=Decimal(hours), spent_on=date(2025, 3, 10), project_id=project,
+                         project=name, issue_id=issue, activity="Консультация")
+
+    entries = [entry(1, "0.25", 7, 1, "ООО «Ромашка»"), entry(2, "1.0", 7, 1, "ООО «Ромашка»"),
+               entry(3, "2.2", 8, 2, "Авиа Лайн"), entry(4, "5", 9, 2, "Авиа Лайн")]
+    issues = {7: IssueInfo(id=7, subject=HOSTILE, tracker="Обсуждение"),
+              8: IssueInfo(id=8, subject="Тарифы", tracker="Обсуждение"),
+              9: IssueInfo(id=9, subject="Ошибка", tracker="Баг")}
+    return compute_bill(MONTH, entries, issues, BillingRules())
+
+
+@pytest.fixture
+def offline_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The page `helpdesk report consultations --html` writes, over a bill made without Redmine."""
+    monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")  # never contacted: bill_month is replaced
+    monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
+    monkeypatch.setattr(admin.commands, "bill_month", lambda *args, **kwargs: offline_bill())
+    path = tmp_path / "консультации 2025-03.html"
+    assert main(["report", "consultations", "--month", str(MONTH), "--html", str(path)]) == 0
+    return path
+
+
+def assert_inert_and_shown(page: _Page, dom: str) -> None:
+    assert "PWNED" not in page.title
+    assert page.title.startswith("Consultation billing 2025-03")
+    assert "img" not in page.tags
+    assert escape(HOSTILE, quote=False) in dom or any(HOSTILE in t for t in page.text)
+
+
+def test_offline_report_numbers_and_hostile_subject(offline_html: Path) -> None:
+    page, dom = open_page(offline_html)
+    assert_inert_and_shown(page, dom)
+    text = " ".join(page.text)
+    for label in ("Billable hours", "Per company", "Per issue", "Billable hours per company"):
+        assert label in text
+    for company in ("ООО «Ромашка»", "Авиа Лайн"):
+        assert company in text
+    for number in (">5<", ">3.45<", ">0.25<", ">1.00<", ">2.20<", ">3<", ">2<", ">1<"):
+        assert number in dom, number
+    assert "<svg" in dom  # the chart of billable hours per company
+
+
+def test_screenshot_of_consultation_report(offline_html: Path, tmp_path: Path) -> None:
+    shot = screenshot(offline_html, tmp_path / "consultations.png", size=(1280, 900))
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1280, 900)
+    assert shot.stat().st_size > 20_000  # a blank or error page compresses to far less
+    keep = os.environ.get("HELPDESK_SCREENSHOT")
+    if keep:
+        shutil.copyfile(shot, keep)
+
+
+@pytest.fixture
+def billed(redmine: LocalRedmine, unique: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billed]:
+    monkeypatch.setenv("REDMINE_URL", redmine.url)
+    monkeypatch.setenv("REDMINE_API_KEY", redmine.api_key)
+    yield from make_billing_world(redmine, unique)
+
+
+@pytest.mark.redmine
+def test_report_from_real_redmine_in_browser(billed: Billed, tmp_path: Path) -> None:
+    path = tmp_path / "bill.html"
+    assert main(["report", "consultations", "--month", str(MONTH), "--project",
+                 billed.project["identifier"], "--html", str(path)]) == 0
+    page, dom = open_page(path)
+    assert_inert_and_shown(page, dom)
+    assert billed.project["name"] in " ".join(page.text)
+    for number in (">5<", ">3.45<", ">0.25<", ">1.00<", ">2.20<", ">3<", ">1<"):
+        assert number in dom, number
