@@ -13,6 +13,7 @@ request header.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import threading
@@ -290,6 +291,15 @@ class Gateway:
                                 content_type="application/octet-stream", as_user=as_user)
         assert isinstance(response, requests.Response)
         return str(response.json()["upload"]["token"])
+
+    def download_sha256(self, url: str) -> str:
+        """Stream an attachment from Redmine and return its sha256 (verify compares digests)."""
+        if not url.startswith(self._settings.url):
+            raise RedmineError("refusing to send the API key to another host", method="GET", path=url)
+        path = url[len(self._settings.url):]
+        response = self.request("GET", path)
+        assert isinstance(response, requests.Response)
+        return hashlib.sha256(response.content).hexdigest()
 
     def iterate(self, path: str, key: str, params: Mapping[str, Any] | None = None, *,
                 as_user: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Json]:

@@ -232,6 +232,9 @@ class Migration:
         for user in users:
             self.ctx.users[user.id] = self._user_for(user, taken)
         self.ctx.standin = self._standin()
+        # The stand-in writes for deleted clients in every company's project.
+        for project_id in self.ctx.projects.values():
+            self._ensure_membership(project_id, self.ctx.standin.redmine_id, self.live.client_role_id)
 
     def _user_for(self, user: User, taken: set[str]) -> UserRef:
         known = self.ledger.get("user", user.id)
@@ -305,8 +308,7 @@ class Migration:
         for portal_id, ref in self.ctx.users.items():
             if ref.active or ref.redmine_id <= 0:
                 continue
-            current = self.live.users_by_login.get(ref.login.lower(), {})
-            if current.get("status") == 3 and ref.redmine_id not in self.ctx.unlocked:
+            if ref.redmine_id in self.live.locked_users and ref.redmine_id not in self.ctx.unlocked:
                 self.tally.add("lock", "skip")
                 continue
             self._write("lock", "update", lambda ref=ref: self.gateway.put(
@@ -644,6 +646,7 @@ class TicketMigration:
             except ForbiddenError as exc:
                 self._authorship_note(f"{marker[0]} {marker[1]}: {author.login} may not write here "
                                       f"({exc.reason}); written by the API user")
+                self.ledger.put("written-by-api", f"{self.t.id}:{marker[1]}", author.redmine_id)
                 return put(None)
 
         self.m._write(kind, "create", write)

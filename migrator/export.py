@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +35,7 @@ from typing import BinaryIO, Generic, Literal, NamedTuple, NoReturn, Protocol, T
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
+from helpdesk_core.errors import HelpdeskError
 from migrator.export_model import (
     FORMAT,
     VERSION,
@@ -55,11 +57,13 @@ DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 RAW_KEPT_FOR_LONG_LINES = 4096
 _CHUNK = 1024 * 1024
 _MANIFEST_MAX_BYTES = 1024 * 1024
+# A JSON escape of a UTF-16 surrogate; only lines holding one need the (slower) lone-surrogate walk.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 R = TypeVar("R", bound=Record)
 
 
-class ExportError(Exception):
+class ExportError(HelpdeskError):
     """The export as a whole cannot be read (no manifest, wrong format or version, missing file).
 
     Single bad lines never raise this: they become `BadRecord`s.
@@ -450,8 +454,7 @@ class Export:
                 status="sha256_mismatch",
                 size=size,
                 sha256=actual,
-                reason=f"file content does not match its sha256 "
-                f"(file {actual[:12]}…, record {att.sha256[:12]}…)",
+                reason=f"file content does not match its sha256 (file {actual[:12]}…, record {att.sha256[:12]}…)",
             )
         return AttachmentCheck(**base, status="ok", size=size, sha256=actual, reason="file matches")
 
@@ -478,9 +481,7 @@ class Export:
                     elif data and not data.isspace():
                         yield line_no, data, False
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            raise ExportError(
-                f"{self.location}: {name} is corrupt in the zip ({exc})", self.location
-            ) from None
+            raise ExportError(f"{self.location}: {name} is corrupt in the zip ({exc})", self.location) from None
 
     def _records(self, name: str, model: type[R], on_bad: BadRecordSink) -> Iterator[R]:
         """Valid records of one file; each bad line becomes one BadRecord."""
@@ -535,17 +536,13 @@ class _LineCheck(Generic[R]):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return _Problem(
-                None, None, f"line is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-            )
+            return _Problem(None, None, f"line is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
         try:
             obj = self._decode(text)
         except json.JSONDecodeError as exc:
             if exc.pos >= len(text.rstrip()):
                 return _Problem(None, None, "not valid JSON: the line ends before the JSON does (truncated?)")
-            return _Problem(
-                None, None, f"not valid JSON: {exc.msg.removesuffix(' at')} at character {exc.pos + 1}"
-            )
+            return _Problem(None, None, f"not valid JSON: {exc.msg.removesuffix(' at')} at character {exc.pos + 1}")
         except ValueError as exc:  # NaN / Infinity, refused by the decoder
             return _Problem(None, None, f"not valid JSON: {exc}")
         except RecursionError:
@@ -560,7 +557,7 @@ class _LineCheck(Generic[R]):
                 return _Problem(rid, "id", f"duplicate id {rid}, first seen on line {first}")
         else:
             rid = str(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
-        if "\\ud" in text or "\\uD" in text:
+        if _SURROGATE_ESCAPE.search(data):
             where = _lone_surrogate_field(obj)
             if where is not None:
                 return _Problem(rid, where, "text holds an unpaired UTF-16 surrogate (not valid Unicode)")
@@ -573,9 +570,7 @@ class _LineCheck(Generic[R]):
         if self._company_ids is not None:
             company_id = record.company_id  # type: ignore[attr-defined]
             if company_id is not None and company_id not in self._company_ids:
-                return _Problem(
-                    rid, "company_id", f"company {company_id} is not a valid record of {COMPANIES}"
-                )
+                return _Problem(rid, "company_id", f"company {company_id} is not a valid record of {COMPANIES}")
         return record
 
 
@@ -599,8 +594,7 @@ def _read_manifest(source: _Source, location: Path) -> Manifest:
         raise ExportError(f"{location}: {MANIFEST} is {json_type(obj)}, not a JSON object", location)
     if obj.get("format") != FORMAT:
         raise ExportError(
-            f"{location}: {MANIFEST} format is {_short(obj.get('format'))}, expected {FORMAT!r}: "
-            "not a portal export",
+            f"{location}: {MANIFEST} format is {_short(obj.get('format'))}, expected {FORMAT!r}: not a portal export",
             location,
         )
     version = obj.get("version")

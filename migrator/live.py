@@ -34,6 +34,7 @@ class LiveRedmine:
     users_by_email: dict[str, Json] = field(default_factory=dict)
     users_by_login: dict[str, Json] = field(default_factory=dict)  # lower-cased login
     support_members: set[int] = field(default_factory=set)
+    locked_users: set[int] = field(default_factory=set)
     issues_by_portal_id: dict[str, list[int]] = field(default_factory=dict)
 
     def portal_field(self) -> str:
@@ -86,6 +87,8 @@ def read_live(gateway: Gateway, mappings: Mappings, *, with_issues: bool = True)
         live.projects_by_name.setdefault(project["name"], project)
     for user in gateway.iterate("/users.json", "users", {"status": "", "sort": None}):
         remember_user(live, user)
+    # The list does not say who is locked; ask for them (status 3) separately.
+    live.locked_users = {int(u["id"]) for u in gateway.iterate("/users.json", "users", {"status": 3, "sort": None})}
     if with_issues:
         params = {live.portal_field(): "*", "status_id": "*"}
         for issue in gateway.iterate("/issues.json", "issues", params):

@@ -1,0 +1,178 @@
+"""`helpdesk migrate plan|run|verify|fix-dates`: thin commands over `migrator.engine`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from helpdesk_core.cli_support import FormatOption, HtmlOption, OutputFormat, Session, session_from
+from helpdesk_core.doctor import notifications_state
+from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError, HelpdeskError
+from helpdesk_core.html_report import render_html
+from migrator.engine import Migration, MigrationOptions
+from migrator.export import ExportError
+from migrator.fix_dates import fix_dates_script
+from migrator.ledger import Ledger, default_ledger_path
+from migrator.report import migration_report, verify_report
+from migrator.verify import verify_migration
+
+migrate_app = typer.Typer(help="Move a portal export into Redmine: plan, run, verify, fix-dates.",
+                          no_args_is_help=True)
+
+ExportArg = Annotated[Path, typer.Argument(help="The export: a directory or a .zip (portal-export-v1).",
+                                           exists=True)]
+StateOption = Annotated[Path | None, typer.Option(
+    "--state", help="The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.", dir_okay=False)]
+AttachmentLimit = Annotated[int | None, typer.Option(
+    "--attachment-limit-kb", help="Largest attachment Redmine accepts (default: mappings settings).")]
+
+
+class ExportUnreadable(HelpdeskError):
+    exit_code = 2
+
+
+@contextmanager
+def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar with rate and ETA on stderr (never on stdout, which JSON may own)."""
+    if not enabled or not session.stderr.is_terminal:
+        yield lambda done, total: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(label, total=None, rate="")
+
+        def update(done: int, total: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 0
+            rate = f"{done / elapsed:.1f} tickets/s" if elapsed else ""
+            bar.update(task, completed=done, total=max(total, done), rate=rate)
+
+        yield update
+
+
+def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,
+             output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
+             attachment_limit_kb: int | None) -> int:
+    session = session_from(ctx)
+    mappings = session.mappings()
+    if attachment_limit_kb is not None:
+        settings = mappings.settings.model_copy(update={"attachment_max_size_kb": attachment_limit_kb})
+        mappings = mappings.model_copy(update={"settings": settings})
+    gateway = session.gateway(writes_allowed=not dry_run, pool_size=max(workers, 4))
+    if not dry_run and not allow_notifications and notifications_state(gateway) == "on":
+        raise ConfigError("Redmine's email notifications are on: every client would be emailed. Run "
+                          "`helpdesk provision --ruby --notifications off` on the Redmine host, or pass "
+                          "--allow-notifications", key="notifications")
+    ledger = Ledger(state or default_ledger_path(export))
+    try:
+        with _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress:
+            result = Migration(export, gateway, mappings, ledger,
+                               MigrationOptions(dry_run=dry_run, workers=workers), progress=progress).execute()
+    except ExportError as exc:
+        raise ExportUnreadable(str(exc)) from None
+    finally:
+        ledger.close()
+    rendered = migration_report(result, session.clock().now())
+    if report is not None:
+        report.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2), "utf-8")
+    if output is OutputFormat.json:
+        session.emit_json(result.model_dump(mode="json"))  # richer than the report: every count
+        if html is not None:
+            html.write_text(render_html(rendered), encoding="utf-8")
+    else:
+        session.show_report(rendered, output, html)
+    return EXIT_ATTENTION if result.findings else EXIT_OK
+
+
+@migrate_app.command("plan")
+def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
+         output: FormatOption = OutputFormat.text, html: HtmlOption = None,
+         attachment_limit_kb: AttachmentLimit = None) -> int:
+    """Show what `run` would do, writing nothing: creates, matches, bad records, unmapped values.
+
+    Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention.
+
+    Example:
+        helpdesk migrate plan samples/export --html plan.html
+    """
+    return _migrate(ctx, export, state, dry_run=True, workers=1, output=output, html=html, report=None,
+                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb)
+
+
+@migrate_app.command("run")
+def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
+        workers: Annotated[int, typer.Option(min=1, max=32, help="Tickets written in parallel.")] = 1,
+        report: Annotated[Path | None, typer.Option(help="Write counts and bad records as JSON.")] = None,
+        allow_notifications: Annotated[bool, typer.Option(
+            help="Run even though Redmine would email clients.")] = False,
+        output: FormatOption = OutputFormat.text, html: HtmlOption = None,
+        attachment_limit_kb: AttachmentLimit = None) -> int:
+    """Migrate the export into Redmine. Safe to re-run: what is done is skipped.
+
+    Example:
+        helpdesk migrate run samples/export --workers 4 --report migration.json
+    """
+    return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
+                    report=report, allow_notifications=allow_notifications,
+                    attachment_limit_kb=attachment_limit_kb)
+
+
+@migrate_app.command("verify")
+def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
+           output: FormatOption = OutputFormat.text, html: HtmlOption = None,
+           attachment_limit_kb: AttachmentLimit = None) -> int:
+    """Reconcile the export with Redmine ticket by ticket; exit 0 only when nothing differs.
+
+    Example:
+        helpdesk migrate verify samples/export
+    """
+    session = session_from(ctx)
+    mappings = session.mappings()
+    ledger = Ledger(state or default_ledger_path(export))
+    limit = attachment_limit_kb * 1024 if attachment_limit_kb else None
+    try:
+        with _progress(session, output is OutputFormat.text, "verify") as progress:
+            result = verify_migration(export, session.gateway(writes_allowed=False), mappings, ledger,
+                                      max_attachment_bytes=limit, progress=progress)
+    except ExportError as exc:
+        raise ExportUnreadable(str(exc)) from None
+    finally:
+        ledger.close()
+    if output is OutputFormat.json:
+        session.emit_json(result.model_dump(mode="json"))
+    else:
+        session.show_report(verify_report(result, session.clock().now()), output, html)
+    return EXIT_ATTENTION if result.differences else EXIT_OK
+
+
+@migrate_app.command("fix-dates")
+def fix_dates(ctx: typer.Context,
+              ruby: Annotated[bool, typer.Option("--ruby", help="Print the rails-runner script.")] = False,
+              state: Annotated[Path | None, typer.Option("--state", help="The ledger of the migration.",
+                                                         exists=True, dir_okay=False)] = None) -> int:
+    """Print a rails-runner script that restores portal dates on migrated issues and journals.
+
+    Example:
+        helpdesk migrate fix-dates --ruby --state samples/export.ledger.sqlite > dates.rb
+    """
+    if not ruby:
+        raise ConfigError("only --ruby is supported: the REST API cannot set dates", key="--ruby")
+    if state is None:
+        raise ConfigError("give the migration's ledger with --state", key="--state")
+    ledger = Ledger(state)
+    try:
+        typer.echo(fix_dates_script(ledger), nl=False)
+    finally:
+        ledger.close()
+    return EXIT_OK
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(migrate_app, name="migrate")

@@ -1,0 +1,43 @@
+"""`migrate fix-dates --ruby`: restore the portal's timestamps the REST API cannot set.
+
+Redmine stamps every issue and journal with the moment of the API call; the sweeps' clocks
+(5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
+writes them with `update_all` (no callbacks, no journal of its own). Values travel as base64
+JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
+"""
+
+from __future__ import annotations
+
+from helpdesk_core.ruby import ruby_script
+from migrator.ledger import Ledger
+
+_BODY = r"""
+require 'time'
+changed = 0
+PAYLOAD['issues'].each do |id, created, updated, closed|
+  values = {created_on: Time.iso8601(created).utc, updated_on: Time.iso8601(updated || created).utc}
+  values[:closed_on] = Time.iso8601(closed).utc if closed
+  issue = Issue.find_by(id: id)
+  next if issue.nil?
+  next if values.all? { |k, v| issue.send(k).to_i == v.to_i }
+  Issue.where(id: id).update_all(values)
+  changed += 1
+end
+PAYLOAD['journals'].each do |id, created|
+  journal = Journal.find_by(id: id)
+  next if journal.nil? || journal.created_on.to_i == Time.iso8601(created).to_i
+  Journal.where(id: id).update_all(created_on: Time.iso8601(created).utc)
+  changed += 1
+end
+puts JSON.generate({'changed' => changed})
+"""
+
+
+def fix_dates_script(ledger: Ledger) -> str:
+    issues, journals = [], []
+    for kind, redmine_id, created, updated, closed in ledger.dates():
+        if kind == "issue" and created:
+            issues.append([redmine_id, created, updated, closed])
+        elif kind == "journal" and created:
+            journals.append([redmine_id, created])
+    return ruby_script(_BODY, {"issues": issues, "journals": journals})

@@ -1,0 +1,71 @@
+"""The migration's results as a `Report` (terminal, JSON, HTML share it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
+from migrator.outcome import KINDS, VERBS, MigrationResult
+from migrator.verify import VerifyResult
+
+
+def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
+    mode = "plan (nothing written)" if result.dry_run else "run"
+    bad = [f for f in result.findings if f.category == "bad-record"]
+    would = "would " if result.dry_run else ""
+    summary = [
+        Metric(label="tickets read", value=result.tickets_read),
+        Metric(label=f"issues {would}created", value=result.count("issue", "create")),
+        Metric(label="issues already there", value=result.count("issue", "match") + result.count("issue", "skip")),
+        Metric(label=f"notes {would}written", value=result.count("journal", "create")),
+        Metric(label=f"attachments {would}uploaded", value=result.count("attachment", "create")),
+        Metric(label=f"time entries {would}logged", value=result.count("time_entry", "create")),
+        Metric(label="bad records", value=len(bad), tone="bad" if bad else "ok"),
+        Metric(label="findings", value=len(result.findings), tone="warn" if result.findings else "ok"),
+        Metric(label="notifications", value=result.notifications,
+               tone="bad" if result.notifications == "on" else ("ok" if result.notifications == "off" else "warn")),
+        Metric(label="emails if notifications stay on (up to)", value=result.notification_emails_estimate),
+        Metric(label="API requests", value=result.requests.get("requests", 0)),
+        Metric(label="seconds", value=str(result.seconds)),
+    ]
+    counts = Table(
+        columns=[Column(key="kind", label="object"),
+                 *[Column(key=v, label=f"{would}{v}" if v == "create" else v, numeric=True) for v in VERBS]],
+        rows=[{"kind": k, **{v: result.count(k, v) for v in VERBS}} for k in KINDS if k in result.counts],
+    )
+    findings = Table(
+        columns=[Column(key="category", label="category"), Column(key="file", label="file"),
+                 Column(key="line", label="line", numeric=True), Column(key="id", label="id"),
+                 Column(key="field", label="field"), Column(key="reason", label="reason")],
+        rows=[f.model_dump(include={"category", "file", "line", "id", "field", "reason"}) for f in result.findings],
+        empty_text="Nothing to report.",
+    )
+    unmapped = Table(
+        columns=[Column(key="field", label="portal field"), Column(key="value", label="value"),
+                 Column(key="count", label="tickets", numeric=True)],
+        rows=[{"field": f, "value": v, "count": n} for f, values in result.unmapped.items() for v, n in values.items()],
+        empty_text="Every portal value has a mapping.",
+    )
+    chart_kinds = [k for k in KINDS if k in result.counts]
+    chart = Chart(kind="stacked-bar", title="Objects by outcome", categories=chart_kinds,
+                  series=[Series(name=v, values=[result.count(k, v) for k in chart_kinds]) for v in VERBS])
+    return Report(
+        title=f"Migration {mode}", subtitle=f"export {result.export} · ledger {result.ledger}",
+        generated_at=generated_at, summary=summary,
+        sections=[Section(title="What it does", table=counts, chart=chart),
+                  Section(title="Findings (bad records, unmapped values, attachments, authorship)", table=findings),
+                  Section(title="Unmapped portal values", table=unmapped)],
+    )
+
+
+def verify_report(result: VerifyResult, generated_at: datetime) -> Report:
+    table = Table(columns=[Column(key="ticket", label="ticket"), Column(key="issue", label="issue", numeric=True),
+                           Column(key="field", label="field"), Column(key="expected", label="expected"),
+                           Column(key="actual", label="actual")],
+                  rows=[d.model_dump() for d in result.differences], empty_text="No difference.")
+    return Report(title="Migration verify", generated_at=generated_at,
+                  summary=[Metric(label="tickets checked", value=result.tickets),
+                           Metric(label="differences", value=len(result.differences),
+                                  tone="bad" if result.differences else "ok"),
+                           Metric(label="API requests", value=result.requests.get("requests", 0))],
+                  sections=[Section(title="Differences", table=table)])
