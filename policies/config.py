@@ -131,7 +131,8 @@ def _rule_problems(doc: PoliciesFile) -> list[tuple[tuple[str | int, ...], str]]
             if name not in cls.templates:
                 problems.append((("rules", rule_id, "templates", name),
                                  f"unknown template '{name}'; {rule_id} uses: {', '.join(cls.templates) or 'none'}"))
-    return problems
+    # an unknown rule id is the likeliest typo: report it before anything else
+    return sorted(problems, key=lambda p: not p[1].startswith("unknown rule"))
 
 
 def _resolve(doc: PoliciesFile, source: str) -> Policies:

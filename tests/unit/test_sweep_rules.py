@@ -1,0 +1,244 @@
+"""Sweep rules over an in-memory Redmine: boundaries, exactly-once, client replies, SLA, audits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from helpdesk_core.clock import FixedClock
+from helpdesk_core.errors import ConfigError
+from policies.actions import Plan
+from policies.config import load_policies, parse_policies
+from policies.engine import LockBusy, TooManyActions, apply_plan, plan_sweep, run_sweep, sweep_lock
+from policies.text_audits import load_audit_config
+from tests.unit.test_sweep_fake import CLIENT, ROLE_SUPPORT, SUPPORT, FakeRedmine
+
+MSK = ZoneInfo("Europe/Moscow")
+T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+POLICIES = load_policies()
+AUDIT = load_audit_config()
+FEEDBACK = "Требует обратной связи"
+
+
+def plan(fake: FakeRedmine, now: datetime, *only: str) -> Plan:
+    fake.now = now
+    return plan_sweep(fake, POLICIES, now, only=list(only) or None, audit=AUDIT)
+
+
+def apply(fake: FakeRedmine, the_plan: Plan) -> list[str]:
+    return [o.outcome for o in apply_plan(fake, the_plan, POLICIES)]  # type: ignore[arg-type]
+
+
+def awaiting_client(fake: FakeRedmine, asked: datetime, **kwargs: object) -> int:
+    issue = fake.add_issue(created=asked - timedelta(days=1), **kwargs)  # type: ignore[arg-type]
+    fake.journal(issue, asked, user=SUPPORT, notes="Уточните номер заказа, пожалуйста.", status=FEEDBACK)
+    return issue
+
+
+# --- feedback-reminder / autoclose ---------------------------------------------------------
+
+def test_reminder_boundary_4d23h_no_5d1h_yes() -> None:
+    fake = FakeRedmine(T0)
+    issue = awaiting_client(fake, T0)
+    assert plan(fake, T0 + timedelta(days=4, hours=23), "feedback-reminder").actions == ()
+    actions = plan(fake, T0 + timedelta(days=5, hours=1), "feedback-reminder").actions
+    assert [(a.rule, a.issue, a.action) for a in actions] == [("feedback-reminder", issue, "comment")]
+    assert actions[0].notes and actions[0].notes.endswith(actions[0].marker or "?")
+    assert actions[0].marker and actions[0].marker.startswith("[helpdesk:feedback-reminder:")
+
+
+def test_reminder_fires_once_then_autoclose_once() -> None:
+    fake = FakeRedmine(T0)
+    issue = awaiting_client(fake, T0)
+    first = plan(fake, T0 + timedelta(days=5, hours=1))
+    assert [a.rule for a in first.actions if a.writes] == ["feedback-reminder"]
+    assert apply(fake, first) == ["ok"]
+    assert [a for a in plan(fake, T0 + timedelta(days=5, hours=1)).actions if a.writes] == []
+    # 5 days after the reminder: close, once
+    later = T0 + timedelta(days=10, hours=2)
+    close = [a for a in plan(fake, later).actions if a.writes]
+    assert [(a.rule, a.action, a.status) for a in close] == [("feedback-autoclose", "close", "Закрыто")]
+    apply(fake, Plan(now=later.isoformat(), actions=tuple(close)))
+    assert fake.issues[issue]["status"]["name"] == "Закрыто"
+    assert [a for a in plan(fake, later).actions if a.writes] == []
+
+
+def test_client_reply_cancels_reminder_and_close_and_resumes() -> None:
+    fake = FakeRedmine(T0)
+    issue = awaiting_client(fake, T0)
+    apply(fake, plan(fake, T0 + timedelta(days=5, hours=1)))
+    fake.journal(issue, T0 + timedelta(days=6), user=CLIENT, notes="Номер заказа 1234567")
+    actions = plan(fake, T0 + timedelta(days=11)).actions
+    assert [(a.rule, a.action, a.status) for a in actions if a.writes] == [
+        ("client-reply-resume", "set-status", "В работе")]
+    apply(fake, plan(fake, T0 + timedelta(days=11)))
+    assert fake.issues[issue]["status"]["name"] == "В работе"
+    feedback_rules = ("feedback-reminder", "feedback-autoclose", "client-reply-resume")
+    assert plan(fake, T0 + timedelta(days=20), *feedback_rules).actions == ()
+
+
+def test_role_member_counts_as_support_and_private_notes_do_not() -> None:
+    fake = FakeRedmine(T0)
+    issue = fake.add_issue(created=T0 - timedelta(days=1))
+    fake.journal(issue, T0, user=ROLE_SUPPORT, notes="Вопрос", status=FEEDBACK)
+    fake.journal(issue, T0 + timedelta(days=1), user=CLIENT, notes="внутреннее", private=True)
+    fake.issues[issue]["updated_on"] = "2026-11-02T12:00:00Z"
+    assert [a.rule for a in plan(fake, T0 + timedelta(days=5, hours=1)).actions] == ["feedback-reminder"]
+
+
+def test_verification_autoclose_and_stale_year_close() -> None:
+    fake = FakeRedmine(T0)
+    verify = fake.add_issue(created=T0 - timedelta(days=3))
+    fake.journal(verify, T0, user=SUPPORT, notes="Исправлено, проверьте", status="Решено, требует проверки")
+    old = fake.add_issue(created=T0 - timedelta(days=400))
+    fake.journal(old, T0 - timedelta(days=300), user=SUPPORT, notes="Актуально?", status=FEEDBACK)
+    fake.journal(old, T0 - timedelta(days=299), user=SUPPORT, status="В работе")
+    assert [a.rule for a in plan(fake, T0 + timedelta(days=4, hours=23)).actions
+            if a.issue == verify] == []
+    actions = {(a.rule, a.issue) for a in plan(fake, T0 + timedelta(days=5, hours=1)).actions if a.writes}
+    assert actions == {("verification-autoclose", verify), ("stale-year-close", old)}
+
+
+def test_closed_reply_redirect_once() -> None:
+    fake = FakeRedmine(T0)
+    issue = fake.add_issue(created=T0 - timedelta(days=10))
+    fake.journal(issue, T0 - timedelta(days=2), user=SUPPORT, notes="Готово", status="Закрыто")
+    fake.journal(issue, T0, user=CLIENT, notes="А ещё вопрос")
+    first = plan(fake, T0 + timedelta(hours=1))
+    assert [(a.rule, a.action) for a in first.actions] == [("closed-reply-redirect", "comment")]
+    apply(fake, first)
+    fake.journal(issue, T0 + timedelta(hours=2), user=CLIENT, notes="И ещё")
+    assert plan(fake, T0 + timedelta(hours=3)).actions == ()
+    assert fake.issues[issue]["status"]["name"] == "Закрыто"
+
+
+# --- SLA -----------------------------------------------------------------------------------
+
+def test_reaction_medium_1850_due_1050_next_day() -> None:
+    fake = FakeRedmine(T0)
+    created = datetime(2026, 11, 24, 18, 50, tzinfo=MSK)
+    fake.add_issue(created=created, priority="Средний")
+    assert plan(fake, datetime(2026, 11, 25, 10, 30, tzinfo=MSK), "sla-reaction").actions == ()
+    at_risk = plan(fake, datetime(2026, 11, 25, 10, 45, tzinfo=MSK), "sla-reaction").actions
+    assert at_risk[0].sla == "at-risk"
+    breached = plan(fake, datetime(2026, 11, 25, 10, 51, tzinfo=MSK), "sla-reaction").actions
+    assert breached[0].sla == "breached"
+    assert datetime.fromisoformat(breached[0].deadline or "") == datetime(2026, 11, 25, 10, 50, tzinfo=MSK)
+
+
+def test_reaction_blocker_0300_due_0315() -> None:
+    fake = FakeRedmine(T0)
+    fake.add_issue(created=datetime(2026, 11, 24, 3, 0, tzinfo=MSK), priority="Блокер")
+    assert plan(fake, datetime(2026, 11, 24, 3, 10, tzinfo=MSK), "sla-reaction").actions == ()
+    actions = plan(fake, datetime(2026, 11, 24, 3, 16, tzinfo=MSK), "sla-reaction").actions
+    assert actions[0].sla == "breached"
+    assert datetime.fromisoformat(actions[0].deadline or "") == datetime(2026, 11, 24, 3, 15, tzinfo=MSK)
+
+
+def test_reaction_note_once_then_report_only() -> None:
+    fake = FakeRedmine(T0)
+    fake.add_issue(created=datetime(2026, 11, 24, 3, 0, tzinfo=MSK), priority="Блокер")
+    now = datetime(2026, 11, 24, 3, 16, tzinfo=MSK)
+    first = plan(fake, now, "sla-reaction")
+    assert [a.action for a in first.actions] == ["note"] and first.actions[0].private
+    apply(fake, first)
+    again = plan(fake, now, "sla-reaction").actions
+    assert [(a.action, a.sla) for a in again] == [("flag", "breached")]
+
+
+def test_analysis_time_in_feedback_is_not_counted() -> None:
+    fake = FakeRedmine(T0)
+    created = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)  # Высокий: 1 working day = 9 h
+    issue = fake.add_issue(created=created, priority="Высокий")
+    fake.journal(issue, created + timedelta(minutes=10), status="В работе")
+    fake.journal(issue, created + timedelta(hours=2), notes="Нужны данные", status=FEEDBACK)
+    fake.journal(issue, datetime(2026, 11, 24, 10, 0, tzinfo=MSK), user=CLIENT, notes="Вот данные")
+    fake.journal(issue, datetime(2026, 11, 24, 10, 0, tzinfo=MSK), status="В работе")
+    # 2 h used before the pause, 7 h left from 24.11 10:00 -> due 17:00, not 23.11 19:00
+    actions = plan(fake, datetime(2026, 11, 24, 17, 30, tzinfo=MSK), "sla-analysis").actions
+    assert len(actions) == 1
+    assert datetime.fromisoformat(actions[0].deadline or "") == datetime(2026, 11, 24, 17, 0, tzinfo=MSK)
+    assert plan(fake, datetime(2026, 11, 24, 14, 0, tzinfo=MSK), "sla-analysis").actions == ()
+
+
+# --- apply, guards, lock, scope, cost ------------------------------------------------------
+
+def test_apply_skips_a_stale_action() -> None:
+    fake = FakeRedmine(T0)
+    issue = awaiting_client(fake, T0)
+    the_plan = plan(fake, T0 + timedelta(days=5, hours=1), "feedback-reminder")
+    fake.journal(issue, T0 + timedelta(days=5, hours=2), user=SUPPORT, notes="", status=None)
+    outcomes = apply_plan(fake, the_plan, POLICIES)  # type: ignore[arg-type]
+    assert [(o.outcome, o.reason.split(":")[0]) for o in outcomes] == [("skipped", "stale")]
+    assert fake.stats.writes == 0
+
+
+def test_max_actions_aborts_before_any_write(tmp_path: Path) -> None:
+    fake = FakeRedmine(T0)
+    awaiting_client(fake, T0)
+    awaiting_client(fake, T0)
+    with pytest.raises(TooManyActions):
+        run_sweep(fake, POLICIES, FixedClock(T0 + timedelta(days=6)), state_dir=tmp_path,  # type: ignore[arg-type]
+                  max_actions=1, audit=AUDIT)
+    assert fake.stats.writes == 0
+    result = run_sweep(fake, POLICIES, FixedClock(T0 + timedelta(days=6)), state_dir=tmp_path,  # type: ignore[arg-type]
+                       max_actions=2, audit=AUDIT, only=["feedback-reminder"])
+    assert [o.outcome for o in result.outcomes] == ["ok", "ok"]
+    log = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert len(log) == 2 and '"rule": "feedback-reminder"' in log[0] and '"outcome": "ok"' in log[0]
+
+
+def test_lock_held_means_no_second_run(tmp_path: Path) -> None:
+    fake = FakeRedmine(T0)
+    awaiting_client(fake, T0)
+    with sweep_lock(tmp_path), pytest.raises(LockBusy):
+        run_sweep(fake, POLICIES, FixedClock(T0 + timedelta(days=6)), state_dir=tmp_path)  # type: ignore[arg-type]
+    assert fake.stats.total == 0
+
+
+def test_scope_limits_projects_and_trackers() -> None:
+    text = (Path(__file__).parents[2] / "policies" / "policies.yaml").read_text(encoding="utf-8")
+    text = text.replace("    scope: {projects: \"*\", trackers: \"*\"}\n    params: {after_days: 5}",
+                        "    scope: {projects: [acme], trackers: [Задача]}\n    params: {after_days: 5}", 1)
+    scoped = parse_policies(text)
+    fake = FakeRedmine(T0)
+    inside = awaiting_client(fake, T0, tracker="Задача")
+    awaiting_client(fake, T0, tracker="Баг")
+    awaiting_client(fake, T0, tracker="Задача", project="other")
+    result = plan_sweep(fake, scoped, T0 + timedelta(days=6), only=["feedback-reminder"], audit=AUDIT)
+    assert [a.issue for a in result.actions] == [inside]
+
+
+def test_requests_grow_with_candidates_not_issues() -> None:
+    fake = FakeRedmine(T0)
+    for _ in range(1000):
+        issue = fake.add_issue(created=T0 - timedelta(days=60), status="В работе")
+        fake.journal(issue, T0 - timedelta(days=59), status="Закрыто")
+    for _ in range(3):
+        awaiting_client(fake, T0)
+    result = plan(fake, T0 + timedelta(days=6))
+    assert len([a for a in result.actions if a.rule == "feedback-reminder"]) == 3
+    assert result.requests <= 20, result.requests
+
+
+# --- configuration -------------------------------------------------------------------------
+
+def test_unknown_rule_names_known_ones_and_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_policies("rules:\n  feedback-reminder: {}\n  feedback-remindr: {}\n")
+    assert err.value.line == 3 and "feedback-reminder" in str(err.value)
+
+
+def test_bad_param_names_key_and_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_policies("rules:\n  feedback-reminder:\n    params:\n      after_days: -1\n"
+                       "    templates: {comment: x}\n")
+    assert err.value.key == "rules.feedback-reminder.params.after_days" and err.value.line == 4
+
+
+def test_missing_template_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="template 'comment' is required"):
+        parse_policies("rules:\n  feedback-reminder: {params: {after_days: 5}}\n")
