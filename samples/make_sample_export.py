@@ -530,9 +530,14 @@ line, id and field, and go on. Everything else is valid and must migrate.
 
 
 def _bulk_tickets(
-    rng: random.Random, count: int, clients: list[tuple[str, str]], staff: list[str]
+    rng: random.Random, count: int, clients: list[tuple[str, str]], staff: list[str], id_prefix: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """Typical tickets: a few comments, often an attachment, sometimes time or a complaint."""
+    """Typical tickets: a few comments, often an attachment, sometimes time or a complaint.
+
+    `id_prefix` goes before every ticket, comment, attachment and time-entry id, so that
+    exports of the same seed can be migrated into one Redmine as distinct tickets.
+    """
+    p = id_prefix
     start = datetime(2022, 1, 1, 9, 0, tzinfo=MSK)
     n_comment = n_att = 0
     for n in range(1, count + 1):
@@ -545,7 +550,7 @@ def _bulk_tickets(
             moment += timedelta(minutes=rng.randint(5, 300))
             comments.append(
                 {
-                    "id": f"M{n_comment}",
+                    "id": f"{p}M{n_comment}",
                     "author_id": rng.choice(staff) if i % 2 == 0 else author,
                     "created_at": iso(moment),
                     "body": sentence(rng, rng.randint(8, 40)),
@@ -558,7 +563,7 @@ def _bulk_tickets(
             n_att += 1
             attachments.append(
                 {
-                    "id": f"A{n_att}",
+                    "id": f"{p}A{n_att}",
                     "filename": f"screen{n_att}.png",
                     "content_type": "image/png",
                     "size": 0,
@@ -570,7 +575,7 @@ def _bulk_tickets(
             )
         module, category = rng.choice(MODULES)
         yield {
-            "id": f"T{n}",
+            "id": f"{p}T{n}",
             "company_id": company,
             "author_id": author,
             "created_at": iso(start + timedelta(minutes=n * 7)),
@@ -599,7 +604,7 @@ def _bulk_tickets(
             "time_entries": (
                 [
                     {
-                        "id": f"W{n}",
+                        "id": f"{p}W{n}",
                         "user_id": rng.choice(staff),
                         "spent_on": moment.date().isoformat(),
                         "hours": rng.choice((0.25, 0.5, 1.0, 1.5, 2.2)),
@@ -613,7 +618,9 @@ def _bulk_tickets(
         }
 
 
-def write_bulk_export(out: Path, tickets: int, seed: int = DEFAULT_SEED, attachments: bool = True) -> None:
+def write_bulk_export(
+    out: Path, tickets: int, seed: int = DEFAULT_SEED, attachments: bool = True, id_prefix: str = ""
+) -> None:
     """Write a big valid export for benchmarks; `attachments=False` leaves attachments out entirely."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -631,7 +638,7 @@ def write_bulk_export(out: Path, tickets: int, seed: int = DEFAULT_SEED, attachm
         for uid, company in clients:
             w.record(_bulk_user(uid, company))
     with JsonlWriter(out / "tickets.jsonl") as w:
-        for ticket in _bulk_tickets(rng, tickets, clients, staff):
+        for ticket in _bulk_tickets(rng, tickets, clients, staff, id_prefix):
             for att in ticket["attachments"]:
                 if attachments:
                     data = rng.randbytes(rng.randint(256, 2048))
@@ -669,13 +676,20 @@ def main(argv: list[str] | None = None) -> int:
         "--tickets", type=int, help="write a big typical export of N tickets instead of the sample"
     )
     parser.add_argument("--no-attachments", action="store_true", help="big export: no attachments at all")
+    parser.add_argument(
+        "--id-prefix",
+        default="",
+        help="big export: prefix for ticket/comment/attachment/time-entry ids (distinct tickets per run)",
+    )
     args = parser.parse_args(argv)
     if args.tickets is None:
         write_sample_export(args.out or SAMPLE_DIR, args.seed)
     else:
         if args.out is None:
             parser.error("--tickets needs --out")
-        write_bulk_export(args.out, args.tickets, args.seed, attachments=not args.no_attachments)
+        write_bulk_export(
+            args.out, args.tickets, args.seed, attachments=not args.no_attachments, id_prefix=args.id_prefix
+        )
     return 0
 
 
