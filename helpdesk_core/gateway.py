@@ -185,7 +185,8 @@ class Gateway:
     def _final_error(self, method: str, path: str, response: requests.Response,
                      as_user: str | None) -> RedmineError:
         status = response.status_code
-        errors = _error_messages(response)
+        # Servers and proxies may echo request headers into their messages: never keep the key.
+        errors = [self.redact(e) for e in _error_messages(response)]
         kinds: dict[int, tuple[type[RedmineError], str]] = {
             401: (AuthError, "unauthorized (bad API key or REST API disabled)"),
             403: (ForbiddenError, "forbidden" + (f" for user {as_user}" if as_user else "")),
