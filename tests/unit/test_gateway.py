@@ -1,0 +1,320 @@
+"""The gateway under injected faults: what it retries, what it never retries, timeouts that
+really fire, ambiguous writes recovered instead of repeated, and an API key that never leaks.
+
+HTTP is faked with `responses`; the one exception is the never-answering server, which must
+be a real socket (a fake cannot prove that the timeout reaches the session).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+
+import pytest
+import requests
+import responses
+
+from helpdesk_core.config import ConnectionSettings, RetrySettings
+from helpdesk_core.errors import (
+    AuthError,
+    ForbiddenError,
+    HelpdeskError,
+    ImpersonationError,
+    NotFoundError,
+    RedmineError,
+    UnavailableError,
+    ValidationFailed,
+)
+from helpdesk_core.gateway import Gateway
+
+URL = "http://redmine.test"
+KEY = "k3y-5ecret-0f-the-admin-3a1c9f"
+
+
+def settings(url: str = URL, **overrides: object) -> ConnectionSettings:
+    values: dict[str, object] = {"url": url, "api_key": KEY, "timeout": 5.0,
+                                 "retry": RetrySettings(attempts=5, initial_wait=0.1, max_wait=30,
+                                                        max_total_wait=120)}
+    values.update(overrides)
+    return ConnectionSettings.model_validate(values)
+
+
+class Sleeps(list[float]):
+    """An injected sleep: records the waits instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def gateway(sleeps: Sleeps) -> Gateway:
+    return Gateway(settings(), sleep=sleeps)
+
+
+@pytest.fixture
+def fake() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def calls(fake: responses.RequestsMock, method: str = "GET") -> int:
+    return sum(1 for c in fake.calls if c.request.method == method)
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_retries_a_server_error_then_succeeds(fake: responses.RequestsMock, gateway: Gateway,
+                                              sleeps: Sleeps, status: int) -> None:
+    fake.get(f"{URL}/issues.json", status=status)
+    fake.get(f"{URL}/issues.json", status=status)
+    fake.get(f"{URL}/issues.json", json={"issues": []})
+    assert gateway.get("/issues.json") == {"issues": []}
+    assert calls(fake) == 3
+    assert len(sleeps) == 2 and all(0 < s <= 30 for s in sleeps)
+    assert gateway.stats.retries == 2
+
+
+def test_retry_after_of_429_is_honoured(fake: responses.RequestsMock, gateway: Gateway, sleeps: Sleeps) -> None:
+    fake.get(f"{URL}/issues.json", status=429, headers={"Retry-After": "7"})
+    fake.get(f"{URL}/issues.json", json={"issues": [{"id": 1}]})
+    assert gateway.get("/issues.json")["issues"] == [{"id": 1}]
+    assert sleeps == [7.0]
+
+
+def test_retry_after_is_capped_by_max_wait(fake: responses.RequestsMock, sleeps: Sleeps) -> None:
+    gateway = Gateway(settings(retry=RetrySettings(attempts=3, initial_wait=0.1, max_wait=2)), sleep=sleeps)
+    fake.get(f"{URL}/issues.json", status=429, headers={"Retry-After": "3600"})
+    fake.get(f"{URL}/issues.json", json={})
+    gateway.get("/issues.json")
+    assert sleeps == [2.0]
+
+
+def test_connection_reset_is_retried(fake: responses.RequestsMock, gateway: Gateway, sleeps: Sleeps) -> None:
+    fake.get(f"{URL}/projects.json", body=requests.ConnectionError("Connection reset by peer"))
+    fake.get(f"{URL}/projects.json", body=requests.ConnectionError("Connection reset by peer"))
+    fake.get(f"{URL}/projects.json", json={"projects": []})
+    assert gateway.get("/projects.json") == {"projects": []}
+    assert calls(fake) == 3 and len(sleeps) == 2
+
+
+def test_backoff_grows_and_gives_up_at_the_cap(fake: responses.RequestsMock, gateway: Gateway,
+                                               sleeps: Sleeps) -> None:
+    fake.get(f"{URL}/projects.json", status=503)
+    with pytest.raises(UnavailableError) as caught:
+        gateway.get("/projects.json")
+    assert calls(fake) == 5  # attempts=5
+    assert len(sleeps) == 4
+    assert "gave up after 5 attempts" in str(caught.value)
+    assert caught.value.status == 503
+    # exponential with jitter: each wait is at least the exponential floor 0.1 * 2^n
+    assert all(s >= 0.1 * 2**i for i, s in enumerate(sleeps))
+
+
+@pytest.mark.parametrize(("status", "error"), [
+    (401, AuthError), (403, ForbiddenError), (404, NotFoundError), (412, ImpersonationError),
+    (422, ValidationFailed),
+])
+def test_final_4xx_is_never_retried(fake: responses.RequestsMock, gateway: Gateway, sleeps: Sleeps,
+                                    status: int, error: type[RedmineError]) -> None:
+    fake.post(f"{URL}/issues.json", status=status, json={"errors": ["Subject cannot be blank"]})
+    recovered: list[bool] = []
+    with pytest.raises(error) as caught:
+        gateway.post("/issues.json", {"issue": {}}, as_user="client1",
+                     recover=lambda: recovered.append(True))  # type: ignore[func-returns-value]
+    assert calls(fake, "POST") == 1
+    assert sleeps == [] and recovered == []
+    assert caught.value.status == status
+    if status == 422:
+        assert caught.value.errors == ["Subject cannot be blank"]
+
+
+def test_impersonation_header_is_sent_per_call(fake: responses.RequestsMock, gateway: Gateway) -> None:
+    fake.get(f"{URL}/issues.json", json={})
+    gateway.get("/issues.json", as_user="i.ivanov")
+    gateway.get("/issues.json")
+    first, second = fake.calls
+    assert first.request.headers["X-Redmine-Switch-User"] == "i.ivanov"
+    assert "X-Redmine-Switch-User" not in second.request.headers
+
+
+# --- timeouts that really fire -----------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections, reads nothing, answers nothing, until the test ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_timeout_fires_against_a_server_that_never_answers(silent_server: str) -> None:
+    attempts, timeout = 3, 0.5
+    gateway = Gateway(settings(silent_server, timeout=timeout,
+                               retry=RetrySettings(attempts=attempts, initial_wait=0.01, max_wait=0.05)))
+    started = time.monotonic()
+    with pytest.raises(UnavailableError) as caught:
+        gateway.get("/users/current.json")
+    elapsed = time.monotonic() - started
+    assert "timed out" in str(caught.value)
+    assert gateway.stats.total == attempts
+    assert timeout * attempts * 0.9 <= elapsed < timeout * attempts + 2.0
+
+
+def test_total_wait_cap_stops_retrying_even_with_attempts_left(silent_server: str) -> None:
+    gateway = Gateway(settings(silent_server, timeout=0.3,
+                               retry=RetrySettings(attempts=50, initial_wait=0.01, max_wait=0.05,
+                                                   max_total_wait=1.0)))
+    started = time.monotonic()
+    with pytest.raises(UnavailableError):
+        gateway.get("/users/current.json")
+    assert time.monotonic() - started < 3.0
+    assert gateway.stats.total < 10
+
+
+# --- ambiguous writes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["reset", 502, 500, 504, "timeout"])
+def test_recover_is_asked_after_an_ambiguous_write_and_prevents_a_second_post(
+        fake: responses.RequestsMock, gateway: Gateway, fault: str | int) -> None:
+    if fault == "reset":
+        fake.post(f"{URL}/issues.json", body=requests.ConnectionError("Connection reset by peer"))
+    elif fault == "timeout":
+        fake.post(f"{URL}/issues.json", body=requests.ReadTimeout("read timed out"))
+    else:
+        fake.post(f"{URL}/issues.json", status=int(fault))
+    fake.post(f"{URL}/issues.json", status=201, json={"issue": {"id": 999}})  # must never be reached
+    asked: list[int] = []
+
+    def recover() -> dict[str, object]:
+        asked.append(1)
+        return {"issue": {"id": 42}}
+
+    assert gateway.post("/issues.json", {"issue": {"subject": "x"}}, recover=recover) == {"issue": {"id": 42}}
+    assert asked == [1]
+    assert calls(fake, "POST") == 1
+    assert gateway.stats.recovered_writes == 1
+
+
+def test_recover_that_finds_nothing_lets_the_write_be_sent_again(fake: responses.RequestsMock,
+                                                                gateway: Gateway) -> None:
+    fake.post(f"{URL}/issues.json", body=requests.ConnectionError("Connection reset by peer"))
+    fake.post(f"{URL}/issues.json", status=201, json={"issue": {"id": 7}})
+    asked: list[int] = []
+    result = gateway.post("/issues.json", {"issue": {}}, recover=lambda: asked.append(1))  # type: ignore[func-returns-value]
+    assert result == {"issue": {"id": 7}}
+    assert asked == [1] and calls(fake, "POST") == 2
+    assert gateway.stats.recovered_writes == 0
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_recover_is_not_asked_when_the_write_surely_did_not_happen(fake: responses.RequestsMock,
+                                                                  gateway: Gateway, status: int) -> None:
+    fake.put(f"{URL}/issues/5.json", status=status, headers={"Retry-After": "0"})
+    fake.put(f"{URL}/issues/5.json", status=204)
+    asked: list[int] = []
+    gateway.put("/issues/5.json", {"issue": {"notes": "x"}}, recover=lambda: asked.append(1))  # type: ignore[func-returns-value]
+    assert asked == [] and calls(fake, "PUT") == 2
+
+
+def test_read_only_gateway_refuses_writes_before_sending(fake: responses.RequestsMock, sleeps: Sleeps) -> None:
+    gateway = Gateway(settings(), writes_allowed=False, sleep=sleeps)
+    with pytest.raises(HelpdeskError, match="dry run"):
+        gateway.post("/issues.json", {"issue": {}})
+    assert len(fake.calls) == 0
+
+
+# --- the API key never leaks -------------------------------------------------------------------
+
+
+def _everything_about(exc: BaseException) -> str:
+    """str, repr, args, attributes and the full formatted traceback, and the same for every
+    exception chained in a way a traceback would print (cause, or unsuppressed context)."""
+    parts = [str(exc), repr(exc), repr(exc.args), repr(vars(exc)),
+             "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    if cause is not None:
+        parts.append(_everything_about(cause))
+    return "\n".join(parts)
+
+
+LEAK_CASES = {
+    "401": lambda fake: fake.get(f"{URL}/x.json", status=401),
+    "403": lambda fake: fake.get(f"{URL}/x.json", status=403),
+    "404": lambda fake: fake.get(f"{URL}/x.json", status=404),
+    "412": lambda fake: fake.get(f"{URL}/x.json", status=412),
+    # a server (or a proxy in between) that echoes the request's headers into its error messages
+    "422-echo": lambda fake: fake.get(f"{URL}/x.json", status=422,
+                                      json={"errors": [f"X-Redmine-API-Key: {KEY} is not allowed"]}),
+    "503": lambda fake: fake.get(f"{URL}/x.json", status=503),
+    "reset": lambda fake: fake.get(f"{URL}/x.json", body=requests.ConnectionError(
+        f"HTTPConnectionPool: headers {{'X-Redmine-API-Key': '{KEY}'}}")),
+    "timeout": lambda fake: fake.get(f"{URL}/x.json", body=requests.ReadTimeout(f"read timed out key={KEY}")),
+    "other": lambda fake: fake.get(f"{URL}/x.json", body=requests.exceptions.InvalidHeader(
+        f"Invalid header value {KEY}")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEAK_CASES))
+def test_api_key_absent_from_exceptions_tracebacks_and_logs(fake: responses.RequestsMock, gateway: Gateway,
+                                                            caplog: pytest.LogCaptureFixture, case: str) -> None:
+    LEAK_CASES[case](fake)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(RedmineError) as caught:
+        gateway.get("/x.json", as_user="client1")
+    seen = _everything_about(caught.value)
+    assert KEY not in seen
+    assert KEY not in caplog.text
+    assert all(KEY not in repr(r.__dict__) for r in caplog.records)
+    # the request did carry the key: it was only kept out of everything else
+    assert fake.calls[0].request.headers["X-Redmine-API-Key"] == KEY
+
+
+def test_api_key_absent_from_reprs(gateway: Gateway) -> None:
+    config = settings()
+    for text in (repr(gateway), str(gateway), repr(config), str(config), repr(config.model_dump()),
+                 config.model_dump_json(), repr(gateway.stats), repr(gateway.stats.as_dict())):
+        assert KEY not in text
+
+
+def test_retry_warnings_are_logged_without_the_key(fake: responses.RequestsMock, gateway: Gateway,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    fake.get(f"{URL}/x.json", body=requests.ConnectionError(f"reset; sent X-Redmine-API-Key: {KEY}"))
+    fake.get(f"{URL}/x.json", status=503)
+    fake.get(f"{URL}/x.json", json={})
+    caplog.set_level(logging.DEBUG, logger="helpdesk")
+    gateway.get("/x.json")
+    assert "retrying" in caplog.text
+    assert KEY not in caplog.text
