@@ -229,7 +229,8 @@ def test_two_sweeps_at_once_never_act_twice(world: World) -> None:
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     for issue in issues:
-        notes = [j["notes"] for j in world.issue(issue)["journals"] if "[helpdesk:feedback-reminder:" in (j["notes"] or "")]
+        notes = [j["notes"] for j in world.issue(issue)["journals"]
+                 if "[helpdesk:feedback-reminder:" in (j["notes"] or "")]
         assert len(notes) == 1
 
 
