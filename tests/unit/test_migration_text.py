@@ -1,0 +1,59 @@
+"""Text rules of the migration: subjects, HTML, identifiers, provenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from migrator.text import cut_subject, find_provenance, html_to_markdown, project_identifier, provenance_line
+
+
+def test_short_subject_is_kept_whole() -> None:
+    assert cut_subject("Не выписывается билет") == ("Не выписывается билет", False)
+
+
+def test_long_subject_is_cut_at_a_word_boundary_within_255() -> None:
+    subject = "Очень длинная тема обращения " * 20
+    cut, was_cut = cut_subject(subject)
+    assert was_cut and len(cut) <= 255 and cut.endswith("…")
+    assert subject.startswith(cut[:-1].rstrip())
+    assert not cut[:-1].endswith(" ")
+
+
+def test_html_keeps_formatting_and_drops_everything_executable() -> None:
+    html = ('<p>Текст <b>важно</b></p><script>alert(1)</script><iframe src="x"></iframe>'
+            '<img src=x onerror="alert(2)"><a href="https://example.travel/o/1">заказ</a>')
+    text = html_to_markdown(html)
+    assert "**важно**" in text
+    assert "[заказ](https://example.travel/o/1)" in text
+    for danger in ("alert", "<script", "onerror", "<iframe", "<img"):
+        assert danger not in text
+
+
+def test_html_entity_that_spells_a_tag_stays_inert() -> None:
+    assert "<script" not in html_to_markdown("<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>")
+
+
+def test_identifiers_are_valid_and_unique_when_names_transliterate_alike() -> None:
+    used: set[str] = set()
+    first = project_identifier("ООО «Ромашка Тревел»", used, "C1")
+    second = project_identifier("ООО Ромашка-Тревел", used, "C2")
+    assert first == "ooo-romashka-trevel"
+    assert second != first and second.endswith("c2")
+    numeric = project_identifier("123", used, "C3")
+    assert numeric[0].isalpha()
+    assert all(len(i) <= 100 and set(i) <= set("abcdefghijklmnopqrstuvwxyz0123456789-") for i in used)
+
+
+def test_identifier_is_stable_for_the_same_input() -> None:
+    assert project_identifier("Авиа Лайн", set(), "C7") == project_identifier("Авиа Лайн", set(), "C7")
+
+
+def test_provenance_line_names_author_and_moscow_time_and_is_found_again() -> None:
+    moment = datetime(2024, 5, 7, 7, 5, tzinfo=UTC)
+    line = provenance_line("comment", "M1", "Иван Иванов (i.ivanov)", moment)
+    assert "Иван Иванов" in line and "07.05.2024 10:05 МСК" in line
+    assert find_provenance(f"{line}\n\nтекст") == [("comment", "M1")]
+    assert find_provenance("no marker here") == []
+    assert find_provenance(None) == []
+    other_zone = datetime(2024, 5, 7, 12, 5, tzinfo=timezone(timedelta(hours=5)))
+    assert "10:05 МСК" in provenance_line("comment", "M2", "x", other_zone)
