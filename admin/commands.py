@@ -95,8 +95,8 @@ def pending(
     items = classify(read_pending(gateway), directory, ProjectIndex.read(gateway))
     rows = [_pending_row(i) for i in items]
     needs_person = sum(not i.approvable for i in items)
-    columns = [Column(key=k, label=k.capitalize()) for k in
-               ("login", "name", "mail", "company", "project", "approvable", "reason")]
+    # Narrow enough for a terminal; JSON carries every field.
+    columns = [Column(key=k, label=k.capitalize()) for k in ("login", "mail", "project", "reason")]
     report = Report(
         title="Accounts awaiting activation", generated_at=_now(now),
         summary=[Metric(label="Pending", value=len(rows)),
