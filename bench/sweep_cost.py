@@ -33,7 +33,8 @@ from policies.text_audits import load_audit_config  # noqa: E402
 SEED = r"""
 ActionMailer::Base.perform_deliveries = false
 # the server writes to the same SQLite file: wait for its locks instead of failing
-ActiveRecord::Base.connection.execute('PRAGMA busy_timeout = 30000') if ActiveRecord::Base.connection.adapter_name =~ /sqlite/i
+conn = ActiveRecord::Base.connection
+conn.execute('PRAGMA busy_timeout = 30000') if conn.adapter_name =~ /sqlite/i
 n_old, n_cand = ARGV[0].to_i, ARGV[1].to_i
 project = Project.find_by(identifier: 'bench-sweep') || Project.create!(name: 'bench-sweep',
   identifier: 'bench-sweep', is_public: false, tracker_ids: Tracker.pluck(:id))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk_core.clock import Clock, SystemClock
-from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, RedmineError
+from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, NotFoundError, RedmineError
 from helpdesk_core.gateway import Gateway
 from policies.actions import Action, Outcome, Plan
 from policies.config import Policies, ResolvedRule
@@ -161,7 +161,7 @@ class Sweeper:
     audit: AuditConfig | None = None
     facts: RedmineFacts | None = None
     _lists: dict[str, list[Summary]] = field(default_factory=dict)
-    _details: dict[int, IssueView] = field(default_factory=dict)
+    _details: dict[int, IssueView | None] = field(default_factory=dict)
     candidates: set[int] = field(default_factory=set)
 
     def _list(self, params: dict[str, str]) -> list[Summary]:
@@ -171,10 +171,15 @@ class Sweeper:
             self._lists[key] = [Summary.from_json(row) for row in rows]
         return self._lists[key]
 
-    def detail(self, issue_id: int) -> IssueView:
+    def detail(self, issue_id: int) -> IssueView | None:
+        """The issue with journals, fetched once per run; None if it vanished since the list."""
         if issue_id not in self._details:
             assert self.facts is not None
-            data = self.gateway.get(f"/issues/{issue_id}.json", {"include": DETAIL_INCLUDE})["issue"]
+            try:
+                data = self.gateway.get(f"/issues/{issue_id}.json", {"include": DETAIL_INCLUDE})["issue"]
+            except NotFoundError:
+                self._details[issue_id] = None
+                return None
             self._details[issue_id] = IssueView.from_json(data, self.facts.status_names)
         return self._details[issue_id]
 
@@ -201,7 +206,9 @@ class Sweeper:
                             continue
                         seen.add(summary.id)
                         self.candidates.add(summary.id)
-                        actions.extend(rule.evaluate(ctx, self.detail(summary.id)))
+                        issue = self.detail(summary.id)
+                        if issue is not None:
+                            actions.extend(rule.evaluate(ctx, issue))
         return actions
 
 

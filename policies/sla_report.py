@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from helpdesk_core.errors import NotFoundError
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.config import Policies
@@ -77,7 +78,10 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
     stop_statuses = (analysis.params.stop_statuses if analysis else AnalysisParams().stop_statuses)
     rows: list[ClockRow] = []
     for row in gateway.iterate("/issues.json", "issues", params):
-        data = gateway.get(f"/issues/{row['id']}.json", {"include": DETAIL_INCLUDE})["issue"]
+        try:
+            data = gateway.get(f"/issues/{row['id']}.json", {"include": DETAIL_INCLUDE})["issue"]
+        except NotFoundError:
+            continue  # deleted between the list and now
         rows += evaluate_issue(IssueView.from_json(data, facts.status_names), policies, now, stop_statuses)
     return _report(rows, now, start, end), sum(1 for r in rows if r.result.state is SlaState.BREACHED)
 
