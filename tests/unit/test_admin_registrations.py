@@ -241,3 +241,46 @@ def test_companies_from_the_sample_export_get_the_migrations_identifiers() -> No
 def test_directory_needs_a_source() -> None:
     with pytest.raises(ConfigError):
         load_directory(None, None)
+
+
+class MemberAlreadyGateway(RecordingGateway):
+    """A run that stopped after the membership: POST says "taken", the membership is there."""
+
+    def post(self, path: str, payload: dict[str, Any], **_: Any) -> dict[str, Any]:
+        from helpdesk_core.errors import ValidationFailed
+
+        raise ValidationFailed("rejected by Redmine", method="POST", path=path, status=422,
+                               errors=["User has already been taken"])
+
+    def iterate(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return [{"id": 77, "user": {"id": 10}, "roles": [{"id": 3, "name": "Other"}]}]
+
+
+def test_rerun_after_membership_adds_the_role_and_activates() -> None:
+    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
+    gateway = MemberAlreadyGateway()
+    [outcome] = apply_plan(gateway, plan, dry_run=False)  # type: ignore[arg-type]
+    assert outcome.status == "approved"
+    assert gateway.calls == [
+        ("PUT", "/memberships/77.json", {"membership": {"role_ids": [3, ROLE]}}),
+        ("PUT", "/users/10.json", {"user": {"status": 1}}),
+    ]
+
+
+@pytest.mark.parametrize("command", [["users", "pending"], ["users", "approve"],
+                                     ["report", "consultations"]])
+def test_every_admin_command_has_help_with_an_example(command: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from cli import main
+
+    assert main([*command, "--help"]) == 0
+    assert "Example:" in capsys.readouterr().out
+
+
+def test_approve_needs_exactly_one_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import main
+
+    monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
+    assert main(["users", "approve"]) == 2
+    assert main(["users", "approve", "ivanov", "--all-matching"]) == 2
