@@ -12,11 +12,13 @@ by a seeded schedule, answers some of them with a fault instead:
 
 Faults come from `schedule` (request number -> kind, 1-based, e.g. {3: "503"}: fail the 3rd
 request) and, for the other requests, from a `random.Random(seed)` drawn once per request
-with probability `rate`. With one client thread the sequence of requests is deterministic,
+with probability `rate` (kinds taken in seeded shuffled rounds, so each occurs). With one
+client thread the sequence of requests is deterministic,
 so a seed reproduces a run exactly. `counts` says how many faults of each kind were
 injected; `outage()` refuses every connection (as if Redmine were stopped) until `restore()`.
 
-Hooks `on_request(n, method, path)` (before forwarding) and `on_response(n, method, path,
+Hooks `on_request(n, method, path)` (before forwarding; it may return a fault kind to apply
+to this request) and `on_response(n, method, path,
 status)` (after Redmine answered, before the client hears it) let a test act at exact
 moments, e.g. SIGKILL the client process when request N arrives.
 """
@@ -40,7 +42,7 @@ FAULT_KINDS = ("500", "502", "503", "429", "reset", "delay", "drop")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
               "host", "content-length"}
 
-RequestHook = Callable[[int, str, str], None]
+RequestHook = Callable[[int, str, str], str | None]
 ResponseHook = Callable[[int, str, str, int], None]
 
 
@@ -83,6 +85,7 @@ class FaultProxy:
         self.requests = 0
         self.log: list[tuple[int, str, str, str]] = []  # (n, method, path, fault or "ok")
         self._rng = random.Random(seed)
+        self._bag: list[str] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -121,7 +124,7 @@ class FaultProxy:
         class Handler(_Handler):
             owner = proxy
 
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        server = _QuietServer(("127.0.0.1", self._port), Handler)
         server.daemon_threads = True
         self._port = server.server_address[1]
         self._server = server
@@ -169,17 +172,25 @@ class FaultProxy:
             self.requests += 1
             n = self.requests
             self.by_method[method] += 1
-            draw = self._rng.random()
-            pick = self._rng.choice(self.kinds) if self.kinds else None
             fault = self.schedule.get(n)
-            if fault is None and draw < self.rate:
-                fault = pick
+            if self._rng.random() < self.rate and fault is None and self.kinds:
+                if not self._bag:  # every kind once per round, in a seeded order: balanced counts
+                    self._bag = list(self.kinds)
+                    self._rng.shuffle(self._bag)
+                fault = self._bag.pop()
             if fault is not None:
                 if fault not in FAULT_KINDS:
                     raise ValueError(f"unknown fault kind {fault!r}")
                 self.counts[fault] += 1
             self.log.append((n, method, path, fault or "ok"))
         return n, fault
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client killed or timed out mid-answer is the point of this proxy, not an error
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -244,7 +255,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         n, fault = owner._decide(method, self.path)
         if owner.on_request is not None:
-            owner.on_request(n, method, self.path)
+            override = owner.on_request(n, method, self.path)
+            if override:  # the hook's own fault for this request (not counted as injected)
+                fault = override
         if fault == "reset":
             self._reset()
             return

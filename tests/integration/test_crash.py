@@ -1,0 +1,140 @@
+"""`migrate run` killed with SIGKILL at 20+ moments chosen by request count; nothing lost or doubled.
+
+The product has no test hook: the kill comes from the proxy's side. The proxy counts the
+requests of the running child; when request N arrives the test SIGKILLs the child, either
+before the request reaches Redmine (it is then reset, never applied) or after Redmine
+applied it but before the child heard the answer (the worst moment for exactly-once).
+
+Each round migrates a fresh small export (8 tickets, unique ids): the child is killed, the
+re-run is killed again at another moment, and so on, until a re-run completes; then
+`migrate verify` must pass and the census must find every issue, journal, attachment, time
+entry, user and project exactly once. Rounds go on until at least `HELPDESK_CRASH_POINTS`
+(default 20) kills have happened. The moments come from a seeded RNG (HELPDESK_FAULT_SEED).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LocalRedmine
+from tests.faultproxy import FaultProxy
+from tests.integration.test_faults import (
+    HELPDESK,
+    SEED,
+    SMALL_TICKETS,
+    assert_exactly_once,
+    helpdesk_env,
+    migrate_args,
+    parse_result,
+    prefixed_export,
+)
+
+pytestmark = [pytest.mark.redmine, pytest.mark.slow]
+
+KILL_POINTS = int(os.environ.get("HELPDESK_CRASH_POINTS", "20"))
+MAX_ROUNDS = 12
+
+
+class Killer:
+    """Proxy hooks that SIGKILL the child at request N, on arrival or after Redmine answered."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[str] | None = None
+        self.at: int | None = None
+        self.phase = "arrival"
+        self.fired: tuple[int, str, str, str] | None = None
+        self.done = threading.Event()
+
+    def arm(self, child: subprocess.Popen[str], at: int, phase: str) -> None:
+        self.child, self.at, self.phase, self.fired = child, at, phase, None
+        self.done.clear()
+
+    def _kill(self, n: int, method: str, path: str) -> None:
+        assert self.child is not None
+        os.kill(self.child.pid, signal.SIGKILL)
+        self.child.wait()
+        self.fired = (n, method, path.split("?")[0], self.phase)
+        self.done.set()
+
+    def on_request(self, n: int, method: str, path: str) -> str | None:
+        if n == self.at and self.phase == "arrival":
+            self._kill(n, method, path)
+            return "reset"  # never reaches Redmine
+        return None
+
+    def on_response(self, n: int, method: str, path: str, status: int) -> None:
+        if n == self.at and self.phase == "answered":
+            self._kill(n, method, path)  # Redmine applied it; nobody will ever hear the answer
+
+
+def _run(proxy: FaultProxy, killer: Killer, args: list[str], env: dict[str, str], at: int,
+         phase: str) -> tuple[int, str, str]:
+    proxy.reset_counts()
+    child = subprocess.Popen([str(HELPDESK), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    killer.arm(child, at, phase)
+    out, err = child.communicate(timeout=600)
+    if child.returncode == -signal.SIGKILL:
+        killer.done.wait(10)  # the hook's thread records the moment right after the kill
+    return child.returncode, out, err
+
+
+def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRedmine, tmp_path: Path,
+                                                             unique: str) -> None:
+    rng = random.Random(SEED)
+    killer = Killer()
+    kills: list[tuple[int, str, str, str]] = []
+    started = time.monotonic()
+    with FaultProxy(redmine_pg.url, on_request=killer.on_request, on_response=killer.on_response) as proxy:
+        env = helpdesk_env(redmine_pg, proxy.url)
+
+        # A clean reference round: how many requests a whole run takes, how many before the first write.
+        reference = prefixed_export(tmp_path / "ref", f"c{unique}r0", keep=SMALL_TICKETS)
+        code, out, err = _run(proxy, killer, migrate_args(reference, tmp_path / "ref.sqlite"), env, 0, "none")
+        parse_result(subprocess.CompletedProcess([], code, out, err))
+        total = proxy.requests
+        snapshot = next(n for n, method, _, _ in proxy.log if method != "GET") - 1
+        assert_exactly_once(redmine_pg, reference, tmp_path / "ref.sqlite")
+
+        rounds = 0
+        for round_no in range(1, MAX_ROUNDS + 1):
+            if len(kills) >= KILL_POINTS:
+                break
+            rounds += 1
+            export = prefixed_export(tmp_path / f"e{round_no}", f"c{unique}r{round_no}", keep=SMALL_TICKETS)
+            state = tmp_path / f"state{round_no}.sqlite"
+            progressed = 0
+            for _ in range(40):
+                remaining = max(total - snapshot - progressed, 3)
+                at = rng.randint(1, snapshot + remaining)
+                phase = rng.choice(("arrival", "answered"))
+                code, out, err = _run(proxy, killer, migrate_args(export, state), env, at, phase)
+                if killer.fired is None:  # the re-run got to the end before request `at`
+                    parse_result(subprocess.CompletedProcess([], code, out, err))
+                    break
+                assert code == -signal.SIGKILL, (code, err[-2000:])
+                kills.append(killer.fired)
+                progressed += max(0, at - snapshot)
+            else:
+                pytest.fail(f"round {round_no} never completed")
+            assert_exactly_once(redmine_pg, export, state)
+
+    moments = {(n, method, path, phase) for n, method, path, phase in kills}
+    writes = [k for k in kills if k[1] != "GET"]
+    print(f"\nSIGKILL at {len(kills)} moments ({len(writes)} on writes, "
+          f"{sum(1 for k in kills if k[3] == 'answered')} after Redmine applied the request) in {rounds} "
+          f"rounds of {len(SMALL_TICKETS)} tickets; {time.monotonic() - started:.0f} s; reference run "
+          f"{total} requests, {snapshot} before the first write")
+    for n, method, path, phase in kills:
+        print(f"  killed at request {n} {method} {path} ({phase})")
+    assert len(kills) >= KILL_POINTS
+    assert len(moments) >= KILL_POINTS * 0.8  # distinct moments, not one moment many times
+    assert len(writes) >= KILL_POINTS // 2

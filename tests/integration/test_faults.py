@@ -1,0 +1,274 @@
+"""`migrate run` through a proxy that fails 10 % of requests, and through an outage.
+
+Every test migrates a fresh copy of the bundled sample whose ticket, comment and time-entry
+ids carry a prefix unique to the run, so duplicates are visible even though the projects and
+users of earlier runs are (rightly) matched. The end state is checked twice: `migrate verify`
+must pass, and a census counts every portal id in Redmine: issues, journals (by provenance
+marker), attachments, time entries, users, and projects must each be there exactly once.
+
+Helpers here (`prefixed_export`, `census`, `helpdesk`) are shared with test_crash and
+test_security.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk_core.gateway import Gateway
+from helpdesk_core.mappings import load_mappings
+from migrator.export import open_export
+from migrator.text import find_provenance
+from tests.conftest import LocalRedmine
+from tests.faultproxy import FAULT_KINDS, FaultProxy
+
+pytestmark = [pytest.mark.redmine, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "samples" / "export"
+HELPDESK = Path(sys.executable).with_name("helpdesk")
+SEED = int(os.environ.get("HELPDESK_FAULT_SEED", "20261128"))
+ATTACHMENT_LIMIT_KB = 200
+# Small enough for a crash loop, still every kind of object: internal notes (T9), comment
+# attachments (T10), complaints (T11), time entries (T12), an inactive author (T16), a deleted
+# author (T17), ticket attachments (T30), a plain ticket (T1).
+SMALL_TICKETS = ("T1", "T9", "T10", "T11", "T12", "T16", "T17", "T30")
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def prefixed_export(dst: Path, prefix: str, keep: tuple[str, ...] | None = None) -> Path:
+    """Copy the sample to `dst` with every ticket/comment/time-entry id prefixed; `keep` picks tickets.
+
+    Lines that are not JSON (the sample's truncated bad record) get the prefix textually, so the
+    bad records stay bad in the same way and on the same lines.
+    """
+    shutil.copytree(SAMPLE, dst)
+    lines = []
+    for line in (dst / "tickets.jsonl").read_text("utf-8").split("\n"):
+        try:
+            ticket = json.loads(line)
+        except ValueError:
+            if keep is None:
+                lines.append(line.replace('{"id": "T', f'{{"id": "{prefix}T', 1))
+            continue
+        if keep is not None and ticket.get("id") not in keep:
+            continue
+        ticket["id"] = prefix + ticket["id"]
+        for comment in ticket.get("comments", []):
+            comment["id"] = prefix + comment["id"]
+        for entry in ticket.get("time_entries", []):
+            entry["id"] = prefix + entry["id"]
+        lines.append(json.dumps(ticket, ensure_ascii=False))
+    (dst / "tickets.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    if keep is not None:
+        manifest = json.loads((dst / "manifest.json").read_text("utf-8"))
+        manifest["counts"]["tickets"] = len(lines)
+        (dst / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+    return dst
+
+
+# Long enough for the slowest honest answer (a page of 100 issues on a busy CI machine takes
+# seconds); a shorter one would add timeouts of its own to the injected ones.
+TIMEOUT = 10.0
+
+
+def fault_config(path: Path, *, timeout: float = TIMEOUT, attempts: int = 10, max_wait: float = 2.0,
+                 max_total_wait: float = 90.0) -> Path:
+    """A --config file with a short timeout and a retry cap (URL and key come from the environment)."""
+    path.write_text(json.dumps({"redmine": {"timeout": timeout, "retry": {
+        "attempts": attempts, "initial_wait": 0.2, "max_wait": max_wait, "max_total_wait": max_total_wait}}}),
+        "utf-8")
+    return path
+
+
+def helpdesk_env(redmine: LocalRedmine, url: str | None = None) -> dict[str, str]:
+    env = redmine.env()
+    if url is not None:
+        env["REDMINE_URL"] = url
+    env.pop("HELPDESK_TRACEBACK", None)
+    env["COLUMNS"] = "200"
+    return env
+
+
+def helpdesk(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run the real console script."""
+    return subprocess.run([str(HELPDESK), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def migrate_args(export: Path, state: Path, command: str = "run", *, config: Path | None = None) -> list[str]:
+    head = ["--config", str(config)] if config else []
+    return [*head, "migrate", command, str(export), "--state", str(state),
+            "--attachment-limit-kb", str(ATTACHMENT_LIMIT_KB), "--format", "json"]
+
+
+# --- what Redmine holds -------------------------------------------------------------------------
+
+
+@dataclass
+class Census:
+    """Portal objects counted in Redmine: each must be there exactly once."""
+
+    counted: Counter[str] = field(default_factory=Counter)  # kind -> objects checked
+    missing: list[str] = field(default_factory=list)
+    doubled: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)  # internal comment that is not a private note
+
+    def check(self, kind: str, what: str, found: int) -> None:
+        self.counted[kind] += 1
+        if found == 0:
+            self.missing.append(f"{kind} {what}")
+        elif found > 1:
+            self.doubled.append(f"{kind} {what} ×{found}")
+
+    def summary(self) -> str:
+        counted = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counted.items()))
+        return f"{counted}: {len(self.missing)} missing, {len(self.doubled)} doubled"
+
+
+def census(gateway: Gateway, export_path: Path, attachment_limit_kb: int = ATTACHMENT_LIMIT_KB) -> Census:
+    """Count in Redmine every issue, journal, attachment, time entry, user and project of the export."""
+    mappings = load_mappings()
+    fields = {f["name"]: int(f["id"]) for f in gateway.get("/custom_fields.json")["custom_fields"]}
+    portal_field = f"cf_{fields[mappings.custom_fields.portal_id.name]}"
+    limit = attachment_limit_kb * 1024
+    result = Census()
+    with open_export(export_path, on_bad=lambda record: None) as export:
+        projects = list(gateway.iterate("/projects.json", "projects", {"sort": None}))
+        for company in export.companies():
+            result.check("project", company.id, sum(1 for p in projects if p["name"] == company.name[:255]))
+        for user in export.users():
+            found = gateway.get("/users.json", {"name": user.email, "status": "", "limit": 100})["users"]
+            result.check("user", user.id, sum(1 for u in found if str(u.get("mail", "")).lower()
+                                              == user.email.lower()))
+        standin = mappings.portal.standin_user.login
+        found = gateway.get("/users.json", {"name": standin, "status": "", "limit": 100})["users"]
+        result.check("user", "stand-in", sum(1 for u in found if u["login"] == standin))
+        for ticket in export.tickets():
+            issues = gateway.get("/issues.json", {portal_field: ticket.id, "status_id": "*", "limit": 100})["issues"]
+            result.check("issue", ticket.id, len(issues))
+            if not issues:
+                continue
+            issue = gateway.get(f"/issues/{issues[0]['id']}.json", {"include": "journals,attachments"})["issue"]
+            markers: Counter[tuple[str, str]] = Counter()
+            private: dict[tuple[str, str], bool] = {}
+            for journal in issue.get("journals", []):
+                for marker in find_provenance(journal.get("notes")):
+                    markers[marker] += 1
+                    private[marker] = bool(journal.get("private_notes"))
+            for comment in ticket.comments:
+                result.check("journal", f"{ticket.id}/{comment.id}", markers[("comment", comment.id)])
+                if comment.internal and not private.get(("comment", comment.id), True):
+                    result.leaks.append(f"{ticket.id}/{comment.id}")
+            for index, _ in enumerate(ticket.complaints, start=1):
+                source = f"{ticket.id}-{index}"
+                result.check("journal", f"{ticket.id}/complaint {index}", markers[("complaint", source)])
+            expected = [a for a in (*ticket.attachments, *(a for c in ticket.comments for a in c.attachments))
+                        if export.check_attachment(a).ok and a.size <= limit]
+            have = Counter((a["filename"], int(a["filesize"])) for a in issue.get("attachments", []))
+            for att in expected:
+                result.check("attachment", f"{ticket.id}/{att.id}", have[(att.filename, att.size)])
+            extra = sum(have.values()) - len(expected)
+            if extra > 0:
+                result.doubled.append(f"attachment {ticket.id}: {extra} more than the export has")
+            if ticket.time_entries:
+                entries = gateway.iterate("/time_entries.json", "time_entries",
+                                          {"issue_id": issue["id"], "sort": None})
+                times = Counter(source for e in entries for kind, source in find_provenance(e.get("comments"))
+                                if kind == "time")
+                for entry in ticket.time_entries:
+                    result.check("time entry", f"{ticket.id}/{entry.id}", times[entry.id])
+    return result
+
+
+def assert_exactly_once(redmine: LocalRedmine, export: Path, state: Path) -> Census:
+    """`migrate verify` passes and the census finds nothing missing, doubled or leaked."""
+    verified = helpdesk(migrate_args(export, state, "verify"), helpdesk_env(redmine))
+    assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-2000:]
+    assert json.loads(verified.stdout)["differences"] == []
+    counted = census(redmine.gateway(), export)
+    assert counted.missing == [] and counted.doubled == [] and counted.leaks == [], counted
+    return counted
+
+
+def parse_result(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert done.returncode in (0, 3), f"exit {done.returncode}: {done.stderr[-3000:]}"
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout)
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def test_ten_percent_faults_end_exactly_like_a_clean_run(redmine_pg: LocalRedmine, tmp_path: Path,
+                                                         unique: str) -> None:
+    export = prefixed_export(tmp_path / "export", f"f{unique}")
+    config = fault_config(tmp_path / "config.yaml")
+    with FaultProxy(redmine_pg.url, seed=SEED, rate=0.10, delay=TIMEOUT + 0.5, retry_after=1) as proxy:
+        started = time.monotonic()
+        done = helpdesk(migrate_args(export, tmp_path / "state.sqlite", config=config),
+                        helpdesk_env(redmine_pg, proxy.url))
+        seconds = time.monotonic() - started
+    result = parse_result(done)
+    faults = dict(proxy.counts)
+    print(f"\nfaults injected: {faults} in {proxy.requests} requests ({seconds:.0f} s); "
+          f"client: {result['requests']}")
+    assert set(faults) == set(FAULT_KINDS), faults  # every kind happened
+    assert proxy.faults >= 0.05 * proxy.requests
+    assert result["requests"]["retries"] >= proxy.faults
+    # nothing was given up on: the only findings are those of the export itself
+    categories = Counter(f["category"] for f in result["findings"])
+    assert "write-failed" not in categories, [f for f in result["findings"] if f["category"] == "write-failed"]
+    assert result["counts"]["issue"].get("fail", 0) == 0
+    assert result["tickets_read"] == 36
+    counted = assert_exactly_once(redmine_pg, export, tmp_path / "state.sqlite")
+    print(f"census after faults: {counted.summary()}")
+    # a re-run has nothing left to do
+    again = parse_result(helpdesk(migrate_args(export, tmp_path / "state.sqlite"), helpdesk_env(redmine_pg)))
+    assert again["requests"]["writes"] == 0, again["counts"]
+
+
+def test_outage_exits_1_within_the_cap_then_completes(redmine_pg: LocalRedmine, tmp_path: Path,
+                                                      unique: str) -> None:
+    export = prefixed_export(tmp_path / "export", f"o{unique}", keep=SMALL_TICKETS)
+    config = fault_config(tmp_path / "config.yaml", attempts=5, max_wait=1.0, max_total_wait=10.0)
+    state = tmp_path / "state.sqlite"
+    with FaultProxy(redmine_pg.url, seed=SEED) as proxy:
+        child = subprocess.Popen([str(HELPDESK), *migrate_args(export, state, config=config)],
+                                 env=helpdesk_env(redmine_pg, proxy.url), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        # Redmine "stops" in the middle of the writes: after the snapshot, part-way through the tickets.
+        deadline = time.monotonic() + 300
+        while proxy.by_method["PUT"] < 5 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.poll() is None, "the run ended before the outage"
+        proxy.outage()
+        down_at = time.monotonic()
+        out, err = child.communicate(timeout=120)
+        gave_up_after = time.monotonic() - down_at
+        assert child.returncode == 1, err
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, err
+        assert "gave up after" in errors[0] and "Traceback" not in err
+        assert out == ""  # no half JSON document on stdout
+        # within its cap: 5 attempts, at most 1 s apart, each failing fast on a refused connection
+        assert gave_up_after < 10.0 + 2.0 + 5
+        print(f"\noutage: exit 1 after {gave_up_after:.1f} s: {errors[0]}")
+
+        proxy.restore()
+        result = parse_result(helpdesk(migrate_args(export, state, config=config),
+                                       helpdesk_env(redmine_pg, proxy.url)))
+    assert result["counts"]["issue"].get("fail", 0) == 0
+    counted = assert_exactly_once(redmine_pg, export, state)
+    print(f"census after outage and re-run: {counted.summary()}")
