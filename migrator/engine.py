@@ -368,10 +368,19 @@ class Migration:
                     self.tally.add("category", "match")
                     return self.ctx.categories[key]
             created = self._write("category", "create", lambda: self.gateway.post(
-                f"/projects/{project_id}/issue_categories.json", {"issue_category": {"name": key[1]}}))
+                f"/projects/{project_id}/issue_categories.json", {"issue_category": {"name": key[1]}},
+                recover=lambda: self._find_category(project_id, key[1])))
             category_id = int(created["issue_category"]["id"]) if isinstance(created, dict) else int(created)
             self.ctx.categories[key] = category_id
             return category_id
+
+    def _find_category(self, project_id: int, name: str) -> Json | None:
+        # After an ambiguous POST: a second one would be refused (name taken) and fail the ticket.
+        for category in self.gateway.get(f"/projects/{project_id}/issue_categories.json",
+                                         {"limit": 100}).get("issue_categories", []):
+            if str(category["name"]) == name:
+                return {"issue_category": category}
+        return None
 
     def as_user(self, ref: UserRef, call: Callable[[str | None], T]) -> T:
         """Run a write as `ref`; a locked author is unlocked for it (and locked again at the end)."""
