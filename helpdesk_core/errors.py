@@ -78,5 +78,11 @@ class UnavailableError(RedmineError):
     hint = "is Redmine running? (scripts/redmine-local status)"
 
 
+class TLSVerificationError(RedmineError):
+    """The server's TLS certificate could not be verified: not transient, never retried."""
+
+    hint = "trust the server's certificate (REQUESTS_CA_BUNDLE), or pass --insecure for a test server"
+
+
 class WriteRefused(HelpdeskError):
     """A write was attempted through a read-only gateway (dry-run safety net)."""

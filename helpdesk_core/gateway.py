@@ -37,6 +37,7 @@ from helpdesk_core.errors import (
     NotFoundError,
     RedmineError,
     ServerError,
+    TLSVerificationError,
     UnavailableError,
     ValidationFailed,
     WriteRefused,
@@ -165,6 +166,12 @@ class Gateway:
                 method, self._settings.url + path, params=params, data=body, headers=headers,
                 timeout=(self._settings.timeout, self._settings.timeout))
         # Chains are dropped (`from None`): urllib3 errors can carry the request and its headers.
+        except requests.exceptions.SSLError as exc:
+            if "certificate" in str(exc).lower():  # not transient: retrying cannot make it trusted
+                raise TLSVerificationError("TLS certificate verification failed", method=method,
+                                           path=path) from None
+            raise TransientError("TLS connection failed (SSLError)", ambiguous=True, method=method,
+                                 path=path) from None
         except requests.Timeout:
             raise TransientError(f"timed out after {self._settings.timeout:g}s", ambiguous=True,
                                  method=method, path=path) from None
