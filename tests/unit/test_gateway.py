@@ -26,6 +26,7 @@ from helpdesk_core.errors import (
     ImpersonationError,
     NotFoundError,
     RedmineError,
+    TLSVerificationError,
     UnavailableError,
     ValidationFailed,
 )
@@ -318,3 +319,18 @@ def test_retry_warnings_are_logged_without_the_key(fake: responses.RequestsMock,
     gateway.get("/x.json")
     assert "retrying" in caplog.text
     assert KEY not in caplog.text
+
+
+def test_untrusted_certificate_is_not_retried(fake: responses.RequestsMock, gateway: Gateway,
+                                              sleeps: Sleeps) -> None:
+    fake.get(f"{URL}/x.json", body=requests.exceptions.SSLError(
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"))
+    with pytest.raises(TLSVerificationError) as caught:
+        gateway.get("/x.json")
+    assert calls(fake) == 1 and sleeps == []
+    assert "--insecure" in (caught.value.hint or "")
+
+
+def test_tls_verification_is_on_unless_turned_off() -> None:
+    assert Gateway(settings())._session().verify is True
+    assert Gateway(settings(verify_tls=False))._session().verify is False
