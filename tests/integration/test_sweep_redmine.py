@@ -9,6 +9,7 @@ a policies file scoped to that project, so other tests' issues are never touched
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -116,9 +117,9 @@ def _user(gw: Gateway, login: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def people(live: LocalRedmine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def people(live: LocalRedmine) -> dict[str, Any]:
     gw = live.gateway()
-    token = tmp_path_factory.mktemp("ids").name[-6:].replace("_", "")
+    token = os.urandom(3).hex()
     support, client = f"sup{token}", f"cli{token}"
     support_id, client_id = _user(gw, support), _user(gw, client)
     group = next(g for g in gw.get("/groups.json")["groups"] if g["name"] == "Сотрудники техподдержки")
@@ -129,7 +130,7 @@ def people(live: LocalRedmine, tmp_path_factory: pytest.TempPathFactory) -> dict
 @pytest.fixture
 def world(live: LocalRedmine, people: dict[str, Any], tmp_path: Path) -> World:
     gw = live.gateway()
-    identifier = "sw-" + tmp_path.name.lower().replace("_", "-")[-40:].strip("-")
+    identifier = f"sw-{os.urandom(3).hex()}-" + tmp_path.name.lower().replace("_", "-")[-30:].strip("-")
     trackers = [t["id"] for t in gw.get("/trackers.json")["trackers"]]
     project = gw.post("/projects.json", {"project": {"name": identifier, "identifier": identifier,
                                                      "tracker_ids": trackers, "is_public": False}})["project"]
