@@ -120,6 +120,8 @@ class Mappings(Strict):
     time_entry_activities: list[EnumerationSpec] = Field(min_length=1)
     roles: Roles
     support_group: str = Field(min_length=1)
+    non_member_permissions: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = Field(default_factory=list)
+    anonymous_permissions: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = Field(default_factory=list)
     custom_fields: CustomFields
     workflow: Workflow = Workflow()
     project: ProjectSpec = ProjectSpec()

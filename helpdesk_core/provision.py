@@ -91,6 +91,14 @@ PAYLOAD['roles'].each do |key, spec|
   roles[key] = save.call(role, "role #{spec['name']}")
 end
 
+{'non_member' => Role.non_member, 'anonymous' => Role.anonymous}.each do |key, role|
+  wanted = PAYLOAD['builtin_roles'][key].map(&:to_sym).sort
+  next if role.permissions.map(&:to_sym).sort == wanted
+  role.permissions = wanted
+  role.save!
+  changed << "built-in role #{key} permissions"
+end
+
 group = Group.find_or_initialize_by(lastname: PAYLOAD['support_group'])
 save.call(group, "group #{PAYLOAD['support_group']}")
 
@@ -155,6 +163,8 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
                           for f in mappings.custom_fields.by_key().values()],
         "roles": {key: getattr(mappings.roles, key).model_dump() for key in ("client", "support")},
         "support_group": mappings.support_group,
+        "builtin_roles": {"non_member": mappings.non_member_permissions,
+                          "anonymous": mappings.anonymous_permissions},
         "workflow": {key: sorted(mappings.transitions(key)) for key in ("support", "client")},
         "settings": settings,
         "marker_field": NOTIFICATIONS_MARKER_FIELD,
