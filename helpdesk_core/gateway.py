@@ -164,7 +164,10 @@ class Gateway:
         try:
             response = self._session().request(
                 method, self._settings.url + path, params=params, data=body, headers=headers,
-                timeout=(self._settings.timeout, self._settings.timeout))
+                timeout=(self._settings.timeout, self._settings.timeout),
+                # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE /
+                # CURL_CA_BUNDLE override `session.verify = False`, which silently undid --insecure.
+                verify=self._settings.verify_tls)
         # Chains are dropped (`from None`): urllib3 errors can carry the request and its headers.
         except requests.exceptions.SSLError as exc:
             if "certificate" in str(exc).lower():  # not transient: retrying cannot make it trusted
