@@ -334,3 +334,15 @@ def test_untrusted_certificate_is_not_retried(fake: responses.RequestsMock, gate
 def test_tls_verification_is_on_unless_turned_off() -> None:
     assert Gateway(settings())._session().verify is True
     assert Gateway(settings(verify_tls=False))._session().verify is False
+
+
+def test_insecure_is_not_undone_by_a_ca_bundle_in_the_environment(fake: responses.RequestsMock,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    fake.get("https://redmine.test/x.json", json={})
+    Gateway(settings("https://redmine.test", verify_tls=False)).get("/x.json")
+    Gateway(settings("https://redmine.test")).get("/x.json")
+    insecure, verified = fake.calls
+    assert insecure.request.req_kwargs["verify"] is False
+    assert verified.request.req_kwargs["verify"] not in (False, None)
