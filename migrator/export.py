@@ -557,7 +557,7 @@ class _LineCheck(Generic[R]):
                 return _Problem(rid, "id", f"duplicate id {rid}, first seen on line {first}")
         else:
             rid = str(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
-        if _SURROGATE_ESCAPE.search(data):
+        if b"\\" in data and _SURROGATE_ESCAPE.search(data):  # memchr first: most lines hold no escape
             where = _lone_surrogate_field(obj)
             if where is not None:
                 return _Problem(rid, where, "text holds an unpaired UTF-16 surrogate (not valid Unicode)")
