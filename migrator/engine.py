@@ -102,6 +102,7 @@ class Migration:
         self.ctx = RunContext()
         self.max_attachment_bytes = mappings.settings.attachment_max_size_kb * 1024
         self.live: LiveRedmine
+        self._members: dict[int, set[int]] = {}  # project id -> principal ids, read once per project
 
     # --- the one branch point between plan and run ----------------------------------------------
 
@@ -200,18 +201,26 @@ class Migration:
             members.add(int(principal.get("id", 0)))
         return members
 
+    def _members_of(self, project_id: int) -> set[int]:
+        """The project's members as read once in this run (one read per project, not one per user)."""
+        if project_id not in self._members:
+            self._members[project_id] = self._project_members(project_id)
+        return self._members[project_id]
+
     def _ensure_membership(self, project_id: int, principal_id: int, role_id: int) -> None:
         key = f"{project_id}:{principal_id}"
         if self.ledger.has("membership", key):
             self.tally.add("membership", "skip")
             return
-        if project_id > 0 and principal_id > 0 and principal_id in self._project_members(project_id):
+        if project_id > 0 and principal_id > 0 and principal_id in self._members_of(project_id):
             self.tally.add("membership", "match")
         else:
             payload = {"membership": {"user_id": principal_id, "role_ids": [role_id]}}
             self._write("membership", "create", lambda: self.gateway.post(
                 f"/projects/{project_id}/memberships.json", payload,
                 recover=lambda: {} if principal_id in self._project_members(project_id) else None))
+            if project_id > 0:
+                self._members_of(project_id).add(principal_id)
         if not self.options.dry_run:
             self.ledger.put("membership", key, principal_id)
 
