@@ -7,6 +7,7 @@ what the export and mappings.yaml say should be there.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,12 @@ class VerifyResult(BaseModel):
 def _sound_attachments(ticket: Ticket, check: Callable[[Any], bool]) -> set[tuple[str, str]]:
     files = list(ticket.attachments) + [a for c in ticket.comments for a in c.attachments]
     return {(a.filename, a.sha256) for a in files if check(a)}
+
+
+def _all_attachments(ticket: Ticket, check: Callable[[Any], bool]) -> list[tuple[str, str]]:
+    """With repeats: the same file attached twice in the portal is attached twice in Redmine."""
+    files = list(ticket.attachments) + [a for c in ticket.comments for a in c.attachments]
+    return [(a.filename, a.sha256) for a in files if check(a)]
 
 
 def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, ledger: Ledger,
@@ -93,10 +100,15 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
             if author is not None and issue["author"]["id"] != author:
                 differ("author", author, issue["author"]["id"], issue_id)
             comments = {}
+            copies: Counter[tuple[str, str]] = Counter()  # a note written twice is a difference too
             for journal in issue.get("journals", []):
                 for kind, source in find_provenance(journal.get("notes")):
+                    copies[(kind, source)] += 1
                     if kind == "comment":
                         comments[source] = journal
+            for (kind, source), n in sorted(copies.items()):
+                if n > 1:
+                    differ(f"{kind} {source} copies", 1, n, issue_id)
             if len(comments) != len(ticket.comments):
                 differ("journals", len(ticket.comments), len(comments), issue_id)
             private = sum(1 for j in comments.values() if j.get("private_notes"))
@@ -115,14 +127,21 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                 if expected_writer not in (None, writer) and not (api_allowed and writer == admin_id):
                     differ(f"comment {comment.id} author", expected_writer, writer, issue_id)
             wanted_files = _sound_attachments(ticket, check_attachment)
-            have_files = {(a["filename"], gateway.download_sha256(a["content_url"]))
-                          for a in issue.get("attachments", [])}
+            uploaded = [(a["filename"], gateway.download_sha256(a["content_url"]))
+                        for a in issue.get("attachments", [])]
+            have_files = set(uploaded)
             if wanted_files != have_files:
                 differ("attachments (name, sha256)", sorted(wanted_files), sorted(have_files), issue_id)
+            if len(uploaded) > len(have_files) and len(uploaded) > len(_all_attachments(ticket, check_attachment)):
+                differ("attachments uploaded twice", len(have_files), len(uploaded), issue_id)
             if ticket.time_entries:
                 entries = list(gateway.iterate("/time_entries.json", "time_entries",
                                                {"issue_id": issue_id, "sort": None}))
                 marked = {s: e for e in entries for k, s in find_provenance(e.get("comments")) if k == "time"}
+                logged = Counter(s for e in entries for k, s in find_provenance(e.get("comments")) if k == "time")
+                for source, n in sorted(logged.items()):
+                    if n > 1:
+                        differ(f"time entry {source} copies", 1, n, issue_id)
                 if set(marked) != {e.id for e in ticket.time_entries}:
                     differ("time entries", sorted(e.id for e in ticket.time_entries), sorted(marked), issue_id)
                 hours = sum((Decimal(str(e["hours"])) for e in marked.values()), Decimal(0))
