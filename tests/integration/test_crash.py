@@ -41,20 +41,24 @@ pytestmark = [pytest.mark.redmine, pytest.mark.slow]
 
 KILL_POINTS = int(os.environ.get("HELPDESK_CRASH_POINTS", "20"))
 MAX_ROUNDS = 12
+MAX_STRIDE = 12  # at most this many writes between two kills
 
 
 class Killer:
-    """Proxy hooks that SIGKILL the child at request N, on arrival or after Redmine answered."""
+    """Proxy hooks that SIGKILL the child at its request N, or at its N-th write (POST/PUT/DELETE),
+    either on arrival (the request is then reset, never applied) or after Redmine answered."""
 
     def __init__(self) -> None:
         self.child: subprocess.Popen[str] | None = None
-        self.at: int | None = None
-        self.phase = "arrival"
+        self.at, self.count, self.phase = 0, "request", "arrival"
+        self.writes = 0
+        self.target: int | None = None
         self.fired: tuple[int, str, str, str] | None = None
         self.done = threading.Event()
 
-    def arm(self, child: subprocess.Popen[str], at: int, phase: str) -> None:
-        self.child, self.at, self.phase, self.fired = child, at, phase, None
+    def arm(self, child: subprocess.Popen[str], at: int, count: str, phase: str) -> None:
+        self.child, self.at, self.count, self.phase = child, at, count, phase
+        self.writes, self.target, self.fired = 0, None, None
         self.done.clear()
 
     def _kill(self, n: int, method: str, path: str) -> None:
@@ -65,22 +69,28 @@ class Killer:
         self.done.set()
 
     def on_request(self, n: int, method: str, path: str) -> str | None:
-        if n == self.at and self.phase == "arrival":
-            self._kill(n, method, path)
-            return "reset"  # never reaches Redmine
+        if method != "GET":
+            self.writes += 1
+        if self.target is None and self.at and (
+                (self.count == "request" and n == self.at)
+                or (self.count == "write" and method != "GET" and self.writes == self.at)):
+            self.target = n
+            if self.phase == "arrival":
+                self._kill(n, method, path)
+                return "reset"  # never reaches Redmine
         return None
 
     def on_response(self, n: int, method: str, path: str, status: int) -> None:
-        if n == self.at and self.phase == "answered":
+        if n == self.target and self.phase == "answered":
             self._kill(n, method, path)  # Redmine applied it; nobody will ever hear the answer
 
 
-def _run(proxy: FaultProxy, killer: Killer, args: list[str], env: dict[str, str], at: int,
+def _run(proxy: FaultProxy, killer: Killer, args: list[str], env: dict[str, str], at: int, count: str,
          phase: str) -> tuple[int, str, str]:
     proxy.reset_counts()
     child = subprocess.Popen([str(HELPDESK), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-    killer.arm(child, at, phase)
+    killer.arm(child, at, count, phase)
     out, err = child.communicate(timeout=600)
     if child.returncode == -signal.SIGKILL:
         killer.done.wait(10)  # the hook's thread records the moment right after the kill
@@ -96,13 +106,12 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
     with FaultProxy(redmine_pg.url, on_request=killer.on_request, on_response=killer.on_response) as proxy:
         env = helpdesk_env(redmine_pg, proxy.url)
 
-        # A clean reference round: how many requests a whole run takes, how many before the first write.
+        # A clean reference run: how many writes a whole run makes, how many requests before the first.
         reference = prefixed_export(tmp_path / "ref", f"c{unique}r0", keep=SMALL_TICKETS)
-        code, out, err = _run(proxy, killer, migrate_args(reference, tmp_path / "ref.sqlite"), env, 0, "none")
+        code, out, err = _run(proxy, killer, migrate_args(reference, tmp_path / "ref.sqlite"), env, 0, "", "")
         parse_result(subprocess.CompletedProcess([], code, out, err))
-        total = proxy.requests
+        total_writes = sum(1 for _, method, _, _ in proxy.log if method != "GET")
         snapshot = next(n for n, method, _, _ in proxy.log if method != "GET") - 1
-        assert_exactly_once(redmine_pg, reference, tmp_path / "ref.sqlite")
 
         rounds = 0
         for round_no in range(1, MAX_ROUNDS + 1):
@@ -112,17 +121,21 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
             export = prefixed_export(tmp_path / f"e{round_no}", f"c{unique}r{round_no}", keep=SMALL_TICKETS)
             state = tmp_path / f"state{round_no}.sqlite"
             progressed = 0
-            for _ in range(40):
-                remaining = max(total - snapshot - progressed, 3)
-                at = rng.randint(1, snapshot + remaining)
+            for _ in range(60):
+                if rng.random() < 0.15:  # now and then, while it reads its snapshot
+                    at, count = rng.randint(1, snapshot), "request"
+                else:  # mostly at a write, spread so that a round takes several kills
+                    remaining = max(total_writes - progressed, 2)
+                    at, count = rng.randint(1, min(remaining, MAX_STRIDE)), "write"
                 phase = rng.choice(("arrival", "answered"))
-                code, out, err = _run(proxy, killer, migrate_args(export, state), env, at, phase)
-                if killer.fired is None:  # the re-run got to the end before request `at`
+                code, out, err = _run(proxy, killer, migrate_args(export, state), env, at, count, phase)
+                if killer.fired is None:  # the re-run got to the end first
                     parse_result(subprocess.CompletedProcess([], code, out, err))
                     break
                 assert code == -signal.SIGKILL, (code, err[-2000:])
                 kills.append(killer.fired)
-                progressed += max(0, at - snapshot)
+                if count == "write":
+                    progressed += at - (1 if phase == "arrival" else 0)
             else:
                 pytest.fail(f"round {round_no} never completed")
             assert_exactly_once(redmine_pg, export, state)
@@ -132,7 +145,7 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
     print(f"\nSIGKILL at {len(kills)} moments ({len(writes)} on writes, "
           f"{sum(1 for k in kills if k[3] == 'answered')} after Redmine applied the request) in {rounds} "
           f"rounds of {len(SMALL_TICKETS)} tickets; {time.monotonic() - started:.0f} s; reference run "
-          f"{total} requests, {snapshot} before the first write")
+          f"{total_writes} writes, {snapshot} requests before the first")
     for n, method, path, phase in kills:
         print(f"  killed at request {n} {method} {path} ({phase})")
     assert len(kills) >= KILL_POINTS
