@@ -13,13 +13,17 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     mode = "plan (nothing written)" if result.dry_run else "run"
     bad = [f for f in result.findings if f.category == "bad-record"]
     would = "would " if result.dry_run else ""
+
+    def done(noun: str, verb: str, past: str) -> str:
+        return f"{noun} to {verb}" if result.dry_run else f"{noun} {past}"
+
     summary = [
         Metric(label="tickets read", value=result.tickets_read),
-        Metric(label=f"issues {would}created", value=result.count("issue", "create")),
+        Metric(label=done("issues", "create", "created"), value=result.count("issue", "create")),
         Metric(label="issues already there", value=result.count("issue", "match") + result.count("issue", "skip")),
-        Metric(label=f"notes {would}written", value=result.count("journal", "create")),
-        Metric(label=f"attachments {would}uploaded", value=result.count("attachment", "create")),
-        Metric(label=f"time entries {would}logged", value=result.count("time_entry", "create")),
+        Metric(label=done("notes", "write", "written"), value=result.count("journal", "create")),
+        Metric(label=done("attachments", "upload", "uploaded"), value=result.count("attachment", "create")),
+        Metric(label=done("time entries", "log", "logged"), value=result.count("time_entry", "create")),
         Metric(label="bad records", value=len(bad), tone="bad" if bad else "ok"),
         Metric(label="findings", value=len(result.findings), tone="warn" if result.findings else "ok"),
         Metric(label="notifications", value=result.notifications,
