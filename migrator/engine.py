@@ -478,7 +478,7 @@ class TicketMigration:
             self._new_ticket_attachments(issue_id, issue)
         for index, complaint in enumerate(t.complaints, start=1):
             self._migrate_complaint(issue_id, index, complaint.author_id, complaint.created_at, complaint.text)
-        self._migrate_time_entries(issue_id, tracker)
+        self._migrate_time_entries(issue_id, tracker, created=issue is None)
         self._final_state(issue_id, issue, status, priority)
         if issue_id > 0 and not self.m.options.dry_run:
             self._read_back(issue_id, status)
@@ -686,7 +686,8 @@ class TicketMigration:
 
     # --- time -------------------------------------------------------------------------------------
 
-    def _migrate_time_entries(self, issue_id: int, tracker: str) -> None:
+    def _migrate_time_entries(self, issue_id: int, tracker: str, *, created: bool = False) -> None:
+        """`created`: the issue was created by this very run, so it has no time entries to look for."""
         if not self.t.time_entries:
             return
         portal = self.m.mappings.portal
@@ -697,7 +698,7 @@ class TicketMigration:
                 self.tally.add("time_entry", "skip")
                 continue
             if existing is None:
-                existing = self._time_markers(issue_id)
+                existing = {} if created else self._time_markers(issue_id)
             if entry.id in existing:
                 self.tally.add("time_entry", "match")
                 self.ledger.put("time_entry", entry.id, existing[entry.id])
