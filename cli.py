@@ -16,8 +16,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from admin import commands as admin_commands
+from helpdesk_core import commands as core_commands
 from helpdesk_core.cli_support import ConfigOption, InsecureOption, MappingsOption, Session
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
+from migrator import commands as migrator_commands
+from policies import commands as policies_commands
 
 app = typer.Typer(
     name="helpdesk",
@@ -40,21 +44,9 @@ def root(
     ctx.obj = Session(config=config, mappings_path=mappings, insecure=insecure)
 
 
-def _register_groups() -> None:
-    from helpdesk_core.commands import register as register_core
-
-    register_core(app)
-    for module_name in ("migrator.commands", "policies.commands", "admin.commands"):
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_groups()
+for register in (core_commands.register, migrator_commands.register, policies_commands.register,
+                 admin_commands.register):
+    register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:
+        # Usage errors come from click, which newer typer vendors: recognise them by shape.
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            show()
             return EXIT_USAGE
         raise
     return int(result or 0)

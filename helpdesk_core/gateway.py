@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import random
 import threading
 import time
 from collections import Counter
@@ -27,7 +28,6 @@ from typing import Any, BinaryIO, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_exponential_jitter
 
 from helpdesk_core.config import ConnectionSettings
 from helpdesk_core.errors import (
@@ -214,7 +214,9 @@ class Gateway:
         retry = self._settings.retry
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             return min(exc.retry_after, retry.max_wait)
-        return wait_exponential_jitter(initial=retry.initial_wait, max=retry.max_wait)(state)
+        # Exponential backoff with full jitter, capped (written out: tenacity renamed its knobs).
+        backoff = min(retry.max_wait, retry.initial_wait * 2 ** (state.attempt_number - 1))
+        return min(retry.max_wait, backoff + random.uniform(0, retry.initial_wait))
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json_body: Json | None = None, body: bytes | None = None,
