@@ -14,6 +14,7 @@ entry, user and project exactly once. Rounds go on until at least `HELPDESK_CRAS
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -30,11 +31,16 @@ from tests.integration.test_faults import (
     HELPDESK,
     SEED,
     SMALL_TICKETS,
+    acting,
     assert_exactly_once,
+    assert_sweep_exactly_once,
+    build_sweep_world,
+    helpdesk,
     helpdesk_env,
     migrate_args,
     parse_result,
     prefixed_export,
+    sweep_args,
 )
 
 pytestmark = [pytest.mark.redmine, pytest.mark.slow]
@@ -151,3 +157,31 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
     assert len(kills) >= KILL_POINTS
     assert len(moments) >= KILL_POINTS * 0.8  # distinct moments, not one moment many times
     assert len(writes) >= KILL_POINTS // 2
+
+
+def test_sweep_killed_between_its_write_and_its_log_line_does_not_repeat_it(redmine_pg: LocalRedmine,
+                                                                           tmp_path: Path, unique: str) -> None:
+    world = build_sweep_world(redmine_pg, tmp_path, unique, issues=4)
+    state = tmp_path / "sweep-state"
+    planned = helpdesk(sweep_args(world, "plan", state), helpdesk_env(redmine_pg))
+    expected = acting(json.loads(planned.stdout)["actions"])
+    assert {issue for _, issue in expected} == set(world.in_scope), planned.stdout[-2000:]
+    killer = Killer()
+    kills = 0
+    with FaultProxy(redmine_pg.url, on_request=killer.on_request, on_response=killer.on_response) as proxy:
+        env = helpdesk_env(redmine_pg, proxy.url)
+        for _ in range(len(expected) + 3):
+            # Redmine applied the write; the process dies before it can log the outcome
+            code, out, err = _run(proxy, killer, sweep_args(world, "run", state), env, 1, "write", "answered")
+            if killer.fired is None:
+                break
+            assert code == -signal.SIGKILL, err[-2000:]
+            kills += 1
+        else:
+            pytest.fail("the sweep never completed")
+    assert code in (0, 3), err[-2000:]  # 3: the plan reports SLA breaches (the waiting issue)
+    assert "lock" not in err.lower(), err[-2000:]  # a killed sweep leaves no lock behind
+    assert acting(json.loads(out)["actions"]) == [], out[-3000:]  # everything was done before: nothing repeated
+    assert kills == len(expected)
+    assert_sweep_exactly_once(redmine_pg, world, expected)
+    print(f"\nsweep: SIGKILL after each of its {kills} writes; re-runs repeated none")

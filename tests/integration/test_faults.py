@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -303,7 +304,7 @@ def _doubles_are_caught(redmine: LocalRedmine, export: Path, state: Path) -> Non
 
 # --- sweeps -------------------------------------------------------------------------------------
 
-SWEEP_RULES = ("--only", "feedback-reminder", "--only", "verification-autoclose")
+SWEEP_RULES = ("--only", "feedback-reminder", "--only", "verification-autoclose", "--only", "sla-reaction")
 SWEEP_BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
 SWEEP_NOW = (SWEEP_BASE + timedelta(days=6)).isoformat()
 
@@ -359,6 +360,12 @@ def build_sweep_world(redmine: LocalRedmine, tmp_path: Path, token: str, issues:
 
     in_scope = [situation("in", "Баг", "Требует обратной связи" if n % 2 == 0 else "Решено, требует проверки")
                 for n in range(issues)]
+    # never answered by support: the reaction SLA is long gone (a private note)
+    waiting = int(gateway.post("/issues.json", {"issue": {
+        "project_id": projects["in"], "tracker_id": trackers["Баг"], "subject": f"Не отвечают {token}",
+        "description": "Заказ 1234567"}}, as_user=f"cli{token}")["issue"]["id"])
+    created.append((waiting, "in", "Баг"))
+    in_scope.append(waiting)
     out_of_scope = [situation("out", "Баг", "Требует обратной связи"),
                     situation("in", "Задача", "Требует обратной связи"),
                     situation("out", "Баг", "Решено, требует проверки")]
@@ -380,6 +387,11 @@ def sweep_args(world: SweepWorld, command: str, state_dir: Path, *, config: Path
     tail = ["--state-dir", str(state_dir)] if command == "run" else []
     return [*head, "sweep", command, "--now", SWEEP_NOW, "--format", "json", "--policies", str(world.policies),
             *SWEEP_RULES, *tail]
+
+
+def acting(actions: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(rule, issue) of the actions that write; a `flag` is only reported."""
+    return sorted((a["rule"], a["issue"]) for a in actions if a["action"] != "flag")
 
 
 def sweep_markers(gateway: Gateway, issue: int) -> Counter[str]:
@@ -404,16 +416,17 @@ def test_sweep_run_under_ten_percent_faults_acts_exactly_once(redmine_pg: LocalR
     world = build_sweep_world(redmine_pg, tmp_path, unique, issues=6)
     state = tmp_path / "sweep-state"
     planned = helpdesk(sweep_args(world, "plan", state), helpdesk_env(redmine_pg))
-    assert planned.returncode == 0, planned.stderr
-    expected = sorted((a["rule"], a["issue"]) for a in json.loads(planned.stdout)["actions"])
-    assert sorted(issue for _, issue in expected) == sorted(world.in_scope), expected  # the clean run's actions
+    assert planned.returncode in (0, 3), planned.stderr
+    expected = acting(json.loads(planned.stdout)["actions"])
+    assert {issue for _, issue in expected} == set(world.in_scope), expected  # the clean run's actions
     config = fault_config(tmp_path / "config.yaml")
     with FaultProxy(redmine_pg.url, seed=SEED, rate=0.10, delay=TIMEOUT + 0.5, retry_after=1) as proxy:
         done = helpdesk(sweep_args(world, "run", state, config=config), helpdesk_env(redmine_pg, proxy.url))
     print(f"\nsweep faults injected: {dict(proxy.counts)} in {proxy.requests} requests")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode in (0, 3), done.stderr[-3000:]  # 3: the plan reports SLA breaches
     result = json.loads(done.stdout)
-    assert sorted((o["rule"], o["issue"]) for o in result["outcomes"] if o["outcome"] == "ok") == expected
+    assert not [o for o in result["outcomes"] if o["outcome"] == "error"], result["outcomes"]
+    assert acting(o for o in result["outcomes"] if o["outcome"] == "ok") == expected
     assert_sweep_exactly_once(redmine_pg, world, expected)
     again = helpdesk(sweep_args(world, "run", state), helpdesk_env(redmine_pg))
-    assert again.returncode == 0 and json.loads(again.stdout)["actions"] == [], again.stdout[-2000:]
+    assert again.returncode in (0, 3) and acting(json.loads(again.stdout)["actions"]) == [], again.stdout[-2000:]
