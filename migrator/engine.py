@@ -329,6 +329,12 @@ class Migration:
     def _migrate_tickets(self, tickets: Iterable[Ticket], export: Export, total: int) -> int:
         done = 0
         workers = max(1, self.options.workers)
+        if workers == 1:  # a plan, or a run of one: no pool, no hand-off between two threads per ticket
+            for ticket in tickets:
+                self._migrate_ticket_safely(ticket, export)
+                done += 1
+                self.progress(done, total)
+            return done
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ticket") as pool:
             pending: set[Future[None]] = set()
             for ticket in tickets:
@@ -445,8 +451,8 @@ class TicketMigration:
 
     def run(self) -> None:
         t = self.t
-        digest = fingerprint(t)
-        if self.ledger.ticket_fingerprint(t.id) == digest:
+        done_as = self.ledger.ticket_fingerprint(t.id)  # the digest is only worth computing when there is one
+        if done_as is not None and done_as == fingerprint(t):
             self.tally.add("issue", "skip")
             return
         project_id = self.m.ctx.projects.get(t.company_id)
@@ -482,7 +488,7 @@ class TicketMigration:
         self._final_state(issue_id, issue, status, priority)
         if issue_id > 0 and not self.m.options.dry_run:
             self._read_back(issue_id, status)
-            self.ledger.mark_ticket_done(t.id, digest, issue_id)
+            self.ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
 
     # --- the issue itself -------------------------------------------------------------------------
 
