@@ -15,8 +15,8 @@ issues/s = tickets / wall time. "e2e" is the whole command (process start, live 
 users/memberships pass, tickets, report); "tickets" is the ticket phase only (first to last
 request made for a ticket), which is what the raw client does. Ratio = tool / raw.
 
-    .venv/bin/python bench/migrate_throughput.py                    # defaults: 300 / 800 / 800, loop 200
-    .venv/bin/python bench/migrate_throughput.py --tickets 1000 --tickets-w1 400 --loop-tickets 300
+    .venv/bin/python bench/migrate_throughput.py                    # defaults: 80 / 300 / 300, loop 80
+    .venv/bin/python bench/migrate_throughput.py --tickets 1000 --tickets-w1 300 --loop-tickets 200  # idle machine
 """
 
 from __future__ import annotations
@@ -243,10 +243,10 @@ def run_python_redmine(target: Target, groups: list[Group], old: str, new: str) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", default="1,4,8", help="worker counts, comma-separated (default 1,4,8)")
-    parser.add_argument("--tickets", type=int, default=800, help="tickets per run for W > 1 (default 800)")
-    parser.add_argument("--tickets-w1", type=int, default=300, help="tickets for the W = 1 run (default 300)")
-    parser.add_argument("--loop-tickets", type=int, default=200,
-                        help="tickets for the python-redmine loop (default 200; 0 skips it)")
+    parser.add_argument("--tickets", type=int, default=300, help="tickets per run for W > 1 (default 300)")
+    parser.add_argument("--tickets-w1", type=int, default=80, help="tickets for the W = 1 run (default 80)")
+    parser.add_argument("--loop-tickets", type=int, default=80,
+                        help="tickets for the python-redmine loop (default 80; 0 skips it)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/helpdesk-bench"),
                         help="where exports, ledgers and request logs go (default /tmp/helpdesk-bench)")
     args = parser.parse_args(argv)

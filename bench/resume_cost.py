@@ -10,7 +10,7 @@
 Requests are the tool's own count (`--format json` → `requests`). Target: 0 writes on
 re-run, and far less time than the migration itself.
 
-    .venv/bin/python bench/resume_cost.py                           # 2000 tickets, --workers 8
+    .venv/bin/python bench/resume_cost.py                           # 1000 tickets, --workers 8
     .venv/bin/python bench/resume_cost.py --export DIR --state LEDGER   # re-use a migrated export
 """
 
@@ -40,7 +40,7 @@ def migrate(target: Any, export: Path, ledger: Path, workers: int, workdir: Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=2000, help="tickets in the export (default 2000)")
+    parser.add_argument("--tickets", type=int, default=1000, help="tickets in the export (default 1000)")
     parser.add_argument("--workers", type=int, default=8, help="--workers of every run (default 8)")
     parser.add_argument("--export", type=Path, help="an export already migrated (skips step 1)")
     parser.add_argument("--state", type=Path, help="its ledger (with --export)")
