@@ -39,16 +39,20 @@ class DoctorResult(BaseModel):
         return [c for c in self.checks if c.status == "problem"]
 
 
+def _verdict(area: str, subject: str, problems: list[str], fix: str = PROVISION_FIX) -> Check:
+    """ok when `problems` is empty, else one problem check listing them with the fix."""
+    if not problems:
+        return Check(area=area, subject=subject, status="ok")
+    return Check(area=area, subject=subject, status="problem", detail="; ".join(problems), fix=fix)
+
+
 def _by_name(items: list[dict]) -> dict[str, dict]:
     return {str(item.get("name")): item for item in items}
 
 
 def _enumeration_checks(area: str, wanted: list[str], live: dict[str, dict]) -> Iterator[Check]:
     for name in wanted:
-        if name in live:
-            yield Check(area=area, subject=name, status="ok")
-        else:
-            yield Check(area=area, subject=name, status="problem", detail="missing", fix=PROVISION_FIX)
+        yield _verdict(area, name, [] if name in live else ["missing"])
 
 
 def _check_connection(gateway: Gateway) -> Check:
@@ -78,36 +82,28 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     for spec in mappings.statuses:
         live = statuses.get(spec.name)
         if live is None:
-            checks.append(Check(area="status", subject=spec.name, status="problem", detail="missing",
-                                fix=PROVISION_FIX))
-        elif bool(live.get("is_closed")) != spec.closed:
-            checks.append(Check(area="status", subject=spec.name, status="problem",
-                                detail=f"is_closed is {live.get('is_closed')}, want {spec.closed}",
-                                fix=PROVISION_FIX))
+            problems = ["missing"]
         else:
-            checks.append(Check(area="status", subject=spec.name, status="ok"))
+            closed = bool(live.get("is_closed"))
+            problems = [] if closed == spec.closed else [f"is_closed is {closed}, want {spec.closed}"]
+        checks.append(_verdict("status", spec.name, problems))
 
     trackers = _by_name(gateway.get("/trackers.json").get("trackers", []))
     for spec in mappings.trackers:
         live = trackers.get(spec.name)
         default = (live or {}).get("default_status", {}).get("name")
         if live is None:
-            checks.append(Check(area="tracker", subject=spec.name, status="problem", detail="missing",
-                                fix=PROVISION_FIX))
-        elif default != spec.default_status:
-            checks.append(Check(area="tracker", subject=spec.name, status="problem",
-                                detail=f"default status is {default}, want {spec.default_status}",
-                                fix=PROVISION_FIX))
+            problems = ["missing"]
         else:
-            checks.append(Check(area="tracker", subject=spec.name, status="ok"))
+            problems = [] if default == spec.default_status else [
+                f"default status is {default}, want {spec.default_status}"]
+        checks.append(_verdict("tracker", spec.name, problems))
 
     priorities = _by_name(gateway.get("/enumerations/issue_priorities.json").get("issue_priorities", []))
     checks += _enumeration_checks("priority", [p.name for p in mappings.priorities], priorities)
     default = next((n for n, p in priorities.items() if p.get("is_default")), None)
     if default != mappings.default_priority:
-        checks.append(Check(area="priority", subject="default", status="problem",
-                            detail=f"default is {default}, want {mappings.default_priority}",
-                            fix=PROVISION_FIX))
+        checks.append(_verdict("priority", "default", [f"default is {default}, want {mappings.default_priority}"]))
     activities = _by_name(gateway.get("/enumerations/time_entry_activities.json")
                           .get("time_entry_activities", []))
     checks += _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
@@ -116,8 +112,7 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     for spec in mappings.custom_fields.by_key().values():
         live = fields.get(spec.name)
         if live is None:
-            checks.append(Check(area="custom field", subject=spec.name, status="problem", detail="missing",
-                                fix=PROVISION_FIX))
+            checks.append(_verdict("custom field", spec.name, ["missing"]))
             continue
         wrong = []
         if live.get("field_format") != spec.format:
@@ -129,15 +124,13 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
         live_trackers = {t.get("name") for t in live.get("trackers", [])}
         if missing := [t.name for t in mappings.trackers if t.name not in live_trackers]:
             wrong.append(f"not enabled for {', '.join(missing)}")
-        checks.append(Check(area="custom field", subject=spec.name, status="problem" if wrong else "ok",
-                            detail="; ".join(wrong), fix=PROVISION_FIX if wrong else ""))
+        checks.append(_verdict("custom field", spec.name, wrong))
 
     roles = _by_name(gateway.get("/roles.json").get("roles", []))
     for key in ("client", "support"):
         spec = getattr(mappings.roles, key)
         if spec.name not in roles:
-            checks.append(Check(area="role", subject=spec.name, status="problem", detail="missing",
-                                fix=PROVISION_FIX))
+            checks.append(_verdict("role", spec.name, ["missing"]))
             continue
         live = gateway.get(f"/roles/{roles[spec.name]['id']}.json")["role"]
         have = set(live.get("permissions", []))
@@ -150,14 +143,10 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
             wrong.append(f"issues visibility {live.get('issues_visibility')} (want {spec.issues_visibility})")
         if key == "client" and "view_private_notes" in have:
             wrong.append("clients can read private notes")
-        checks.append(Check(area="role", subject=spec.name, status="problem" if wrong else "ok",
-                            detail="; ".join(wrong), fix=PROVISION_FIX if wrong else ""))
+        checks.append(_verdict("role", spec.name, wrong))
 
     groups = {g.get("name") for g in gateway.get("/groups.json").get("groups", [])}
-    checks.append(Check(area="group", subject=mappings.support_group,
-                        status="ok" if mappings.support_group in groups else "problem",
-                        detail="" if mappings.support_group in groups else "missing",
-                        fix="" if mappings.support_group in groups else PROVISION_FIX))
+    checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
     checks.append(Check(area="workflow", subject="status transitions", status="info",
                         detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
 
