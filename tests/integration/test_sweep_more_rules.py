@@ -1,0 +1,106 @@
+"""stale-year-close, delay-complaint and completeness-audit `ask` against the real local Redmine.
+
+Same harness as test_sweep_redmine.py (own project per test, policies scoped to it, dates
+moved with `rails runner`): each rule acts once on the issue it names, a second run with the
+same `--now` writes nothing, and the look-alike issue next to it is left alone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration import test_sweep_redmine as harness
+from tests.integration.test_sweep_redmine import BASE, World, scoped_policies, writes
+
+pytestmark = pytest.mark.redmine
+# the harness's fixtures, by name (pytest finds fixtures in the module's namespace)
+live, people, world = harness.live, harness.people, harness.world
+
+
+def marked(world: World, issue: int, rule: str) -> list[dict]:
+    """The journals of `issue` that carry `rule`'s marker."""
+    return [j for j in world.issue(issue)["journals"] if f"[helpdesk:{rule}:" in (j["notes"] or "")]
+
+
+def test_stale_year_close_once_and_not_when_the_client_answered(world: World) -> None:
+    created = BASE - timedelta(days=400)
+    silent = world.create_issue(subject="Старый вопрос без ответа")
+    asked = world.update(silent, by=world.support, notes="Актуален ли ещё вопрос?", status="Требует обратной связи")
+    resumed = world.update(silent, by=world.support, status="В работе")  # was in feedback, is no longer
+    world.backdate(silent, created, {asked: created + timedelta(days=60), resumed: created + timedelta(days=70)})
+    answered = world.create_issue(subject="Старый вопрос с ответом")
+    asked2 = world.update(answered, by=world.support, notes="Актуален ли ещё вопрос?",
+                          status="Требует обратной связи")
+    reply = world.update(answered, by=world.client, notes="Да, актуален, заказ 1234567 так и не выписан")
+    world.backdate(answered, created, {asked2: created + timedelta(days=60), reply: created + timedelta(days=61)})
+    young = world.create_issue(subject="Свежий вопрос")  # asked and silent, but created 100 days ago
+    asked3 = world.update(young, by=world.support, notes="Актуально?", status="Требует обратной связи")
+    world.backdate(young, BASE - timedelta(days=100), {asked3: BASE - timedelta(days=90)})
+
+    now = BASE + timedelta(days=1)
+    only = ("--only", "stale-year-close")
+    code, result = world.sweep("run", now, *only)
+    assert code == 0 and writes(result) == [("stale-year-close", silent, "ok")], result
+    assert world.issue(silent)["status"]["name"] == "Закрыто"
+    notes = marked(world, silent, "stale-year-close")
+    assert len(notes) == 1 and not notes[0]["private_notes"] and "более года назад" in notes[0]["notes"]
+    assert world.issue(answered)["status"]["name"] == "Требует обратной связи"
+    assert world.issue(young)["status"]["name"] == "Требует обратной связи"
+    code, again = world.sweep("run", now, *only)
+    assert code == 0 and writes(again) == [] and again["actions"] == []
+    assert len(marked(world, silent, "stale-year-close")) == 1
+
+
+def test_delay_complaint_escalates_once_and_neutral_comment_does_nothing(world: World) -> None:
+    complaint = world.create_issue(subject="Не выписывается билет")
+    question = world.update(complaint, by=world.support, notes="Проверяем, ожидайте.")
+    angry = world.update(complaint, by=world.client, notes="Сколько можно ждать? Уже три дня нет никакого ответа.")
+    world.backdate(complaint, BASE, {question: BASE + timedelta(hours=1), angry: BASE + timedelta(days=1)})
+    neutral = world.create_issue(subject="Вопрос по сбору")
+    thanks = world.update(neutral, by=world.client, notes="Спасибо, номер заказа 7654321, логин agent1.")
+    world.backdate(neutral, BASE, {thanks: BASE + timedelta(days=1)})
+    # a complaint written by support (quoting a client) is not a client's complaint
+    quoted = world.create_issue(subject="Цитата")
+    staff = world.update(quoted, by=world.support, notes="Клиент пишет: «сколько можно ждать», разбираемся.")
+    world.backdate(quoted, BASE, {staff: BASE + timedelta(days=1)})
+
+    now = BASE + timedelta(days=1, hours=2)
+    only = ("--only", "delay-complaint")
+    code, result = world.sweep("run", now, *only)
+    assert code == 0 and writes(result) == [("delay-complaint", complaint, "ok")], result
+    notes = marked(world, complaint, "delay-complaint")
+    assert len(notes) == 1 and notes[0]["private_notes"] is True
+    assert f"[helpdesk:delay-complaint:{angry}]" in notes[0]["notes"]
+    assert marked(world, neutral, "delay-complaint") == [] and marked(world, quoted, "delay-complaint") == []
+    code, again = world.sweep("run", now, *only)
+    assert writes(again) == []
+    assert [(a["issue"], a["action"]) for a in again["actions"]] == [(complaint, "flag")]
+    assert len(marked(world, complaint, "delay-complaint")) == 1
+
+
+def test_completeness_ask_comments_once_and_sets_feedback(world: World, tmp_path: Path) -> None:
+    policies = scoped_policies(tmp_path / "ask.yaml", world.project, **{"completeness-audit": {"actions": ["ask"]}})
+    incomplete = world.create_issue(subject="Неверно отображается цена", description="Цена на странице неверная.")
+    complete = world.create_issue(subject="Ошибка в расчёте сбора",
+                                  description="В заказе 1234567 под логином agent1 сбор считается неверно, "
+                                              "страница https://example.org/order/1234567")
+    world.backdate(incomplete, BASE, {})
+    world.backdate(complete, BASE, {})
+
+    now = BASE + timedelta(hours=1)
+    only = ("--only", "completeness-audit")
+    code, result = world.sweep("run", now, *only, policies=policies)
+    assert code == 0 and writes(result) == [("completeness-audit", incomplete, "ok")], result
+    data = world.issue(incomplete)
+    assert data["status"]["name"] == "Требует обратной связи"
+    notes = marked(world, incomplete, "completeness-audit")
+    assert len(notes) == 1 and not notes[0]["private_notes"]
+    assert "дополните обращение" in notes[0]["notes"] and "номера заказов" in notes[0]["notes"]
+    assert marked(world, complete, "completeness-audit") == []
+    assert world.issue(complete)["status"]["name"] == "На рассмотрении"
+    code, again = world.sweep("run", now, *only, policies=policies)
+    assert code == 0 and writes(again) == []
+    assert len(marked(world, incomplete, "completeness-audit")) == 1
