@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -83,14 +83,21 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
         except NotFoundError:
             continue  # deleted between the list and now
         rows += evaluate_issue(IssueView.from_json(data, facts.status_names), policies, now, stop_statuses)
-    return _report(rows, now, start, end), sum(1 for r in rows if r.result.state is SlaState.BREACHED)
+    zone = policies.settings.calendar.calendar().zone
+    return _report(rows, now, start, end, zone), sum(1 for r in rows if r.result.state is SlaState.BREACHED)
 
 
 def _compliance(met: int, breached: int) -> Decimal | None:
     return (Decimal(met * 100) / Decimal(met + breached)).quantize(Decimal("0.1")) if met + breached else None
 
 
-def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: datetime | None) -> Report:
+def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: datetime | None,
+            zone: tzinfo) -> Report:
+    """Times in the calendar's zone (Moscow): the one support reads deadlines in."""
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).isoformat(timespec="minutes") if moment else ""
+
     groups: dict[tuple[str, str, str], Counter[str]] = {}
     for row in rows:
         groups.setdefault((row.rule, row.priority, row.company), Counter())[row.result.state.value] += 1
@@ -108,9 +115,8 @@ def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: da
     breaches = [r for r in rows if r.result.state in (SlaState.BREACHED, SlaState.AT_RISK)]
     breach_rows: list[dict[str, Any]] = [
         {"issue": r.issue, "rule": r.rule, "state": r.result.state.value, "priority": r.priority,
-         "company": r.company, "start": r.result.start.isoformat(timespec="minutes"),
-         "deadline": r.result.deadline.isoformat(timespec="minutes"),
-         "stopped": r.result.stopped_at.isoformat(timespec="minutes") if r.result.stopped_at else "",
+         "company": r.company, "start": local(r.result.start), "deadline": local(r.result.deadline),
+         "stopped": local(r.result.stopped_at),
          "used": f"{r.result.used_share:.0%}"} for r in breaches]
     breach_columns = [Column(key=k, label=label, numeric=k == "issue") for k, label in (
         ("issue", "Issue"), ("rule", "Rule"), ("state", "State"), ("priority", "Priority"),
