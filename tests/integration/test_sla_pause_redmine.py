@@ -1,0 +1,52 @@
+"""sla-analysis on the real Redmine: time in «Требует обратной связи» does not count.
+
+The status history comes from Redmine's journals (journal_details rows with `status_id`), so
+moving each journal's `created_on` with `rails runner` moves the status changes; the
+details themselves carry no date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.integration import test_sweep_redmine as harness
+from tests.integration.test_sweep_redmine import World, writes
+
+pytestmark = pytest.mark.redmine
+live, people, world = harness.live, harness.people, harness.world
+MSK = ZoneInfo("Europe/Moscow")
+
+
+def test_analysis_clock_pauses_in_feedback(world: World) -> None:
+    # Высокий: 1 working day = 9 h (10:00-19:00). 2 h used before the question, paused until
+    # the client's answer the next morning, 7 h left from 24.11 10:00 → due 24.11 17:00,
+    # not 23.11 19:00 as it would be if the night in feedback counted.
+    created = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)
+    issue = world.create_issue(priority="Высокий", subject="Не считается сбор")
+    taken = world.update(issue, by=world.support, status="В работе")
+    asked = world.update(issue, by=world.support, notes="Пришлите номер заказа", status="Требует обратной связи")
+    answer = world.update(issue, by=world.client, notes="Номер заказа 1234567")
+    resumed = world.update(issue, by=world.support, status="В работе")
+    back = datetime(2026, 11, 24, 10, 0, tzinfo=MSK)
+    world.backdate(issue, created, {taken: created + timedelta(minutes=10), asked: created + timedelta(hours=2),
+                                    answer: back, resumed: back})
+    history = [(d["old_value"], d["new_value"]) for j in world.issue(issue)["journals"]
+               for d in j["details"] if d["name"] == "status_id"]
+    assert len(history) == 3  # the clock's input really is in Redmine's journal_details
+
+    only = ("--only", "sla-analysis")
+    _, calm = world.sweep("plan", datetime(2026, 11, 24, 14, 0, tzinfo=MSK), *only)
+    assert calm["actions"] == []  # 6 h of 9 used; without the pause it would be breached
+    _, risk = world.sweep("plan", datetime(2026, 11, 24, 16, 30, tzinfo=MSK), *only)
+    assert [(a["issue"], a["sla"]) for a in risk["actions"]] == [(issue, "at-risk")]
+    due = datetime(2026, 11, 24, 17, 0, tzinfo=MSK)
+    code, plan = world.sweep("plan", datetime(2026, 11, 24, 17, 30, tzinfo=MSK), *only)
+    assert code == 3 and [(a["issue"], a["sla"]) for a in plan["actions"]] == [(issue, "breached")]
+    assert datetime.fromisoformat(plan["actions"][0]["deadline"]) == due
+    code, result = world.sweep("run", datetime(2026, 11, 24, 17, 30, tzinfo=MSK), *only)
+    assert writes(result) == [("sla-analysis", issue, "ok")]
+    note = world.issue(issue)["journals"][-1]
+    assert note["private_notes"] is True and "[helpdesk:sla-analysis:breached]" in note["notes"]
