@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.redmine, pytest.mark.slow]
 
 KILL_POINTS = int(os.environ.get("HELPDESK_CRASH_POINTS", "20"))
 MAX_ROUNDS = 12
-MAX_STRIDE = 12  # at most this many writes between two kills
+MAX_STRIDE = 6  # at most this many writes between two kills: several kills per round
 
 
 class Killer:
@@ -103,6 +103,7 @@ def _run(proxy: FaultProxy, killer: Killer, args: list[str], env: dict[str, str]
     return child.returncode, out, err
 
 
+@pytest.mark.timeout(1800)  # each run re-reads the portal-id index: minutes when Redmine holds thousands
 def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRedmine, tmp_path: Path,
                                                              unique: str) -> None:
     rng = random.Random(SEED)
@@ -112,13 +113,7 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
     with FaultProxy(redmine_pg.url, on_request=killer.on_request, on_response=killer.on_response) as proxy:
         env = helpdesk_env(redmine_pg, proxy.url)
 
-        # A clean reference run: how many writes a whole run makes, how many requests before the first.
-        reference = prefixed_export(tmp_path / "ref", f"c{unique}r0", keep=SMALL_TICKETS)
-        code, out, err = _run(proxy, killer, migrate_args(reference, tmp_path / "ref.sqlite"), env, 0, "", "")
-        parse_result(subprocess.CompletedProcess([], code, out, err))
-        total_writes = sum(1 for _, method, _, _ in proxy.log if method != "GET")
-        snapshot = next(n for n, method, _, _ in proxy.log if method != "GET") - 1
-
+        snapshot = 0  # requests before the first write, learned from the first run
         rounds = 0
         for round_no in range(1, MAX_ROUNDS + 1):
             if len(kills) >= KILL_POINTS:
@@ -126,13 +121,13 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
             rounds += 1
             export = prefixed_export(tmp_path / f"e{round_no}", f"c{unique}r{round_no}", keep=SMALL_TICKETS)
             state = tmp_path / f"state{round_no}.sqlite"
-            progressed = 0
             for _ in range(60):
-                if rng.random() < 0.15:  # now and then, while it reads its snapshot
+                if len(kills) >= KILL_POINTS:  # enough: let this re-run finish the round
+                    at, count = 0, "write"
+                elif snapshot and rng.random() < 0.15:  # now and then, while it reads its snapshot
                     at, count = rng.randint(1, snapshot), "request"
-                else:  # mostly at a write, spread so that a round takes several kills
-                    remaining = max(total_writes - progressed, 2)
-                    at, count = rng.randint(1, min(remaining, MAX_STRIDE)), "write"
+                else:  # mostly at one of its next few writes
+                    at, count = rng.randint(1, MAX_STRIDE), "write"
                 phase = rng.choice(("arrival", "answered"))
                 code, out, err = _run(proxy, killer, migrate_args(export, state), env, at, count, phase)
                 if killer.fired is None:  # the re-run got to the end first
@@ -140,8 +135,8 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
                     break
                 assert code == -signal.SIGKILL, (code, err[-2000:])
                 kills.append(killer.fired)
-                if count == "write":
-                    progressed += at - (1 if phase == "arrival" else 0)
+                if not snapshot:
+                    snapshot = next(n for n, method, _, _ in proxy.log if method != "GET") - 1
             else:
                 pytest.fail(f"round {round_no} never completed")
             assert_exactly_once(redmine_pg, export, state)
@@ -150,8 +145,8 @@ def test_sigkill_at_twenty_moments_loses_and_doubles_nothing(redmine_pg: LocalRe
     writes = [k for k in kills if k[1] != "GET"]
     print(f"\nSIGKILL at {len(kills)} moments ({len(writes)} on writes, "
           f"{sum(1 for k in kills if k[3] == 'answered')} after Redmine applied the request) in {rounds} "
-          f"rounds of {len(SMALL_TICKETS)} tickets; {time.monotonic() - started:.0f} s; reference run "
-          f"{total_writes} writes, {snapshot} requests before the first")
+          f"rounds of {len(SMALL_TICKETS)} tickets; {time.monotonic() - started:.0f} s; "
+          f"{snapshot} requests before the first write")
     for n, method, path, phase in kills:
         print(f"  killed at request {n} {method} {path} ({phase})")
     assert len(kills) >= KILL_POINTS
