@@ -11,8 +11,10 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from helpdesk_core.errors import ConfigError
 from helpdesk_core.yaml_source import load_yaml_file, load_yaml_model
 from policies.calendar import SlaPolicy, WorkingCalendar
 from policies.registry import Rule, registered_rules
@@ -103,6 +105,35 @@ class Policies(_Strict):
     source: str
     settings: Settings
     rules: dict[str, ResolvedRule]  # enabled rules only, in file order
+    # "rules.x.scope.projects.0" -> line: for errors only Redmine can find (an unknown project)
+    lines: dict[str, int] = Field(default_factory=dict, repr=False)
+
+    def config_error(self, message: str, key: str) -> ConfigError:
+        """A configuration error found while sweeping, named like a load error (file, line, key)."""
+        return ConfigError(message, source=self.source, key=key, line=self.lines.get(key))
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Line of every key path ("a.b.0") in a YAML text; {} if it does not parse."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node | None, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value in node.value:
+                key = f"{path}.{key_node.value}" if path else str(key_node.value)
+                lines[key] = key_node.start_mark.line + 1
+                walk(value, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[f"{path}.{index}"] = item.start_mark.line + 1
+                walk(item, f"{path}.{index}")
+
+    walk(root, "")
+    return lines
 
 
 def _rule_problems(doc: PoliciesFile) -> list[tuple[tuple[str | int, ...], str]]:
@@ -135,7 +166,7 @@ def _rule_problems(doc: PoliciesFile) -> list[tuple[tuple[str | int, ...], str]]
     return sorted(problems, key=lambda p: not p[1].startswith("unknown rule"))
 
 
-def _resolve(doc: PoliciesFile, source: str) -> Policies:
+def _resolve(doc: PoliciesFile, source: str, text: str = "") -> Policies:
     registry = registered_rules()
     resolved: dict[str, ResolvedRule] = {}
     for rule_id, entry in doc.rules.items():
@@ -146,7 +177,7 @@ def _resolve(doc: PoliciesFile, source: str) -> Policies:
         resolved[rule_id] = ResolvedRule(id=rule_id, scope=entry.scope,
                                          params=cls.Params.model_validate(entry.params),
                                          actions=actions, templates=dict(entry.templates))
-    return Policies(source=source, settings=doc.settings, rules=resolved)
+    return Policies(source=source, settings=doc.settings, rules=resolved, lines=key_lines(text))
 
 
 def load_policies(path: Path | None = None) -> Policies:
@@ -155,8 +186,8 @@ def load_policies(path: Path | None = None) -> Policies:
         text = DEFAULT_POLICIES_PATH.read_text(encoding="utf-8")
         return parse_policies(text, source=DEFAULT_POLICIES_PATH.name)
     doc = load_yaml_file(path, PoliciesFile, check=_rule_problems)
-    return _resolve(doc, str(path))
+    return _resolve(doc, str(path), path.read_text(encoding="utf-8"))
 
 
 def parse_policies(text: str, *, source: str = "policies.yaml") -> Policies:
-    return _resolve(load_yaml_model(text, PoliciesFile, source=source, check=_rule_problems), source)
+    return _resolve(load_yaml_model(text, PoliciesFile, source=source, check=_rule_problems), source, text)

@@ -171,6 +171,21 @@ class Sweeper:
             self._lists[key] = [Summary.from_json(row) for row in rows]
         return self._lists[key]
 
+    def _rows(self, params: dict[str, str], rule: ResolvedRule) -> list[Summary]:
+        """The list for one query; Redmine's 404 for a scoped project is a configuration error
+        naming the key (exit 2), not a failed request: the project does not exist (or the
+        API user cannot see it), and no sweep of that rule can work until the file changes."""
+        try:
+            return self._list(params)
+        except NotFoundError:
+            project = params.get("project_id")
+            if project is None or rule.scope.projects == "*":
+                raise
+            index = rule.scope.projects.index(project)
+            raise self.policies.config_error(
+                f"project '{project}' does not exist in Redmine (or the API user cannot see it)",
+                key=f"rules.{rule.id}.scope.projects.{index}") from None
+
     def detail(self, issue_id: int) -> IssueView | None:
         """The issue with journals, fetched once per run; None if it vanished since the list."""
         if issue_id not in self._details:
@@ -201,7 +216,7 @@ class Sweeper:
             seen: set[int] = set()
             for query in rule.queries(ctx):
                 for params in query_params(query, resolved, self.facts, self.now):
-                    for summary in self._list(params):
+                    for summary in self._rows(params, resolved):
                         if summary.id in seen or not rule.wants(ctx, summary):
                             continue
                         seen.add(summary.id)

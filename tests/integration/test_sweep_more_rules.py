@@ -104,3 +104,11 @@ def test_completeness_ask_comments_once_and_sets_feedback(world: World, tmp_path
     code, again = world.sweep("run", now, *only, policies=policies)
     assert code == 0 and writes(again) == []
     assert len(marked(world, incomplete, "completeness-audit")) == 1
+
+
+def test_unknown_project_in_scope_is_exit_2_naming_the_key(world: World, tmp_path: Path) -> None:
+    policies = scoped_policies(tmp_path / "typo.yaml", world.project + "-typo")
+    code, out = world.sweep("plan", BASE, "--only", "feedback-reminder", policies=policies)
+    assert code == 2, out
+    assert "rules.feedback-reminder.scope.projects.0" in out["stderr"] and "-typo'" in out["stderr"]
+    assert "404" not in out["stderr"]

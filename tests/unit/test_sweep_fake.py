@@ -117,6 +117,9 @@ class FakeRedmine:
                         {"user": {"id": CLIENT}, "roles": [{"name": "Клиент"}]}]
             return
         assert path == "/issues.json", path
+        if "project_id" in params and params["project_id"] not in self.projects:
+            self.stats.by_method["GET"] += 1
+            raise NotFoundError("not found", method="GET", path=path, status=404)  # as Redmine answers
         rows = [i for i in self.issues.values() if self._matches(i, params)]
         rows.sort(key=lambda i: i["id"])
         pages = max(1, -(-len(rows) // 100))
