@@ -2,6 +2,12 @@
 
 Client vs support is Redmine's answer (membership of the support group, or the support role
 in the issue's project), looked up lazily and cached for one run: a name never decides.
+
+Three sides, not two. The API key's own user (an administrator, usually in no project) is
+*neither*: the migration writes as it when it cannot impersonate the portal author (unknown
+people, internal notes of non-staff, forbidden writers), so its notes say nothing about who
+answered; they are ignored by client/support detection. The sweep's own notes are told by
+their marker (`issues.sweep_marker`), whoever the sweep writes as (`settings.act_as`).
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from helpdesk_core.errors import ConfigError
 from policies.config import ResolvedRule, Settings
@@ -33,21 +39,13 @@ class Directory:
     settings: Settings
     _group_users: set[int] | None = None
     _role_users: dict[int, set[int]] = field(default_factory=dict)
-    _me: int | None = None
+    _api_user: int | None = None
 
-    def me(self) -> int:
-        """The account the sweep writes as: its own notes are support's."""
-        if self._me is None:
-            login = self.settings.act_as
-            if login:
-                users = self.reader.get("/users.json", {"name": login}).get("users", [])
-                match = [u for u in users if u.get("login") == login]
-                if not match:
-                    raise ConfigError(f"user '{login}' not found", key="settings.act_as")
-                self._me = int(match[0]["id"])
-            else:
-                self._me = int(self.reader.get("/users/current.json")["user"]["id"])
-        return self._me
+    def api_user(self) -> int:
+        """The API key's user: neither client nor support (see the module docstring)."""
+        if self._api_user is None:
+            self._api_user = int(self.reader.get("/users/current.json")["user"]["id"])
+        return self._api_user
 
     def group_users(self) -> set[int]:
         if self._group_users is None:
@@ -75,16 +73,36 @@ class Directory:
             self._role_users[project_id] = users
         return self._role_users[project_id]
 
+    def check_act_as(self) -> None:
+        """`settings.act_as` names a Redmine login: fail at planning (exit 2), not at the first write."""
+        login = self.settings.act_as
+        if login:
+            users = self.reader.get("/users.json", {"name": login}).get("users", [])
+            if not any(u.get("login") == login for u in users):
+                raise ConfigError(f"user '{login}' not found", key="settings.act_as")
+
+    def side(self, user_id: int, project_id: int) -> Literal["support", "client", "neither"]:
+        """Who a Redmine user is in a project: support by group or role, the API user neither,
+        anyone else a client."""
+        if user_id == self.api_user():
+            return "neither"
+        if user_id in self.group_users() or user_id in self.role_users(project_id):
+            return "support"
+        return "client"
+
     def is_support(self, user_id: int, project_id: int) -> bool:
-        return (user_id == self.me() or user_id in self.group_users()
-                or user_id in self.role_users(project_id))
+        return self.side(user_id, project_id) == "support"
+
+    def is_client(self, user_id: int, project_id: int) -> bool:
+        return self.side(user_id, project_id) == "client"
 
     def is_client_comment(self, journal: Journal, issue: IssueView) -> bool:
-        """A public comment written by a client (not support, not a sweep)."""
+        """A public comment written by a client (not support, not a sweep, not the API user)."""
         return (journal.is_public_comment and not journal.by_sweep
-                and not self.is_support(journal.user.id, issue.summary.project.id))
+                and self.is_client(journal.user.id, issue.summary.project.id))
 
     def is_support_comment(self, journal: Journal, issue: IssueView) -> bool:
+        """A public comment by support or by a sweep (told by its marker)."""
         return journal.is_public_comment and (
             journal.by_sweep or self.is_support(journal.user.id, issue.summary.project.id))
 

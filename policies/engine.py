@@ -30,7 +30,7 @@ from helpdesk_core.gateway import Gateway
 from policies.actions import Action, Outcome, Plan
 from policies.config import Policies, ResolvedRule
 from policies.context import Directory, RuleContext
-from policies.issues import IssueView, Summary
+from policies.issues import IssueView, Summary, marker, sweep_marker
 from policies.registry import Query, registered_rules
 from policies.text_audits import AuditConfig, load_audit_config
 
@@ -206,6 +206,7 @@ class Sweeper:
                 raise ConfigError(f"unknown rule '{unknown[0]}'; known: {', '.join(registry)}", key="--only")
         self.facts = self.facts or RedmineFacts.load(self.gateway)
         directory = Directory(self.gateway, self.policies.settings)
+        directory.check_act_as()
         actions: list[Action] = []
         for rule_id, resolved in self.policies.rules.items():
             if only and rule_id not in only:
@@ -241,6 +242,12 @@ def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequenc
 
 # --- apply ---------------------------------------------------------------------------------
 
+def _has_marker(issue: dict[str, Any], tag: str) -> bool:
+    """A sweep note with `tag` is on the issue (the same test as planning: issues.sweep_marker)."""
+    return any(found is not None and marker(*found) == tag
+               for found in (sweep_marker(j.get("notes")) for j in issue.get("journals", [])))
+
+
 def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str | None) -> None:
     path = f"/issues/{action.issue}.json"
 
@@ -249,8 +256,7 @@ def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str |
         if action.marker is None:
             return None
         data = gateway.get(path, {"include": "journals"})["issue"]
-        notes = [j.get("notes") or "" for j in data.get("journals", [])]
-        return {} if any(action.marker in n for n in notes) else None
+        return {} if _has_marker(data, action.marker) else None
 
     if action.action == "watch":
         for user in action.users:
@@ -299,10 +305,9 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
             for action in writing:
                 record(Outcome(action, "error", str(exc)))
             continue
-        notes = [j.get("notes") or "" for j in current.get("journals", [])]
         changed = current.get("updated_on") != writing[0].expect_updated_on
         for action in writing:
-            if action.marker and any(action.marker in n for n in notes):
+            if action.marker and _has_marker(current, action.marker):
                 record(Outcome(action, "skipped", "already done (marker present)"))
             elif changed:
                 record(Outcome(action, "skipped", f"stale: issue changed since the plan "

@@ -13,6 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 MARKER_RE = re.compile(r"\[helpdesk:([a-z0-9-]+):([^\]\s]+)\]")
+# The first line of a migrated note: `_[portal:comment:M1] Name, 01.02.2026 10:00 МСК_`.
+_PROVENANCE_LINE_RE = re.compile(r"_\[portal:[a-z-]+:[^\]\s]+\][^\n]*_")
+
+
+def sweep_marker(notes: str | None) -> tuple[str, str] | None:
+    """(rule, fingerprint) when `notes` is a sweep's note: its last line is exactly a marker
+    (rules._with_marker puts it there).
+    Authorship is not evidence (the sweep may write as any login); a marker quoted inside a
+    client's comment is not one either, or quoting a reminder would silence the sweep."""
+    lines = (notes or "").strip().splitlines()
+    found = MARKER_RE.fullmatch(lines[-1].strip()) if lines else None
+    return (found[1], found[2]) if found else None
 
 
 def marker(rule: str, fingerprint: object) -> str:
@@ -80,11 +92,24 @@ class Journal(_Model):
         return self.is_comment and not self.private_notes
 
     def markers(self) -> list[tuple[str, str]]:
-        return MARKER_RE.findall(self.notes)
+        """The sweep marker of this note ([] unless a sweep wrote it)."""
+        found = sweep_marker(self.notes)
+        return [found] if found else []
 
     @property
     def by_sweep(self) -> bool:
         return bool(self.markers())
+
+    @property
+    def text(self) -> str:
+        """What the person wrote, for the text audits: without a migrated note's provenance
+        line (a name, a date, «МСК») and without a sweep's marker."""
+        lines = self.notes.strip().splitlines()
+        if lines and _PROVENANCE_LINE_RE.fullmatch(lines[0].strip()):
+            lines = lines[1:]
+        if self.by_sweep:
+            lines = lines[:-1]
+        return "\n".join(lines).strip()
 
 
 class Attachment(_Model):
@@ -159,8 +184,9 @@ class IssueView(_Model):
     def ever_in(self, status: str) -> bool:
         return any(name == status for _, name in self.status_history())
 
-    def has_marker(self, text: str) -> bool:
-        return any(text in j.notes for j in self.journals)
+    def has_marker(self, tag: str) -> bool:
+        """A sweep note carrying exactly `tag` exists."""
+        return any(marker(r, fp) == tag for j in self.journals for r, fp in j.markers())
 
     def markers_of(self, rule: str) -> list[tuple[Journal, str]]:
         return [(j, fp) for j in self.journals for r, fp in j.markers() if r == rule]

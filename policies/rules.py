@@ -97,7 +97,9 @@ class FeedbackReminder(Rule):
         if issue.status != feedback or entered is None:
             return []
         anchor_time, anchor_id = entered[0], entered[1] or 0
-        public = [j for j in issue.journals if j.is_public_comment and j.created_on >= anchor_time]
+        # the API user's unattributed notes (migration fallbacks) are neither side: skipped
+        public = [j for j in issue.journals if j.created_on >= anchor_time and (
+            ctx.directory.is_support_comment(j, issue) or ctx.directory.is_client_comment(j, issue))]
         if public:
             last = public[-1]
             if not ctx.directory.is_support_comment(last, issue):
@@ -460,7 +462,7 @@ def _ticket(ctx: RuleContext, issue: IssueView) -> TicketText:
                                    for a in issue.attachments],
                       custom_fields={k: v if isinstance(v, str | list) or v is None else str(v)
                                      for k, v in fields.items()},
-                      client_comments=[j.notes for j in issue.journals if ctx.directory.is_client_comment(j, issue)])
+                      client_comments=[j.text for j in issue.journals if ctx.directory.is_client_comment(j, issue)])
 
 
 class _AuditRule(Rule):
@@ -472,7 +474,8 @@ class _AuditRule(Rule):
         return [Query(statuses=tuple(ctx.params.statuses), created_after_days=ctx.params.lookback_days)]
 
     def _client_author(self, ctx: RuleContext, issue: IssueView) -> bool:
-        return not ctx.directory.is_support(issue.summary.author.id, issue.summary.project.id)
+        """Audit only clients' tickets: not support's, not the API user's (migration fallbacks)."""
+        return ctx.directory.is_client(issue.summary.author.id, issue.summary.project.id)
 
     def _report(self, ctx: RuleContext, issue: IssueView, finding: Finding, fingerprint: object,
                 extra: dict[str, object] | None = None) -> list[Action]:
@@ -573,7 +576,7 @@ class ToneAudit(_AuditRule):
                 out += self._report(ctx, issue, finding, f"{issue.id}-d")
         for journal in issue.journals:
             if ctx.directory.is_client_comment(journal, issue):
-                finding = audit_tone(journal.notes, ctx.audit)
+                finding = audit_tone(journal.text, ctx.audit)
                 if finding is not None:
                     out += self._report(ctx, issue, finding, journal.id)
         return out
@@ -612,7 +615,7 @@ class DelayComplaint(Rule):
         for journal in issue.journals:
             if journal.created_on < since or not ctx.directory.is_client_comment(journal, issue):
                 continue
-            finding = audit_delay_complaint(journal.notes, ctx.audit)
+            finding = audit_delay_complaint(journal.text, ctx.audit)
             if finding is None:
                 continue
             tag = marker(self.id, journal.id)

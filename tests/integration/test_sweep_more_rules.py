@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration import test_sweep_redmine as harness
 from tests.integration.test_sweep_redmine import BASE, World, scoped_policies, writes
@@ -112,3 +113,30 @@ def test_unknown_project_in_scope_is_exit_2_naming_the_key(world: World, tmp_pat
     assert code == 2, out
     assert "rules.feedback-reminder.scope.projects.0" in out["stderr"] and "-typo'" in out["stderr"]
     assert "404" not in out["stderr"]
+
+
+def test_api_user_notes_are_neither_client_nor_support(world: World, tmp_path: Path) -> None:
+    """The admin API user (no project member) writes a migrated note with a provenance line
+    on an issue awaiting the client and on a closed one: no resume, no redirect, no escalation,
+    also when the sweep writes as a support login (act_as), i.e. is not the API user."""
+    waiting = world.create_issue()
+    question = world.update(waiting, by=world.support, notes="Уточните номер заказа.", status="Требует обратной связи")
+    world.gw.put(f"/issues/{waiting}.json", {"issue": {"notes": "_[portal:comment:M1] Иванов Иван, 01.10.2026 "
+                                                                "10:00 МСК_\n\nСколько можно ждать? Заказ 1234567"}})
+    fallback = world.issue(waiting)["journals"][-1]
+    assert fallback["user"]["id"] != world.client_id and not fallback["private_notes"]
+    closed = world.create_issue()
+    done = world.update(closed, by=world.support, notes="Готово", status="Закрыто")
+    world.gw.put(f"/issues/{closed}.json", {"issue": {"notes": "_[portal:comment:M2] Иванов Иван, 02.10.2026 "
+                                                               "10:00 МСК_\n\nА ещё вопрос"}})
+    world.backdate(waiting, BASE - timedelta(days=1), {question: BASE, fallback["id"]: BASE + timedelta(days=1)})
+    world.backdate(closed, BASE - timedelta(days=1), {done: BASE, world.issue(closed)["journals"][-1]["id"]:
+                                                      BASE + timedelta(days=1)})
+    only = ("--only", "client-reply-resume", "--only", "closed-reply-redirect", "--only", "delay-complaint")
+    as_support = tmp_path / "act_as.yaml"
+    doc = yaml.safe_load(world.policies.read_text(encoding="utf-8"))
+    doc["settings"]["act_as"] = world.support
+    as_support.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    for policies in (world.policies, as_support):
+        code, plan = world.sweep("plan", BASE + timedelta(days=1, hours=1), *only, policies=policies)
+        assert code == 0 and plan["actions"] == [], (policies.name, plan)
