@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -101,6 +102,7 @@ class Migration:
         self.tally = Tally()
         self.ctx = RunContext()
         self.max_attachment_bytes = mappings.settings.attachment_max_size_kb * 1024
+        self.default_status = {t.name: t.default_status for t in mappings.trackers}
         self.live: LiveRedmine
         self._members: dict[int, set[int]] = {}  # project id -> principal ids, read once per project
 
@@ -485,9 +487,12 @@ class TicketMigration:
         for index, complaint in enumerate(t.complaints, start=1):
             self._migrate_complaint(issue_id, index, complaint.author_id, complaint.created_at, complaint.text)
         self._migrate_time_entries(issue_id, tracker, created=issue is None)
-        self._final_state(issue_id, issue, status, priority)
+        status_changed = self._final_state(issue_id, issue, tracker, status, priority)
         if issue_id > 0 and not self.m.options.dry_run:
-            self._read_back(issue_id, status)
+            if status_changed:
+                self._read_back(issue_id, status)
+            self.ledger.record_dates("issue", issue_id, t.created_at.isoformat(), t.updated_at.isoformat(),
+                                     t.closed_at.isoformat() if t.closed_at else None)
             self.ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
 
     # --- the issue itself -------------------------------------------------------------------------
@@ -645,13 +650,13 @@ class TicketMigration:
         if writer is None:
             self._authorship_note(f"comment {comment.id}: written by the API user for {name}")
         self._put_note(issue_id, ("comment", comment.id), note, private=comment.internal, author=writer,
-                       uploads=uploads, kind="journal")
+                       uploads=uploads, kind="journal", created_at=comment.created_at)
         if issue_id > 0 and not self.m.options.dry_run:
             self.ledger.put("journal", key, None)
 
     def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
                   author: UserRef | None, uploads: list[Json], kind: Kind,
-                  extra: Json | None = None) -> None:
+                  extra: Json | None = None, created_at: datetime | None = None) -> None:
         payload: Json = {"issue": {"notes": note, "private_notes": private, **(extra or {})}}
         if uploads:
             payload["issue"]["uploads"] = uploads
@@ -675,8 +680,11 @@ class TicketMigration:
 
         self.m._write(kind, "create", write)
         self.present.add(marker)
+        if created_at is not None and issue_id > 0 and not self.m.options.dry_run:
+            self.ledger.record_note_date(issue_id, f"{marker[0]}:{marker[1]}", created_at.isoformat())
 
-    def _migrate_complaint(self, issue_id: int, index: int, author_id: str, created_at: Any, text: str) -> None:
+    def _migrate_complaint(self, issue_id: int, index: int, author_id: str, created_at: datetime,
+                           text: str) -> None:
         source = f"{self.t.id}-{index}"
         if self.ledger.has("complaint", source) or ("complaint", source) in self.present:
             self.tally.add("complaint", "skip")
@@ -686,7 +694,8 @@ class TicketMigration:
                 f"**Жалоба на задержку** #жалоба\n\n{text}")
         field = self.live.custom_fields["complaints"]
         self._put_note(issue_id, ("complaint", source), note, private=True, author=None, uploads=[],
-                       kind="complaint", extra={"custom_fields": [{"id": field, "value": str(index)}]})
+                       kind="complaint", extra={"custom_fields": [{"id": field, "value": str(index)}]},
+                       created_at=created_at)
         if issue_id > 0 and not self.m.options.dry_run:
             self.ledger.put("complaint", source, None)
 
@@ -749,10 +758,13 @@ class TicketMigration:
 
     # --- final state ------------------------------------------------------------------------------
 
-    def _final_state(self, issue_id: int, issue: Json | None, status: str, priority: str) -> None:
+    def _final_state(self, issue_id: int, issue: Json | None, tracker: str, status: str, priority: str) -> bool:
+        """Status, priority and assignee after the notes; says whether the status was changed."""
         wanted: Json = {}
         status_id = self.live.statuses[status]
-        if issue is None or int(issue.get("status", {}).get("id", 0)) != status_id:
+        current = (int(issue.get("status", {}).get("id", 0)) if issue is not None
+                   else self.live.statuses[self.m.default_status[tracker]])  # a new issue starts there
+        if current != status_id:
             wanted["status_id"] = status_id
         if issue is not None and int(issue.get("priority", {}).get("id", 0)) != self.live.priorities[priority]:
             wanted["priority_id"] = self.live.priorities[priority]
@@ -761,13 +773,15 @@ class TicketMigration:
         if assignee is not None and not stand_in and current_assignee != assignee.redmine_id:
             wanted["assigned_to_id"] = assignee.redmine_id
         if not wanted:
-            return
+            return False
         # Setting the final state of a new issue is part of creating it, not an update.
         verb: Verb | None = "update" if issue is not None else None
         self.m._write("issue", verb, lambda: self.gateway.put(f"/issues/{issue_id}.json", {"issue": wanted}))
+        return "status_id" in wanted
 
     def _read_back(self, issue_id: int, status: str) -> None:
-        """Read the issue back: a transition the workflow ignored is reported; dates go to the ledger."""
+        """After a status change, read the issue back: Redmine answers 204 even when its workflow
+        ignored the transition, so that is reported here. Journal ids found go to the ledger."""
         issue = self._read_issue(issue_id)
         if issue.get("status", {}).get("name") != status:
             self.tally.find(Finding(category="workflow", file="tickets.jsonl", id=self.t.id, field="status",
@@ -782,5 +796,3 @@ class TicketMigration:
                     self.ledger.put("journal", f"{self.t.id}:{source}", int(journal["id"]))
                 if moment is not None:
                     self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
-        self.ledger.record_dates("issue", issue_id, self.t.created_at.isoformat(), self.t.updated_at.isoformat(),
-                                 self.t.closed_at.isoformat() if self.t.closed_at else None)

@@ -2,7 +2,8 @@
 
 Redmine stamps every issue and journal with the moment of the API call; the sweeps' clocks
 (5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
-writes them with `update_all` (no callbacks, no journal of its own). Values travel as base64
+writes them with `update_all` (no callbacks, no journal of its own). Notes are found by their
+provenance marker within their issue, so no journal id has to be read back after writing. Values travel as base64
 JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
 """
 
@@ -23,6 +24,14 @@ PAYLOAD['issues'].each do |id, created, updated, closed|
   Issue.where(id: id).update_all(values)
   changed += 1
 end
+PAYLOAD['notes'].each do |issue_id, marker, created|
+  pattern = "%#{Journal.sanitize_sql_like("[portal:#{marker}]")}%"
+  Journal.where(journalized_type: 'Issue', journalized_id: issue_id).where('notes LIKE ?', pattern).each do |journal|
+    next if journal.created_on.to_i == Time.iso8601(created).to_i
+    Journal.where(id: journal.id).update_all(created_on: Time.iso8601(created).utc)
+    changed += 1
+  end
+end
 PAYLOAD['journals'].each do |id, created|
   journal = Journal.find_by(id: id)
   next if journal.nil? || journal.created_on.to_i == Time.iso8601(created).to_i
@@ -40,4 +49,5 @@ def fix_dates_script(ledger: Ledger) -> str:
             issues.append([redmine_id, created, updated, closed])
         elif kind == "journal" and created:
             journals.append([redmine_id, created])
-    return ruby_script(_BODY, {"issues": issues, "journals": journals})
+    notes = [[issue_id, marker, created] for issue_id, marker, created in ledger.note_dates()]
+    return ruby_script(_BODY, {"issues": issues, "journals": journals, "notes": notes})

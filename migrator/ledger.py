@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS ticket_done (
 CREATE TABLE IF NOT EXISTS dates (
     kind TEXT NOT NULL, redmine_id INTEGER NOT NULL, created_on TEXT, updated_on TEXT, closed_on TEXT,
     PRIMARY KEY (kind, redmine_id));
+CREATE TABLE IF NOT EXISTS note_dates (
+    issue_id INTEGER NOT NULL, marker TEXT NOT NULL, created_on TEXT NOT NULL,
+    PRIMARY KEY (issue_id, marker));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
@@ -83,6 +86,15 @@ class Ledger:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO dates VALUES (?, ?, ?, ?, ?)",
                              (kind, redmine_id, created_on, updated_on, closed_on))
+
+    def record_note_date(self, issue_id: int, marker: str, created_on: str) -> None:
+        """A migrated note's portal time, keyed by its provenance marker (no journal id needed)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO note_dates VALUES (?, ?, ?)", (issue_id, marker, created_on))
+
+    def note_dates(self) -> list[tuple[int, str, str]]:
+        with self._lock:
+            return self._db.execute("SELECT * FROM note_dates ORDER BY issue_id, marker").fetchall()
 
     def dates(self) -> list[tuple[str, int, str | None, str | None, str | None]]:
         with self._lock:
