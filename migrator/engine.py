@@ -146,7 +146,8 @@ class Migration:
 
         return MigrationResult(
             dry_run=self.options.dry_run, export=str(self.export_path), ledger=str(self.ledger.path),
-            counts=counts, findings=self.tally.findings, unmapped=self.tally.unmapped_dict(),
+            counts=counts, findings=self.tally.findings, finding_counts=dict(self.tally.finding_counts),
+            unmapped=self.tally.unmapped_dict(),
             notifications=notifications_state(self.gateway),
             # Redmine mails the author, the assignee and watchers of each change: up to 2 per write here.
             notification_emails_estimate=2 * writes_that_notify,

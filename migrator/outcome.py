@@ -35,12 +35,16 @@ class Finding(BaseModel):
     field: str | None = None
 
 
+EXAMPLES_PER_CATEGORY = 200  # beyond this, findings other than bad records are only counted
+
+
 class MigrationResult(BaseModel):
     dry_run: bool
     export: str
     ledger: str
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     findings: list[Finding] = Field(default_factory=list)
+    finding_counts: dict[str, int] = Field(default_factory=dict)
     unmapped: dict[str, dict[str, int]] = Field(default_factory=dict)
     notifications: Literal["on", "off", "unknown"] = "unknown"
     notification_emails_estimate: int = 0
@@ -64,6 +68,7 @@ class Tally:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
         self.findings: list[Finding] = []
+        self.finding_counts: Counter[str] = Counter()
         self.unmapped: Counter[tuple[str, str]] = Counter()
 
     def add(self, kind: Kind, verb: Verb, n: int = 1) -> None:
@@ -71,8 +76,12 @@ class Tally:
             self.counts[(kind, verb)] += n
 
     def find(self, finding: Finding) -> None:
+        """Every bad record is kept; other findings repeat per ticket, so past a few hundred
+        examples per category they are only counted (memory stays flat on 10^6 tickets)."""
         with self._lock:
-            self.findings.append(finding)
+            self.finding_counts[finding.category] += 1
+            if finding.category == "bad-record" or self.finding_counts[finding.category] <= EXAMPLES_PER_CATEGORY:
+                self.findings.append(finding)
 
     def unmapped_value(self, field: str, value: str) -> None:
         with self._lock:

@@ -25,7 +25,8 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
         Metric(label=done("attachments", "upload", "uploaded"), value=result.count("attachment", "create")),
         Metric(label=done("time entries", "log", "logged"), value=result.count("time_entry", "create")),
         Metric(label="bad records", value=len(bad), tone="bad" if bad else "ok"),
-        Metric(label="findings", value=len(result.findings), tone="warn" if result.findings else "ok"),
+        Metric(label="findings", value=sum(result.finding_counts.values()) or len(result.findings),
+               tone="warn" if result.findings else "ok"),
         Metric(label="notifications", value=result.notifications,
                tone="bad" if result.notifications == "on" else ("ok" if result.notifications == "off" else "warn")),
         Metric(label="emails if notifications stay on (up to)", value=result.notification_emails_estimate),
@@ -53,11 +54,17 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     chart_kinds = [k for k in KINDS if k in result.counts]
     chart = Chart(kind="stacked-bar", title="Objects by outcome", categories=chart_kinds,
                   series=[Series(name=v, values=[result.count(k, v) for k in chart_kinds]) for v in VERBS])
+    shown = {f.category for f in result.findings}
+    cut = {c: n for c, n in result.finding_counts.items() if c in shown and n > sum(
+        1 for f in result.findings if f.category == c)}
+    subtitle_cut = "; ".join(f"{c}: first {sum(1 for f in result.findings if f.category == c)} of {n} shown"
+                             for c, n in sorted(cut.items()))
     return Report(
         title=f"Migration {mode}", subtitle=f"export {result.export} · ledger {result.ledger}",
         generated_at=generated_at, summary=summary,
         sections=[Section(title="What it does", table=counts, chart=chart),
-                  Section(title="Findings (bad records, unmapped values, attachments, authorship)", table=findings),
+                  Section(title="Findings (bad records, unmapped values, attachments, authorship)",
+                          description=subtitle_cut or None, table=findings),
                   Section(title="Unmapped portal values", table=unmapped)],
     )
 
