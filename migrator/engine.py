@@ -35,7 +35,7 @@ from helpdesk_core.mappings import Mappings
 from migrator.export import BadRecord, Export, open_export
 from migrator.export_model import Attachment, Comment, Company, Ticket, User
 from migrator.ledger import Ledger
-from migrator.live import LiveRedmine, read_live, remember_user
+from migrator.live import LiveRedmine, index_portal_issues, read_live, remember_user
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
 from migrator.text import cut_subject, find_provenance, html_to_markdown, project_identifier, provenance_line
 
@@ -127,6 +127,7 @@ class Migration:
         with open_export(self.export_path, on_bad=bad.append) as export:
             self.live = read_live(self.gateway, self.mappings)
             self._migrate_companies(export)
+            index_portal_issues(self.gateway, self.live, self.ctx.projects.values())
             self._migrate_users(export)
             total = export.manifest.counts.tickets
             tickets_read = self._migrate_tickets(export.tickets(), export, total)

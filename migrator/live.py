@@ -1,12 +1,14 @@
 """A snapshot of what the live Redmine already holds, read once at the start of a migration.
 
 One bulk read per collection (ids of trackers, statuses, priorities, activities, custom
-fields, roles, the support group, projects, users, and every issue that carries an
-«ID в портале») replaces per-ticket lookups: the migration never scans Redmine per ticket.
+fields, roles, the support group, projects, users, and — per project of the export — every
+issue that carries an «ID в портале») replaces per-ticket lookups: the migration never scans
+Redmine per ticket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +54,7 @@ def _need(found: dict[str, int], names: list[str], what: str) -> None:
                           f"(see `helpdesk doctor`)")
 
 
-def read_live(gateway: Gateway, mappings: Mappings, *, with_issues: bool = True) -> LiveRedmine:
+def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
     """Read the snapshot; fails with a ConfigError naming what provisioning must create first."""
     me = gateway.get("/users/current.json")["user"]
     statuses_raw = gateway.get("/issue_statuses.json")["issue_statuses"]
@@ -89,12 +91,6 @@ def read_live(gateway: Gateway, mappings: Mappings, *, with_issues: bool = True)
         remember_user(live, user)
     # The list does not say who is locked; ask for them (status 3) separately.
     live.locked_users = {int(u["id"]) for u in gateway.iterate("/users.json", "users", {"status": 3, "sort": None})}
-    if with_issues:
-        params = {live.portal_field(): "*", "status_id": "*"}
-        for issue in gateway.iterate("/issues.json", "issues", params):
-            for value in issue.get("custom_fields", []):
-                if value.get("id") == live.custom_fields["portal_id"] and value.get("value"):
-                    live.issues_by_portal_id.setdefault(str(value["value"]), []).append(int(issue["id"]))
     return live
 
 
@@ -102,3 +98,24 @@ def remember_user(live: LiveRedmine, user: Json) -> None:
     if user.get("mail"):
         live.users_by_email[str(user["mail"]).lower()] = user
     live.users_by_login[str(user["login"]).lower()] = user
+
+
+def index_portal_issues(gateway: Gateway, live: LiveRedmine, project_ids: Iterable[int] | None) -> None:
+    """Every issue carrying an «ID в портале» in the export's projects, one bulk read per project.
+
+    Scoped to the export's projects so that a Redmine holding other work (or earlier
+    migrations of other exports) does not make every run's start slower. An issue that support
+    moved to another project is still found through the ledger. `None` reads every project.
+    """
+    field = live.custom_fields["portal_id"]
+    scopes: list[int | None] = [None] if project_ids is None else sorted({p for p in project_ids if p > 0})
+    for project_id in scopes:
+        params: dict[str, object] = {live.portal_field(): "*", "status_id": "*"}
+        if project_id is not None:
+            params["project_id"] = project_id
+        for issue in gateway.iterate("/issues.json", "issues", params):
+            for value in issue.get("custom_fields", []):
+                if value.get("id") == field and value.get("value"):
+                    ids = live.issues_by_portal_id.setdefault(str(value["value"]), [])
+                    if int(issue["id"]) not in ids:
+                        ids.append(int(issue["id"]))

@@ -20,7 +20,7 @@ from helpdesk_core.mappings import Mappings
 from migrator.export import open_export
 from migrator.export_model import Ticket
 from migrator.ledger import Ledger
-from migrator.live import read_live
+from migrator.live import index_portal_issues, read_live
 from migrator.text import find_provenance
 
 Json = dict[str, Any]
@@ -55,6 +55,8 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                      *, max_attachment_bytes: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     live = read_live(gateway, mappings)
+    migrated_projects = [rid for _, rid in ledger.items("project") if rid is not None]
+    index_portal_issues(gateway, live, migrated_projects or None)  # no ledger: look everywhere
     admin_id = int(gateway.get("/users/current.json")["user"]["id"])
     limit = max_attachment_bytes or mappings.settings.attachment_max_size_kb * 1024
     portal = mappings.portal
