@@ -7,12 +7,12 @@ they would against the real server. Writes add journals stamped at the fake's `n
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk_core.errors import NotFoundError
+from helpdesk_core.gateway import RequestStats
 
 STATUSES = [(1, "На рассмотрении", False), (2, "В работе", False), (3, "Требует обратной связи", False),
             (4, "Решено, требует проверки", False), (5, "Закрыто", True), (6, "Отклонено", True)]
@@ -30,24 +30,11 @@ def _parse(value: str) -> datetime:
 
 
 @dataclass
-class FakeStats:
-    by_method: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_method.values())
-
-    @property
-    def writes(self) -> int:
-        return sum(n for m, n in self.by_method.items() if m != "GET")
-
-
-@dataclass
 class FakeRedmine:
     now: datetime
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     projects: dict[str, int] = field(default_factory=lambda: {"acme": 1, "other": 2})
-    stats: FakeStats = field(default_factory=FakeStats)
+    stats: RequestStats = field(default_factory=RequestStats)  # the gateway's own counters
     writes_allowed: bool = True
     _next_journal: int = 1000
 
