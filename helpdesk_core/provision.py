@@ -46,18 +46,13 @@ PAYLOAD['trackers'].each do |spec|
   trackers[spec['name']] = save.call(tracker, "tracker #{spec['name']}")
 end
 
-PAYLOAD['priorities'].each do |spec|
-  priority = IssuePriority.find_or_initialize_by(name: spec['name'], project_id: nil)
-  priority.active = true
-  priority.is_default = spec['default']
-  save.call(priority, "priority #{spec['name']}")
-end
-
-PAYLOAD['activities'].each do |spec|
-  activity = TimeEntryActivity.find_or_initialize_by(name: spec['name'], project_id: nil)
-  activity.active = true
-  activity.is_default = spec['default']
-  save.call(activity, "activity #{spec['name']}")
+[[IssuePriority, 'priorities', 'priority'], [TimeEntryActivity, 'activities', 'activity']].each do |klass, key, label|
+  PAYLOAD[key].each do |spec|
+    value = klass.find_or_initialize_by(name: spec['name'], project_id: nil)
+    value.active = true
+    value.is_default = spec['default']
+    save.call(value, "#{label} #{spec['name']}")
+  end
 end
 
 PAYLOAD['custom_fields'].each do |spec|
