@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from helpdesk_core.clock import MOSCOW
 from policies.actions import Action, ActionKind
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.context import RuleContext
@@ -31,7 +32,8 @@ from policies.text_audits import (
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.isoformat(timespec="minutes")
+    """Times in reasons and client-facing texts: Moscow time, the regulation's clock."""
+    return moment.astimezone(MOSCOW).isoformat(timespec="minutes")
 
 
 def _age(ctx: RuleContext, moment: datetime) -> timedelta:
