@@ -14,10 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from helpdesk_core.cli_support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
-from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError, HelpdeskError
+from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
 from helpdesk_core.html_report import render_html
 from migrator.engine import Migration, MigrationOptions
-from migrator.export import ExportError
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
 from migrator.report import migration_report, verify_report
@@ -32,10 +31,6 @@ StateOption = Annotated[Path | None, typer.Option(
     "--state", help="The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.", dir_okay=False)]
 AttachmentLimit = Annotated[int | None, typer.Option(
     "--attachment-limit-kb", help="Largest attachment Redmine accepts (default: mappings settings).")]
-
-
-class ExportUnreadable(HelpdeskError):
-    exit_code = 2
 
 
 @contextmanager
@@ -75,8 +70,6 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
         with _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress:
             result = Migration(export, gateway, mappings, ledger,
                                MigrationOptions(dry_run=dry_run, workers=workers), progress=progress).execute()
-    except ExportError as exc:
-        raise ExportUnreadable(str(exc)) from None
     finally:
         ledger.close()
     rendered = migration_report(result, session.clock().now())
@@ -141,8 +134,6 @@ def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
         with _progress(session, output is OutputFormat.text, "verify") as progress:
             result = verify_migration(export, session.gateway(writes_allowed=False), mappings, ledger,
                                       max_attachment_bytes=limit, progress=progress)
-    except ExportError as exc:
-        raise ExportUnreadable(str(exc)) from None
     finally:
         ledger.close()
     if output is OutputFormat.json:

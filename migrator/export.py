@@ -35,7 +35,7 @@ from typing import BinaryIO, Generic, Literal, NamedTuple, NoReturn, Protocol, T
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from helpdesk_core.errors import HelpdeskError
+from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
 from migrator.export_model import (
     FORMAT,
     VERSION,
@@ -66,8 +66,10 @@ R = TypeVar("R", bound=Record)
 class ExportError(HelpdeskError):
     """The export as a whole cannot be read (no manifest, wrong format or version, missing file).
 
-    Single bad lines never raise this: they become `BadRecord`s.
+    Single bad lines never raise this: they become `BadRecord`s. Exit code 2: the input is wrong.
     """
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(message)
