@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import (
     ForbiddenError,
     ImpersonationError,
@@ -143,8 +144,6 @@ class Migration:
         counts = self.tally.counts_dict()
         writes_that_notify = (counts.get("issue", {}).get("create", 0) + counts.get("journal", {}).get("create", 0)
                               + counts.get("complaint", {}).get("create", 0))
-        from helpdesk_core.doctor import notifications_state
-
         return MigrationResult(
             dry_run=self.options.dry_run, export=str(self.export_path), ledger=str(self.ledger.path),
             counts=counts, findings=self.tally.findings, finding_counts=dict(self.tally.finding_counts),

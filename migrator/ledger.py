@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS dates (
 CREATE TABLE IF NOT EXISTS note_dates (
     issue_id INTEGER NOT NULL, marker TEXT NOT NULL, created_on TEXT NOT NULL,
     PRIMARY KEY (issue_id, marker));
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
@@ -65,10 +64,6 @@ class Ledger:
                                     (kind,)).fetchall()
         yield from rows
 
-    def count(self, kind: str) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM mapping WHERE kind=?", (kind,)).fetchone()[0])
-
     def ticket_fingerprint(self, ticket_id: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT fingerprint FROM ticket_done WHERE ticket_id=?",
@@ -100,14 +95,6 @@ class Ledger:
         with self._lock:
             return self._db.execute("SELECT * FROM dates ORDER BY kind, redmine_id").fetchall()
 
-    def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
 
 def default_ledger_path(export_path: Path) -> Path:
