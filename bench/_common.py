@@ -48,7 +48,9 @@ def redmine(start: bool = True) -> Target:
         if done.returncode != 0:
             sys.exit(f"scripts/redmine-local start --variant {VARIANT} failed:\n{done.stderr[-2000:]}")
     values: dict[str, str] = {}
-    for line in (REPO / "var" / f"redmine-{VARIANT}.env").read_text().splitlines():
+    prefix = os.environ.get("REDMINE_LOCAL_PREFIX", "helpdesk")
+    name = VARIANT if prefix == "helpdesk" else f"{prefix}_{VARIANT}"
+    for line in (REPO / "var" / f"redmine-{name}.env").read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip()] = value.strip().strip("'\"")

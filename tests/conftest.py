@@ -47,6 +47,13 @@ class LocalRedmine:
         return done.stdout
 
 
+def state_file(variant: str) -> Path:
+    """The env file scripts/redmine-local writes for this variant (REDMINE_LOCAL_PREFIX picks the instance)."""
+    prefix = os.environ.get("REDMINE_LOCAL_PREFIX", "helpdesk")
+    name = variant if prefix == "helpdesk" else f"{prefix}_{variant}"
+    return REPO / "var" / f"redmine-{name}.env"
+
+
 def _start(variant: str) -> LocalRedmine:
     if os.environ.get("HELPDESK_NO_REDMINE") and not os.environ.get("CI"):
         pytest.skip("HELPDESK_NO_REDMINE is set (never honoured in CI)")
@@ -55,7 +62,7 @@ def _start(variant: str) -> LocalRedmine:
     if done.returncode != 0:
         raise RuntimeError(f"scripts/redmine-local start --variant {variant} failed:\n{done.stderr[-3000:]}")
     values: dict[str, str] = {}
-    for line in (REPO / "var" / f"redmine-{variant}.env").read_text().splitlines():
+    for line in state_file(variant).read_text().splitlines():
         if "=" in line:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip().strip("'\"")

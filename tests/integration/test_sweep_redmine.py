@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from helpdesk_core.gateway import Gateway
-from tests.conftest import REPO, LocalRedmine
+from tests.conftest import REPO, LocalRedmine, state_file
 
 pytestmark = pytest.mark.redmine
 POLICIES_YAML = REPO / "policies" / "policies.yaml"
@@ -32,7 +32,7 @@ HELPDESK = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
 @pytest.fixture(scope="module")
 def live(request: pytest.FixtureRequest) -> LocalRedmine:
     """The running sqlite Redmine from var/redmine-sqlite.env, else the `redmine` fixture starts it."""
-    env_file = REPO / "var" / "redmine-sqlite.env"
+    env_file = state_file("sqlite")
     if env_file.exists():
         values = dict(line.split("=", 1) for line in env_file.read_text().split() if "=" in line)
         try:
