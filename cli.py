@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from admin import commands as admin_commands
-from helpdesk_core import commands as core_commands
-from helpdesk_core.cli_support import ConfigOption, InsecureOption, MappingsOption, Session
+from helpdesk_cli import core_commands
+from helpdesk_cli.support import ConfigOption, InsecureOption, MappingsOption, Session
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
 from migrator import commands as migrator_commands
 from policies import commands as policies_commands

@@ -28,7 +28,7 @@ from admin.registrations import (
     read_pending,
     read_registration_csv,
 )
-from helpdesk_core.cli_support import (
+from helpdesk_cli.support import (
     FormatOption,
     HtmlOption,
     NowOption,

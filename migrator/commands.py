@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from helpdesk_core.cli_support import FormatOption, HtmlOption, OutputFormat, Session, session_from
+from helpdesk_cli.support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
 from helpdesk_core.html_report import render_html

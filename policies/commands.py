@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table as RichTable
 
-from helpdesk_core.cli_support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
+from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
 from helpdesk_core.clock import FixedClock
 from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError

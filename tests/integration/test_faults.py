@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 import yaml
 
+from helpdesk_core.export import open_export
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import load_mappings
-from migrator.export import open_export
 from migrator.text import find_provenance
 from tests.conftest import LocalRedmine
 from tests.faultproxy import FAULT_KINDS, FaultProxy

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import cli
-from helpdesk_core.cli_support import Session
+from helpdesk_cli.support import Session
 from tests.unit.test_sweep_fake import CLIENT, SUPPORT, FakeRedmine
 
 MSK = ZoneInfo("Europe/Moscow")

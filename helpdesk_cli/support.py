@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from helpdesk_cli.terminal import render_terminal
 from helpdesk_core.clock import Clock, clock_for
 from helpdesk_core.config import ConnectionSettings, load_connection
 from helpdesk_core.errors import ConfigError
@@ -25,7 +26,6 @@ from helpdesk_core.gateway import Gateway
 from helpdesk_core.html_report import render_html
 from helpdesk_core.mappings import Mappings, load_mappings
 from helpdesk_core.report import Report, report_to_json
-from helpdesk_core.terminal import render_terminal
 
 
 class OutputFormat(StrEnum):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from helpdesk_core.cli_support import FormatOption, OutputFormat, session_from
+from helpdesk_cli.support import FormatOption, OutputFormat, session_from
 from helpdesk_core.doctor import run_doctor
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
 from helpdesk_core.provision import NotificationSwitch, provision_script
