@@ -263,7 +263,7 @@ def test_outage_exits_1_within_the_cap_then_completes(redmine_pg: LocalRedmine, 
         out, err = child.communicate(timeout=120)
         gave_up_after = time.monotonic() - down_at
         assert child.returncode == 1, err
-        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        errors = [line for line in err.splitlines() if line.startswith(("ошибка:", "error:"))]
         assert len(errors) == 1, err
         assert "gave up after" in errors[0] and "Traceback" not in err
         assert out == ""  # no half JSON document on stdout
