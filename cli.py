@@ -17,8 +17,8 @@ from rich.text import Text
 
 from admin import commands as admin_commands
 from helpdesk_cli import core_commands
-from helpdesk_cli.support import ConfigOption, InsecureOption, LangOption, MappingsOption, Session
-from helpdesk_cli.terminal import safe
+from helpdesk_cli.support import ConfigOption, InsecureOption, LangOption, MappingsOption, Session, TableRowsOption
+from helpdesk_cli.terminal import MAX_TERMINAL_ROWS, safe
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
 from helpdesk_core.messages import DEFAULT_LANG, Messages, messages_for
 from migrator import commands as migrator_commands
@@ -41,10 +41,12 @@ def root(
     mappings: MappingsOption = None,
     insecure: InsecureOption = False,
     lang: LangOption = None,
+    table_rows: TableRowsOption = MAX_TERMINAL_ROWS,
 ) -> None:
     """Shared options; see each command's --help."""
     session = ctx.ensure_object(Session)
     session.config, session.mappings_path, session.insecure, session.lang = config, mappings, insecure, lang
+    session.table_rows = table_rows
     session.messages  # noqa: B018 - an unknown --lang is a usage error before any work
 
 
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, obj=session)
     except HelpdeskError as exc:
+        session.close()
         if os.environ.get("HELPDESK_TRACEBACK"):
             raise
         m = _messages(session)
@@ -77,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print(_messages(session)("interrupted"))
         return 130
     except Exception as exc:
+        session.close()
         # Usage errors come from click, which newer typer vendors: recognise them by shape.
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
             show()
             return EXIT_USAGE
         raise
+    session.close()
     return int(result or 0)
 
 

@@ -6,9 +6,6 @@ decisions live in `admin.registrations` and `admin.billing`.
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +33,6 @@ from helpdesk_cli.support import (
     Session,
     session_from,
 )
-from helpdesk_core.clock import clock_for
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 
@@ -52,12 +48,6 @@ ExportOption = Annotated[Path | None, typer.Option(
     exists=True)]
 
 
-def _now(now: str | None) -> datetime:
-    """The report's timestamp: from the clock, or `--now`."""
-    try:
-        return clock_for(now).now()
-    except ValueError as exc:
-        raise ConfigError(str(exc), key="--now") from None
 
 
 def _pending_row(item: Pending) -> dict[str, str | int | None]:
@@ -96,7 +86,7 @@ def pending(
     # Narrow enough for a terminal; JSON carries every field.
     columns = [Column(key=k, label=k.capitalize()) for k in ("login", "mail", "project", "reason")]
     report = Report(
-        title="Accounts awaiting activation", generated_at=_now(now),
+        title="Accounts awaiting activation", generated_at=session.clock(now).now(),
         summary=[Metric(label="Pending", value=len(rows)),
                  Metric(label="Approvable by domain", value=len(rows) - needs_person, tone="ok"),
                  Metric(label="Need a person", value=needs_person, tone="warn" if needs_person else None)],
@@ -175,7 +165,7 @@ def _show_outcomes(session: Session, outcomes: list[Outcome], output: OutputForm
     keys = ("subject", "status", "company", "project", "line", "reason")
     report = Report(
         title="Registration approvals" + (" (dry run: nothing written)" if dry_run else ""),
-        generated_at=_now(None),
+        generated_at=session.clock().now(),
         summary=[Metric(label=k, value=v) for k, v in sorted(counts.items())],
         sections=[Section(title="Accounts", table=Table(
             columns=[Column(key=k, label=k.capitalize(), numeric=k == "line") for k in keys],
@@ -183,19 +173,11 @@ def _show_outcomes(session: Session, outcomes: list[Outcome], output: OutputForm
     session.show_report(report, output)
 
 
-class ConsultationFormat(StrEnum):
-    text = "text"
-    json = "json"
-    csv = "csv"
-
-
 @report_app.command("consultations")
 def consultations(
     ctx: typer.Context,
     month: Annotated[str, typer.Option("--month", help="Calendar month to bill, YYYY-MM.")],
-    output: Annotated[ConsultationFormat, typer.Option(
-        "--format", help="text for people; json: the report; csv: one table (see --table).")
-    ] = ConsultationFormat.text,
+    output: FormatOption = OutputFormat.text,
     html: HtmlOption = None,
     tracker: Annotated[list[str] | None, typer.Option(
         "--tracker", help="Tracker whose time is consultation time (repeatable; default Обсуждение).")
@@ -234,17 +216,12 @@ def consultations(
     except ValueError as exc:
         raise ConfigError(str(exc).splitlines()[-1] if str(exc) else "invalid billing rules") from None
     parsed = Month.parse(month)
-    if output is ConsultationFormat.csv and table not in TABLES:
+    if output is OutputFormat.csv and table not in TABLES:
         raise ConfigError(f"unknown table '{table}' (one of: {', '.join(TABLES)})", key="--table")
     bill = bill_month(session.gateway(writes_allowed=False), parsed, rules, project)
-    report = bill_report(bill, _now(now))
-    if output is ConsultationFormat.csv:
-        if html is not None:
-            session.write_html(report, html)
-        sys.stdout.write(session.csv(report_table(report, table)))
-        sys.stdout.flush()
-        return EXIT_OK
-    session.show_report(report, OutputFormat(output.value), html)
+    report = bill_report(bill, session.clock(now).now())
+    session.show_report(report, output, html,
+                        table=report_table(report, table) if output is OutputFormat.csv else None)
     return EXIT_OK
 
 

@@ -50,6 +50,7 @@ def doctor(ctx: typer.Context, output: FormatOption = OutputFormat.text) -> int:
         REDMINE_URL=http://127.0.0.1:3300 REDMINE_API_KEY=... helpdesk doctor
     """
     session = session_from(ctx)
+    session.refuse_csv(output, "doctor")
     result = run_doctor(session.gateway(writes_allowed=False), session.mappings())
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json") | {"problems": len(result.problems)})

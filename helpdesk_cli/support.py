@@ -20,7 +20,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from helpdesk_cli.terminal import render_terminal
+from helpdesk_cli.progress import Bars
+from helpdesk_cli.terminal import MAX_TERMINAL_ROWS, render_terminal
 from helpdesk_core.clock import Clock, clock_for
 from helpdesk_core.config import ConnectionSettings, load_connection
 from helpdesk_core.csv_report import render_csv
@@ -34,8 +35,11 @@ from helpdesk_core.report import Report, Table, report_to_json
 
 
 class OutputFormat(StrEnum):
+    """The one `--format` of every command: text for people, json for scripts, csv for spreadsheets."""
+
     text = "text"
     json = "json"
+    csv = "csv"
 
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -45,13 +49,17 @@ MappingsOption = Annotated[Path | None, typer.Option(
     "--mappings", envvar="HELPDESK_MAPPINGS", help="mappings.yaml to use instead of the bundled one.",
     exists=True, dir_okay=False)]
 FormatOption = Annotated[OutputFormat, typer.Option(
-    "--format", help="text for people; json prints one JSON document and nothing else on stdout.")]
+    "--format", help="text for people; json prints one JSON document and nothing else on stdout; "
+    "csv prints the report's main table (commands that print a report).")]
 HtmlOption = Annotated[Path | None, typer.Option(
     "--html", help="Also write the report as one self-contained HTML page.", dir_okay=False)]
 NowOption = Annotated[str | None, typer.Option(
     "--now", help="Evaluate at this moment instead of the clock (ISO 8601 with offset).")]
 InsecureOption = Annotated[bool, typer.Option(
     "--insecure", help="Do not verify TLS certificates (prints a warning).")]
+TableRowsOption = Annotated[int, typer.Option(
+    "--table-rows", envvar="HELPDESK_TABLE_ROWS", min=0,
+    help="Rows per table on the terminal (0: one line per table); JSON, CSV and HTML carry every row.")]
 LangOption = Annotated[str | None, typer.Option(
     "--lang", envvar="HELPDESK_LANG", help=f"Language of tables, reports and hints: {' or '.join(LANGS)}. "
     "Default: en when the locale (LC_ALL, LC_MESSAGES, LANG) is English, else ru. JSON is always the same.")]
@@ -88,9 +96,11 @@ class Session:
     insecure: bool = False
     now: str | None = None
     lang: str | None = None
+    table_rows: int = MAX_TERMINAL_ROWS
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     _settings: ConnectionSettings | None = None
+    _bars: Bars | None = None
 
     @property
     def settings(self) -> ConnectionSettings:
@@ -120,39 +130,68 @@ class Session:
         except ValueError as exc:
             raise ConfigError(str(exc), key="--lang") from None
 
+    @property
+    def bars(self) -> Bars:
+        """The command's progress bars (stderr, terminal only)."""
+        if self._bars is None:
+            self._bars = Bars(self.stderr)
+        return self._bars
+
+    def close(self) -> None:
+        """End of the command: bars stop before anything else is printed."""
+        if self._bars is not None:
+            self._bars.close()
+
     def gateway(self, *, writes_allowed: bool = True, pool_size: int = 16) -> Gateway:
-        return Gateway(self.settings, writes_allowed=writes_allowed, pool_size=pool_size)
+        return Gateway(self.settings, writes_allowed=writes_allowed, pool_size=pool_size,
+                       progress=lambda path, done, total: self.bars.update(path, done, total))
 
     def mappings(self) -> Mappings:
         return load_mappings(self.mappings_path)
 
-    def clock(self) -> Clock:
+    def clock(self, now: str | None = None) -> Clock:
+        """The command's clock: fixed at `now` (a command's --now) when given, else the real one."""
         try:
-            return clock_for(self.now)
+            return clock_for(now if now is not None else self.now)
         except ValueError as exc:
             raise ConfigError(str(exc), key="--now") from None
 
     def emit_json(self, document: Any) -> None:
         """The one JSON document of `--format json`, on stdout, nothing else."""
+        self.close()
         text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False,
                                                                        indent=2, default=str)
         sys.stdout.write(inert_json(text) + "\n")
         sys.stdout.flush()
 
-    def show_report(self, report: Report, output: OutputFormat, html: Path | None = None) -> None:
-        """Terminal or JSON on stdout, and the HTML page when asked."""
+    def show_report(self, report: Report, output: OutputFormat, html: Path | None = None, *,
+                    table: Table | None = None) -> None:
+        """Terminal, JSON or CSV (`table`, else the report's first table) on stdout; the HTML page when asked."""
+        self.close()
         if html is not None:
             self.write_html(report, html)
-        if output is OutputFormat.json:
+        if output is OutputFormat.csv:
+            main = table or next((s.table for s in report.sections if s.table is not None), None)
+            if main is None:
+                raise ConfigError("this report has no table to write as CSV", key="--format")
+            sys.stdout.write(self.csv(main))
+            sys.stdout.flush()
+        elif output is OutputFormat.json:
             self.emit_json(report_to_json(report))
         else:
-            render_terminal(report, self.stdout, self.messages)
+            render_terminal(report, self.stdout, self.messages, max_rows=self.table_rows)
             if html is not None:
                 self.stdout.print(Text(inert(self.messages("HTML report: {path}", path=html))))
 
     def write_html(self, report: Report, path: Path) -> None:
         """The report as one HTML page in the reader's language."""
         path.write_text(render_html(report, self.messages), encoding="utf-8")
+
+    @staticmethod
+    def refuse_csv(output: OutputFormat, what: str) -> None:
+        """Commands whose output is not a report: csv is a usage error, not silently text."""
+        if output is OutputFormat.csv:
+            raise ConfigError(f"{what} prints no table for CSV: use text or json", key="--format")
 
     def csv(self, table: Table) -> str:
         """A report table as CSV with its header in the reader's language."""

@@ -67,11 +67,15 @@ def render_terminal(report: Report, console: Console, messages: Messages, *,
         if section.table is not None:
             if not section.table.rows:
                 console.print(safe(f"{section.title}: {section.table.empty_text}", "dim"))
+            elif max_rows == 0:
+                console.print(safe(messages("{title}: {rows} (all of them: --format json or --html FILE)",
+                                            title=section.title, rows=messages.rows(len(section.table.rows)))))
             else:
                 console.print(_table(section.table, section.title, max_rows))
                 hidden = len(section.table.rows) - max_rows
                 if hidden > 0:
                     console.print(safe(messages("  … {hidden} more rows: use --format json or --html FILE",
                                                 hidden=hidden), "dim"))
-        if section.chart is not None and section.chart.categories:
+        # Beside a table the chart repeats its numbers: on a terminal the table alone says it.
+        if section.chart is not None and section.chart.categories and section.table is None:
             _chart(section.chart, console)

@@ -119,7 +119,8 @@ class Gateway:
     """
 
     def __init__(self, settings: ConnectionSettings, *, writes_allowed: bool = True,
-                 sleep: Callable[[float], None] = time.sleep, pool_size: int = 16) -> None:
+                 sleep: Callable[[float], None] = time.sleep, pool_size: int = 16,
+                 progress: Callable[[str, int, int | None], None] | None = None) -> None:
         self._settings = settings
         self._key = settings.api_key.get_secret_value()
         self.writes_allowed = writes_allowed
@@ -127,6 +128,8 @@ class Gateway:
         self._pool_size = pool_size
         self._local = threading.local()
         self.stats = RequestStats()
+        # Told (path, items read, total_count) after each page of `iterate`: the CLI draws a bar.
+        self._progress = progress
 
     def __repr__(self) -> str:
         return f"Gateway(url={self._settings.url!r}, writes_allowed={self.writes_allowed})"
@@ -325,6 +328,8 @@ class Gateway:
             yield from items
             offset += len(items)
             total = page.get("total_count")
+            if self._progress is not None:
+                self._progress(path, offset, int(total) if total is not None else None)
             if not items or (total is not None and offset >= int(total)) or len(items) < page_size:
                 return
 

@@ -29,6 +29,8 @@ RUSSIAN: Mapping[str, str] = {
     "aborted": "прервано",
     "interrupted": "прервано (Ctrl+C)",
     "HTML report: {path}": "HTML-отчёт: {path}",
+    "{title}: {rows} (all of them: --format json or --html FILE)":
+        "{title}: {rows} (все: --format json или --html FILE)",
     "  … {hidden} more rows: use --format json or --html FILE":
         "  … ещё строк: {hidden}; все строки: --format json или --html FILE",
     "No rows.": "Нет строк.",
@@ -51,6 +53,8 @@ RUSSIAN: Mapping[str, str] = {
     "'{value}' is not an ISO 8601 timestamp": "'{value}' — не момент времени ISO 8601",
     "unknown language {value} (one of: ru, en)": "неизвестный язык {value} (ru или en)",
     "must be keep, on or off": "допустимо keep, on или off",
+    "{what} prints no table for CSV: use text or json": "{what} не выводит таблицу для CSV: используйте text или json",
+    "this report has no table to write as CSV": "в этом отчёте нет таблицы для CSV",
     "check REDMINE_API_KEY and that the REST API is enabled (helpdesk doctor)":
         "проверьте REDMINE_API_KEY и что REST API включён (helpdesk doctor)",
     "is Redmine running? (scripts/redmine-local status)": "Redmine запущен? (scripts/redmine-local status)",

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from helpdesk_cli.support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
@@ -34,21 +32,11 @@ AttachmentLimit = Annotated[int | None, typer.Option(
 
 @contextmanager
 def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar with rate and ETA on stderr (never on stdout, which JSON may own)."""
-    if not enabled or not session.stderr.is_terminal:
-        yield lambda done, total: None
-        return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(label, total=None, rate="")
-
-        def update(done: int, total: int) -> None:
-            elapsed = bar.tasks[0].elapsed or 0
-            rate = f"{done / elapsed:.1f} tickets/s" if elapsed else ""
-            bar.update(task, completed=done, total=max(total, done), rate=rate)
-
-        yield update
+    """The tickets' bar among the command's bars (stderr, terminal only)."""
+    try:
+        yield (lambda done, total: session.bars.update(label, done, total)) if enabled else (lambda done, total: None)
+    finally:
+        session.close()
 
 
 def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,

@@ -17,7 +17,6 @@ from rich.table import Table as RichTable
 
 from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
 from helpdesk_cli.terminal import safe
-from helpdesk_core.clock import FixedClock
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Outcome, Plan
@@ -48,11 +47,6 @@ MaxActionsOption = Annotated[int | None, typer.Option(
 
 def _load(policies: Path | None, audit_rules: Path | None) -> tuple[Policies, AuditConfig]:
     return load_policies(policies), load_audit_config(audit_rules)
-
-
-def _now(session: Session, now: str | None) -> datetime:
-    session.now = now
-    return session.clock().now()
 
 
 def _plan_report(plan: Plan, title: str) -> Report:
@@ -112,7 +106,7 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
     """
     session = session_from(ctx)
     loaded, audit = _load(policies, audit_rules)
-    plan = plan_sweep(session.gateway(writes_allowed=False), loaded, _now(session, now),
+    plan = plan_sweep(session.gateway(writes_allowed=False), loaded, session.clock(now).now(),
                       only=only, audit=audit)
     if out is not None:
         out.write_text(json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -138,6 +132,7 @@ def apply_command(ctx: typer.Context, plan_file: Annotated[Path, typer.Argument(
         helpdesk sweep apply plan.json
     """
     session = session_from(ctx)
+    session.refuse_csv(output, "sweep apply")
     try:
         plan = Plan.from_json(json.loads(plan_file.read_text(encoding="utf-8")))
     except (ValueError, TypeError, KeyError) as exc:
@@ -162,8 +157,10 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
         */5 * * * * helpdesk sweep run --max-actions 50 --format json >> /var/log/helpdesk-sweep.log
     """
     session = session_from(ctx)
+    if not dry_run:
+        session.refuse_csv(output, "sweep run")
     loaded, audit = _load(policies, audit_rules)
-    clock = FixedClock(_now(session, now)) if now else session.clock()
+    clock = session.clock(now)
     result = run_sweep(session.gateway(writes_allowed=not dry_run), loaded, clock,
                        state_dir=state_dir or default_state_dir(), only=only, max_actions=max_actions,
                        dry_run=dry_run, lock_wait=lock_wait, audit=audit)
@@ -186,6 +183,7 @@ def rules_command(ctx: typer.Context, output: FormatOption = OutputFormat.text,
         helpdesk sweep rules --format json
     """
     session = session_from(ctx)
+    session.refuse_csv(output, "sweep rules")
     loaded = load_policies(policies)
     items = []
     for rule_id, cls in registered_rules().items():
@@ -221,7 +219,7 @@ def sla_report_command(
         from_: Annotated[str | None, typer.Option("--from", help="First creation day (YYYY-MM-DD).")] = None,
         to: Annotated[str | None, typer.Option("--to", help="Last creation day (YYYY-MM-DD).")] = None,
         now: NowOption = None,
-        output: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
+        output: FormatOption = OutputFormat.text,
         html: HtmlOption = None, policies: PoliciesOption = None) -> int:
     """Breaches and compliance per priority, company and rule for issues created in a period.
 
@@ -230,24 +228,16 @@ def sla_report_command(
     Example:
         helpdesk sla report --from 2026-11-01 --to 2026-11-30 --html sla.html
     """
-    if output not in ("text", "json", "csv"):
-        raise ConfigError("must be text, json or csv", key="--format")
     session = session_from(ctx)
     loaded = load_policies(policies)
-    moment = _now(session, now)
+    moment = session.clock(now).now()
     zone = loaded.settings.calendar.calendar().zone
     first, last = _day(from_, "--from"), _day(to, "--to")
     start = datetime.combine(first, time(0), tzinfo=zone) if first else None
     end = datetime.combine(last, time(23, 59, 59), tzinfo=zone) if last else None
     report, breaches = build_sla_report(session.gateway(writes_allowed=False), loaded, moment,
                                         start=start, end=end)
-    if output == "csv":
-        table = next(s.table for s in report.sections if s.table is not None)
-        if html is not None:
-            session.write_html(report, html)
-        typer.echo(session.csv(table), nl=False)
-    else:
-        session.show_report(report, OutputFormat(output), html)
+    session.show_report(report, output, html)
     return EXIT_ATTENTION if breaches else EXIT_OK
 
 

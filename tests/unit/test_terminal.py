@@ -1,0 +1,50 @@
+"""The terminal's table rows and the one `--format` scheme."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from rich.console import Console
+
+import cli
+from helpdesk_cli.terminal import render_terminal
+from helpdesk_core.messages import messages_for
+from helpdesk_core.report import Column, Metric, Report, Section, Table
+
+
+def report(rows: int) -> Report:
+    table = Table(columns=[Column(key="n", label="n", numeric=True)], rows=[{"n": i} for i in range(rows)])
+    return Report(title="Migration run", generated_at=datetime(2026, 1, 1, tzinfo=UTC),
+                  summary=[Metric(label="tickets read", value=rows)],
+                  sections=[Section(title="Differences", table=table)])
+
+
+def rendered(rows: int, max_rows: int, lang: str = "ru") -> str:
+    out = io.StringIO()
+    render_terminal(report(rows), Console(file=out, width=100, color_system=None), messages_for(lang),
+                    max_rows=max_rows)
+    return out.getvalue()
+
+
+def test_zero_rows_prints_one_line_per_table_with_its_size() -> None:
+    text = rendered(23, 0)
+    assert "Расхождения: 23 строки (все: --format json или --html FILE)" in text
+    assert "прочитано обращений" in text and "┃" not in text
+    assert len(text.splitlines()) == 4  # title, one metric, blank, the table's line
+
+
+def test_a_cut_table_says_how_many_rows_are_hidden() -> None:
+    text = rendered(45, 40, "en")
+    assert "… 5 more rows" in text
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["sweep", "rules"], ["sweep", "run"]])
+def test_csv_where_no_report_is_printed_is_a_usage_error_before_any_work(
+        command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")  # never contacted
+    monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
+    assert cli.main(["--lang", "en", *command, "--format", "csv"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "use text or json" in captured.err and "retrying" not in captured.err
