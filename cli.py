@@ -58,6 +58,13 @@ for register in (core_commands.register, migrator_commands.register, policies_co
 def main(argv: list[str] | None = None) -> int:
     """Run the app; every `HelpdeskError` becomes one line on stderr and its exit code."""
     session = Session()
+    try:
+        return _run(session, argv)
+    finally:
+        session.finish()
+
+
+def _run(session: Session, argv: list[str] | None) -> int:
     err = session.stderr
     try:
         result = app(args=argv, standalone_mode=False, obj=session)
@@ -74,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
+        session.close()
         err.print(_messages(session)("aborted"))
         return 1
     except KeyboardInterrupt:
+        session.close()
         err.print(_messages(session)("interrupted"))
         return 130
     except Exception as exc:
@@ -87,7 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return EXIT_USAGE
         raise
-    session.close()
     return int(result or 0)
 
 

@@ -101,6 +101,7 @@ class Session:
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     _settings: ConnectionSettings | None = None
     _bars: Bars | None = None
+    _logging: tuple[logging.Handler, list[logging.Handler], int, bool] | None = None
 
     @property
     def settings(self) -> ConnectionSettings:
@@ -114,13 +115,19 @@ class Session:
         return self._settings
 
     def _install_redaction(self, secret: str) -> None:
+        """Warnings of this command on stderr, redacted and inert; `close` puts the logger back.
+
+        The logger is the process's, so the handler lives exactly as long as the command: a
+        second session in the same process (tests, a caller) neither stacks nor loses handlers.
+        """
         handler = logging.StreamHandler(sys.stderr)
         handler.addFilter(RedactingFilter(secret))
         handler.setFormatter(InertFormatter("%(levelname)s %(name)s: %(message)s"))
-        root = logging.getLogger("helpdesk")
-        root.handlers[:] = [handler]
-        root.setLevel(logging.WARNING)
-        root.propagate = False
+        logger = logging.getLogger("helpdesk")
+        self._logging = (handler, logger.handlers[:], logger.level, logger.propagate)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
 
     @property
     def messages(self) -> Messages:
@@ -138,9 +145,18 @@ class Session:
         return self._bars
 
     def close(self) -> None:
-        """End of the command: bars stop before anything else is printed."""
+        """End of output: bars stop before anything else is printed; at the very end, logging is restored."""
         if self._bars is not None:
             self._bars.close()
+
+    def finish(self) -> None:
+        """The command is over: nothing of it stays in the process (bars, log handler)."""
+        self.close()
+        if self._logging is not None:
+            _, handlers, level, propagate = self._logging
+            logger = logging.getLogger("helpdesk")
+            logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+            self._logging = None
 
     def gateway(self, *, writes_allowed: bool = True, pool_size: int = 16) -> Gateway:
         return Gateway(self.settings, writes_allowed=writes_allowed, pool_size=pool_size,

@@ -53,3 +53,8 @@ def parse_instant(text: str) -> datetime:
 def clock_for(now: str | None) -> Clock:
     """The clock a command runs with: fixed when `--now` was given, else the system's."""
     return FixedClock(parse_instant(now)) if now else SystemClock()
+
+
+def utc_stamp(moment: datetime) -> str:
+    """A moment as Redmine's filters want it: UTC, whole seconds, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -75,6 +75,14 @@ class RequestStats:
         with self._lock:
             self.by_method[method] += 1
 
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def recovered(self) -> None:
+        with self._lock:
+            self.recovered_writes += 1
+
     @property
     def total(self) -> int:
         return sum(self.by_method.values())
@@ -243,11 +251,11 @@ class Gateway:
             nonlocal attempt_no
             attempt_no += 1
             if attempt_no > 1:
-                self.stats.retries += 1
+                self.stats.retried()
                 if recover is not None and method != "GET" and self._last_ambiguous:
                     found = recover()
                     if found is not None:
-                        self.stats.recovered_writes += 1
+                        self.stats.recovered()
                         return found
             try:
                 response = self._send_once(method, path, params=params, body=body,

@@ -44,7 +44,6 @@ from migrator.text import cut_subject, find_provenance, html_to_markdown, proven
 T = TypeVar("T")
 Json = dict[str, Any]
 LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
-PLACEHOLDER = itertools.count(-1, -1)  # ids a plan hands out for objects it would create
 
 
 @dataclass(frozen=True)
@@ -102,6 +101,7 @@ class Migration:
         self.options = options
         self.progress = progress or (lambda done, total: None)
         self.tally = Tally()
+        self.placeholders = itertools.count(-1, -1)  # ids this plan hands out for objects it would create
         self.ctx = RunContext()
         self.max_attachment_bytes = mappings.settings.attachment_max_size_kb * 1024
         self.default_status = {t.name: t.default_status for t in mappings.trackers}
@@ -118,7 +118,7 @@ class Migration:
         if verb is not None:
             self.tally.add(kind, verb)
         if self.options.dry_run:
-            return next(PLACEHOLDER)
+            return next(self.placeholders)
         return do()
 
     # --- entry point ------------------------------------------------------------------------------

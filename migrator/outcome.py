@@ -52,11 +52,6 @@ class MigrationResult(BaseModel):
     seconds: float = 0.0
     tickets_read: int = 0
 
-    @property
-    def writes(self) -> int:
-        return sum(n for kind in self.counts.values() for verb, n in kind.items()
-                   if verb in ("create", "update"))
-
     def count(self, kind: str, verb: str) -> int:
         return self.counts.get(kind, {}).get(verb, 0)
 

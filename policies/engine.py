@@ -20,11 +20,11 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from helpdesk_core.clock import Clock, SystemClock
+from helpdesk_core.clock import Clock, SystemClock, utc_stamp
 from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, NotFoundError, RedmineError
 from helpdesk_core.gateway import Gateway
 from policies.actions import Action, Outcome, Plan
@@ -122,10 +122,6 @@ class RedmineFacts:
         return self.status_ids[name]
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def query_params(query: Query, rule: ResolvedRule, facts: RedmineFacts, now: datetime) -> list[dict[str, str]]:
     """Redmine filters for one query: one parameter set per scoped project."""
     params: dict[str, str] = {}
@@ -136,11 +132,11 @@ def query_params(query: Query, rule: ResolvedRule, facts: RedmineFacts, now: dat
     for name, before, after in (("updated_on", query.updated_before_days, query.updated_after_days),
                                 ("created_on", query.created_before_days, query.created_after_days)):
         if before is not None and after is not None:
-            params[name] = f"><{_utc(now - timedelta(days=after))}|{_utc(now - timedelta(days=before))}"
+            params[name] = f"><{utc_stamp(now - timedelta(days=after))}|{utc_stamp(now - timedelta(days=before))}"
         elif before is not None:
-            params[name] = f"<={_utc(now - timedelta(days=before))}"
+            params[name] = f"<={utc_stamp(now - timedelta(days=before))}"
         elif after is not None:
-            params[name] = f">={_utc(now - timedelta(days=after))}"
+            params[name] = f">={utc_stamp(now - timedelta(days=after))}"
     if rule.scope.trackers != "*":
         unknown = [t for t in rule.scope.trackers if t not in facts.tracker_ids]
         if unknown:
@@ -306,12 +302,17 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
                 record(Outcome(action, "error", str(exc)))
             continue
         changed = current.get("updated_on") != writing[0].expect_updated_on
+        status_now = (current.get("status") or {}).get("name", "")
         for action in writing:
             if action.marker and _has_marker(current, action.marker):
                 record(Outcome(action, "skipped", "already done (marker present)"))
             elif changed:
                 record(Outcome(action, "skipped", f"stale: issue changed since the plan "
                                f"(updated_on {action.expect_updated_on} → {current.get('updated_on')})"))
+            elif action.expect_status and status_now != action.expect_status:
+                # updated_on has a one-second grain: a status set within that second is caught here.
+                record(Outcome(action, "skipped", f"stale: status changed since the plan "
+                               f"({action.expect_status} → {status_now})"))
             else:
                 try:
                     _write(gateway, action, facts, as_user)
@@ -324,6 +325,14 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
 
 def count_writes(plan: Plan) -> int:
     return sum(1 for a in plan.actions if a.writes)
+
+
+def _check_max_actions(plan: Plan, max_actions: int | None) -> None:
+    """--max-actions: refuse the whole plan before its first write, never stop half-way."""
+    writes = count_writes(plan)
+    if max_actions is not None and writes > max_actions:
+        raise TooManyActions(f"the plan has {writes} writing actions, more than --max-actions "
+                             f"{max_actions}; nothing was written")
 
 
 @dataclass(frozen=True)
@@ -342,10 +351,7 @@ def run_sweep(gateway: Gateway, policies: Policies, clock: Clock, *, state_dir: 
         plan = plan_sweep(gateway, policies, clock.now(), only=only, audit=audit)
         if dry_run:
             return RunResult(plan, ())
-        writes = count_writes(plan)
-        if max_actions is not None and writes > max_actions:
-            raise TooManyActions(f"the plan has {writes} writing actions, more than --max-actions "
-                                 f"{max_actions}; nothing was written")
+        _check_max_actions(plan, max_actions)
         log = AuditLog(state_dir / "audit.jsonl", log_clock or SystemClock())
         outcomes = apply_plan(gateway, plan, policies, log=log)
         return RunResult(plan, tuple(outcomes))
@@ -356,9 +362,6 @@ def apply_saved_plan(gateway: Gateway, plan: Plan, policies: Policies, *, state_
                      log_clock: Clock | None = None) -> list[Outcome]:
     """`sweep apply plan.json`: the same re-checks and log, under the same lock."""
     with sweep_lock(state_dir, wait=lock_wait):
-        writes = count_writes(plan)
-        if max_actions is not None and writes > max_actions:
-            raise TooManyActions(f"the plan has {writes} writing actions, more than --max-actions "
-                                 f"{max_actions}; nothing was written")
+        _check_max_actions(plan, max_actions)
         return apply_plan(gateway, plan, policies,
                           log=AuditLog(state_dir / "audit.jsonl", log_clock or SystemClock()))

@@ -32,10 +32,6 @@ def marker(rule: str, fingerprint: object) -> str:
     return f"[helpdesk:{rule}:{fingerprint}]"
 
 
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -180,9 +176,6 @@ class IssueView(_Model):
             if change.new in statuses and change.old not in statuses:
                 found = (change.at, change.journal_id)
         return found
-
-    def ever_in(self, status: str) -> bool:
-        return any(name == status for _, name in self.status_history())
 
     def has_marker(self, tag: str) -> bool:
         """A sweep note carrying exactly `tag` exists."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from helpdesk_core.clock import utc_stamp
 from helpdesk_core.errors import NotFoundError
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from policies.calendar import SlaResult, SlaState, pause_intervals
@@ -30,10 +31,6 @@ class ClockRow:
     company: str
     priority: str
     result: SlaResult
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
@@ -69,11 +66,11 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
     facts = RedmineFacts.load(gateway)
     params: dict[str, str] = {"status_id": "*"}
     if start and end:
-        params["created_on"] = f"><{_stamp(start)}|{_stamp(end)}"
+        params["created_on"] = f"><{utc_stamp(start)}|{utc_stamp(end)}"
     elif start:
-        params["created_on"] = f">={_stamp(start)}"
+        params["created_on"] = f">={utc_stamp(start)}"
     elif end:
-        params["created_on"] = f"<={_stamp(end)}"
+        params["created_on"] = f"<={utc_stamp(end)}"
     analysis = policies.rules.get("sla-analysis")
     stop_statuses = (analysis.params.stop_statuses if analysis else AnalysisParams().stop_statuses)
     rows: list[ClockRow] = []
