@@ -8,7 +8,7 @@ the doctor says so instead of pretending (provisioning is what sets them).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -77,8 +77,23 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     checks = [_check_connection(gateway)]
     if checks[0].status == "problem":
         return DoctorResult(url=gateway.url, checks=checks)
+    fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
+    checks += _status_checks(gateway, mappings)
+    checks += _tracker_checks(gateway, mappings)
+    checks += _enumeration_checks_all(gateway, mappings)
+    checks += _custom_field_checks(fields, mappings)
+    checks += _role_checks(gateway, mappings)
+    groups = {g.get("name") for g in gateway.get("/groups.json").get("groups", [])}
+    checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
+    checks.append(Check(area="workflow", subject="status transitions", status="info",
+                        detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
+    checks.append(_notifications_check(fields))
+    return DoctorResult(url=gateway.url, checks=checks, notifications=_notifications_state_of(fields))
 
+
+def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
     statuses = _by_name(gateway.get("/issue_statuses.json").get("issue_statuses", []))
+    checks = []
     for spec in mappings.statuses:
         live = statuses.get(spec.name)
         if live is None:
@@ -87,8 +102,12 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
             closed = bool(live.get("is_closed"))
             problems = [] if closed == spec.closed else [f"is_closed is {closed}, want {spec.closed}"]
         checks.append(_verdict("status", spec.name, problems))
+    return checks
 
+
+def _tracker_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
     trackers = _by_name(gateway.get("/trackers.json").get("trackers", []))
+    checks = []
     for spec in mappings.trackers:
         live = trackers.get(spec.name)
         default = (live or {}).get("default_status", {}).get("name")
@@ -98,17 +117,23 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
             problems = [] if default == spec.default_status else [
                 f"default status is {default}, want {spec.default_status}"]
         checks.append(_verdict("tracker", spec.name, problems))
+    return checks
 
+
+def _enumeration_checks_all(gateway: Gateway, mappings: Mappings) -> list[Check]:
+    """Priorities (and which one is the default) and time-entry activities."""
     priorities = _by_name(gateway.get("/enumerations/issue_priorities.json").get("issue_priorities", []))
-    checks += _enumeration_checks("priority", [p.name for p in mappings.priorities], priorities)
+    checks = _enumeration_checks("priority", [p.name for p in mappings.priorities], priorities)
     default = next((n for n, p in priorities.items() if p.get("is_default")), None)
     if default != mappings.default_priority:
         checks.append(_verdict("priority", "default", [f"default is {default}, want {mappings.default_priority}"]))
     activities = _by_name(gateway.get("/enumerations/time_entry_activities.json")
                           .get("time_entry_activities", []))
-    checks += _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
+    return checks + _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
 
-    fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
+
+def _custom_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappings) -> list[Check]:
+    checks = []
     for spec in mappings.custom_fields.by_key().values():
         live = fields.get(spec.name)
         if live is None:
@@ -125,8 +150,13 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
         if missing := [t.name for t in mappings.trackers if t.name not in live_trackers]:
             wrong.append(f"not enabled for {', '.join(missing)}")
         checks.append(_verdict("custom field", spec.name, wrong))
+    return checks
 
+
+def _role_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
+    """The client and support roles: permissions exactly as mapped, clients never see private notes."""
     roles = _by_name(gateway.get("/roles.json").get("roles", []))
+    checks = []
     for key in ("client", "support"):
         spec = getattr(mappings.roles, key)
         if spec.name not in roles:
@@ -144,22 +174,23 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
         if key == "client" and "view_private_notes" in have:
             wrong.append("clients can read private notes")
         checks.append(_verdict("role", spec.name, wrong))
+    return checks
 
-    groups = {g.get("name") for g in gateway.get("/groups.json").get("groups", [])}
-    checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
-    checks.append(Check(area="workflow", subject="status transitions", status="info",
-                        detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
 
-    marker = fields.get(NOTIFICATIONS_MARKER_FIELD)
-    notifications = (marker or {}).get("default_value") if marker else None
-    state: Literal["on", "off", "unknown"] = notifications if notifications in ("on", "off") else "unknown"
-    checks.append(Check(
+def _notifications_state_of(fields: dict[str, dict[str, Any]]) -> Literal["on", "off", "unknown"]:
+    """What the last provisioning run recorded (a marker custom field's default value)."""
+    value = (fields.get(NOTIFICATIONS_MARKER_FIELD) or {}).get("default_value")
+    return value if value in ("on", "off") else "unknown"
+
+
+def _notifications_check(fields: dict[str, dict[str, Any]]) -> Check:
+    state = _notifications_state_of(fields)
+    return Check(
         area="notifications", subject="email notifications", status="warning" if state != "off" else "ok",
         detail={"on": "ON: a migration would email every client",
                 "off": "off (as recorded by the last provisioning run)",
                 "unknown": "unknown: never provisioned by helpdesk"}[state],
-        fix="" if state == "off" else "provision with --notifications off before migrating"))
-    return DoctorResult(url=gateway.url, checks=checks, notifications=state)
+        fix="" if state == "off" else "provision with --notifications off before migrating")
 
 
 def notifications_state(gateway: Gateway) -> Literal["on", "off", "unknown"]:
@@ -168,5 +199,4 @@ def notifications_state(gateway: Gateway) -> Literal["on", "off", "unknown"]:
         fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
     except RedmineError:
         return "unknown"
-    value = (fields.get(NOTIFICATIONS_MARKER_FIELD) or {}).get("default_value")
-    return value if value in ("on", "off") else "unknown"
+    return _notifications_state_of(fields)

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
@@ -540,112 +541,147 @@ def _render_legend(chart: Chart, m: Messages) -> str:
     return f'<ul class="legend" aria-label="{_e(m("Legend"))}">{"".join(items)}</ul>'
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """Where a chart's pieces go: value axis (ticks, scale) and the rows of bars."""
+
+    ticks: list[float]
+    step: float
+    label_w: float
+    x_start: float
+    x_end: float
+    bar_h: float
+    group_h: float
+    gap: float
+    top: float
+    y_axis: float
+    height: float
+
+    def x_of(self, v: float) -> float:
+        d0, d1 = self.ticks[0], self.ticks[-1]
+        return self.x_start + (v - d0) / (d1 - d0) * (self.x_end - self.x_start)
+
+    def row_top(self, ci: int) -> float:
+        return self.top + ci * (self.group_h + self.gap)
+
+
+def _plot(chart: Chart, shown: list[float], integral: bool, end_labels: list[str]) -> _Plot:
+    lo, hi = min(0.0, *shown), max(0.0, *shown)
+    ticks = _nice_ticks(lo, hi, integral)
+    label_w = min(240.0, max(72.0, max(_text_px(c) for c in chart.categories) + 16))
+    right_pad = max(_text_px(t) for t in end_labels) + 14
+    left_pad = right_pad if lo < 0 else 8.0
+    n_series = len(chart.series)
+    stacked = chart.kind == "stacked-bar"
+    bar_h = 22.0 if stacked or n_series == 1 else 14.0
+    group_h = bar_h if stacked else n_series * bar_h + (n_series - 1) * 2
+    gap, top = 12.0, 6.0
+    y_axis = top + len(chart.categories) * (group_h + gap) - gap / 2 + 4
+    return _Plot(ticks=ticks, step=ticks[1] - ticks[0] if len(ticks) > 1 else 1.0, label_w=label_w,
+                 x_start=label_w + left_pad, x_end=_CHART_W - right_pad, bar_h=bar_h, group_h=group_h,
+                 gap=gap, top=top, y_axis=y_axis, height=y_axis + (42 if chart.unit else 26))
+
+
+def _axis(plot: _Plot, unit: str | None) -> list[str]:
+    """Grid lines with round tick labels, the axis line, and the unit under it."""
+    parts: list[str] = []
+    for t in plot.ticks:
+        x = plot.x_of(t)
+        colour = _AXIS if t == 0 else _GRID
+        parts.append(
+            f'<line x1="{_num(x)}" y1="{_num(plot.top - 4)}" x2="{_num(x)}" y2="{_num(plot.y_axis)}"'
+            f' stroke="{colour}" stroke-width="1"/>'
+        )
+        parts.append(
+            _svg_text(x, plot.y_axis + 12, _tick_label(t, plot.step), anchor="middle", fill=_TEXT_MUTED, size=11)
+        )
+    parts.append(
+        f'<line x1="{_num(plot.x_start)}" y1="{_num(plot.y_axis)}" x2="{_num(plot.x_end)}" y2="{_num(plot.y_axis)}"'
+        f' stroke="{_AXIS}" stroke-width="1"/>'
+    )
+    if unit:
+        parts.append(
+            _svg_text(
+                (plot.x_start + plot.x_end) / 2, plot.y_axis + 30, unit, anchor="middle", fill=_TEXT_MUTED, size=11
+            )
+        )
+    return parts
+
+
+def _stacked_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], total_label: str) -> list[str]:
+    """One category as one bar of coloured segments, labelled inside when they fit, total at the end."""
+    category, y0, unit = chart.categories[ci], plot.row_top(ci), f" {chart.unit}" if chart.unit else ""
+    parts: list[str] = []
+    acc = 0.0
+    for si, s in enumerate(chart.series):
+        v = values[si][ci]
+        if v == 0:
+            continue
+        x_a, x_b = plot.x_of(acc), plot.x_of(acc + v)
+        fill = _colour(si)
+        label = display_number(s.values[ci])
+        tip = f"{category} \u2014 {s.name}: {label}{unit}"
+        seg = (
+            f'<g><title>{_e(tip)}</title><rect x="{_num(x_a)}" y="{_num(y0)}"'
+            f' width="{_num(x_b - x_a)}" height="{_num(plot.bar_h)}" fill="{fill}"/>'
+        )
+        if x_b - x_a >= _text_px(label, 11) + 8:
+            seg += _svg_text(
+                (x_a + x_b) / 2, y0 + plot.bar_h / 2, label, anchor="middle", fill=_text_on(fill), size=11
+            )
+        parts.append(seg + "</g>")
+        acc += v
+    parts.append(_svg_text(plot.x_of(acc) + 6, y0 + plot.bar_h / 2, total_label, weight="600"))
+    return parts
+
+
+def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]]) -> list[str]:
+    """One category as one bar per series, each labelled at its end (left of negative bars)."""
+    category, y0, unit = chart.categories[ci], plot.row_top(ci), f" {chart.unit}" if chart.unit else ""
+    n_series = len(chart.series)
+    parts: list[str] = []
+    for si, s in enumerate(chart.series):
+        v = values[si][ci]
+        y = y0 + si * (plot.bar_h + 2)
+        x_a, x_b = sorted((plot.x_of(0), plot.x_of(v)))
+        label = display_number(s.values[ci])
+        tip = f"{category} \u2014 {s.name}: {label}{unit}" if s.name else f"{category}: {label}{unit}"
+        text_x, anchor = (x_b + 5, "start") if v >= 0 else (x_a - 5, "end")
+        parts.append(
+            f'<g><title>{_e(tip)}</title><rect x="{_num(x_a)}" y="{_num(y)}"'
+            f' width="{_num(x_b - x_a)}" height="{_num(plot.bar_h)}" rx="2" fill="{_colour(si)}"/>'
+            + _svg_text(
+                text_x, y + plot.bar_h / 2, label, anchor=anchor, size=11 if n_series > 1 else _FONT_PX
+            )
+            + "</g>"
+        )
+    return parts
+
+
 def _render_chart(chart: Chart, ident: str, m: Messages) -> str:
     """Horizontal bars: long category names (projects, customers) stay readable unrotated."""
     title = f'<h3 id="{ident}-h">{_e(chart.title)}</h3>'
     if not chart.categories or not chart.series:
         return f'<figure class="chart">{title}<p class="empty">{_e(m("No data for this chart."))}</p></figure>'
     stacked = chart.kind == "stacked-bar"
-    unit = f" {chart.unit}" if chart.unit else ""
-    n_series = len(chart.series)
     values = [[float(v) for v in s.values] for s in chart.series]
     totals = [sum(col) for col in zip(*values, strict=True)]
     shown = totals if stacked else [v for row in values for v in row]
-    lo, hi = min(0.0, *shown), max(0.0, *shown)
-    integral = all(float(v).is_integer() for row in values for v in row)
-    ticks = _nice_ticks(lo, hi, integral)
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    d0, d1 = ticks[0], ticks[-1]
-
-    raw_values = [list(s.values) for s in chart.series]
-    end_labels = [display_number(v) for v in (totals if stacked else shown)]
-    label_w = min(240.0, max(72.0, max(_text_px(c) for c in chart.categories) + 16))
-    right_pad = max(_text_px(t) for t in end_labels) + 14
-    left_pad = right_pad if lo < 0 else 8.0
-    x_start, x_end = label_w + left_pad, _CHART_W - right_pad
-    plot_w = x_end - x_start
-
-    def x_of(v: float) -> float:
-        return x_start + (v - d0) / (d1 - d0) * plot_w
-
-    bar_h = 22.0 if stacked or n_series == 1 else 14.0
-    group_h = bar_h if stacked else n_series * bar_h + (n_series - 1) * 2
-    gap = 12.0
-    top = 6.0
-    y_axis = top + len(chart.categories) * (group_h + gap) - gap / 2 + 4
-    height = y_axis + (42 if chart.unit else 26)
-    parts: list[str] = []
-
-    for t in ticks:
-        x = x_of(t)
-        colour = _AXIS if t == 0 else _GRID
-        parts.append(
-            f'<line x1="{_num(x)}" y1="{_num(top - 4)}" x2="{_num(x)}" y2="{_num(y_axis)}"'
-            f' stroke="{colour}" stroke-width="1"/>'
-        )
-        parts.append(
-            _svg_text(x, y_axis + 12, _tick_label(t, step), anchor="middle", fill=_TEXT_MUTED, size=11)
-        )
-    parts.append(
-        f'<line x1="{_num(x_start)}" y1="{_num(y_axis)}" x2="{_num(x_end)}" y2="{_num(y_axis)}"'
-        f' stroke="{_AXIS}" stroke-width="1"/>'
-    )
-    if chart.unit:
-        parts.append(
-            _svg_text(
-                (x_start + x_end) / 2, y_axis + 30, chart.unit, anchor="middle", fill=_TEXT_MUTED, size=11
-            )
-        )
-
+    end_labels = [display_number(v) for v in shown]
+    plot = _plot(chart, shown, all(v.is_integer() for row in values for v in row), end_labels)
+    parts = _axis(plot, chart.unit)
     for ci, category in enumerate(chart.categories):
-        y0 = top + ci * (group_h + gap)
+        y0 = plot.row_top(ci)
         parts.append(
             f"<g><title>{_e(category)}</title>"
-            + _svg_text(label_w - 8, y0 + group_h / 2, _fit(category, label_w - 16), anchor="end")
+            + _svg_text(plot.label_w - 8, y0 + plot.group_h / 2, _fit(category, plot.label_w - 16), anchor="end")
             + "</g>"
         )
-        if stacked:
-            acc = 0.0
-            for si, s in enumerate(chart.series):
-                v = values[si][ci]
-                if v == 0:
-                    continue
-                x_a, x_b = x_of(acc), x_of(acc + v)
-                fill = _colour(si)
-                label = display_number(raw_values[si][ci])
-                tip = f"{category} \u2014 {s.name}: {label}{unit}"
-                seg = (
-                    f'<g><title>{_e(tip)}</title><rect x="{_num(x_a)}" y="{_num(y0)}"'
-                    f' width="{_num(x_b - x_a)}" height="{_num(bar_h)}" fill="{fill}"/>'
-                )
-                if x_b - x_a >= _text_px(label, 11) + 8:
-                    seg += _svg_text(
-                        (x_a + x_b) / 2, y0 + bar_h / 2, label, anchor="middle", fill=_text_on(fill), size=11
-                    )
-                parts.append(seg + "</g>")
-                acc += v
-            total = totals[ci]
-            parts.append(_svg_text(x_of(total) + 6, y0 + bar_h / 2, end_labels[ci], weight="600"))
-        else:
-            for si, s in enumerate(chart.series):
-                v = values[si][ci]
-                y = y0 + si * (bar_h + 2)
-                x_a, x_b = sorted((x_of(0), x_of(v)))
-                label = display_number(raw_values[si][ci])
-                tip = f"{category} \u2014 {s.name}: {label}{unit}" if s.name else f"{category}: {label}{unit}"
-                text_x, anchor = (x_b + 5, "start") if v >= 0 else (x_a - 5, "end")
-                parts.append(
-                    f'<g><title>{_e(tip)}</title><rect x="{_num(x_a)}" y="{_num(y)}"'
-                    f' width="{_num(x_b - x_a)}" height="{_num(bar_h)}" rx="2" fill="{_colour(si)}"/>'
-                    + _svg_text(
-                        text_x, y + bar_h / 2, label, anchor=anchor, size=11 if n_series > 1 else _FONT_PX
-                    )
-                    + "</g>"
-                )
-
-    legend = _render_legend(chart, m) if stacked or n_series > 1 else ""
+        parts.extend(_stacked_row(chart, plot, ci, values, end_labels[ci]) if stacked
+                     else _grouped_row(chart, plot, ci, values))
+    legend = _render_legend(chart, m) if stacked or len(chart.series) > 1 else ""
     svg = (
-        f'<svg width="{_CHART_W}" height="{_num(height)}" viewBox="0 0 {_CHART_W} {_num(height)}"'
+        f'<svg width="{_CHART_W}" height="{_num(plot.height)}" viewBox="0 0 {_CHART_W} {_num(plot.height)}"'
         f' role="img" aria-labelledby="{ident}-h">{"".join(parts)}</svg>'
     )
     return f'<figure class="chart" id="{ident}">{title}{legend}{svg}</figure>'

@@ -141,6 +141,11 @@ class Sample:
     cases: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, description, id, where
     clock: datetime = datetime(2024, 3, 1, 9, 0, tzinfo=MSK)
     attachment_seq: int = 0
+    comment_seq: int = 0
+
+    def next_comment(self, author: str, **kw: Any) -> dict[str, Any]:
+        self.comment_seq += 1
+        return self.comment(self.comment_seq, author, **kw)
 
     def case(self, key: str, description: str, record_id: str, where: str) -> None:
         self.cases.append((key, description, record_id, where))
@@ -202,7 +207,20 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
         shutil.rmtree(out)
     out.mkdir(parents=True)
     s = Sample(out, random.Random(seed))
+    companies = _write_companies(s)
+    users = _write_users(s)
+    tickets = {n: _base_ticket(s, n) for n in range(1, 41)}
+    _make_awkward(s, tickets)
+    where, ticket_lines = _write_tickets(s, tickets)
+    _ticket_cases(s, tickets, where)
+    write_manifest(out, companies, users, ticket_lines)
+    _write_readme(out, s.cases, companies, users, ticket_lines)
+    return s.cases
 
+
+def _write_companies(s: Sample) -> int:
+    """Look-alike names, an upper-case domain, a company without domains."""
+    out = s.out
     with JsonlWriter(out / "companies.jsonl") as w:
         w.record({"id": "C1", "name": "ООО «Ромашка Тревел»", "email_domains": ["romashka.travel"]})
         w.record({"id": "C2", "name": "ООО «Ромашка-Тревел»", "email_domains": ["Romashka-Travel.RU"]})
@@ -217,6 +235,12 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     s.case("empty-email-domains", "company without email domains", "C4", "companies.jsonl:4")
     s.case("upper-case-domain", "email domain not lower-case", "C2", "companies.jsonl:2")
 
+    return companies
+
+
+def _write_users(s: Sample) -> int:
+    """Staff without a company, case-colliding logins, an inactive client, a malformed email."""
+    out = s.out
     people = [
         ("U1", "a.petrov", "a.petrov@nemo.travel", "Алексей", "Петров", None, True),
         ("U2", "s.sidorova", "S.Sidorova@Nemo.Travel", "Светлана", "Сидорова", None, True),
@@ -260,58 +284,51 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     s.case("bad-malformed-email", "BAD RECORD: malformed email", "U15", f"users.jsonl:{u['U15']} field email")
     s.case("staff-without-company", "staff with company_id null", "U1, U2, U3", "users.jsonl:1-3")
 
-    tickets: dict[int, dict[str, Any]] = {}
+    return users
+
+
+def _base_ticket(s: Sample, n: int) -> dict[str, Any]:
+    """A plain valid ticket; the regulation's values cycle so every one occurs."""
     rng = s.rng
-    n_comment = 0
+    author = rng.choice(sorted(CLIENTS))
+    status = STATUSES[n % len(STATUSES)]
+    module, category = MODULES[n % len(MODULES)]
+    created = s.tick()
+    comments = []
+    for i in range(rng.randint(1, 3)):
+        comments.append(s.next_comment(rng.choice(STAFF) if i % 2 == 0 else author))
+    updated = s.tick()
+    return {
+        "id": f"T{n}",
+        "company_id": CLIENTS[author],
+        "author_id": author,
+        "created_at": iso(created),
+        "updated_at": iso(updated),
+        "reason": REASONS[n % len(REASONS)],
+        "priority": PRIORITIES[n % len(PRIORITIES)],
+        "module": module,
+        "category": category,
+        "subject": f"{rng.choice(PHRASES)} {rng.randint(1000000, 9999999)}",
+        "description": " ".join(sentence(rng, rng.randint(5, 15)) for _ in range(rng.randint(1, 4))),
+        "description_format": "text",
+        "status": status,
+        "assignee_id": rng.choice(STAFF),
+        "answers": {
+            "Учетная запись": f"agent_{rng.randint(1, 999):03d}",
+            "Номера заказов": f"{rng.randint(1000000, 9999999)}",
+            "Версия браузера": rng.choice(("Chrome 120", "Firefox 121", "Safari 17")),
+        },
+        "attachments": [],
+        "comments": comments,
+        "complaints": [],
+        "time_entries": [],
+        "closed_at": iso(updated) if status in CLOSED_STATUSES else None,
+    }
 
-    def base(n: int) -> dict[str, Any]:
-        """A plain valid ticket; the regulation's values cycle so every one occurs."""
-        nonlocal n_comment
-        author = rng.choice(sorted(CLIENTS))
-        status = STATUSES[n % len(STATUSES)]
-        module, category = MODULES[n % len(MODULES)]
-        created = s.tick()
-        comments = []
-        for i in range(rng.randint(1, 3)):
-            n_comment += 1
-            comments.append(s.comment(n_comment, rng.choice(STAFF) if i % 2 == 0 else author))
-        updated = s.tick()
-        return {
-            "id": f"T{n}",
-            "company_id": CLIENTS[author],
-            "author_id": author,
-            "created_at": iso(created),
-            "updated_at": iso(updated),
-            "reason": REASONS[n % len(REASONS)],
-            "priority": PRIORITIES[n % len(PRIORITIES)],
-            "module": module,
-            "category": category,
-            "subject": f"{rng.choice(PHRASES)} {rng.randint(1000000, 9999999)}",
-            "description": " ".join(sentence(rng, rng.randint(5, 15)) for _ in range(rng.randint(1, 4))),
-            "description_format": "text",
-            "status": status,
-            "assignee_id": rng.choice(STAFF),
-            "answers": {
-                "Учетная запись": f"agent_{rng.randint(1, 999):03d}",
-                "Номера заказов": f"{rng.randint(1000000, 9999999)}",
-                "Версия браузера": rng.choice(("Chrome 120", "Firefox 121", "Safari 17")),
-            },
-            "attachments": [],
-            "comments": comments,
-            "complaints": [],
-            "time_entries": [],
-            "closed_at": iso(updated) if status in CLOSED_STATUSES else None,
-        }
 
-    def new_comment(author: str, **kw: Any) -> dict[str, Any]:
-        nonlocal n_comment
-        n_comment += 1
-        return s.comment(n_comment, author, **kw)
-
-    for n in range(1, 41):
-        tickets[n] = base(n)
-    t = tickets
-
+def _make_awkward(s: Sample, t: dict[int, dict[str, Any]]) -> None:
+    """One ticket per awkward case (long subject, HTML, attachments, unknown authors, ...) and the bad ones."""
+    rng = s.rng
     t[5]["subject"] = (
         "Очень длинная тема обращения: " + "не работает выписка билетов по всем направлениям, " * 8
     )[:300]
@@ -323,15 +340,15 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     t[7]["subject"] = "Не работает поиск ✈️🔥 срочно"
     t[7]["comments"][0]["body"] = "Посмотрим 👀, уже чиним 🛠️"
     t[8]["comments"] = [
-        new_comment(STAFF[i % 3] if i % 2 else t[8]["author_id"], internal=i % 7 == 3) for i in range(60)
+        s.next_comment(STAFF[i % 3] if i % 2 else t[8]["author_id"], internal=i % 7 == 3) for i in range(60)
     ]
     t[9]["comments"] = [
-        new_comment(t[9]["author_id"]),
-        new_comment("U1", internal=True, body="Внутреннее: клиент уже писал об этом в прошлом месяце"),
-        new_comment("U2", body="Исправили, проверьте, пожалуйста."),
-        new_comment("U3", internal=True, body="Внутреннее: закрыть после подтверждения"),
+        s.next_comment(t[9]["author_id"]),
+        s.next_comment("U1", internal=True, body="Внутреннее: клиент уже писал об этом в прошлом месяце"),
+        s.next_comment("U2", body="Исправили, проверьте, пожалуйста."),
+        s.next_comment("U3", internal=True, body="Внутреннее: закрыть после подтверждения"),
     ]
-    c10 = [new_comment(t[10]["author_id"]), new_comment("U2")]
+    c10 = [s.next_comment(t[10]["author_id"]), s.next_comment("U2")]
     c10[0]["attachments"] = [s.attachment("T10", "Скриншот ошибки.png", t[10]["author_id"], s.clock)]
     c10[1]["attachments"] = [
         s.attachment("T10", "инструкция.pdf", "U2", s.clock, content_type="application/pdf"),
@@ -376,7 +393,7 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     ]
     t[16].update(author_id="U12", company_id="C1")
     t[17].update(author_id="U99", company_id="C3")
-    t[17]["comments"].append(new_comment("U99"))
+    t[17]["comments"].append(s.next_comment("U99"))
     t[18].update(author_id="U10", company_id="C1", subject="Ошибка выписки у i.ivanov")
     t[19].update(author_id="U11", company_id="C2", subject="Ошибка выписки у I.Ivanov")
     t[20]["priority"] = "Срочный"
@@ -398,10 +415,14 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     t[33]["assignee_id"] = None
     # Bad records (invalid on purpose):
     t[25]["created_at"] = "2024-05-06T18:50:00"
-    t[26]["comments"] = [new_comment("U1"), new_comment("U2")]
+    t[26]["comments"] = [s.next_comment("U1"), s.next_comment("U2")]
     t[26]["comments"][1]["created_at"] = t[26]["comments"][1]["created_at"][:-6]
     t[27]["company_id"] = "C9"
 
+
+def _write_tickets(s: Sample, t: dict[int, dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """tickets.jsonl with a truncated line, a blank line and a duplicate id; where each ticket landed."""
+    out = s.out
     with JsonlWriter(out / "tickets.jsonl") as w:
         where: dict[str, int] = {}
         for n, ticket in t.items():
@@ -415,6 +436,12 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
                 duplicate = dict(t[3], subject="Повтор обращения T3 с другой темой")
                 where["T3 (duplicate)"] = w.record(duplicate)
         ticket_lines = w.lines - 1  # the blank line is not a record
+
+    return where, ticket_lines
+
+
+def _ticket_cases(s: Sample, t: dict[int, dict[str, Any]], where: dict[str, int]) -> None:
+    """The README's table: which ticket carries which case."""
 
     def at(tid: str, extra: str = "") -> str:
         return f"tickets.jsonl:{where[tid]}" + (f" {extra}" if extra else "")
@@ -443,7 +470,7 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     )
     s.case(
         "attachment-large",
-        f"attachment of {len(big_log)} bytes (tests set a low size limit)",
+        f"attachment of {t[15]['attachments'][0]['size']} bytes (tests set a low size limit)",
         "T15",
         at("T15"),
     )
@@ -496,10 +523,6 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
         for value in values:
             carriers = [tk["id"] for n, tk in t.items() if tk[key] == value and n not in (24, 25, 26, 27)]
             s.case(f"{key}-{values.index(value) + 1}", f"{key} «{value}»", ", ".join(carriers[:3]), "")
-
-    write_manifest(out, companies, users, ticket_lines)
-    _write_readme(out, s.cases, companies, users, ticket_lines)
-    return s.cases
 
 
 def _write_readme(

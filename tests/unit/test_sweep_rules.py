@@ -176,6 +176,18 @@ def test_apply_skips_a_stale_action() -> None:
     assert fake.stats.writes == 0
 
 
+def test_apply_skips_an_action_whose_status_changed_within_the_same_second() -> None:
+    """updated_on has a one-second grain: the status recorded at planning is checked too."""
+    fake = FakeRedmine(T0)
+    issue = awaiting_client(fake, T0)
+    the_plan = plan(fake, T0 + timedelta(days=5, hours=1), "feedback-reminder")
+    fake.issues[issue]["status"] = fake._status("В работе")  # updated_on left as it was
+    outcomes = apply_plan(fake, the_plan, POLICIES)  # type: ignore[arg-type]
+    assert [(o.outcome, o.reason) for o in outcomes] == [
+        ("skipped", "stale: status changed since the plan (Требует обратной связи → В работе)")]
+    assert fake.stats.writes == 0
+
+
 def test_max_actions_aborts_before_any_write(tmp_path: Path) -> None:
     fake = FakeRedmine(T0)
     awaiting_client(fake, T0)

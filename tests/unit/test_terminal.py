@@ -48,3 +48,14 @@ def test_csv_where_no_report_is_printed_is_a_usage_error_before_any_work(
     assert cli.main(["--lang", "en", *command, "--format", "csv"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "use text or json" in captured.err and "retrying" not in captured.err
+
+
+def test_a_command_leaves_the_process_logging_as_it_found_it(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+    logger = logging.getLogger("helpdesk")
+    before = (logger.handlers[:], logger.level, logger.propagate)
+    monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
+    assert cli.main(["sweep", "plan", "--now", "not-a-time"]) == 2  # settings (and the handler) were loaded
+    assert (logger.handlers[:], logger.level, logger.propagate) == before
