@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import razdel
 from pymorphy3 import MorphAnalyzer
@@ -29,6 +30,7 @@ _MASK = re.compile(r"https?://\S+|\bwww\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _QUESTION_END = re.compile(r"\?[\s!?.)»\"']*$")
 _LETTER = re.compile(r"[^\W\d_]")
 _HEADING_WORDS = 8
+_QUOTES = frozenset({"«", "»", '"', "“", "”", "'"})
 
 
 def fold(text: str) -> str:
@@ -58,8 +60,9 @@ def lemma(word: str) -> str:
     return fold(analyser().parse(low)[0].normal_form) if _LETTER.search(low) else low
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A tuple, not a frozen dataclass: tens of thousands are made per second."""
+
     text: str
     start: int
     end: int
@@ -123,22 +126,21 @@ def analyse(text: str) -> Analysis:
     clause = 0
     for number, (s_start, s_end) in enumerate(_sentences(masked)):
         piece = masked[s_start:s_end]
-        items = [t for t in razdel.tokenize(piece) if t.text not in {"«", "»", '"', "“", "”", "'"}]
-        forms = [lemmas(t.text) if _LETTER.search(t.text) or t.text.isdigit() else frozenset({t.text})
-                 for t in items]
-        word_forms = [f for t, f in zip(items, forms, strict=True) if _LETTER.search(t.text) or t.text.isdigit()]
+        items = [t for t in razdel.tokenize(piece) if t.text not in _QUOTES]
+        is_word = [bool(_LETTER.search(t.text)) or t.text.isdigit() for t in items]
+        forms = [lemmas(t.text) if w else frozenset({t.text}) for t, w in zip(items, is_word, strict=True)]
+        word_forms = [f for f, w in zip(forms, is_word, strict=True) if w]
         question = _is_question(piece, word_forms)
         subjunctive = any("бы" in f for f in word_forms)
         condition = False
         sentence: list[Token] = []
-        for item, item_forms in zip(items, forms, strict=True):
-            is_word = bool(_LETTER.search(item.text)) or item.text.isdigit()
-            if item.text in CLAUSE_PUNCT or (is_word and not item_forms.isdisjoint(CLAUSE_WORDS)):
+        for item, item_forms, word in zip(items, forms, is_word, strict=True):
+            if item.text in CLAUSE_PUNCT or (word and not item_forms.isdisjoint(CLAUSE_WORDS)):
                 clause += 1
-                condition = is_word and not item_forms.isdisjoint(CONDITION_WORDS)
-            if is_word and "случай" in item_forms and sentence and "в" in sentence[-1].forms:
+                condition = word and not item_forms.isdisjoint(CONDITION_WORDS)
+            if word and "случай" in item_forms and sentence and "в" in sentence[-1].forms:
                 condition = True
-            sentence.append(Token(item.text, s_start + item.start, s_start + item.stop, item_forms, is_word,
+            sentence.append(Token(item.text, s_start + item.start, s_start + item.stop, item_forms, word,
                                   number, clause, question, condition or subjunctive))
         clause += 1
         raw.append(sentence)
@@ -171,8 +173,7 @@ def _greeting(sentence: list[Token]) -> bool:
 
 
 def _with_question(token: Token) -> Token:
-    return Token(token.text, token.start, token.end, token.forms, token.word, token.sentence, token.clause,
-                 True, token.condition)
+    return token._replace(question=True)
 
 
 # --- lemma patterns ----------------------------------------------------------------------------
@@ -251,6 +252,12 @@ class LemmaPattern:
             else:
                 forms |= {fold(alternative).lower(), lemma(alternative)}
         return _Slot("word", frozenset(forms), tuple(prefixes), negated, optional)
+
+    @property
+    def first_forms(self) -> frozenset[str] | None:
+        """Forms one of which a text must have for a match; None when a prefix decides."""
+        first = self.slots[0]
+        return None if first.prefixes else first.forms
 
     def matches(self, analysis: Analysis) -> list[Match]:
         tokens = analysis.tokens

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -117,7 +118,8 @@ class PhraseSet(_Model):
             for hit in pattern.finditer(folded):
                 if hit.start() < hit.end() and (analysis is None or self._counts_regex(analysis, hit.start())):
                     spans.append(hit.span())
-        if analysis is not None:
+        if analysis is not None and (self._any_first_form is None or not analysis.index.keys().isdisjoint(
+                self._any_first_form)):
             for lemma_pattern in self.lemmas:
                 spans += [(m.start, m.end) for m in lemma_pattern.matches(analysis)
                           if self._counts(m.negated, m.question, m.condition)]
@@ -136,6 +138,17 @@ class PhraseSet(_Model):
                 merged.append((start, end))
         fragments = [text[start:end] for start, end in merged]
         return list(dict.fromkeys(fragments))
+
+    @cached_property
+    def _any_first_form(self) -> frozenset[str] | None:
+        """A text without any of these forms cannot match a lemma pattern (a quick reject)."""
+        forms: set[str] = set()
+        for lemma_pattern in self.lemmas:
+            first = lemma_pattern.first_forms
+            if first is None:
+                return None
+            forms |= first
+        return frozenset(forms)
 
     def _counts(self, negated: bool, question: bool, condition: bool) -> bool:
         if self.only_questions and not question:
