@@ -186,6 +186,7 @@ class _Slot:
     negated: bool = False   # «!a|b»: a word that is none of these
     optional: bool = False  # «a|b?»
     size: int = 0           # gap: up to this many words
+    numbers: bool = False   # `#` among the alternatives: a number is also taken
 
     def takes(self, token: Token) -> bool:
         if self.kind == "punct":
@@ -194,7 +195,7 @@ class _Slot:
             return token.text.isdigit()
         if not token.word or (self.negated and token.text.isdigit()):
             return False
-        hit = not token.forms.isdisjoint(self.forms) or any(
+        hit = not token.forms.isdisjoint(self.forms) or (self.numbers and token.text.isdigit()) or any(
             f.startswith(p) for p in self.prefixes for f in token.forms)
         return hit != self.negated
 
@@ -213,7 +214,7 @@ class Match:
 class LemmaPattern:
     """A phrase over lemmas: «списать|списаться ~3 деньги|средства». Slots, space-separated:
     `word` (any form of it; alternatives with `|`), `pre*` (a lemma starting so), `!a|b` (a word
-    of letters that is none of these), `#` (a number), `~` / `~N` (up to 3 / N words of the same clause),
+    of letters that is none of these), `#` (a number; also as an alternative), `~` / `~N` (up to 3 / N words of the same clause),
     `$` (end of the clause), punctuation as itself; a trailing `?` makes a slot optional.
     A match never crosses a sentence; it is negated when a negation the pattern does not
     spell out stands inside it or up to two words before it in its clause."""
@@ -246,12 +247,15 @@ class LemmaPattern:
         body = part.strip("!?")
         forms: set[str] = set()
         prefixes: list[str] = []
+        numbers = False
         for alternative in filter(None, body.split("|")):
-            if alternative.endswith("*"):
+            if alternative == "#":
+                numbers = True
+            elif alternative.endswith("*"):
                 prefixes.append(fold(alternative[:-1]).lower())
             else:
                 forms |= {fold(alternative).lower(), lemma(alternative)}
-        return _Slot("word", frozenset(forms), tuple(prefixes), negated, optional)
+        return _Slot("word", frozenset(forms), tuple(prefixes), negated, optional, numbers=numbers)
 
     @property
     def first_forms(self) -> frozenset[str] | None:
