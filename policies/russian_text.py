@@ -214,8 +214,9 @@ class Match:
 class LemmaPattern:
     """A phrase over lemmas: «списать|списаться ~3 деньги|средства». Slots, space-separated:
     `word` (any form of it; alternatives with `|`), `pre*` (a lemma starting so), `!a|b` (a word
-    of letters that is none of these), `#` (a number; also as an alternative), `~` / `~N` (up to 3 / N words of the same clause),
-    `$` (end of the clause), punctuation as itself; a trailing `?` makes a slot optional.
+    of letters that is none of these), `#` (a number; also as an alternative), `~` / `~N` (up to
+    3 / N words of the same clause), `$` (end of the clause), punctuation as itself; a trailing
+    `?` makes a slot optional.
     A match never crosses a sentence; it is negated when a negation the pattern does not
     spell out stands inside it or up to two words before it in its clause."""
 
