@@ -33,13 +33,15 @@ GOOD_TICKETS = 200
 
 CHILD = """
 import json, sys, time
+from pathlib import Path
 sys.path.insert(0, {repo!r})
 import migrator.export as ex
 started = time.perf_counter()
 bad = []
 kwargs = {{"on_bad": bad.append}}
 if sys.argv[2] != "-":
-    kwargs["rejects"] = ex.RejectsDir(sys.argv[2])
+    from migrator.rejects import RejectsDir
+    kwargs["rejects"] = RejectsDir(Path(sys.argv[2]))
 with ex.open_export(sys.argv[1], **kwargs) as export:
     n = sum(1 for _ in export.companies()) + sum(1 for _ in export.users()) + sum(1 for _ in export.tickets())
 if "rejects" in kwargs:
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     script.write_text(CHILD.format(repo=str(REPO)), "utf-8")
     rows: list[dict[str, Any]] = []
     for mode in args.modes.split(","):
-        rejects = args.work / "rejects"
+        rejects = args.work / "rejects-dir"
         shutil.rmtree(rejects, ignore_errors=True)
         export = clean if mode == "baseline" else junk
         child = run_child([sys.executable, str(script), str(export), str(rejects) if mode == "rejects" else "-"],
