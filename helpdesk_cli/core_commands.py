@@ -57,12 +57,12 @@ def doctor(ctx: typer.Context, output: FormatOption = OutputFormat.text) -> int:
     else:
         m = session.messages
         for check in result.checks:
-            detail = f"  {check.detail}" if check.detail else ""
+            detail = f"  {'; '.join(m.text(d) for d in check.detail.split('; '))}" if check.detail else ""
             line = Text.assemble((f"{m(check.status):>8} ", STATUS_STYLE[check.status]),
-                                 safe(f"{check.area}: {check.subject}{detail}"))
+                                 safe(f"{m.text(check.area)}: {m.text(check.subject)}{detail}"))
             session.stdout.print(line)
             if check.fix and check.status != "ok":
-                session.stdout.print(safe("           " + m("fix: {fix}", fix=check.fix), "dim"))
+                session.stdout.print(safe("           " + m("fix: {fix}", fix=m.text(check.fix)), "dim"))
         verdict = m("all good") if not result.problems else m("{n} problem(s)", n=len(result.problems))
         session.stdout.print(safe(f"{result.url}: {verdict}", "bold"))
     return EXIT_ATTENTION if result.problems else EXIT_OK

@@ -7,7 +7,6 @@ the doctor says so instead of pretending (provisioning is what sets them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -50,9 +49,8 @@ def _by_name(items: list[dict]) -> dict[str, dict]:
     return {str(item.get("name")): item for item in items}
 
 
-def _enumeration_checks(area: str, wanted: list[str], live: dict[str, dict]) -> Iterator[Check]:
-    for name in wanted:
-        yield _verdict(area, name, [] if name in live else ["missing"])
+def _enumeration_checks(area: str, wanted: list[str], live: dict[str, dict]) -> list[Check]:
+    return [_verdict(area, name, [] if name in live else ["missing"]) for name in wanted]
 
 
 def _check_connection(gateway: Gateway) -> Check:

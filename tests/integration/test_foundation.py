@@ -59,9 +59,13 @@ def test_doctor_names_each_missing_object_on_an_unprovisioned_redmine(bare_redmi
                      ("priority", "Блокер"), ("custom field", "ID в портале"), ("role", "Клиент"),
                      ("role", "Техподдержка"), ("group", "Сотрудники техподдержки")]:
         assert expected in missing
-    text = cli(bare_redmine, "doctor")
+    text = cli(bare_redmine, "--lang", "en", "doctor")
     assert text.returncode == 3, text.stderr[-2000:]
     assert "fix: run `helpdesk provision --ruby" in text.stdout
+    russian = cli(bare_redmine, "--lang", "ru", "doctor")
+    assert russian.returncode == 3, russian.stderr[-2000:]
+    assert "проблема трекер: Баг  отсутствует" in russian.stdout
+    assert "исправить: выполните `helpdesk provision --ruby" in russian.stdout
 
 
 def test_impersonation_works_for_active_and_is_clear_for_locked(redmine: LocalRedmine, unique: str) -> None:

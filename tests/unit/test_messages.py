@@ -41,6 +41,8 @@ def test_unknown_language_is_refused() -> None:
 
 def _labels(report: Report) -> Iterator[str]:
     yield report.title
+    if report.subtitle:
+        yield report.subtitle
     for metric in report.summary:
         yield metric.label
     for section in report.sections:
@@ -59,9 +61,11 @@ def _reports() -> Iterator[Report]:
     counts = {kind: dict.fromkeys(VERBS, 1) for kind in KINDS}
     finding = Finding(category="bad-record", file="tickets.jsonl", line=3, id="T1", field="subject", reason="x")
     for dry_run in (True, False):
-        result = MigrationResult(dry_run=dry_run, export="e", ledger="l", counts=counts, findings=[finding],
-                                 finding_counts={"bad-record": 5}, unmapped={"priority": {"Срочно": 2}})
-        yield migration_report(result, NOW)
+        for rejects in (None, "e.rejects"):
+            result = MigrationResult(dry_run=dry_run, export="e", ledger="l", counts=counts, findings=[finding],
+                                     finding_counts={"bad-record": 5}, unmapped={"priority": {"Срочно": 2}},
+                                     rejects=rejects)
+            yield migration_report(result, NOW)
     yield verify_report(VerifyResult(tickets=1, differences=[]), NOW)
     yield bill_report(compute_bill(Month(2026, 3), [], {}, BillingRules()), NOW)
 
