@@ -325,7 +325,7 @@ class Outcome(BaseModel):
 
 def read_client_role_id(gateway: Gateway, role_name: str) -> int:
     """The id of the client role (mappings: roles.client.name)."""
-    for role in gateway.get("/roles.json").get("roles", []):
+    for role in gateway.catalog.items("roles"):
         if role.get("name") == role_name:
             return int(role["id"])
     raise ConfigError(f"Redmine has no role '{role_name}' (run helpdesk provision)", key="roles.client.name")

@@ -45,10 +45,6 @@ def _verdict(area: str, subject: str, problems: list[str], fix: str = PROVISION_
     return Check(area=area, subject=subject, status="problem", detail="; ".join(problems), fix=fix)
 
 
-def _by_name(items: list[dict]) -> dict[str, dict]:
-    return {str(item.get("name")): item for item in items}
-
-
 def _enumeration_checks(area: str, wanted: list[str], live: dict[str, dict]) -> list[Check]:
     return [_verdict(area, name, [] if name in live else ["missing"]) for name in wanted]
 
@@ -75,13 +71,13 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     checks = [_check_connection(gateway)]
     if checks[0].status == "problem":
         return DoctorResult(url=gateway.url, checks=checks)
-    fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
+    fields = gateway.catalog.by_name("custom_fields")
     checks += _status_checks(gateway, mappings)
     checks += _tracker_checks(gateway, mappings)
     checks += _enumeration_checks_all(gateway, mappings)
     checks += _custom_field_checks(fields, mappings)
     checks += _role_checks(gateway, mappings)
-    groups = {g.get("name") for g in gateway.get("/groups.json").get("groups", [])}
+    groups = set(gateway.catalog.by_name("groups"))
     checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
     checks.append(Check(area="workflow", subject="status transitions", status="info",
                         detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
@@ -90,7 +86,7 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
 
 
 def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
-    statuses = _by_name(gateway.get("/issue_statuses.json").get("issue_statuses", []))
+    statuses = gateway.catalog.by_name("statuses")
     checks = []
     for spec in mappings.statuses:
         live = statuses.get(spec.name)
@@ -104,7 +100,7 @@ def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
 
 
 def _tracker_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
-    trackers = _by_name(gateway.get("/trackers.json").get("trackers", []))
+    trackers = gateway.catalog.by_name("trackers")
     checks = []
     for spec in mappings.trackers:
         live = trackers.get(spec.name)
@@ -120,13 +116,12 @@ def _tracker_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
 
 def _enumeration_checks_all(gateway: Gateway, mappings: Mappings) -> list[Check]:
     """Priorities (and which one is the default) and time-entry activities."""
-    priorities = _by_name(gateway.get("/enumerations/issue_priorities.json").get("issue_priorities", []))
+    priorities = gateway.catalog.by_name("priorities")
     checks = _enumeration_checks("priority", [p.name for p in mappings.priorities], priorities)
     default = next((n for n, p in priorities.items() if p.get("is_default")), None)
     if default != mappings.default_priority:
         checks.append(_verdict("priority", "default", [f"default is {default}, want {mappings.default_priority}"]))
-    activities = _by_name(gateway.get("/enumerations/time_entry_activities.json")
-                          .get("time_entry_activities", []))
+    activities = gateway.catalog.by_name("activities")
     return checks + _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
 
 
@@ -153,7 +148,7 @@ def _custom_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappings) 
 
 def _role_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
     """The client and support roles: permissions exactly as mapped, clients never see private notes."""
-    roles = _by_name(gateway.get("/roles.json").get("roles", []))
+    roles = gateway.catalog.by_name("roles")
     checks = []
     for key in ("client", "support"):
         spec = getattr(mappings.roles, key)
@@ -194,7 +189,7 @@ def _notifications_check(fields: dict[str, dict[str, Any]]) -> Check:
 def notifications_state(gateway: Gateway) -> Literal["on", "off", "unknown"]:
     """What the last provisioning run recorded about Setting.notified_events."""
     try:
-        fields = _by_name(gateway.get("/custom_fields.json").get("custom_fields", []))
+        fields = gateway.catalog.by_name("custom_fields")
     except RedmineError:
         return "unknown"
     return _notifications_state_of(fields)

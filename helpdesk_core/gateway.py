@@ -38,6 +38,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from helpdesk_core.catalog import Catalog
 from helpdesk_core.config import ConnectionSettings
 from helpdesk_core.errors import (
     AuthError,
@@ -177,6 +178,7 @@ class Gateway:
         self._pool_size = pool_size
         self._local = threading.local()
         self.stats = RequestStats()
+        self.catalog = Catalog(self)  # Redmine's named objects, read once for the run
         # Told (path, items read, total_count) after each page of `iterate`: the CLI draws a bar.
         self._progress = progress
 

@@ -43,10 +43,6 @@ class LiveRedmine:
         return f"cf_{self.custom_fields['portal_id']}"
 
 
-def _ids(items: list[Json]) -> dict[str, int]:
-    return {str(item["name"]): int(item["id"]) for item in items}
-
-
 def _need(found: dict[str, int], names: list[str], what: str) -> None:
     missing = [n for n in names if n not in found]
     if missing:
@@ -57,14 +53,10 @@ def _need(found: dict[str, int], names: list[str], what: str) -> None:
 def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
     """Read the snapshot; fails with a ConfigError naming what provisioning must create first."""
     me = gateway.get("/users/current.json")["user"]
-    statuses_raw = gateway.get("/issue_statuses.json")["issue_statuses"]
-    trackers = _ids(gateway.get("/trackers.json")["trackers"])
-    statuses = _ids(statuses_raw)
-    priorities = _ids(gateway.get("/enumerations/issue_priorities.json")["issue_priorities"])
-    activities = _ids(gateway.get("/enumerations/time_entry_activities.json")["time_entry_activities"])
-    fields_by_name = _ids(gateway.get("/custom_fields.json")["custom_fields"])
-    roles = _ids(gateway.get("/roles.json")["roles"])
-    groups = _ids(gateway.get("/groups.json")["groups"])
+    catalog = gateway.catalog
+    trackers, statuses = catalog.ids("trackers"), catalog.ids("statuses")
+    priorities, activities = catalog.ids("priorities"), catalog.ids("activities")
+    fields_by_name, roles, groups = catalog.ids("custom_fields"), catalog.ids("roles"), catalog.ids("groups")
     _need(trackers, [t.name for t in mappings.trackers], "tracker")
     _need(statuses, [s.name for s in mappings.statuses], "status")
     _need(priorities, [p.name for p in mappings.priorities], "priority")
@@ -77,7 +69,7 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
     group = gateway.get(f"/groups/{group_id}.json", {"include": "users"})["group"]
     live = LiveRedmine(
         trackers=trackers, statuses=statuses,
-        closed_status_ids={int(s["id"]) for s in statuses_raw if s.get("is_closed")},
+        closed_status_ids={int(s["id"]) for s in catalog.closed_statuses()},
         priorities=priorities, activities=activities,
         custom_fields={key: fields_by_name[spec.name] for key, spec in spec_fields.items()},
         client_role_id=roles[mappings.roles.client.name], support_role_id=roles[mappings.roles.support.name],

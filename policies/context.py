@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import ConfigError
 from policies.config import ResolvedRule, Settings
 from policies.issues import IssueView, Journal
@@ -52,7 +53,7 @@ class Directory:
             name = self.settings.support.group
             users: set[int] = set()
             if name:
-                groups = list(self.reader.iterate("/groups.json", "groups"))
+                groups = Catalog.of(self.reader).items("groups")
                 match = [g for g in groups if g.get("name") == name]
                 if not match:
                     raise ConfigError(f"group '{name}' not found in Redmine", key="settings.support.group")

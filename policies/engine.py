@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from helpdesk_core.catalog import Catalog
 from helpdesk_core.clock import Clock, SystemClock, utc_stamp
 from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, NotFoundError, RedmineError
 from helpdesk_core.gateway import Gateway
@@ -108,8 +109,8 @@ class RedmineFacts:
 
     @classmethod
     def load(cls, reader: Any) -> RedmineFacts:
-        statuses = reader.get("/issue_statuses.json").get("issue_statuses", [])
-        trackers = reader.get("/trackers.json").get("trackers", [])
+        catalog = Catalog.of(reader)
+        statuses, trackers = catalog.items("statuses"), catalog.items("trackers")
         return cls(status_ids={s["name"]: int(s["id"]) for s in statuses},
                    status_names={int(s["id"]): s["name"] for s in statuses},
                    closed=frozenset(s["name"] for s in statuses if s.get("is_closed")),

@@ -83,6 +83,8 @@ class FakeRedmine:
             return {"trackers": [{"id": i, "name": n} for i, n in TRACKERS]}
         if path == "/users/current.json":
             return {"user": {"id": ADMIN, "login": "admin"}}
+        if path == "/groups.json":
+            return {"groups": [{"id": 7, "name": "Сотрудники техподдержки"}]}
         if path == "/groups/7.json":
             return {"group": {"id": 7, "users": [{"id": SUPPORT, "name": "support"}]}}
         if path.startswith("/issues/"):
