@@ -14,10 +14,10 @@ import typer
 from admin.billing import TABLES, BillingRules, Month, bill_month, bill_report, report_table
 from admin.companies import CompanyDirectory, load_directory
 from admin.registrations import (
-    Outcome,
+    ApprovalOutcome,
     Pending,
     ProjectIndex,
-    apply_plan,
+    apply_approvals,
     classify,
     plan_by_domain,
     plan_from_rows,
@@ -147,14 +147,14 @@ def approve(
     else:
         plan = plan_by_domain(classify(accounts, directory, projects), role_id,
                               logins=None if all_matching else logins)
-    outcomes = apply_plan(gateway, plan, dry_run=dry_run)
+    outcomes = apply_approvals(gateway, plan, dry_run=dry_run)
     _show_outcomes(session, outcomes, output, dry_run)
     if any(o.status == "error" for o in outcomes):
         return EXIT_FAILED
     return EXIT_ATTENTION if any(o.status in ("skipped", "unmatched") for o in outcomes) else EXIT_OK
 
 
-def _show_outcomes(session: Session, outcomes: list[Outcome], output: OutputFormat, dry_run: bool) -> None:
+def _show_outcomes(session: Session, outcomes: list[ApprovalOutcome], output: OutputFormat, dry_run: bool) -> None:
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1

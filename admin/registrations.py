@@ -5,7 +5,7 @@ administrator activates them (regulation, «Регистрация в треке
 one means: a membership in its own company's project with the client role, then activation.
 
 The shape is plan → apply: `plan_approvals` decides everything (which account, which project,
-or why not), `apply_plan` only executes; a dry run is `apply_plan(..., dry_run=True)`, which
+or why not), `apply_approvals` only executes; a dry run is `apply_approvals(..., dry_run=True)`, which
 walks the same plan and skips the writes.
 
 Order of the two writes (membership first, then activation) is on purpose: if the run stops
@@ -307,16 +307,16 @@ def _row_account(row: RegistrationRow, by_mail: dict[str, list[PendingAccount]],
 
 # --- apply --------------------------------------------------------------------------------------
 
-OutcomeStatus = Literal["approved", "would-approve", "skipped", "unmatched", "error"]
+ApprovalStatus = Literal["approved", "would-approve", "skipped", "unmatched", "error"]
 
 
-class Outcome(BaseModel):
+class ApprovalOutcome(BaseModel):
     """What happened to one account or CSV row."""
 
     model_config = ConfigDict(frozen=True)
 
     subject: str
-    status: OutcomeStatus
+    status: ApprovalStatus
     company: str | None = None
     project: str | None = None
     reason: str = ""
@@ -331,27 +331,27 @@ def read_client_role_id(gateway: Gateway, role_name: str) -> int:
     raise ConfigError(f"Redmine has no role '{role_name}' (run helpdesk provision)", key="roles.client.name")
 
 
-def apply_plan(gateway: Gateway, plan: ApprovalPlan, *, dry_run: bool) -> list[Outcome]:
+def apply_approvals(gateway: Gateway, plan: ApprovalPlan, *, dry_run: bool) -> list[ApprovalOutcome]:
     """Execute the plan (or, with `dry_run`, only say what it would do); one outcome per subject.
 
     A failure of one account is its outcome, not the end of the run.
     """
-    outcomes: list[Outcome] = []
+    outcomes: list[ApprovalOutcome] = []
     for approval in plan.approvals:
         where = {"subject": approval.account.login, "company": approval.company,
                  "project": approval.project.identifier}
         if dry_run:
-            outcomes.append(Outcome(**where, status="would-approve", reason=approval.basis))
+            outcomes.append(ApprovalOutcome(**where, status="would-approve", reason=approval.basis))
             continue
         try:
             approve(gateway, approval)
         except HelpdeskError as exc:
-            outcomes.append(Outcome(**where, status="error", reason=str(exc)))
+            outcomes.append(ApprovalOutcome(**where, status="error", reason=str(exc)))
             continue
-        outcomes.append(Outcome(**where, status="approved", reason=approval.basis))
-    outcomes.extend(Outcome(subject=s.subject, status="skipped", reason=s.reason, line=s.line)
+        outcomes.append(ApprovalOutcome(**where, status="approved", reason=approval.basis))
+    outcomes.extend(ApprovalOutcome(subject=s.subject, status="skipped", reason=s.reason, line=s.line)
                     for s in plan.skipped)
-    outcomes.extend(Outcome(subject=s.subject, status="unmatched", reason=s.reason, line=s.line)
+    outcomes.extend(ApprovalOutcome(subject=s.subject, status="unmatched", reason=s.reason, line=s.line)
                     for s in plan.unmatched_rows)
     return outcomes
 

@@ -18,7 +18,7 @@ from admin.registrations import (
     PendingAccount,
     ProjectIndex,
     ProjectRef,
-    apply_plan,
+    apply_approvals,
     classify,
     plan_by_domain,
     plan_from_rows,
@@ -193,7 +193,7 @@ class RecordingGateway:
 def test_dry_run_walks_the_same_plan_and_writes_nothing() -> None:
     plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE)
     gateway = RecordingGateway(writes_allowed=False)
-    outcomes = apply_plan(gateway, plan, dry_run=True)  # type: ignore[arg-type]
+    outcomes = apply_approvals(gateway, plan, dry_run=True)  # type: ignore[arg-type]
     assert {o.subject: o.status for o in outcomes} == {
         "ivanov": "would-approve", "orlova": "would-approve",
         "petrova": "skipped", "sidorov": "skipped", "kozlov": "skipped"}
@@ -203,7 +203,7 @@ def test_dry_run_walks_the_same_plan_and_writes_nothing() -> None:
 def test_apply_adds_membership_in_own_project_with_client_role_then_activates() -> None:
     plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
     gateway = RecordingGateway()
-    [outcome] = apply_plan(gateway, plan, dry_run=False)  # type: ignore[arg-type]
+    [outcome] = apply_approvals(gateway, plan, dry_run=False)  # type: ignore[arg-type]
     assert outcome.status == "approved" and outcome.project == "romashka"
     assert gateway.calls == [
         ("POST", "/projects/1/memberships.json", {"membership": {"user_id": 10, "role_ids": [ROLE]}}),
@@ -259,7 +259,7 @@ class MemberAlreadyGateway(RecordingGateway):
 def test_rerun_after_membership_adds_the_role_and_activates() -> None:
     plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
     gateway = MemberAlreadyGateway()
-    [outcome] = apply_plan(gateway, plan, dry_run=False)  # type: ignore[arg-type]
+    [outcome] = apply_approvals(gateway, plan, dry_run=False)  # type: ignore[arg-type]
     assert outcome.status == "approved"
     assert gateway.calls == [
         ("PUT", "/memberships/77.json", {"membership": {"role_ids": [3, ROLE]}}),
