@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,6 +48,11 @@ MaxActionsOption = Annotated[int | None, typer.Option(
 
 def _load(policies: Path | None, audit_rules: Path | None) -> tuple[Policies, AuditConfig]:
     return load_policies(policies), load_audit_config(audit_rules)
+
+
+def _issues_bar(session: Session) -> Callable[[int, int], None]:
+    """The sweep's long part: each candidate read with its journals."""
+    return lambda done, total: session.bars.update("sweep: issues read", done, total)
 
 
 def _plan_report(plan: Plan, title: str) -> Report:
@@ -107,7 +113,7 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
     session = session_from(ctx)
     loaded, audit = _load(policies, audit_rules)
     plan = plan_sweep(session.gateway(writes_allowed=False), loaded, session.clock(now).now(),
-                      only=only, audit=audit)
+                      only=only, audit=audit, progress=_issues_bar(session))
     if out is not None:
         out.write_text(json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if html is not None:
@@ -163,7 +169,7 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
     clock = session.clock(now)
     result = run_sweep(session.gateway(writes_allowed=not dry_run), loaded, clock,
                        state_dir=state_dir or default_state_dir(), only=only, max_actions=max_actions,
-                       dry_run=dry_run, lock_wait=lock_wait, audit=audit)
+                       dry_run=dry_run, lock_wait=lock_wait, audit=audit, progress=_issues_bar(session))
     if dry_run:
         if output is OutputFormat.json:
             session.emit_json(result.plan.to_json())

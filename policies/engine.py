@@ -160,6 +160,7 @@ class Sweeper:
     _lists: dict[str, list[Summary]] = field(default_factory=dict)
     _details: dict[int, IssueView | None] = field(default_factory=dict)
     candidates: set[int] = field(default_factory=set)
+    progress: Callable[[int, int], None] | None = None  # (issues read in full, candidates so far)
 
     def _list(self, params: dict[str, str]) -> list[Summary]:
         key = json.dumps(params, sort_keys=True)
@@ -220,16 +221,19 @@ class Sweeper:
                         seen.add(summary.id)
                         self.candidates.add(summary.id)
                         issue = self.detail(summary.id)
+                        if self.progress is not None:
+                            self.progress(len(self._details), len(self.candidates))
                         if issue is not None:
                             actions.extend(rule.evaluate(ctx, issue))
         return actions
 
 
 def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequence[str] | None = None,
-               audit: AuditConfig | None = None) -> Plan:
+               audit: AuditConfig | None = None, progress: Callable[[int, int], None] | None = None) -> Plan:
     """What every enabled rule would do at `now`; reads only."""
     before = gateway.stats.total if hasattr(gateway, "stats") else 0
-    sweeper = Sweeper(gateway, policies, now, audit=audit if audit is not None else load_audit_config())
+    sweeper = Sweeper(gateway, policies, now, audit=audit if audit is not None else load_audit_config(),
+                      progress=progress)
     actions = sweeper.plan(only)
     spent = (gateway.stats.total - before) if hasattr(gateway, "stats") else 0
     rules = tuple(r for r in policies.rules if not only or r in only)
@@ -345,11 +349,11 @@ class RunResult:
 def run_sweep(gateway: Gateway, policies: Policies, clock: Clock, *, state_dir: Path,
               only: Sequence[str] | None = None, max_actions: int | None = None, dry_run: bool = False,
               lock_wait: float = 0.0, audit: AuditConfig | None = None,
-              log_clock: Clock | None = None) -> RunResult:
+              log_clock: Clock | None = None, progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Plan and apply under the lock (cron's entry point). The plan is made inside the lock,
     so a run that waited sees what the previous one wrote."""
     with sweep_lock(state_dir, wait=lock_wait):
-        plan = plan_sweep(gateway, policies, clock.now(), only=only, audit=audit)
+        plan = plan_sweep(gateway, policies, clock.now(), only=only, audit=audit, progress=progress)
         if dry_run:
             return RunResult(plan, ())
         _check_max_actions(plan, max_actions)

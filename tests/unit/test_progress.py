@@ -50,3 +50,20 @@ def test_gateway_reports_each_page_of_a_collection() -> None:
     gateway = Gateway(settings(), progress=lambda path, done, total: seen.append((path, done, total)))
     assert [i["id"] for i in gateway.iterate("/issues.json", "issues", page_size=2)] == [1, 2, 3, 4, 5]
     assert seen == [("/issues.json", 2, 5), ("/issues.json", 4, 5), ("/issues.json", 5, 5)]
+
+
+def test_a_sweep_reports_each_candidate_read_in_full() -> None:
+    from datetime import timedelta
+
+    from policies.engine import plan_sweep
+    from tests.unit.test_sweep_rules import AUDIT, POLICIES, T0, FakeRedmine, awaiting_client
+
+    fake = FakeRedmine(T0)
+    for _ in range(3):
+        awaiting_client(fake, T0)
+    seen: list[tuple[int, int]] = []
+    fake.now = T0 + timedelta(days=6)
+    plan = plan_sweep(fake, POLICIES, fake.now, audit=AUDIT, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (plan.candidates, plan.candidates)
+    assert all(done <= total for done, total in seen)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
