@@ -35,7 +35,7 @@ def render_csv(table: Table, messages: Messages) -> str:
 
     The header is in the reader's language (`messages`); the cells are data and stay as they are.
     """
-    table = messages.table(table)
+    table = messages.table(table, codes=False)  # a spreadsheet filters on the codes JSON also has
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([_safe_text(c.label) for c in table.columns])

@@ -260,6 +260,25 @@ RUSSIAN: Mapping[str, str] = {
     "error": "ошибка",
 }
 
+_KINDS = {"project": "проект", "user": "пользователь", "membership": "участие в проекте", "issue": "задача",
+          "journal": "комментарий", "attachment": "вложение", "time_entry": "трудозатраты", "complaint": "жалоба",
+          "category": "категория", "lock": "блокировка"}
+_SLA_STATES = {"ok": "в срок", "at-risk": "под угрозой", "breached": "нарушен", "met": "соблюдён"}
+# Codes in the cells of known columns (by column key), shown in Russian; JSON keeps the codes.
+RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
+    "kind": _KINDS,
+    "category": {"bad-record": "плохая запись", "unmapped-value": "значение без соответствия",
+                 "login-collision": "совпадение логинов", "attachment": "вложение", "authorship": "авторство",
+                 "workflow": "переход статуса", "write-failed": "запись не удалась",
+                 "count-mismatch": "расхождение счёта"},
+    "action": {"comment": "комментарий", "note": "заметка", "close": "закрыть", "set-status": "сменить статус",
+               "watch": "наблюдатель", "assign": "назначить", "flag": "отметить"},
+    "sla": _SLA_STATES,
+    "state": _SLA_STATES,
+    "status": {"approved": "одобрено", "would-approve": "будет одобрено", "skipped": "пропущено",
+               "unmatched": "без совпадения", "error": "ошибка"},
+}
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that only ever hold a count: "{billed} of {seen}" must not match "Ticket 7 of 9 and more".
 _COUNTS = frozenset({"n", "hidden", "shown", "total", "billed", "seen"})
@@ -283,6 +302,7 @@ class Messages:
 
     lang: Lang
     catalogue: Mapping[str, str] = field(default_factory=dict, repr=False)
+    codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     _templates: tuple[tuple[re.Pattern[str], str, bool], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -349,12 +369,21 @@ class Messages:
             "chart": self._chart(section.chart) if section.chart is not None else None,
         })
 
-    def table(self, table: Table) -> Table:
+    def table(self, table: Table, *, codes: bool = True) -> Table:
+        """Labels in this language; with `codes`, also the known codes in cells (kind, category, action…)."""
         columns = [c.model_copy(update={"label": self.text(c.label)}) for c in table.columns]
-        return table.model_copy(update={"columns": columns, "empty_text": self.text(table.empty_text)})
+        coded = {c.key: self.codes[c.key] for c in table.columns if c.key in self.codes} if codes else {}
+        rows = [{k: coded[k].get(v, v) if k in coded and isinstance(v, str) else v for k, v in row.items()}
+                for row in table.rows] if coded else table.rows
+        return table.model_copy(update={"columns": columns, "rows": rows, "empty_text": self.text(table.empty_text)})
 
     def _chart(self, chart: Chart) -> Chart:
+        kinds = self.codes.get("kind", {})
+        # Categories are data (companies, priorities) unless every one is an object kind of ours.
+        categories = [kinds[c] for c in chart.categories] if chart.categories and all(
+            c in kinds for c in chart.categories) else chart.categories
         return chart.model_copy(update={
+            "categories": categories,
             "title": self.text(chart.title),
             "unit": self.text(chart.unit) if chart.unit else chart.unit,
             "series": [s.model_copy(update={"name": self.text(s.name)}) for s in chart.series]})
@@ -372,7 +401,7 @@ def plural_category(lang: Lang, n: int) -> str:
 
 
 ENGLISH = Messages("en")
-RUSSIAN_MESSAGES = Messages("ru", RUSSIAN)
+RUSSIAN_MESSAGES = Messages("ru", RUSSIAN, RUSSIAN_CODES)
 
 
 def messages_for(lang: str) -> Messages:

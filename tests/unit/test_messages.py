@@ -111,3 +111,16 @@ def test_catalogue_templates_keep_their_placeholders() -> None:
     import string
     fields = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
     assert [k for k, v in RUSSIAN.items() if fields(k) != fields(v)] == []
+
+
+def test_codes_in_known_columns_read_in_russian_on_screen_but_not_in_json_or_csv() -> None:
+    from helpdesk_core.csv_report import render_csv
+    from helpdesk_core.report import Column, Table
+
+    table = Table(columns=[Column(key="kind", label="object"), Column(key="category", label="category"),
+                           Column(key="reason", label="reason")],
+                  rows=[{"kind": "issue", "category": "bad-record", "reason": "issue"}])
+    shown = RU.table(table)
+    assert shown.rows == [{"kind": "задача", "category": "плохая запись", "reason": "issue"}]  # data stays
+    assert table.rows[0]["kind"] == "issue"
+    assert render_csv(table, RU).splitlines() == ["объект,категория,причина", "issue,bad-record,issue"]
