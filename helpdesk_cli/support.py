@@ -94,7 +94,6 @@ class Session:
     config: Path | None = None
     mappings_path: Path | None = None
     insecure: bool = False
-    now: str | None = None
     lang: str | None = None
     table_rows: int = MAX_TERMINAL_ROWS
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
@@ -168,7 +167,7 @@ class Session:
     def clock(self, now: str | None = None) -> Clock:
         """The command's clock: fixed at `now` (a command's --now) when given, else the real one."""
         try:
-            return clock_for(now if now is not None else self.now)
+            return clock_for(now)
         except ValueError as exc:
             raise ConfigError(str(exc), key="--now") from None
 
