@@ -93,7 +93,7 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
          ["--config", str(config), "migrate", "plan", str(export), "--format", "json"], (1,)),
         ("never answers", silent_url, key, ["--config", str(config), "doctor"], (1,)),
         ("bad key", redmine_pg.url, bad_key, ["migrate", "plan", str(export), "--format", "json"], (2,)),
-        ("bad key doctor", redmine_pg.url, bad_key, ["doctor"], (2,)),
+        ("bad key doctor", redmine_pg.url, bad_key, ["doctor"], (3,)),  # doctor reports the 401 as a problem
         ("key in a bad config", None, "", ["--config", str(key_in_config), "doctor"], (2,)),
         ("key in a config with bad values", None, "", ["--config", str(key_bad_timeout), "doctor"], (2,)),
     ]
@@ -112,7 +112,7 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
                     env["HELPDESK_TRACEBACK"] = "1"
                 done = helpdesk(args, env, timeout=300)
                 # with HELPDESK_TRACEBACK an error is raised, not turned into its code: the exit is 1
-                expected = codes if not traceback_on or codes == (0, 3) else (1,)
+                expected = codes if not traceback_on or set(codes) <= {0, 3} else (1,)
                 assert done.returncode in expected, (name, traceback_on, done.returncode, done.stderr[-2000:])
                 outputs[f"{name} (traceback={traceback_on or 0}) exit {done.returncode}"] = done.stdout + done.stderr
                 if traceback_on and name in ("down server", "never answers"):
@@ -181,7 +181,7 @@ def test_tls_is_verified_by_default_and_insecure_warns(tls_server: str, tmp_path
     assert "verification is OFF" not in verified.stderr and "Traceback" not in verified.stderr
 
     insecure = helpdesk(["--config", str(config), "--insecure", "doctor"], env, timeout=120)
-    assert insecure.returncode == 2, insecure.stderr  # 401: a bad key is a configuration error
+    assert insecure.returncode == 3, insecure.stderr  # doctor reports the 401 as a problem to fix
     # the self-signed server was reached: it said 401
     assert "TLS certificate verification is OFF" in insecure.stderr
     assert "401" in insecure.stdout + insecure.stderr or "unauthorized" in (insecure.stdout + insecure.stderr)
