@@ -35,7 +35,7 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-import migrator.export as ex
+import helpdesk_core.export as ex
 started = time.perf_counter()
 bad = []
 kwargs = {{"on_bad": bad.append}}

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from helpdesk_core.errors import ConfigError
-from migrator.export import BadRecord
+from helpdesk_core.export import BadRecord
 
 INDEX = "index.jsonl"
 
@@ -43,7 +43,7 @@ def _is_ours(path: Path) -> bool:
 
 
 class RejectsDir:
-    """A `migrator.export.RejectsSink` writing the rejects directory; `close()` puts it in place."""
+    """A `helpdesk_core.export.RejectsSink` writing the rejects directory; `close()` puts it in place."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from migrator.export import (
+from helpdesk_core.export import (
     EXCERPT_BYTES,
     BadRecord,
     Export,
     ExportError,
     open_export,
 )
-from migrator.export_model import Ticket
+from helpdesk_core.export_model import Ticket
 from migrator.rejects import RejectsDir
 
 REPO = Path(__file__).resolve().parents[2]

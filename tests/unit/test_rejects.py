@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk_core.errors import ConfigError
-from migrator.export import EXCERPT_BYTES, BadRecord, open_export
+from helpdesk_core.export import EXCERPT_BYTES, BadRecord, open_export
 from migrator.rejects import RejectsDir, default_rejects_path
 from tests.unit.test_export_reader import company, dumps, staff, ticket, user, write_export, zip_tree
 
