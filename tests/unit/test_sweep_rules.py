@@ -95,7 +95,7 @@ def test_verification_autoclose_and_stale_year_close() -> None:
     fake.journal(verify, T0, user=SUPPORT, notes="Исправлено, проверьте", status="Решено, требует проверки")
     old = fake.add_issue(created=T0 - timedelta(days=400))
     fake.journal(old, T0 - timedelta(days=300), user=SUPPORT, notes="Актуально?", status=FEEDBACK)
-    fake.journal(old, T0 - timedelta(days=299), user=SUPPORT, status="В работе")
+    fake.journal(old, T0 - timedelta(days=290), user=SUPPORT, status="В работе")  # 10 days unanswered
     assert [a.rule for a in plan(fake, T0 + timedelta(days=4, hours=23)).actions
             if a.issue == verify] == []
     actions = {(a.rule, a.issue) for a in plan(fake, T0 + timedelta(days=5, hours=1)).actions if a.writes}
