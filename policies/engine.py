@@ -344,6 +344,8 @@ def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str |
             issue["private_notes"] = True
     if action.status:
         issue["status_id"] = facts.status_id(action.status)
+    if action.fields:
+        issue["custom_fields"] = [{"id": int(k), "value": v} for k, v in action.fields.items()]
     gateway.put(path, {"issue": issue}, as_user=as_user, recover=recover)
 
 

@@ -655,10 +655,18 @@ class DelayParams(Params):
     assignee: int | None = Field(None, description="user id set by `assign`")
 
 
+def _field(issue: IssueView, name: str) -> dict[str, object] | None:
+    return next((f for f in issue.summary.custom_fields if f.get("name") == name), None)
+
+
 @register("delay-complaint")
 class DelayComplaint(Rule):
-    """A client comment complaining about a delay: escalate with a private note, and a
-    watcher and/or assignee per configuration.
+    """The client pressed «Пожаловаться на задержку» (ticked the boolean field
+    `settings.complaints.button` on the issue) or complained about a delay in a comment:
+    escalate with a private note, and a watcher and/or assignee per configuration.
+    A press is also recorded: the same write adds one to `settings.complaints.counter`
+    («Жалобы на задержку», where migrated complaints are already counted) and clears the
+    button, so one press is one complaint, whatever the number of runs.
 
     YAML:
         delay-complaint:
@@ -672,13 +680,64 @@ class DelayComplaint(Rule):
     templates = ("note",)
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        return [Query(status_id="open", updated_after_days=ctx.params.lookback_days)]
+        button = ctx.settings.complaints.button
+        return [Query(status_id="open", fields=((button, "1", "settings.complaints.button"),)),
+                Query(status_id="open", updated_after_days=ctx.params.lookback_days)]
+
+    def _escalate(self, ctx: RuleContext, issue: IssueView, reason: str, evidence: tuple[str, ...],
+                  tag: str, note: dict[str, object], fields: dict[str, str] | None = None) -> list[Action]:
+        out: list[Action] = []
+        watchers = ctx.watchers_of(issue)
+        new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
+        if "watch" in ctx.rule.actions and new_watchers:
+            out.append(_act(ctx, issue, "watch", reason, users=new_watchers))
+        if "assign" in ctx.rule.actions and ctx.params.assignee is not None:
+            out.append(_act(ctx, issue, "assign", reason, users=(ctx.params.assignee,)))
+        # a press is always recorded and cleared when the rule may write at all
+        if "note" in ctx.rule.actions or (fields and out):
+            text = ctx.render("note", issue=issue.id, **note)
+            out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
+                            private=True, evidence=evidence, fields=fields or {}))
+        if not out:
+            out.append(_act(ctx, issue, "flag", reason, evidence=evidence))
+        return out
+
+    def _button(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        names = ctx.settings.complaints
+        button = _field(issue, names.button)
+        if button is None or str(button.get("value")) != "1":
+            return []
+        counter = _field(issue, names.counter)
+        if counter is None:
+            raise ConfigError(f"issue #{issue.id} has no custom field '{names.counter}' (enable it for "
+                              f"tracker «{issue.summary.tracker.name}» or run `helpdesk provision`)",
+                              key="settings.complaints.counter")
+        presses = [j for j in issue.journals for d in j.details
+                   if d.get("property") == "cf" and str(d.get("name")) == str(button["id"])
+                   and str(d.get("new_value")) == "1"]
+        press = presses[-1] if presses else None
+        who = press.user.name if press is not None else issue.summary.author.name
+        when = press.created_on if press is not None else issue.summary.created_on
+        try:
+            count = int(str(counter.get("value") or 0))
+        except ValueError:
+            count = 0
+        tag = marker(self.id, f"button-{press.id if press is not None else 'new'}")
+        reason = f"«{names.button}» pressed by {who} at {_fmt(when)}; complaint no. {count + 1}"
+        evidence = (f"{who}, {_fmt(when)}",)
+        if issue.has_marker(tag):
+            return [_act(ctx, issue, "flag", reason + " (already escalated)", evidence=evidence)]
+        summary = f"клиент нажал «{names.button}» ({who}, {_fmt(when)}); жалоб всего: {count + 1}"
+        note = {"summary": summary, "journal": press.id if press is not None else "—",
+                "evidence": f"- {evidence[0]}"}
+        return self._escalate(ctx, issue, reason, evidence, tag, note,
+                              {str(counter["id"]): str(count + 1), str(button["id"]): "0"})
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        out = self._button(ctx, issue)
         if ctx.audit is None:
-            return []
+            return out
         since = ctx.now - timedelta(days=ctx.params.lookback_days)
-        out: list[Action] = []
         for journal in issue.journals:
             if journal.created_on < since or not ctx.directory.is_client_comment(journal, issue):
                 continue
@@ -687,21 +746,11 @@ class DelayComplaint(Rule):
                 continue
             tag = marker(self.id, journal.id)
             reason = f"comment #{journal.id}: {finding.summary}"
+            evidence = tuple(finding.evidence)
             if issue.has_marker(tag):
-                out.append(_act(ctx, issue, "flag", reason + " (already escalated)",
-                                evidence=tuple(finding.evidence)))
+                out.append(_act(ctx, issue, "flag", reason + " (already escalated)", evidence=evidence))
                 continue
-            watchers = ctx.watchers_of(issue)
-            new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
-            if "watch" in ctx.rule.actions and new_watchers:
-                out.append(_act(ctx, issue, "watch", reason, users=new_watchers))
-            if "assign" in ctx.rule.actions and ctx.params.assignee is not None:
-                out.append(_act(ctx, issue, "assign", reason, users=(ctx.params.assignee,)))
-            if "note" in ctx.rule.actions:
-                text = ctx.render("note", issue=issue.id, summary=finding.summary, journal=journal.id,
-                                  evidence="\n".join(f"- {e}" for e in finding.evidence))
-                out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
-                                private=True, evidence=tuple(finding.evidence)))
-            if not out or all(a.action == "flag" for a in out):
-                out.append(_act(ctx, issue, "flag", reason, evidence=tuple(finding.evidence)))
+            out += self._escalate(ctx, issue, reason, evidence, tag, {
+                "summary": finding.summary, "journal": journal.id,
+                "evidence": "\n".join(f"- {e}" for e in finding.evidence)})
         return out
