@@ -55,6 +55,14 @@ end
   end
 end
 
+# Only the regulation's priorities are offered: Redmine's default data adds others
+# (Нормальный, Срочный, Немедленный) that no SLA budget covers. Issues keep theirs.
+wanted_priorities = PAYLOAD['priorities'].map { |spec| spec['name'] }
+IssuePriority.where(project_id: nil, active: true).where.not(name: wanted_priorities).each do |extra|
+  extra.active = false
+  save.call(extra, "priority #{extra.name} deactivated")
+end
+
 PAYLOAD['custom_fields'].each do |spec|
   field = IssueCustomField.find_or_initialize_by(name: spec['name'])
   field.field_format = spec['format'] if field.new_record?
