@@ -71,8 +71,7 @@ class BillingRules(BaseModel):
         joined = (" and " if self.match == "all" else " or ").join(w for w in what if w) or "nothing"
         unit = {"day": "each issue's time on one day", "entry": "each time entry",
                 "issue": "each issue's time in the month"}[self.unit]
-        free = f"; issues marked «{self.free_field}» are free" if self.free_field else ""
-        return f"time on {joined}; {unit} rounded up to a whole hour{free}"
+        return f"time on {joined}; {unit} rounded up to a whole hour"
 
     def key(self, entry: TimeEntry) -> tuple[Any, ...]:
         """What one consultation is: the entries that share this key are rounded together."""

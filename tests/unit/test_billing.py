@@ -25,6 +25,7 @@ from admin.billing import (
 )
 from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import ConfigError
+from helpdesk_core.messages import ENGLISH, messages_for
 from helpdesk_core.report import report_to_json
 
 MARCH = Month(2026, 3)
@@ -103,7 +104,7 @@ def test_default_consultation_is_one_issue_on_one_day() -> None:
     assert rules.unit == "day"
     bill = compute_bill(MARCH, entries, ISSUES, rules)
     assert {c.entry_ids: c.billable for c in bill.consultations} == {(1, 2): 1, (3,): 1, (5,): 1}
-    assert "one day" in rules.describe()
+    assert "on one day" in rules.describe()
 
 
 def test_free_consultations_are_listed_not_billed() -> None:
@@ -116,9 +117,9 @@ def test_free_consultations_are_listed_not_billed() -> None:
     assert [i.issue_id for i in bill.issues] == [200] and bill.entries_billed == 1
     report = bill_report(bill, NOW)
     assert report.sections[-1].title == "Free consultations"
-    assert render_csv(report_table(report, "free")).splitlines()[1].startswith("Ромашка,#100,")
+    assert render_csv(report_table(report, "free"), ENGLISH).splitlines()[1].startswith("Ромашка,#100,")
     assert render_csv(report_table(bill_report(compute_bill(MARCH, entries, ISSUES, BillingRules()), NOW),
-                                   "free")).splitlines()[1:] == []
+                                   "free"), ENGLISH).splitlines()[1:] == []
 
 
 def test_free_flag_is_read_from_the_issue_field() -> None:
@@ -170,9 +171,11 @@ def test_report_shape_json_and_csv() -> None:
     assert chart["categories"] == ["Авиа Лайн", "Ромашка"] and chart["series"][0]["values"] == ["3", "2"]
     rows = data["sections"][2]["table"]["rows"]
     assert [(r["logged"], r["billable"]) for r in rows] == [("2.20", "3"), ("0.25", "1"), ("1.00", "1")]
-    csv_text = render_csv(report_table(report, "companies"))
+    csv_text = render_csv(report_table(report, "companies"), ENGLISH)
     assert csv_text.splitlines()[0] == "Company,Issues,Consultations,Logged h,Billable h"
     assert "Ромашка,1,2,1.25,2" in csv_text
+    russian = render_csv(report_table(report, "companies"), messages_for("ru"))
+    assert russian.splitlines()[0] == 'Компания,Задачи,Консультации,"Списано, ч","К оплате, ч"'
     with pytest.raises(ConfigError):
         report_table(report, "nope")
 

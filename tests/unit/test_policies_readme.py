@@ -13,7 +13,7 @@ ALIASES = {"reg": "it/test_sweep_regulation.py", "sw": "it/test_sweep_redmine.py
 
 def table() -> list[str]:
     text = (REPO / "policies" / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Regulation → rule → test", 1)[1]
+    section = text.split("### Regulation → rule → test", 1)[1].split("\n### ", 1)[0]
     return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| #")]
 
 
