@@ -10,6 +10,7 @@ those caches). Offsets index the original text, so matches can be quoted as the 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -30,6 +31,7 @@ _MASK = re.compile(r"https?://\S+|\bwww\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _QUESTION_END = re.compile(r"\?[\s!?.)»\"']*$")
 _LETTER = re.compile(r"[^\W\d_]")
 _HEADING_WORDS = 8
+_CACHED_TEXT = 20_000  # characters
 _QUOTES = frozenset({"«", "»", '"', "“", "”", "'"})
 
 
@@ -84,6 +86,7 @@ class Analysis:
     tokens: tuple[Token, ...]
     index: dict[str, tuple[int, ...]]  # form -> positions of tokens having it
     sentences: tuple[tuple[int, int], ...]  # character spans
+    ends: tuple[int, ...]  # token end offsets, ascending (for bisect)
 
     def positions(self, form: str) -> tuple[int, ...]:
         return self.index.get(form, ())
@@ -113,8 +116,18 @@ def _is_question(sentence: str, words: list[frozenset[str]]) -> bool:
         or not words[0].isdisjoint(ASKING_VERBS)
 
 
-@lru_cache(maxsize=4096)
 def analyse(text: str) -> Analysis:
+    """The analysis of `text`, memoised for ordinary sizes: a sweep runs several audits over
+    one ticket. A huge text (a pasted log) is analysed each time rather than kept in memory."""
+    return _analyse_cached(text) if len(text) <= _CACHED_TEXT else _analyse(text)
+
+
+@lru_cache(maxsize=1024)
+def _analyse_cached(text: str) -> Analysis:
+    return _analyse(text)
+
+
+def _analyse(text: str) -> Analysis:
     """Tokens with lemmas and their sentence, clause, question and condition flags.
 
     URLs and e-mail addresses are masked (their «?» is not a question). A short first line
@@ -154,7 +167,7 @@ def analyse(text: str) -> Analysis:
         for form in token.forms:
             index.setdefault(form, []).append(position)
     spans = tuple((s[0].start, s[-1].end) for s in raw if s)
-    return Analysis(text, tokens, {k: tuple(v) for k, v in index.items()}, spans)
+    return Analysis(text, tokens, {k: tuple(v) for k, v in index.items()}, spans, tuple(t.end for t in tokens))
 
 
 def _heading(text: str, first: list[Token]) -> bool:
@@ -321,7 +334,5 @@ class LemmaPattern:
 
 def token_at(analysis: Analysis, offset: int) -> int | None:
     """Position of the first token ending after `offset` (to put a regex hit in context)."""
-    for position, token in enumerate(analysis.tokens):
-        if token.end > offset:
-            return position
-    return None
+    position = bisect_right(analysis.ends, offset)
+    return position if position < len(analysis.tokens) else None

@@ -93,7 +93,7 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
          ["--config", str(config), "migrate", "plan", str(export), "--format", "json"], (1,)),
         ("never answers", silent_url, key, ["--config", str(config), "doctor"], (1,)),
         ("bad key", redmine_pg.url, bad_key, ["migrate", "plan", str(export), "--format", "json"], (2,)),
-        ("bad key doctor", redmine_pg.url, bad_key, ["doctor"], (2,)),
+        ("bad key doctor", redmine_pg.url, bad_key, ["doctor"], (3,)),  # a doctor problem, not a crash
         ("key in a bad config", None, "", ["--config", str(key_in_config), "doctor"], (2,)),
         ("key in a config with bad values", None, "", ["--config", str(key_bad_timeout), "doctor"], (2,)),
     ]
@@ -111,8 +111,8 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
                 if traceback_on:
                     env["HELPDESK_TRACEBACK"] = "1"
                 done = helpdesk(args, env, timeout=300)
-                # with HELPDESK_TRACEBACK an error is raised, not turned into its code: the exit is 1
-                expected = codes if not traceback_on or codes == (0, 3) else (1,)
+                # with HELPDESK_TRACEBACK an error is raised, not turned into its code: the exit is 1 (0 and 3 are no errors)
+                expected = codes if not traceback_on or set(codes) <= {0, 3} else (1,)
                 assert done.returncode in expected, (name, traceback_on, done.returncode, done.stderr[-2000:])
                 outputs[f"{name} (traceback={traceback_on or 0}) exit {done.returncode}"] = done.stdout + done.stderr
                 if traceback_on and name in ("down server", "never answers"):
@@ -178,12 +178,13 @@ def test_tls_is_verified_by_default_and_insecure_warns(tls_server: str, tmp_path
     errors = [line for line in verified.stderr.splitlines() if line.startswith(("ошибка:", "error:"))]
     assert len(errors) == 1 and "TLS" in errors[0], verified.stderr
     assert "retrying" not in verified.stderr  # an untrusted certificate is not a transient fault
-    assert "verification is OFF" not in verified.stderr and "Traceback" not in verified.stderr
+    assert not any(line.startswith(("внимание:", "warning:")) for line in verified.stderr.splitlines())
+    assert "Traceback" not in verified.stderr
 
     insecure = helpdesk(["--config", str(config), "--insecure", "doctor"], env, timeout=120)
-    assert insecure.returncode == 2, insecure.stderr  # 401: a bad key is a configuration error
+    assert insecure.returncode == 3, insecure.stderr  # 401: doctor reports the bad key as a problem
     # the self-signed server was reached: it said 401
-    assert "TLS certificate verification is OFF" in insecure.stderr
+    assert insecure.stderr.startswith(("внимание:", "warning:")) and "(--insecure)" in insecure.stderr.splitlines()[0]
     assert "401" in insecure.stdout + insecure.stderr or "unauthorized" in (insecure.stdout + insecure.stderr)
     assert "SSL" not in insecure.stderr
 
@@ -438,7 +439,9 @@ def test_a_redirect_to_another_port_is_refused_and_the_key_never_arrives_there(
     export = prefixed_export(tmp_path / "export", "rd", keep=("T1",))
     for args in (["doctor"], ["migrate", "plan", str(export), "--state", str(tmp_path / "s.sqlite")],
                  ["migrate", "verify", str(export), "--state", str(tmp_path / "s.sqlite")]):
-        done = helpdesk(args, {**helpdesk_env(redmine), "REDMINE_URL": redirector.url}, timeout=120)
+        # HELPDESK_LANG=en: the error's wording is asserted below (the Russian default is tested elsewhere)
+        done = helpdesk(args, {**helpdesk_env(redmine), "REDMINE_URL": redirector.url, "HELPDESK_LANG": "en"},
+                        timeout=120)
         assert done.returncode == 2, (args, done.stdout[-2000:], done.stderr[-2000:])
         errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "another origin" in errors[0] and elsewhere.url.split("//")[1] in errors[0]
@@ -508,7 +511,7 @@ def test_an_unusable_key_is_refused_with_exit_2_and_never_printed(redmine: Local
     key = redmine.api_key
     for traceback_on in ("", "1"):
         env = {**helpdesk_env(redmine), "REDMINE_API_KEY": spoil.format(key=key, head=key[:12], tail=key[12:]),
-               "HELPDESK_TRACEBACK": traceback_on}
+               "HELPDESK_TRACEBACK": traceback_on, "HELPDESK_LANG": "en"}  # the wording is asserted
         done = helpdesk(["doctor"], env)
         assert done.returncode == (1 if traceback_on else 2), done.stderr[-2000:]  # a traceback is an uncaught raise
         assert "API key holds" in done.stderr

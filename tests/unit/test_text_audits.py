@@ -312,9 +312,12 @@ def test_bad_lemma_patterns_are_config_errors() -> None:
         AuditConfig.model_validate(data)
 
 
-def test_analyser_is_built_once_and_lemmas_cached() -> None:
+def test_analyser_is_built_once_and_analyses_cached_for_ordinary_texts() -> None:
     assert analyser() is analyser()
     assert analyse("Сайт лежит") is analyse("Сайт лежит")
+    pasted_log = "ERROR timeout\n" * 2000  # 28,000 characters: analysed, not kept
+    assert analyse(pasted_log) is not analyse(pasted_log)
+    assert audit_tone(pasted_log, CFG) is None
 
 
 # --- configuration -------------------------------------------------------------------------
