@@ -2,25 +2,31 @@
 
 Redmine stamps every issue and journal with the moment of the API call; the sweeps' clocks
 (5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
-writes them with `update_all` (no callbacks, no journal of its own). Notes are found by their
-provenance marker within their issue, so no journal id has to be read back after writing. Values travel as base64
-JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
+writes them with `update_all` (no callbacks, no journal of its own). Issues get created_on,
+updated_on, closed_on and start_date (the portal's creation day, Moscow time). Notes are found
+by their provenance marker within their issue; the status-change journals the migration
+replays (migrator.timeline) by their journal id, read back after writing. Values travel as
+base64 JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from helpdesk_core.clock import MOSCOW
 from helpdesk_core.ruby import ruby_script
 from migrator.ledger import Ledger
 
 _BODY = r"""
 require 'time'
 changed = 0
-PAYLOAD['issues'].each do |id, created, updated, closed|
+PAYLOAD['issues'].each do |id, created, updated, closed, start|
   values = {created_on: Time.iso8601(created).utc, updated_on: Time.iso8601(updated || created).utc}
   values[:closed_on] = Time.iso8601(closed).utc if closed
+  values[:start_date] = Date.iso8601(start) if start
   issue = Issue.find_by(id: id)
   next if issue.nil?
-  next if values.all? { |k, v| issue.send(k).to_i == v.to_i }
+  next if values.all? { |k, v| v.is_a?(Date) ? issue.send(k) == v : issue.send(k).to_i == v.to_i }
   Issue.where(id: id).update_all(values)
   changed += 1
 end
@@ -46,7 +52,8 @@ def fix_dates_script(ledger: Ledger) -> str:
     issues, journals = [], []
     for kind, redmine_id, created, updated, closed in ledger.dates():
         if kind == "issue" and created:
-            issues.append([redmine_id, created, updated, closed])
+            start = datetime.fromisoformat(created).astimezone(MOSCOW).date().isoformat()
+            issues.append([redmine_id, created, updated, closed, start])
         elif kind == "journal" and created:
             journals.append([redmine_id, created])
     notes = [[issue_id, marker, created] for issue_id, marker, created in ledger.note_dates()]
