@@ -669,7 +669,7 @@ class TicketMigration:
 
     def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
                   author: UserRef | None, uploads: list[Json], kind: Kind,
-                  extra: Json | None = None, created_at: datetime | None = None) -> None:
+                  extra: Json | None = None, created_at: datetime | None = None, verb: Verb = "create") -> None:
         payload: Json = {"issue": {"notes": note, "private_notes": private, **(extra or {})}}
         if uploads:
             payload["issue"]["uploads"] = uploads
@@ -691,7 +691,7 @@ class TicketMigration:
                 self.ledger.put("written-by-api", f"{self.t.id}:{marker[1]}", author.redmine_id)
                 return put(None)
 
-        self.m._write(kind, "create", write)
+        self.m._write(kind, verb, write)
         self.present.add(marker)
         if created_at is not None and issue_id > 0 and not self.m.options.dry_run:
             self.ledger.record_note_date(issue_id, f"{marker[0]}:{marker[1]}", created_at.isoformat())
@@ -794,12 +794,14 @@ class TicketMigration:
             wanted["assigned_to_id"] = assignee.redmine_id
         if not wanted:
             return False
+        # On an existing issue (a delta run) this is an update of the issue, as it always was counted.
+        final: tuple[Kind, Verb] = ("issue", "update") if issue is not None else ("status", "create")
         if "status_id" in wanted and last is not None:
-            self._write_transition(issue_id, last, wanted)
+            self._write_transition(issue_id, last, wanted, count=final)
             return True
         step = Transition(0, self.t.status, issue_dates(self.t, self._closed_portal_statuses()).updated_on, None,
                           f"{self.t.id}.{self._state_count() + 1}")
-        self._write_transition(issue_id, step, wanted, kind=STATE_KIND)
+        self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final)
         return "status_id" in wanted
 
     def _read_back(self, issue_id: int, status: str) -> None:
@@ -874,7 +876,8 @@ class TicketMigration:
         self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]})
         return target
 
-    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND) -> None:
+    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
+                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
         """One dated journal: the change plus its provenance line, written as its author when that
         is staff (only support may change statuses), else by the API user with the author named."""
         author, stand_in = self.m.author_of(step.by) if step.by else (None, True)
@@ -884,7 +887,7 @@ class TicketMigration:
         note = provenance_line(kind, step.source, name, step.at)
         # Dated by journal id after the read-back (exactly that journal), not by searching notes.
         self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
-                       kind="status", extra=change)
+                       kind=count[0], verb=count[1], extra=change)
         self.replayed += 1
         if kind == STATE_KIND:
             self.state_written = step.source
