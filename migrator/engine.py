@@ -45,6 +45,12 @@ T = TypeVar("T")
 Json = dict[str, Any]
 LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
 PLACEHOLDER = itertools.count(-1, -1)  # ids a plan hands out for objects it would create
+# Users are created with their steady-state email preferences; "no email during the migration" is
+# the global switch alone (`provision --notifications off|on`). Redmine's only_my_events mails a
+# user about issues they wrote, are assigned or watch. The regulation mails the client also when a
+# ticket is created (their own action), so clients do not skip their own events.
+STEADY_MAIL_NOTIFICATION = "only_my_events"
+CLIENT_PREFERENCES = {"no_self_notified": "0"}
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,9 @@ class Migration:
                 "login": login, "firstname": (user.first_name or user.login)[:30],
                 "lastname": (user.last_name or "-")[:30], "mail": user.email,
                 "generate_password": True, "send_information": False, "must_change_passwd": False,
-                "mail_notification": "none" if user.kind == "client" else "only_my_events", "status": 1}}
+                "mail_notification": STEADY_MAIL_NOTIFICATION, "status": 1}}
+            if user.kind == "client":
+                payload["pref"] = CLIENT_PREFERENCES
             created = self._write("user", "create", lambda: self.gateway.post(
                 "/users.json", payload, recover=lambda: self._find_user(user.email)))
             user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
