@@ -12,10 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from helpdesk_core.cli_support import FormatOption, HtmlOption, OutputFormat, Session, session_from
+from helpdesk_cli.support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
-from helpdesk_core.html_report import render_html
 from migrator.engine import Migration, MigrationOptions
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
@@ -78,7 +77,7 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json"))  # richer than the report: every count
         if html is not None:
-            html.write_text(render_html(rendered), encoding="utf-8")
+            session.write_html(rendered, html)
     else:
         session.show_report(rendered, output, html)
     return EXIT_ATTENTION if result.findings else EXIT_OK

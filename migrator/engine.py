@@ -31,14 +31,15 @@ from helpdesk_core.errors import (
     UnavailableError,
     ValidationFailed,
 )
+from helpdesk_core.export import BadRecord, Export, open_export
+from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, User
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
-from migrator.export import BadRecord, Export, open_export
-from migrator.export_model import Attachment, Comment, Company, Ticket, User
 from migrator.ledger import Ledger
 from migrator.live import LiveRedmine, index_portal_issues, read_live, remember_user
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
-from migrator.text import cut_subject, find_provenance, html_to_markdown, project_identifier, provenance_line
+from migrator.text import cut_subject, find_provenance, html_to_markdown, provenance_line
 from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates, timeline_marker, transitions
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from helpdesk_core.clock import MOSCOW
-from migrator.export_model import StatusChange, Ticket
+from helpdesk_core.export_model import StatusChange, Ticket
 
 STATUS_KIND = "status"
 STATE_KIND = "state"  # assignee / priority brought to the export's value when no status change carries them

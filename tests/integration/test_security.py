@@ -120,7 +120,7 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
     assert len(written) >= 4, written
     for path in written:
         outputs[f"file {path.name}"] = path.read_bytes().decode("utf-8", "replace")
-    assert any("error:" in text for text in outputs.values())
+    assert any("ошибка:" in text or "error:" in text for text in outputs.values())
     assert (tmp_path / "run.json").exists() and (tmp_path / "run.html").exists()
     for where, text in outputs.items():
         assert key not in text, f"API key leaked in {where}"
@@ -171,7 +171,7 @@ def test_tls_is_verified_by_default_and_insecure_warns(tls_server: str, tmp_path
 
     verified = helpdesk(["--config", str(config), "doctor"], env, timeout=120)
     assert verified.returncode == 1, verified.stderr
-    errors = [line for line in verified.stderr.splitlines() if line.startswith("error:")]
+    errors = [line for line in verified.stderr.splitlines() if line.startswith(("ошибка:", "error:"))]
     assert len(errors) == 1 and "TLS" in errors[0], verified.stderr
     assert "retrying" not in verified.stderr  # an untrusted certificate is not a transient fault
     assert "verification is OFF" not in verified.stderr and "Traceback" not in verified.stderr

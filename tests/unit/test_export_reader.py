@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from migrator.export import (
+from helpdesk_core.export import (
     BadRecord,
     Export,
     ExportError,
     open_export,
     write_bad_records,
 )
-from migrator.export_model import Ticket
+from helpdesk_core.export_model import Ticket
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "export"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from migrator.export import open_export
-from migrator.export_model import Ticket
+from helpdesk_core.export import open_export
+from helpdesk_core.export_model import Ticket
 from migrator.text import provenance_line
 from migrator.timeline import issue_dates, timeline_marker, transitions
 from tests.unit.test_export_reader import read_all, ticket, write_export

@@ -4,7 +4,7 @@ This module owns the file-level rules of the contract (shared/portal-export-v1.m
 the manifest, line-by-line streaming of the jsonl files, bad records (a line that is
 not JSON or breaks a rule is reported, never raised, never silently dropped),
 duplicate ids, references to other files, the manifest counts and attachment files.
-Per-record rules live in `migrator.export_model`.
+Per-record rules live in `helpdesk_core.export_model`.
 
 Decisions the contract leaves open:
 - `manifest.counts` counts lines: every non-blank line the exporter wrote, good or bad.
@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
-from migrator.export_model import (
+from helpdesk_core.export_model import (
     FORMAT,
     VERSION,
     Attachment,
