@@ -11,19 +11,17 @@ base64 JSON (see helpdesk_core.ruby), and setting a value it already has changes
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from helpdesk_core.clock import MOSCOW
 from helpdesk_core.ruby import ruby_script
 from migrator.ledger import Ledger
 
 _BODY = r"""
 require 'time'
 changed = 0
-PAYLOAD['issues'].each do |id, created, updated, closed, start|
+PAYLOAD['issues'].each do |id, created, updated, closed|
   values = {created_on: Time.iso8601(created).utc, updated_on: Time.iso8601(updated || created).utc}
   values[:closed_on] = Time.iso8601(closed).utc if closed
-  values[:start_date] = Date.iso8601(start) if start
+  # the portal's creation day on the regulation's clock (Moscow), whatever the offset it was written in
+  values[:start_date] = Time.iso8601(created).in_time_zone('Europe/Moscow').to_date
   issue = Issue.find_by(id: id)
   next if issue.nil?
   next if values.all? { |k, v| v.is_a?(Date) ? issue.send(k) == v : issue.send(k).to_i == v.to_i }
@@ -52,8 +50,7 @@ def fix_dates_script(ledger: Ledger) -> str:
     issues, journals = [], []
     for kind, redmine_id, created, updated, closed in ledger.dates():
         if kind == "issue" and created:
-            start = datetime.fromisoformat(created).astimezone(MOSCOW).date().isoformat()
-            issues.append([redmine_id, created, updated, closed, start])
+            issues.append([redmine_id, created, updated, closed])
         elif kind == "journal" and created:
             journals.append([redmine_id, created])
     notes = [[issue_id, marker, created] for issue_id, marker, created in ledger.note_dates()]
