@@ -40,7 +40,15 @@ from migrator.ledger import Ledger
 from migrator.live import LiveRedmine, index_portal_issues, read_live, remember_user
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
 from migrator.text import cut_subject, find_provenance, html_to_markdown, provenance_line
-from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates, timeline_marker, transitions
+from migrator.timeline import (
+    STATE_KIND,
+    STATUS_KIND,
+    TIMELINE_KINDS,
+    Transition,
+    issue_dates,
+    timeline_journals,
+    transitions,
+)
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -605,7 +613,9 @@ class TicketMigration:
     def _markers(issue: Json) -> set[tuple[str, str]]:
         markers: set[tuple[str, str]] = set()
         for journal in issue.get("journals", []):
-            markers.update(find_provenance(journal.get("notes")))
+            markers.update(m for m in find_provenance(journal.get("notes")) if m[0] not in TIMELINE_KINDS)
+        # timeline markers count only as the migration writes them (migrator.timeline), never quoted
+        markers.update((kind, source) for kind, source, _ in timeline_journals(issue))
         return markers
 
     def _authorship_note(self, reason: str) -> None:
@@ -845,27 +855,13 @@ class TicketMigration:
     def _transitions(self) -> list[Transition]:
         return transitions(self.t, self.t.status in self._closed_portal_statuses())
 
-    def _timeline_journals(self, issue: Json | None) -> list[tuple[str, str, Json]]:
-        """(kind, id, journal) of the timeline journals already in Redmine: notes exactly one
-        timeline provenance line on a journal that changed status, assignee or priority, which a
-        client cannot do (the client role may not edit issues), so a client's text never counts."""
-        found = []
-        for journal in (issue or {}).get("journals", []):
-            marker = timeline_marker(journal.get("notes"))
-            changed = {d.get("name") for d in journal.get("details", []) if d.get("property") == "attr"}
-            wanted = {"status_id"} if marker and marker[0] == STATUS_KIND else {
-                "status_id", "assigned_to_id", "priority_id"}
-            if marker and changed & wanted:
-                found.append((marker[0], marker[1], journal))
-        return found
-
     def _pending_transitions(self, issue: Json | None) -> list[Transition]:
         """Transitions still to write. An issue migrated before status histories existed (no
         timeline journal at all) is not replayed: its history would walk a finished issue backwards."""
         steps = self._transitions()
         if issue is None:
             return steps
-        self.timeline_seen = self._timeline_journals(issue)
+        self.timeline_seen = timeline_journals(issue)
         done = {source for kind, source, _ in self.timeline_seen if kind == STATUS_KIND}
         if not done:
             return []
@@ -903,7 +899,7 @@ class TicketMigration:
 
     def _date_timeline_journal(self, journal: Json) -> None:
         """The read-back found a timeline journal: date it by its id (exactly that journal)."""
-        for kind, source, _ in self._timeline_journals({"journals": [journal]}):
+        for kind, source, _ in timeline_journals({"journals": [journal]}):
             if kind == STATUS_KIND:
                 moment = next((s.at for s in self._transitions() if s.source == source), None)
             else:  # a `state` journal is dated once, by the run that wrote it

@@ -17,12 +17,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from helpdesk_core.clock import MOSCOW
 from helpdesk_core.export_model import StatusChange, Ticket
 
 STATUS_KIND = "status"
 STATE_KIND = "state"  # assignee / priority brought to the export's value when no status change carries them
+TIMELINE_KINDS = (STATUS_KIND, STATE_KIND)
 # A journal the migration wrote for the timeline: its notes are exactly this one line.
 _TIMELINE_NOTE = re.compile(r"_\[portal:(?P<kind>status|state):(?P<id>[^\]\s]+)\] [^\n]*_")
 
@@ -87,3 +89,22 @@ def issue_dates(ticket: Ticket, closed_statuses: set[str]) -> IssueDates:
         closed_on = closings[-1] if closings else None
     return IssueDates(created_on=ticket.created_at, updated_on=max(moments), closed_on=closed_on,
                       start_date=ticket.created_at.astimezone(MOSCOW).date())
+
+
+def timeline_journals(issue: dict[str, Any] | None) -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, id, journal) of the timeline journals in an issue read with its journals.
+
+    Its notes are exactly one timeline provenance line *and* it changed the status (a `status`
+    marker) or status, assignee or priority (a `state` marker), which a client cannot do: the
+    client role may not edit issues, so no client text is ever taken for one of ours.
+    """
+    found = []
+    for journal in (issue or {}).get("journals", []):
+        marker = timeline_marker(journal.get("notes"))
+        if marker is None:
+            continue
+        changed = {d.get("name") for d in journal.get("details", []) if d.get("property") == "attr"}
+        wanted = {"status_id"} if marker[0] == STATUS_KIND else {"status_id", "assigned_to_id", "priority_id"}
+        if changed & wanted:
+            found.append((marker[0], marker[1], journal))
+    return found

@@ -12,7 +12,7 @@ import pytest
 from helpdesk_core.export import open_export
 from helpdesk_core.export_model import Ticket
 from migrator.text import provenance_line
-from migrator.timeline import issue_dates, timeline_marker, transitions
+from migrator.timeline import issue_dates, timeline_journals, timeline_marker, transitions
 from tests.unit.test_export_reader import read_all, ticket, write_export
 
 HISTORY = [
@@ -102,3 +102,19 @@ def test_timeline_marker_only_as_the_whole_note_the_migration_writes() -> None:
     assert timeline_marker(f"{line}\n\nи ещё текст") is None  # one line among others
     assert timeline_marker(provenance_line("comment", "M1", "Иван", moment)) is None  # not a timeline kind
     assert timeline_marker(None) is None
+
+
+def test_only_a_journal_that_changed_what_clients_cannot_counts_as_ours() -> None:
+    moment = datetime.fromisoformat("2024-05-07T10:05:00+03:00")
+    line = provenance_line("status", "T1.3", "Алексей Петров (a.petrov)", moment)
+    status = {"property": "attr", "name": "status_id", "old_value": "1", "new_value": "2"}
+    assignee = {"property": "attr", "name": "assigned_to_id", "old_value": None, "new_value": "7"}
+    issue = {"journals": [
+        {"id": 1, "notes": line, "details": [status]},                      # ours
+        {"id": 2, "notes": line, "details": []},                            # a client pasting our line
+        {"id": 3, "notes": f"«{line}»", "details": [status]},               # quoted by support
+        {"id": 4, "notes": line, "details": [assignee]},                    # a status marker must change status
+        {"id": 5, "notes": provenance_line("state", "T1.1", "портал", moment), "details": [assignee]},
+    ]}
+    assert [(kind, source, j["id"]) for kind, source, j in timeline_journals(issue)] == [
+        ("status", "T1.3", 1), ("state", "T1.1", 5)]
