@@ -902,9 +902,9 @@ class TicketMigration:
         for kind, source, _ in timeline_journals({"journals": [journal]}):
             if kind == STATUS_KIND:
                 moment = next((s.at for s in self._transitions() if s.source == source), None)
-            else:  # a `state` journal is dated once, by the run that wrote it
-                moment = (issue_dates(self.t, self._closed_portal_statuses()).updated_on
-                          if source == self.state_written else None)
+            else:  # a `state` journal is dated once: by the run that wrote it, or the next after a crash
+                fresh = source == self.state_written or not self.ledger.has_dates("journal", int(journal["id"]))
+                moment = issue_dates(self.t, self._closed_portal_statuses()).updated_on if fresh else None
             if moment is not None and not self.m.options.dry_run:
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
 
