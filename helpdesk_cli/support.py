@@ -30,6 +30,7 @@ from helpdesk_core.html_report import render_html
 from helpdesk_core.inert import inert, inert_json
 from helpdesk_core.mappings import Mappings, load_mappings
 from helpdesk_core.messages import LANGS, Messages, language_from, messages_for
+from helpdesk_core.redaction import Redactor
 from helpdesk_core.report import Report, Table, report_to_json
 
 
@@ -62,13 +63,12 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secret: str) -> None:
         super().__init__()
-        self._secret = secret
+        self._redact = Redactor(secret)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secret:
-            message = record.getMessage()
-            if self._secret in message:
-                record.msg, record.args = message.replace(self._secret, "[REDACTED]"), None
+        message = record.getMessage()
+        if self._redact.found_in(message):  # however spelt: escaped, encoded, case-changed
+            record.msg, record.args = self._redact(message), None
         return True
 
 

@@ -18,6 +18,7 @@ from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
 from migrator.engine import Migration, MigrationOptions
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
+from migrator.rejects import default_rejects_path
 from migrator.report import migration_report, verify_report
 from migrator.verify import verify_migration
 
@@ -30,6 +31,9 @@ StateOption = Annotated[Path | None, typer.Option(
     "--state", help="The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.", dir_okay=False)]
 AttachmentLimit = Annotated[int | None, typer.Option(
     "--attachment-limit-kb", help="Largest attachment Redmine accepts (default: mappings settings).")]
+RejectsOption = Annotated[Path | None, typer.Option(
+    "--rejects", file_okay=False, help="Directory for the bad lines, whole, for a corrected re-run "
+    "(DIR/<file>.jsonl byte for byte + DIR/index.jsonl).")]
 
 
 @contextmanager
@@ -53,7 +57,7 @@ def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[
 
 def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,
              output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
-             attachment_limit_kb: int | None) -> int:
+             attachment_limit_kb: int | None, rejects: Path | None) -> int:
     session = session_from(ctx)
     mappings = session.mappings()
     if attachment_limit_kb is not None:
@@ -67,8 +71,8 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     ledger = Ledger(state or default_ledger_path(export))
     try:
         with _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress:
-            result = Migration(export, gateway, mappings, ledger,
-                               MigrationOptions(dry_run=dry_run, workers=workers), progress=progress).execute()
+            options = MigrationOptions(dry_run=dry_run, workers=workers, rejects=rejects)
+            result = Migration(export, gateway, mappings, ledger, options, progress=progress).execute()
     finally:
         ledger.close()
     rendered = migration_report(result, session.clock().now())
@@ -86,16 +90,17 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
 @migrate_app.command("plan")
 def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
          output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-         attachment_limit_kb: AttachmentLimit = None) -> int:
+         attachment_limit_kb: AttachmentLimit = None, rejects: RejectsOption = None) -> int:
     """Show what `run` would do, writing nothing: creates, matches, bad records, unmapped values.
 
     Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention.
+    Bad lines are written whole only when asked (--rejects DIR).
 
     Example:
         helpdesk migrate plan samples/export --html plan.html
     """
     return _migrate(ctx, export, state, dry_run=True, workers=1, output=output, html=html, report=None,
-                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb)
+                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb, rejects=rejects)
 
 
 @migrate_app.command("run")
@@ -105,15 +110,19 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
         allow_notifications: Annotated[bool, typer.Option(
             help="Run even though Redmine would email clients.")] = False,
         output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-        attachment_limit_kb: AttachmentLimit = None) -> int:
+        attachment_limit_kb: AttachmentLimit = None, rejects: RejectsOption = None) -> int:
     """Migrate the export into Redmine. Safe to re-run: what is done is skipped.
+
+    Bad lines are written whole to --rejects DIR (default: <report>.rejects beside --report, else
+    <export>.rejects beside the export), replaced by each run, absent when there are none.
 
     Example:
         helpdesk migrate run samples/export --workers 4 --report migration.json
     """
     return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
                     report=report, allow_notifications=allow_notifications,
-                    attachment_limit_kb=attachment_limit_kb)
+                    attachment_limit_kb=attachment_limit_kb,
+                    rejects=rejects or default_rejects_path(export, report))
 
 
 @migrate_app.command("verify")
