@@ -315,6 +315,27 @@ def test_sweep_plans_the_same_for_migrated_and_native_tickets(twins: Twins, live
     assert ("feedback-autoclose", "close") in {a[:2] for a in native["reminder-then-close"]}
 
 
+def test_sla_report_is_the_same_for_migrated_and_native_tickets(twins: Twins, live: LocalRedmine) -> None:
+    """The SLA report reads the same clocks (start, stop, deadline, state) for both twins: not
+    breached "at the migration moment"."""
+    first = min(case.created for case in CASES if case.age <= 31).astimezone(MOSCOW).date()
+    done = helpdesk(live, "sla", "report", "--from", first.isoformat(),
+                    "--to", NOW.astimezone(MOSCOW).date().isoformat(), "--format", "json")
+    assert done.returncode == 3, done.stderr[-2000:]  # 3: there are breaches (the cases make some)
+    report = json.loads(done.stdout)
+    [clocks] = [s["table"] for s in report["sections"]
+                if s["table"] and any(c["key"] == "issue" for c in s["table"]["columns"])]
+
+    def rows(ids: dict[str, int]) -> list[tuple[Any, ...]]:
+        names = {issue: name for name, issue in ids.items()}
+        return sorted((names[int(r["issue"])], *sorted((k, str(v)) for k, v in r.items()
+                                                        if k not in ("issue", "company")))
+                      for r in clocks["rows"] if int(r["issue"]) in names)
+
+    native = rows(twins.native)
+    assert native and rows(twins.migrated) == native
+
+
 # Writes through Redmine's own models inside `rails runner`, so Redmine's own callbacks decide who
 # is emailed (Journal#send_notification → Mailer.deliver_issue_edit; Issue → deliver_issue_add);
 # the test delivery method only catches the mails instead of sending them.
