@@ -613,13 +613,12 @@ class TicketMigration:
     def _read_issue(self, issue_id: int) -> Json:
         return self.gateway.get(f"/issues/{issue_id}.json", {"include": "journals,attachments"})["issue"]
 
-    @staticmethod
-    def _markers(issue: Json) -> set[tuple[str, str]]:
+    def _markers(self, issue: Json) -> set[tuple[str, str]]:
         markers: set[tuple[str, str]] = set()
         for journal in issue.get("journals", []):
             markers.update(m for m in find_provenance(journal.get("notes")) if m[0] not in TIMELINE_KINDS)
         # timeline markers count only as the migration writes them (migrator.timeline), never quoted
-        markers.update((kind, source) for kind, source, _ in timeline_journals(issue))
+        markers.update((kind, source) for kind, source, _ in timeline_journals(issue, self.live.api_user_id))
         return markers
 
     def _authorship_note(self, reason: str) -> None:
@@ -865,7 +864,7 @@ class TicketMigration:
         steps = self._transitions()
         if issue is None:
             return steps
-        self.timeline_seen = timeline_journals(issue)
+        self.timeline_seen = timeline_journals(issue, self.live.api_user_id)
         done = {source for kind, source, _ in self.timeline_seen if kind == STATUS_KIND}
         if not done:
             return []
@@ -903,7 +902,7 @@ class TicketMigration:
 
     def _date_timeline_journal(self, journal: Json) -> None:
         """The read-back found a timeline journal: date it by its id (exactly that journal)."""
-        for kind, source, _ in timeline_journals({"journals": [journal]}):
+        for kind, source, _ in timeline_journals({"journals": [journal]}, self.live.api_user_id):
             if kind == STATUS_KIND:
                 moment = next((s.at for s in self._transitions() if s.source == source), None)
             else:  # a `state` journal is dated once: by the run that wrote it, or the next after a crash

@@ -91,12 +91,13 @@ def issue_dates(ticket: Ticket, closed_statuses: set[str]) -> IssueDates:
                       start_date=ticket.created_at.astimezone(MOSCOW).date())
 
 
-def timeline_journals(issue: dict[str, Any] | None) -> list[tuple[str, str, dict[str, Any]]]:
+def timeline_journals(issue: dict[str, Any] | None, api_user: int) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, id, journal) of the timeline journals in an issue read with its journals.
 
     Its notes are exactly one timeline provenance line *and* it changed the status (a `status`
-    marker) or status, assignee or priority (a `state` marker), which a client cannot do: the
-    client role may not edit issues, so no client text is ever taken for one of ours.
+    marker: clients have no status transitions) or, for a `state` marker, status, assignee or
+    priority and was written by the API user (`api_user`), who alone writes those: a client may
+    edit the priority of a new issue, so a change alone is no proof there.
     """
     found = []
     for journal in (issue or {}).get("journals", []):
@@ -105,6 +106,6 @@ def timeline_journals(issue: dict[str, Any] | None) -> list[tuple[str, str, dict
             continue
         changed = {d.get("name") for d in journal.get("details", []) if d.get("property") == "attr"}
         wanted = {"status_id"} if marker[0] == STATUS_KIND else {"status_id", "assigned_to_id", "priority_id"}
-        if changed & wanted:
+        if changed & wanted and (marker[0] == STATUS_KIND or (journal.get("user") or {}).get("id") == api_user):
             found.append((marker[0], marker[1], journal))
     return found

@@ -107,14 +107,17 @@ def test_timeline_marker_only_as_the_whole_note_the_migration_writes() -> None:
 def test_only_a_journal_that_changed_what_clients_cannot_counts_as_ours() -> None:
     moment = datetime.fromisoformat("2024-05-07T10:05:00+03:00")
     line = provenance_line("status", "T1.3", "Алексей Петров (a.petrov)", moment)
+    state = provenance_line("state", "T1.1", "портал", moment)
     status = {"property": "attr", "name": "status_id", "old_value": "1", "new_value": "2"}
-    assignee = {"property": "attr", "name": "assigned_to_id", "old_value": None, "new_value": "7"}
+    priority = {"property": "attr", "name": "priority_id", "old_value": "2", "new_value": "3"}
+    api, support, client = {"id": 1}, {"id": 7}, {"id": 42}
     issue = {"journals": [
-        {"id": 1, "notes": line, "details": [status]},                      # ours
-        {"id": 2, "notes": line, "details": []},                            # a client pasting our line
-        {"id": 3, "notes": f"«{line}»", "details": [status]},               # quoted by support
-        {"id": 4, "notes": line, "details": [assignee]},                    # a status marker must change status
-        {"id": 5, "notes": provenance_line("state", "T1.1", "портал", moment), "details": [assignee]},
+        {"id": 1, "user": support, "notes": line, "details": [status]},     # ours, written as its author
+        {"id": 2, "user": client, "notes": line, "details": []},            # a client pasting our line
+        {"id": 3, "user": support, "notes": f"«{line}»", "details": [status]},  # quoted
+        {"id": 4, "user": support, "notes": line, "details": [priority]},  # a status marker must change status
+        {"id": 5, "user": api, "notes": state, "details": [priority]},     # ours: state, by the API user
+        {"id": 6, "user": client, "notes": state, "details": [priority]},  # a client may edit a new issue's priority
     ]}
-    assert [(kind, source, j["id"]) for kind, source, j in timeline_journals(issue)] == [
+    assert [(kind, source, j["id"]) for kind, source, j in timeline_journals(issue, api_user=1)] == [
         ("status", "T1.3", 1), ("state", "T1.1", 5)]
