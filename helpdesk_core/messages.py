@@ -87,6 +87,8 @@ RUSSIAN: Mapping[str, str] = {
     "status transitions": "переходы статусов",
     "email notifications": "уведомления по почте",
     "missing": "отсутствует",
+    "mode": "режим",
+    "migration or live": "миграция или рабочий",
     "administrator {login}": "администратор {login}",
     "run `helpdesk provision --ruby > p.rb` and `rails runner p.rb` on the Redmine host":
         "выполните `helpdesk provision --ruby > p.rb` и `rails runner p.rb` на сервере Redmine",
