@@ -1,0 +1,140 @@
+# helpdesk migration loader: run inside Redmine by `rails runner` (helpdesk migrate run --loader rails).
+#
+# Static code. Every value comes from stdin as one JSON document per line (a whole ticket, planned by the
+# Python side); nothing from the export is ever part of this source. One answer per line on stdout
+# (JSON), in the order of the input; everything else Redmine or Rails print goes to stderr.
+#
+# Exactly once: a ticket is one transaction (issue, attachments, notes, time entries, dates), and an issue
+# that already carries the ticket's «ID в портале» is never created again: the answer says so and the
+# Python side completes it the REST way (by provenance markers).
+require 'json'
+require 'base64'
+require 'stringio'
+require 'time'
+
+OUT = STDOUT.dup
+OUT.sync = true
+STDOUT.reopen(STDERR)
+STDIN.set_encoding(Encoding::UTF_8)
+
+ActionMailer::Base.perform_deliveries = false # no email from this process, whatever the global setting
+Rails.logger.level = Logger::WARN
+ActiveRecord::Base.logger = nil
+
+def answer(doc)
+  OUT.write(JSON.generate(doc) + "\n")
+end
+
+def moment(value)
+  value && Time.iso8601(value).utc
+end
+
+def existing_issue(field_id, portal_id)
+  CustomValue.where(custom_field_id: field_id, customized_type: 'Issue', value: portal_id).pluck(:customized_id).min
+end
+
+def save_attachment(issue, spec)
+  attachment = Attachment.new(file: StringIO.new(Base64.strict_decode64(spec['content'])))
+  attachment.filename = spec['filename']
+  attachment.content_type = spec['content_type']
+  attachment.author_id = spec['author_id']
+  attachment.container = issue
+  attachment.created_on = moment(spec['created_on'])
+  attachment.save!
+  attachment
+end
+
+def load_ticket(doc)
+  found = existing_issue(doc['portal_field'], doc['ticket'])
+  return {'ticket' => doc['ticket'], 'issue' => found, 'existed' => true} if found
+
+  spec = doc['issue']
+  notes = []
+  journals = {}
+  times = {}
+  issue = nil
+  ActiveRecord::Base.transaction do
+    issue = Issue.new
+    issue.notify = false
+    issue.project_id = spec['project_id']
+    issue.tracker_id = spec['tracker_id']
+    issue.author_id = spec['author_id']
+    issue.status_id = spec['status_id']
+    issue.priority_id = spec['priority_id']
+    issue.subject = spec['subject']
+    issue.description = spec['description']
+    issue.category_id = spec['category_id']
+    issue.assigned_to_id = spec['assigned_to_id']
+    issue.custom_field_values = spec['custom_fields'].to_h { |cf| [cf['id'].to_s, cf['value']] }
+    issue.created_on = moment(spec['created_on'])
+    issue.updated_on = moment(spec['updated_on'])
+    issue.save!
+    attached = {}
+    doc['attachments'].each do |att|
+      attached[att['ref']] = save_attachment(issue, att)
+    end
+    doc['journals'].each do |entry|
+      journal = Journal.new(journalized: issue, user_id: entry['user_id'], notes: entry['notes'],
+                            private_notes: entry['private'], created_on: moment(entry['created_on']))
+      journal.notify = false
+      entry['attachments'].each do |ref|
+        file = attached.fetch(ref)
+        journal.details << JournalDetail.new(property: 'attachment', prop_key: file.id.to_s, value: file.filename)
+      end
+      journal.save!
+      journals[entry['marker']] = journal.id
+    end
+    doc['time_entries'].each do |entry|
+      time = TimeEntry.new(project_id: spec['project_id'], issue: issue, user_id: entry['user_id'],
+                           author_id: entry['user_id'], hours: entry['hours'], spent_on: entry['spent_on'],
+                           activity_id: entry['activity_id'], comments: entry['comments'])
+      unless time.save
+        # The user may not log time here (e.g. a client): the hours stay, logged by the API user.
+        notes << "time entry #{entry['id']}: #{time.errors.full_messages.join('; ')}; logged by the API user"
+        time.user_id = time.author_id = doc['api_user_id']
+        time.save!
+      end
+      times[entry['id']] = time.id
+    end
+    dates = {created_on: moment(spec['created_on']), updated_on: moment(spec['updated_on'])}
+    dates[:closed_on] = moment(spec['closed_on']) if spec['closed_on']
+    Issue.where(id: issue.id).update_all(dates)
+  end
+  {'ticket' => doc['ticket'], 'issue' => issue.id, 'existed' => false, 'journals' => journals,
+   'time_entries' => times, 'notes' => notes}
+end
+
+# Another writer (Puma serving the REST API) may hold the database: SQLite answers "busy" at once rather
+# than wait when two transactions upgrade, PostgreSQL may pick this one as a deadlock victim. The ticket's
+# transaction was rolled back whole, so it is simply tried again.
+RETRYABLE = [ActiveRecord::Deadlocked, ActiveRecord::LockWaitTimeout]
+RETRYABLE << SQLite3::BusyException if defined?(SQLite3::BusyException)
+
+def retryable?(error)
+  RETRYABLE.any? { |kind| error.is_a?(kind) || error.cause.is_a?(kind) }
+end
+
+def load_with_retries(doc)
+  attempt = 0
+  begin
+    load_ticket(doc)
+  rescue ActiveRecord::StatementInvalid => e
+    raise unless retryable?(e) && (attempt += 1) <= 20
+    sleep(0.05 * attempt)
+    retry
+  end
+end
+
+answer({'ready' => true, 'redmine' => Redmine::VERSION.to_s})
+STDIN.each_line do |line|
+  next if line.strip.empty?
+  doc = JSON.parse(line)
+  begin
+    answer(load_with_retries(doc))
+  rescue ActiveRecord::RecordInvalid => e
+    answer({'ticket' => doc['ticket'], 'error' => e.record.errors.full_messages.join('; '),
+            'object' => e.record.class.name})
+  rescue StandardError => e
+    answer({'ticket' => doc['ticket'], 'error' => "#{e.class}: #{e.message}"[0, 500]})
+  end
+end
