@@ -76,6 +76,8 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
              output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
              attachment_limit_kb: int | None, loader: LoaderKind = LoaderKind.rest,
              rails_runner: str | None = None) -> int:
+    if loader is LoaderKind.rails:
+        runner_command(rails_runner)  # a missing command is a usage error before anything starts
     session = session_from(ctx)
     mappings = session.mappings()
     if attachment_limit_kb is not None:
@@ -86,8 +88,6 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
         raise ConfigError("Redmine's email notifications are on: every client would be emailed. Run "
                           "`helpdesk provision --ruby --notifications off` on the Redmine host, or pass "
                           "--allow-notifications", key="notifications")
-    if loader is LoaderKind.rails:
-        runner_command(rails_runner)  # a missing command is a usage error before anything starts
     ledger = Ledger(state or default_ledger_path(export))
     try:
         with (_loader(loader, rails_runner) as ticket_loader,

@@ -11,6 +11,7 @@ require 'json'
 require 'base64'
 require 'stringio'
 require 'time'
+require 'zlib'
 
 OUT = STDOUT.dup
 OUT.sync = true
@@ -33,6 +34,17 @@ def existing_issue(field_id, portal_id)
   CustomValue.where(custom_field_id: field_id, customized_type: 'Issue', value: portal_id).pluck(:customized_id).min
 end
 
+# Two loaders (a killed run's orphan finishing its last ticket, and the re-run) must not both find the
+# ticket absent: on PostgreSQL the check and the create hold a lock on the ticket's portal id. SQLite
+# serialises writers by itself (the loser's upgrade is "busy", retried, and then sees the issue).
+def lock_ticket(field_id, portal_id)
+  connection = ActiveRecord::Base.connection
+  return unless connection.adapter_name.downcase.include?('postg')
+
+  key = Zlib.crc32(portal_id.to_s) & 0x7fffffff
+  connection.execute(ActiveRecord::Base.sanitize_sql_array(['SELECT pg_advisory_xact_lock(?, ?)', field_id.to_i, key]))
+end
+
 def save_attachment(issue, spec)
   attachment = Attachment.new(file: StringIO.new(Base64.strict_decode64(spec['content'])))
   attachment.filename = spec['filename']
@@ -45,15 +57,17 @@ def save_attachment(issue, spec)
 end
 
 def load_ticket(doc)
-  found = existing_issue(doc['portal_field'], doc['ticket'])
-  return {'ticket' => doc['ticket'], 'issue' => found, 'existed' => true} if found
-
   spec = doc['issue']
   notes = []
   journals = {}
   times = {}
   issue = nil
+  found = nil
   ActiveRecord::Base.transaction do
+    lock_ticket(doc['portal_field'], doc['ticket'])
+    found = existing_issue(doc['portal_field'], doc['ticket'])
+    next if found
+
     issue = Issue.new
     issue.notify = false
     issue.project_id = spec['project_id']
@@ -100,6 +114,8 @@ def load_ticket(doc)
     dates[:closed_on] = moment(spec['closed_on']) if spec['closed_on']
     Issue.where(id: issue.id).update_all(dates)
   end
+  return {'ticket' => doc['ticket'], 'issue' => found, 'existed' => true} if found
+
   {'ticket' => doc['ticket'], 'issue' => issue.id, 'existed' => false, 'journals' => journals,
    'time_entries' => times, 'notes' => notes}
 end
@@ -125,16 +141,23 @@ def load_with_retries(doc)
   end
 end
 
-answer({'ready' => true, 'redmine' => Redmine::VERSION.to_s})
-STDIN.each_line do |line|
-  next if line.strip.empty?
-  doc = JSON.parse(line)
-  begin
-    answer(load_with_retries(doc))
-  rescue ActiveRecord::RecordInvalid => e
-    answer({'ticket' => doc['ticket'], 'error' => e.record.errors.full_messages.join('; '),
-            'object' => e.record.class.name})
-  rescue StandardError => e
-    answer({'ticket' => doc['ticket'], 'error' => "#{e.class}: #{e.message}"[0, 500]})
+def handle(doc)
+  load_with_retries(doc)
+rescue ActiveRecord::RecordInvalid => e
+  {'ticket' => doc['ticket'], 'error' => e.record.errors.full_messages.join('; '), 'object' => e.record.class.name}
+rescue StandardError => e
+  {'ticket' => doc['ticket'], 'error' => "#{e.class}: #{e.message}"[0, 500]}
+end
+
+begin
+  answer({'ready' => true, 'redmine' => Redmine::VERSION.to_s})
+  STDIN.each_line do |line|
+    next if line.strip.empty?
+
+    # An answer nobody reads (the tool was killed) ends the loader: at most the ticket in hand is written
+    # after the tool died, and the next run recognises it by its portal id.
+    answer(handle(JSON.parse(line)))
   end
+rescue Errno::EPIPE
+  exit 1
 end
