@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import REDMINE_LOCAL, LocalRedmine
 from tests.exports import portal_id, unique_export
 from tests.integration.test_faults import assert_exactly_once
+from tests.integration.test_migration import issue_for as issue_in
 
 pytestmark = pytest.mark.redmine
 REPO = Path(__file__).resolve().parents[2]
@@ -44,11 +45,8 @@ def with_loader(redmine: LocalRedmine) -> list[str]:
 
 
 def issue_for(redmine: LocalRedmine, pid: str) -> dict[str, Any]:
-    gateway = redmine.gateway()
-    field = next(f["id"] for f in gateway.get("/custom_fields.json")["custom_fields"] if f["name"] == "ID в портале")
-    found = gateway.get("/issues.json", {f"cf_{field}": pid, "status_id": "*"})["issues"]
-    assert len(found) == 1, f"{pid}: {len(found)} issues"
-    return gateway.get(f"/issues/{found[0]['id']}.json", {"include": "journals,attachments"})["issue"]
+    fields = redmine.gateway().get("/custom_fields.json")["custom_fields"]
+    return issue_in(redmine, next(f["id"] for f in fields if f["name"] == "ID в портале"), pid)
 
 
 def when(text: str) -> datetime:
