@@ -82,7 +82,15 @@ def load_ticket(doc)
     issue.custom_field_values = spec['custom_fields'].to_h { |cf| [cf['id'].to_s, cf['value']] }
     issue.created_on = moment(spec['created_on'])
     issue.updated_on = moment(spec['updated_on'])
-    issue.save!
+    unless issue.save
+      raise ActiveRecord::RecordInvalid, issue unless issue.errors.attribute_names.include?(:assigned_to_id)
+
+      # Over REST the final assignment would be refused; the ticket itself still moves.
+      notes << {'category' => 'workflow', 'reason' => "assignee #{spec['assigned_to_id']} may not be assigned " \
+                                                      'in this project: left unassigned'}
+      issue.assigned_to_id = nil
+      issue.save!
+    end
     attached = {}
     doc['attachments'].each do |att|
       attached[att['ref']] = save_attachment(issue, att)
@@ -104,7 +112,8 @@ def load_ticket(doc)
                            activity_id: entry['activity_id'], comments: entry['comments'])
       unless time.save
         # The user may not log time here (e.g. a client): the hours stay, logged by the API user.
-        notes << "time entry #{entry['id']}: #{time.errors.full_messages.join('; ')}; logged by the API user"
+        notes << {'category' => 'authorship', 'reason' => "time entry #{entry['id']}: " \
+                                                         "#{time.errors.full_messages.join('; ')}; logged by the API user"}
         time.user_id = time.author_id = doc['api_user_id']
         time.save!
       end

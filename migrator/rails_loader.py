@@ -264,8 +264,8 @@ class RailsLoader:
         for kind, n in counts.items():
             if n:
                 tally.add(kind, "create", n)  # type: ignore[arg-type]
-        for reason in answer.get("notes", []):
-            tally.find(Finding(category="authorship", file="tickets.jsonl", id=t.id, reason=reason))
+        for note in answer.get("notes", []):
+            tally.find(Finding(category=note["category"], file="tickets.jsonl", id=t.id, reason=note["reason"]))
         ledger.put("issue", t.id, issue_id)
         for marker, journal_id in answer.get("journals", {}).items():
             kind, _, source = marker.partition(":")
