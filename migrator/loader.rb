@@ -21,6 +21,34 @@ STDIN.set_encoding(Encoding::UTF_8)
 ActionMailer::Base.perform_deliveries = false # no email from this process, whatever the global setting
 Rails.logger.level = Logger::WARN
 ActiveRecord::Base.logger = nil
+# A note's author becomes a watcher once per ticket (below), not once per note: the same rule as
+# Journal#add_watcher, which this process does not run for every note.
+Journal.skip_callback(:create, :before, :add_watcher)
+
+# Projects, trackers, statuses, priorities and users read once per process: a ticket's many notes and
+# the next tickets of the same project reuse them (and the permissions each user object memoises).
+CACHE = Hash.new { |h, model| h[model] = {} }
+
+def cached(model, id)
+  return nil if id.nil?
+
+  CACHE[model][id] ||= model.find(id)
+end
+
+WATCHES = {}
+
+def auto_watch(issue, user_ids)
+  rows = []
+  user_ids.uniq.each do |id|
+    user = cached(User, id)
+    watches = WATCHES.fetch([id, issue.project_id]) do
+      WATCHES[[id, issue.project_id]] =
+        user.allowed_to?(:add_issue_watchers, issue.project) && user.pref.auto_watch_on?('issue_contributed_to')
+    end
+    rows << {watchable_type: 'Issue', watchable_id: issue.id, user_id: id} if watches
+  end
+  Watcher.insert_all(rows) if rows.any? # a new issue has no watcher yet
+end
 
 def answer(doc)
   OUT.write(JSON.generate(doc) + "\n")
@@ -70,11 +98,15 @@ def load_ticket(doc)
 
     issue = Issue.new
     issue.notify = false
-    issue.project_id = spec['project_id']
-    issue.tracker_id = spec['tracker_id']
-    issue.author_id = spec['author_id']
-    issue.status_id = spec['status_id']
-    issue.priority_id = spec['priority_id']
+    project = cached(Project, spec['project_id'])
+    # The tool creates a project's categories as they first appear: the remembered list may be older.
+    category = spec['category_id']
+    project.issue_categories.reset if category && project.issue_categories.none? { |c| c.id == category }
+    issue.project = project
+    issue.tracker = cached(Tracker, spec['tracker_id'])
+    issue.author = cached(User, spec['author_id'])
+    issue.status = cached(IssueStatus, spec['status_id'])
+    issue.priority = cached(IssuePriority, spec['priority_id'])
     issue.subject = spec['subject']
     issue.description = spec['description']
     issue.category_id = spec['category_id']
@@ -96,7 +128,7 @@ def load_ticket(doc)
       attached[att['ref']] = save_attachment(issue, att)
     end
     doc['journals'].each do |entry|
-      journal = Journal.new(journalized: issue, user_id: entry['user_id'], notes: entry['notes'],
+      journal = Journal.new(journalized: issue, user: cached(User, entry['user_id']), notes: entry['notes'],
                             private_notes: entry['private'], created_on: moment(entry['created_on']))
       journal.notify = false
       entry['attachments'].each do |ref|
@@ -106,9 +138,10 @@ def load_ticket(doc)
       journal.save!
       journals[entry['marker']] = journal.id
     end
+    auto_watch(issue, doc['journals'].map { |entry| entry['user_id'] })
     doc['time_entries'].each do |entry|
-      time = TimeEntry.new(project_id: spec['project_id'], issue: issue, user_id: entry['user_id'],
-                           author_id: entry['user_id'], hours: entry['hours'], spent_on: entry['spent_on'],
+      user = cached(User, entry['user_id'])
+      time = TimeEntry.new(project: issue.project, issue: issue, user: user, author: user, hours: entry['hours'], spent_on: entry['spent_on'],
                            activity_id: entry['activity_id'], comments: entry['comments'])
       unless time.save
         # The user may not log time here (e.g. a client): the hours stay, logged by the API user.

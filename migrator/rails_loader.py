@@ -71,7 +71,7 @@ class LoaderProcess:
         os.chmod(script, 0o644)
         try:
             self._proc = subprocess.Popen([*command, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, cwd=self._dir)
+                                          stderr=subprocess.PIPE)
         except OSError as exc:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise LoaderError(f"cannot start the rails runner {command[0]!r}: {exc}") from exc

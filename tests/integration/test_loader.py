@@ -131,3 +131,22 @@ def test_a_runner_that_dies_at_boot_fails_the_run_with_its_words(redmine: LocalR
                     "--loader", "rails", env={"HELPDESK_RAILS_RUNNER": "sh -c 'echo no redmine here >&2; exit 7'"})
     assert done.returncode == 1, done.stderr
     assert "no redmine here" in done.stderr and "exited (7)" in done.stderr
+
+
+def test_an_assignee_redmine_refuses_is_left_out_and_reported(redmine: LocalRedmine, tmp_path: Path) -> None:
+    token = __import__("os").urandom(3).hex()
+    ticket_id = portal_id("T1", token)
+
+    def edit(ticket: dict[str, Any]) -> dict[str, Any]:
+        if ticket["id"] == ticket_id:
+            ticket["assignee_id"] = portal_id("U10", token)  # a client of another company: not assignable here
+        return ticket
+
+    export = unique_export(tmp_path / "export", token, edit_ticket=edit)
+    result = migrate(redmine, export, tmp_path / "s.sqlite", *with_loader(redmine))
+    assert result["counts"]["issue"].get("fail", 0) == 0
+    issue = issue_for(redmine, ticket_id)
+    assert "assigned_to" not in issue
+    assert len([j for j in issue["journals"] if j.get("notes")]) == 2  # the ticket's comments all moved
+    reasons = [f["reason"] for f in result["findings"] if f["id"] == ticket_id and f["category"] == "workflow"]
+    assert len(reasons) == 1 and "left unassigned" in reasons[0], result["findings"]

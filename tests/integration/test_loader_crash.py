@@ -82,7 +82,7 @@ threading.Thread(target=pump_in, daemon=True).start()
 answers = -1  # the first line is the loader's "ready"
 for line in child.stdout:
     answers += 1
-    if spec["mode"] == "tool-on-answer" and answers == spec["at"]:
+    if spec["mode"] == "tool-on-answer" and answers == spec["at"] > 0:
         fire(answers)
         os.kill(tool, signal.SIGKILL)
     try:
