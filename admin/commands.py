@@ -28,7 +28,7 @@ from admin.registrations import (
     read_pending,
     read_registration_csv,
 )
-from helpdesk_core.cli_support import (
+from helpdesk_cli.support import (
     FormatOption,
     HtmlOption,
     NowOption,
@@ -37,9 +37,7 @@ from helpdesk_core.cli_support import (
     session_from,
 )
 from helpdesk_core.clock import clock_for
-from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
-from helpdesk_core.html_report import render_html
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 
 users_app = typer.Typer(help="Registration approvals: accounts clients registered themselves.",
@@ -107,7 +105,7 @@ def pending(
             empty_text="Nobody is waiting."))])
     if output is OutputFormat.json:
         if html is not None:
-            html.write_text(render_html(report), encoding="utf-8")
+            session.write_html(report, html)
         # The account list, not the report: scripts want ids and match kinds.
         session.emit_json({"pending": rows, "count": len(rows), "approvable": len(rows) - needs_person})
     else:
@@ -242,8 +240,8 @@ def consultations(
     report = bill_report(bill, _now(now))
     if output is ConsultationFormat.csv:
         if html is not None:
-            html.write_text(render_html(report), encoding="utf-8")
-        sys.stdout.write(render_csv(report_table(report, table)))
+            session.write_html(report, html)
+        sys.stdout.write(session.csv(report_table(report, table)))
         sys.stdout.flush()
         return EXIT_OK
     session.show_report(report, OutputFormat(output.value), html)

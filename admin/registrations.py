@@ -92,7 +92,7 @@ class ProjectIndex:
         """The company's project, or why it cannot be told.
 
         An explicit identifier wins. Otherwise the identifier the migration derived for the
-        company (`migrator.text.project_identifier`), then the project named like the company
+        company (`helpdesk_core.identifiers.project_identifier`), then the project named like the company
         (the migration matches an existing project rather than making a second one).
         """
         if company.project is not None:

@@ -13,14 +13,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from helpdesk_core.cli_support import FormatOption, HtmlOption, OutputFormat, Session, session_from
+from helpdesk_cli.support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
-from helpdesk_core.html_report import render_html
 from migrator.engine import Migration, MigrationOptions
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
 from migrator.rails_loader import LoaderProcess, RailsLoader, runner_command
+from migrator.rejects import default_rejects_path
 from migrator.report import migration_report, verify_report
 from migrator.verify import verify_migration
 
@@ -33,6 +33,9 @@ StateOption = Annotated[Path | None, typer.Option(
     "--state", help="The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.", dir_okay=False)]
 AttachmentLimit = Annotated[int | None, typer.Option(
     "--attachment-limit-kb", help="Largest attachment Redmine accepts (default: mappings settings).")]
+RejectsOption = Annotated[Path | None, typer.Option(
+    "--rejects", file_okay=False, help="Directory for the bad lines, whole, for a corrected re-run "
+    "(DIR/<file>.jsonl byte for byte + DIR/index.jsonl).")]
 
 
 class LoaderKind(StrEnum):
@@ -74,7 +77,7 @@ def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[
 
 def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,
              output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
-             attachment_limit_kb: int | None, loader: LoaderKind = LoaderKind.rest,
+             attachment_limit_kb: int | None, rejects: Path | None, loader: LoaderKind = LoaderKind.rest,
              rails_runner: str | None = None) -> int:
     if loader is LoaderKind.rails:
         runner_command(rails_runner)  # a missing command is a usage error before anything starts
@@ -92,8 +95,9 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     try:
         with (_loader(loader, rails_runner) as ticket_loader,
               _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress):
-            result = Migration(export, gateway, mappings, ledger, MigrationOptions(dry_run=dry_run, workers=workers),
-                               progress=progress, loader=ticket_loader).execute()
+            options = MigrationOptions(dry_run=dry_run, workers=workers, rejects=rejects)
+            result = Migration(export, gateway, mappings, ledger, options, progress=progress,
+                               loader=ticket_loader).execute()
     finally:
         ledger.close()
     rendered = migration_report(result, session.clock().now())
@@ -102,7 +106,7 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json"))  # richer than the report: every count
         if html is not None:
-            html.write_text(render_html(rendered), encoding="utf-8")
+            session.write_html(rendered, html)
     else:
         session.show_report(rendered, output, html)
     return EXIT_ATTENTION if result.findings else EXIT_OK
@@ -111,16 +115,17 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
 @migrate_app.command("plan")
 def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
          output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-         attachment_limit_kb: AttachmentLimit = None) -> int:
+         attachment_limit_kb: AttachmentLimit = None, rejects: RejectsOption = None) -> int:
     """Show what `run` would do, writing nothing: creates, matches, bad records, unmapped values.
 
     Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention.
+    Bad lines are written whole only when asked (--rejects DIR).
 
     Example:
         helpdesk migrate plan samples/export --html plan.html
     """
     return _migrate(ctx, export, state, dry_run=True, workers=1, output=output, html=html, report=None,
-                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb)
+                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb, rejects=rejects)
 
 
 @migrate_app.command("run")
@@ -130,7 +135,7 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
         allow_notifications: Annotated[bool, typer.Option(
             help="Run even though Redmine would email clients.")] = False,
         output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-        attachment_limit_kb: AttachmentLimit = None,
+        attachment_limit_kb: AttachmentLimit = None, rejects: RejectsOption = None,
         loader: Annotated[LoaderKind, typer.Option(
             help="How new tickets are written: rest (the API, as each author) or rails (inside Redmine "
                  "through rails runner: portal dates and authors set natively, no email; needs host access).",
@@ -142,13 +147,18 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
                  "/usr/share/redmine/bin/rails runner'.")] = None) -> int:
     """Migrate the export into Redmine. Safe to re-run: what is done is skipped.
 
+    Bad lines are written whole to --rejects DIR (default: <report>.rejects beside --report, else
+    <export>.rejects beside the export), replaced by each run, absent when there are none.
+
     Example:
         helpdesk migrate run samples/export --workers 4 --report migration.json
-        helpdesk migrate run samples/export --loader rails --rails-runner "scripts/redmine-local runner"
+        helpdesk migrate run samples/export --loader rails --rails-runner "$(scripts/redmine-local runner-cmd)"
     """
     return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
                     report=report, allow_notifications=allow_notifications,
-                    attachment_limit_kb=attachment_limit_kb, loader=loader, rails_runner=rails_runner)
+                    attachment_limit_kb=attachment_limit_kb,
+                    rejects=rejects or default_rejects_path(export, report), loader=loader,
+                    rails_runner=rails_runner)
 
 
 @migrate_app.command("verify")

@@ -31,14 +31,16 @@ from helpdesk_core.errors import (
     UnavailableError,
     ValidationFailed,
 )
+from helpdesk_core.export import BadRecord, Export, open_export
+from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, TimeEntry, User
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
-from migrator.export import BadRecord, Export, open_export
-from migrator.export_model import Attachment, Comment, Company, Ticket, TimeEntry, User
 from migrator.ledger import Ledger
 from migrator.live import LiveRedmine, index_portal_issues, read_live, remember_user
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
-from migrator.text import cut_subject, find_provenance, html_to_markdown, project_identifier, provenance_line
+from migrator.rejects import RejectsDir
+from migrator.text import cut_subject, find_provenance, html_to_markdown, provenance_line
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -51,6 +53,7 @@ class MigrationOptions:
     dry_run: bool = True
     workers: int = 1
     lock_inactive_users: bool = True
+    rejects: Path | None = None  # where whole bad lines go (migrator.rejects); None: nowhere
 
 
 @dataclass
@@ -137,7 +140,8 @@ class Migration:
     def execute(self) -> MigrationResult:
         started = time.monotonic()
         bad: list[BadRecord] = []
-        with open_export(self.export_path, on_bad=bad.append) as export:
+        rejects = RejectsDir(self.options.rejects) if self.options.rejects is not None else None
+        with open_export(self.export_path, on_bad=bad.append, rejects=rejects) as export:
             self.live = read_live(self.gateway, self.mappings)
             self._migrate_companies(export)
             index_portal_issues(self.gateway, self.live, self.ctx.projects.values())
@@ -150,6 +154,7 @@ class Migration:
                 self.tally.find(Finding(category="count-mismatch", file=mismatch.file,
                                         reason=f"manifest says {mismatch.declared} lines, "
                                                f"the file has {mismatch.found}"))
+        rejects_path = rejects.close() if rejects is not None else None
         for record in bad:
             self.tally.find(Finding(category="bad-record", file=record.file, line=record.line, id=record.id,
                                     field=record.field, reason=record.reason))
@@ -164,7 +169,7 @@ class Migration:
             # Redmine mails the author, the assignee and watchers of each change: up to 2 per write here.
             notification_emails_estimate=2 * writes_that_notify,
             requests=self.gateway.stats.as_dict(), seconds=round(time.monotonic() - started, 3),
-            tickets_read=tickets_read,
+            tickets_read=tickets_read, rejects=str(rejects_path) if rejects_path is not None else None,
         )
 
     # --- companies → projects -----------------------------------------------------------------------

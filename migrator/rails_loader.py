@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk_core.errors import ConfigError, HelpdeskError
+from helpdesk_core.export_model import Attachment
 from migrator.engine import TicketMigration, fingerprint
-from migrator.export_model import Attachment
 from migrator.outcome import Finding
 
 Json = dict[str, Any]

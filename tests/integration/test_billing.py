@@ -100,9 +100,11 @@ def test_entries_of_025_10_22_hours_bill_1_1_3(billed: Billed, capsys: pytest.Ca
 
 def test_unit_issue_and_activity_rule(billed: Billed, capsys: pytest.CaptureFixture[str]) -> None:
     project = ["--project", billed.project["identifier"], "--format", "json"]
-    _, out = _report([*project, "--unit", "issue"], capsys)
+    code, out = _report([*project, "--unit", "issue"], capsys)
+    assert code == 0
     assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "4"  # ⌈3.45⌉
-    _, out = _report([*project, "--activity", "Консультация"], capsys)  # the bug's 5 h now count too
+    code, out = _report([*project, "--activity", "Консультация"], capsys)  # the bug's 5 h now count too
+    assert code == 0
     assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "10"
 
 
@@ -114,6 +116,7 @@ def test_csv_and_unfiltered_report(billed: Billed, capsys: pytest.CaptureFixture
     # Without --project the company is still there, beside whatever else this Redmine holds.
     html = tmp_path / "bill.html"
     code, out = _report(["--format", "json", "--html", str(html)], capsys)
+    assert code == 0
     rows = {r["company"]: r for r in json.loads(out)["sections"][0]["table"]["rows"]}
     assert rows[billed.project["name"]]["billable"] == "5"
     assert html.read_text(encoding="utf-8").count("PWNED") >= 1  # present, escaped (see browser test)

@@ -25,6 +25,7 @@ from admin.billing import (
 )
 from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import ConfigError
+from helpdesk_core.messages import ENGLISH, messages_for
 from helpdesk_core.report import report_to_json
 
 MARCH = Month(2026, 3)
@@ -129,9 +130,11 @@ def test_report_shape_json_and_csv() -> None:
     assert chart["categories"] == ["Авиа Лайн", "Ромашка"] and chart["series"][0]["values"] == ["3", "2"]
     rows = data["sections"][2]["table"]["rows"]
     assert [(r["logged"], r["billable"]) for r in rows] == [("2.20", "3"), ("0.25", "1"), ("1.00", "1")]
-    csv_text = render_csv(report_table(report, "companies"))
+    csv_text = render_csv(report_table(report, "companies"), ENGLISH)
     assert csv_text.splitlines()[0] == "Company,Issues,Consultations,Logged h,Billable h"
     assert "Ромашка,1,2,1.25,2" in csv_text
+    russian = render_csv(report_table(report, "companies"), messages_for("ru"))
+    assert russian.splitlines()[0] == 'Компания,Задачи,Консультации,"Списано, ч","К оплате, ч"'
     with pytest.raises(ConfigError):
         report_table(report, "nope")
 
