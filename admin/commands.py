@@ -206,8 +206,8 @@ def consultations(
     match: Annotated[str, typer.Option(
         "--match", help="any: tracker OR activity; all: tracker AND activity.")] = "any",
     unit: Annotated[str, typer.Option(
-        "--unit", help="What one consultation is: entry (each time entry) or issue (an issue's "
-        "time in the month), rounded up to a whole hour.")] = "entry",
+        "--unit", help="What one consultation is, rounded up to a whole hour: day (an issue's time "
+        "on one day, default), entry (each time entry) or issue (an issue's time in the month).")] = "day",
     project: Annotated[str | None, typer.Option(
         "--project", help="Only this project (identifier or id) and its subprojects: one client's bill.")
     ] = None,
@@ -218,7 +218,8 @@ def consultations(
     """Bill consultations of one month: per company and per issue, each rounded up to an hour.
 
     Time entries of the month on «Обсуждение» issues (and/or the given activities) are read
-    from Redmine; each consultation is rounded up to a whole hour with exact decimals.
+    from Redmine; each consultation (an issue's time on one day) is rounded up to a whole hour
+    with exact decimals. Issues support marked «Бесплатная консультация» are listed, not billed.
 
     Example:
         helpdesk report consultations --month 2026-03

@@ -59,6 +59,8 @@ RUSSIAN: Mapping[str, str] = {
     "another `helpdesk sweep` is running; it is safe to try again later":
         "уже идёт другой `helpdesk sweep`; можно безопасно повторить позже",
     "TLS certificate verification is OFF (--insecure)": "проверка TLS-сертификатов ОТКЛЮЧЕНА (--insecure)",
+    "set REDMINE_URL to the address Redmine really answers on (scheme, host and port)":
+        "укажите в REDMINE_URL адрес, на котором Redmine действительно отвечает (схема, хост и порт)",
     # doctor
     "ok": "ок",
     "problem": "проблема",
@@ -71,6 +73,8 @@ RUSSIAN: Mapping[str, str] = {
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",
     "export {export} · ledger {ledger}": "выгрузка {export} · журнал {ledger}",
+    "export {export} · ledger {ledger} · bad lines kept whole in {rejects}":
+        "выгрузка {export} · журнал {ledger} · плохие строки целиком в {rejects}",
     "tickets read": "прочитано обращений",
     "issues to create": "задач будет создано",
     "issues created": "задач создано",
@@ -190,6 +194,11 @@ RUSSIAN: Mapping[str, str] = {
         "время по {t_what}; каждая запись трудозатрат округляется вверх до целого часа",
     "time on {t_what}; each issue's time in the month rounded up to a whole hour":
         "время по {t_what}; время задачи за месяц округляется вверх до целого часа",
+    "time on {t_what}; each issue's time on one day rounded up to a whole hour":
+        "время по {t_what}; время задачи за один день округляется вверх до целого часа",
+    "Free consultations": "Бесплатные консультации",
+    "Issues marked «{field}»: listed, not billed.": "Задачи с отметкой «{field}»: показаны, к оплате не идут.",
+    "No free consultations this month.": "В этом месяце бесплатных консультаций нет.",
     "{t_first} and {t_second}": "{t_first} и {t_second}",
     "{t_first} or {t_second}": "{t_first} или {t_second}",
     "tracker {names}": "трекеру {names}",

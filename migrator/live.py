@@ -31,6 +31,7 @@ class LiveRedmine:
     support_role_id: int
     support_group_id: int
     admin_login: str
+    api_user_id: int  # the key's own user: writes every `[portal:state:…]` journal (migrator.timeline)
     projects_by_identifier: dict[str, Json] = field(default_factory=dict)
     projects_by_name: dict[str, Json] = field(default_factory=dict)
     users_by_email: dict[str, Json] = field(default_factory=dict)
@@ -81,7 +82,7 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
         priorities=priorities, activities=activities,
         custom_fields={key: fields_by_name[spec.name] for key, spec in spec_fields.items()},
         client_role_id=roles[mappings.roles.client.name], support_role_id=roles[mappings.roles.support.name],
-        support_group_id=group_id, admin_login=str(me.get("login")),
+        support_group_id=group_id, admin_login=str(me.get("login")), api_user_id=int(me.get("id", 0)),
         support_members={int(u["id"]) for u in group.get("users", [])},
     )
     for project in gateway.iterate("/projects.json", "projects", {"sort": None}):

@@ -114,6 +114,7 @@ def load_ticket(doc)
     issue.custom_field_values = spec['custom_fields'].to_h { |cf| [cf['id'].to_s, cf['value']] }
     issue.created_on = moment(spec['created_on'])
     issue.updated_on = moment(spec['updated_on'])
+    issue.start_date = spec['start_date'] if spec['start_date']
     unless issue.save
       raise ActiveRecord::RecordInvalid, issue unless issue.errors.attribute_names.include?(:assigned_to_id)
 

@@ -61,7 +61,7 @@ def test_doctor_names_each_missing_object_on_an_unprovisioned_redmine(bare_redmi
         assert expected in missing
     text = cli(bare_redmine, "doctor")
     assert text.returncode == 3, text.stderr[-2000:]
-    assert "fix: run `helpdesk provision --ruby" in text.stdout
+    assert "исправить: " in text.stdout and "`helpdesk provision --ruby" in text.stdout  # Russian by default
 
 
 def test_impersonation_works_for_active_and_is_clear_for_locked(redmine: LocalRedmine, unique: str) -> None:

@@ -74,7 +74,7 @@ def offline_bill() -> Bill:
     issues = {7: IssueInfo(id=7, subject=HOSTILE, tracker="Обсуждение"),
               8: IssueInfo(id=8, subject="Тарифы", tracker="Обсуждение"),
               9: IssueInfo(id=9, subject="Ошибка", tracker="Баг")}
-    return compute_bill(MONTH, entries, issues, BillingRules())
+    return compute_bill(MONTH, entries, issues, BillingRules(unit="entry"))  # one row per entry
 
 
 @pytest.fixture

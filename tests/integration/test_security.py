@@ -111,7 +111,8 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
                 if traceback_on:
                     env["HELPDESK_TRACEBACK"] = "1"
                 done = helpdesk(args, env, timeout=300)
-                # with HELPDESK_TRACEBACK an error is raised, not turned into its code: the exit is 1 (0 and 3 are no errors)
+                # with HELPDESK_TRACEBACK an error is raised, not turned into its code: the exit is 1
+                # (0 and 3 are no errors)
                 expected = codes if not traceback_on or set(codes) <= {0, 3} else (1,)
                 assert done.returncode in expected, (name, traceback_on, done.returncode, done.stderr[-2000:])
                 outputs[f"{name} (traceback={traceback_on or 0}) exit {done.returncode}"] = done.stdout + done.stderr

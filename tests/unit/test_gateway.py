@@ -38,7 +38,7 @@ from helpdesk_core.errors import (
     UnavailableError,
     ValidationFailed,
 )
-from helpdesk_core.gateway import Gateway
+from helpdesk_core.gateway import Gateway, origin_of
 from helpdesk_core.redaction import MASK, Redactor
 
 URL = "http://redmine.test"
@@ -533,3 +533,28 @@ def test_an_error_carrying_the_key_in_its_path_leaves_the_gateway_redacted(fake:
         gateway.get(f"/users.json?key={KEY.upper()}")
     seen = _everything_about(caught.value)
     assert not Redactor(KEY).found_in(seen) and MASK in caught.value.path
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("https://helpdesk.example.tech", ("https", "helpdesk.example.tech", 443)),
+    ("HTTPS://Helpdesk.Example.Tech:443/x", ("https", "helpdesk.example.tech", 443)),
+    ("http://127.0.0.1:3360/redmine", ("http", "127.0.0.1", 3360)),
+    ("http://[::1]:80/", ("http", "::1", 80)),
+    ("https://helpdesk.example.tech.evil.example/", ("https", "helpdesk.example.tech.evil.example", 443)),
+    ("https://helpdesk.example.tech@evil.example/", ("https", "evil.example", 443)),
+    ("https://helpdesk.example.tech\\@evil.example/", None),  # urllib.parse and urllib3 disagree: refused
+    ("ftp://helpdesk.example.tech/", None),
+    ("https://helpdesk.example.tech:99999/", None),
+    ("/attachments/1", None),
+])
+def test_origin_is_scheme_host_and_port_as_both_parsers_read_them(url: str,
+                                                                  origin: tuple[str, str, int] | None) -> None:
+    assert origin_of(url) == origin
+
+
+def test_a_redmine_error_redacted_keeps_nothing_of_the_key() -> None:
+    exc = ValidationFailed(f"rejected {KEY.upper()}", method="GET", path=f"/x?k={KEY}", status=422,
+                           errors=[urllib.parse.quote(KEY, safe="")])
+    assert exc.redacted(Redactor(KEY)) is exc
+    assert not Redactor(KEY).found_in(_everything_about(exc))
+    assert (exc.status, exc.method, type(exc)) == (422, "GET", ValidationFailed)

@@ -79,7 +79,9 @@ def test_localize_translates_labels_not_data_and_json_stays_english() -> None:
     russian = RU.localize(report)
     assert russian.title == "Консультации к оплате за 2026-03"
     assert russian.summary[0].label == "Часы к оплате"
-    assert russian.subtitle == "время по трекеру Обсуждение; каждая запись трудозатрат округляется вверх до целого часа"
+    assert russian.subtitle == "время по трекеру Обсуждение; время задачи за один день округляется вверх до целого часа"
+    assert RU.text(BillingRules(unit="entry").describe()) == (
+        "время по трекеру Обсуждение; каждая запись трудозатрат округляется вверх до целого часа")
     both = BillingRules(trackers=["Обсуждение"], activities=["Консультация"], match="any", unit="issue")
     assert RU.text(both.describe()) == ("время по трекеру Обсуждение или деятельности Консультация; "
                                         "время задачи за месяц округляется вверх до целого часа")
