@@ -948,15 +948,19 @@ class TicketMigration:
         self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]})
         return target
 
-    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
-                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
-        """One dated journal: the change plus its provenance line, written as its author when that
-        is staff (only support may change statuses), else by the API user with the author named."""
+    def transition_note(self, step: Transition, kind: str) -> tuple[str, UserRef | None]:
+        """The change's provenance line and its writer: its author when staff, else the API user (None)."""
         author, stand_in = self.m.author_of(step.by) if step.by else (None, True)
         name = (self._portal_user_name(step.by) if step.by and stand_in else
                 author.display if author is not None and step.by else "портал")
         writer = author if author is not None and not stand_in and author.kind == "staff" else None
-        note = provenance_line(kind, step.source, name, step.at)
+        return provenance_line(kind, step.source, name, step.at), writer
+
+    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
+                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
+        """One dated journal: the change plus its provenance line, written as its author when that
+        is staff (only support may change statuses), else by the API user with the author named."""
+        note, writer = self.transition_note(step, kind)
         # Dated by journal id after the read-back (exactly that journal), not by searching notes.
         self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
                        kind=count[0], verb=count[1], extra=change)

@@ -132,6 +132,13 @@ def load_ticket(doc)
       journal = Journal.new(journalized: issue, user: cached(User, entry['user_id']), notes: entry['notes'],
                             private_notes: entry['private'], created_on: moment(entry['created_on']))
       journal.notify = false
+      # An assignee left out above leaves no trace in the timeline either (nor a journal that only carried it).
+      details = entry['details'].reject { |name, _, _| name == 'assigned_to_id' && issue.assigned_to_id.nil? }
+      next if entry['details'].any? && details.empty?
+
+      details.each do |name, old, new|
+        journal.details << JournalDetail.new(property: 'attr', prop_key: name, old_value: old&.to_s, value: new&.to_s)
+      end
       entry['attachments'].each do |ref|
         file = attached.fetch(ref)
         journal.details << JournalDetail.new(property: 'attachment', prop_key: file.id.to_s, value: file.filename)
@@ -153,7 +160,10 @@ def load_ticket(doc)
       end
       times[entry['id']] = time.id
     end
-    dates = {created_on: moment(spec['created_on']), updated_on: moment(spec['updated_on'])}
+    # The final status after the timeline's journals; the issue never passes through Redmine's status logic
+    # again, so closed_on is the portal's (or none).
+    dates = {created_on: moment(spec['created_on']), updated_on: moment(spec['updated_on']),
+             status_id: spec['final_status_id'], closed_on: nil}
     dates[:closed_on] = moment(spec['closed_on']) if spec['closed_on']
     Issue.where(id: issue.id).update_all(dates)
   end

@@ -32,6 +32,7 @@ from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.export_model import Attachment
 from migrator.engine import TicketMigration, fingerprint
 from migrator.outcome import Finding
+from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
 
 Json = dict[str, Any]
 RUNNER_ENV = "HELPDESK_RAILS_RUNNER"
@@ -215,23 +216,52 @@ class RailsLoader:
         _, lost = attach(t.attachments)
         author, fields = tm.issue_fields(project_id, tracker, priority, lost)
         assignee = tm.assignee()
-        issue: Json = {**fields, "author_id": author.redmine_id, "status_id": live.statuses[status],
+        dates = issue_dates(t, tm._closed_portal_statuses())
+        running = tm.m.default_status[tracker]  # a new issue starts there; the timeline moves it on
+        issue: Json = {**fields, "author_id": author.redmine_id, "status_id": live.statuses[running],
+                       "final_status_id": live.statuses[status],
                        "assigned_to_id": assignee.redmine_id if assignee else None,
-                       "created_on": t.created_at.isoformat(), "updated_on": t.updated_at.isoformat(),
-                       "closed_on": t.closed_at.isoformat() if t.closed_at else None}
+                       "created_on": dates.created_on.isoformat(), "updated_on": dates.updated_on.isoformat(),
+                       "closed_on": dates.closed_on.isoformat() if dates.closed_on else None}
         journals: list[Json] = []
+        statuses_written = 0
+
+        def transition(step: Transition, kind: str, change: list[list[Any]]) -> None:
+            nonlocal statuses_written
+            note, writer = tm.transition_note(step, kind)
+            journals.append({"marker": f"{kind}:{step.source}", "notes": note, "private": False,
+                             "user_id": writer.redmine_id if writer else api_user, "created_on": step.at.isoformat(),
+                             "attachments": [], "details": change})
+            statuses_written += 1
+
+        def replay(step: Transition) -> None:  # as TicketMigration._replay: skipped when already there
+            nonlocal running
+            portal = tm.m.mappings.portal
+            target = tm._mapped("status", step.status, portal.statuses, portal.fallback_status)
+            if target == running:
+                tm.tally.add("status", "skip")
+                return
+            transition(step, STATUS_KIND, [["status_id", live.statuses[running], live.statuses[target]]])
+            running = target
+
+        pending = tm._transitions()
+        last = pending.pop() if pending else None
         for comment in t.comments:
+            while pending and pending[0].at < comment.created_at:
+                replay(pending.pop(0))
             refs, lost = attach(comment.attachments)
             note, writer = tm.comment_note(comment, lost)
             journals.append({"marker": f"comment:{comment.id}", "notes": note, "private": comment.internal,
                              "user_id": writer.redmine_id if writer else api_user,
-                             "created_on": comment.created_at.isoformat(), "attachments": refs})
+                             "created_on": comment.created_at.isoformat(), "attachments": refs, "details": []})
+        for step in pending:
+            replay(step)
         for index, complaint in enumerate(t.complaints, start=1):
             source = f"{t.id}-{index}"
             journals.append({"marker": f"complaint:{source}", "private": True, "user_id": api_user,
                              "notes": tm.complaint_note(source, complaint.author_id, complaint.created_at,
                                                         complaint.text),
-                             "created_on": complaint.created_at.isoformat(), "attachments": []})
+                             "created_on": complaint.created_at.isoformat(), "attachments": [], "details": []})
         times: list[Json] = []
         activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
         for entry in t.time_entries:
@@ -239,10 +269,20 @@ class RailsLoader:
             times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
                           "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
                           "activity_id": activity, "comments": comment})
+        # The final state, as TicketMigration._final_state writes it on a new issue.
+        final: list[list[Any]] = []
+        if running != status:
+            final.append(["status_id", live.statuses[running], live.statuses[status]])
+        if assignee is not None:
+            final.append(["assigned_to_id", None, assignee.redmine_id])
+        if final and final[0][0] == "status_id" and last is not None:
+            transition(last, STATUS_KIND, final)
+        elif final:
+            transition(Transition(0, t.status, dates.updated_on, None, f"{t.id}.1"), STATE_KIND, final)
         message = {"ticket": t.id, "portal_field": live.custom_fields["portal_id"], "api_user_id": api_user,
                    "issue": issue, "attachments": attachments, "journals": journals, "time_entries": times}
         counts = {"attachment": len(attachments), "journal": len(t.comments), "complaint": len(t.complaints),
-                  "time_entry": len(times)}
+                  "time_entry": len(times), "status": statuses_written}
         return message, counts
 
     # --- the answer (on the loader's reader thread; ledger and tally are thread-safe) ----------------
@@ -271,7 +311,7 @@ class RailsLoader:
             kind, _, source = marker.partition(":")
             if kind == "comment":
                 ledger.put("journal", f"{t.id}:{source}", int(journal_id))
-            else:
+            elif kind == "complaint":
                 ledger.put("complaint", source, None)
         for entry_id, time_id in answer.get("time_entries", {}).items():
             ledger.put("time_entry", entry_id, int(time_id))
