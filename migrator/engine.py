@@ -793,8 +793,9 @@ class TicketMigration:
         key = f"{self.t.id}:{comment.id}"
         if self.ledger.has("journal", key) or ("comment", comment.id) in self.present:
             self.tally.add("journal", "skip")
-            if not self.ledger.has("journal", key) and issue_id > 0:
-                self.ledger.put("journal", key, None)
+            if not self.ledger.has("journal", key) and issue_id > 0 and not self.m.options.dry_run:
+                self.ledger.put("journal", key, None)  # found in Redmine: a lost ledger learns its date again
+                self.ledger.record_note_date(issue_id, f"comment:{comment.id}", comment.created_at.isoformat())
             return
         author, stand_in = self.m.author_of(comment.author_id)
         name = self._portal_user_name(comment.author_id) if stand_in else author.display
@@ -845,6 +846,9 @@ class TicketMigration:
         source = f"{self.t.id}-{index}"
         if self.ledger.has("complaint", source) or ("complaint", source) in self.present:
             self.tally.add("complaint", "skip")
+            if not self.ledger.has("complaint", source) and issue_id > 0 and not self.m.options.dry_run:
+                self.ledger.put("complaint", source, None)
+                self.ledger.record_note_date(issue_id, f"complaint:{source}", created_at.isoformat())
             return
         name = self._portal_user_name(author_id)
         note = (f"{provenance_line('complaint', source, name, created_at)}\n\n"

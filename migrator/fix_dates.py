@@ -32,7 +32,8 @@ PAYLOAD['notes'].each do |issue_id, marker, created|
   # merely quotes it never matches; two notes that both start with it are reported, not touched.
   opening = "_[portal:#{marker}] "
   pattern = "#{Journal.sanitize_sql_like(opening)}%"
-  found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id).where('notes LIKE ?', pattern)
+  found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id)
+                 .where("notes LIKE ? ESCAPE '\\'", pattern)
                  .select { |journal| journal.notes.start_with?(opening) }
   if found.size > 1
     ambiguous << {'issue' => issue_id, 'marker' => marker, 'journals' => found.map(&:id).sort}
