@@ -355,6 +355,7 @@ class Migration:
             user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
             if isinstance(created, dict):
                 remember_user(self.live, created["user"])
+                self.ledger.put("created-user", user.id, user_id)  # and in Redmine: «ID пользователя в портале»
             ref = UserRef(user_id, login, _display(user), user.kind, user.active)
         if ref.redmine_id > 0 and not self.options.dry_run:
             self.ledger.put("user", user.id, ref.redmine_id)
