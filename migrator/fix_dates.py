@@ -29,7 +29,7 @@ end
 ambiguous = []
 PAYLOAD['notes'].each do |issue_id, marker, created|
   # The marker counts only where the migration puts it: the very start of the note. A note that
-  # merely quotes it never matches; two notes that both start with it are reported, not touched.
+  # merely quotes it never matches; two notes that both start with it are reported and left alone.
   opening = "_[portal:#{marker}] "
   pattern = "#{Journal.sanitize_sql_like(opening)}%"
   found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id)
@@ -50,7 +50,9 @@ PAYLOAD['journals'].each do |id, created|
   Journal.where(id: id).update_all(created_on: Time.iso8601(created).utc)
   changed += 1
 end
-puts JSON.generate({'changed' => changed, 'ambiguous' => ambiguous})
+summary = {'changed' => changed}
+summary['ambiguous'] = ambiguous unless ambiguous.empty?
+puts JSON.generate(summary)
 """
 
 

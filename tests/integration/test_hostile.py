@@ -200,13 +200,22 @@ def test_quoted_markers_never_hide_the_real_object(redmine: LocalRedmine, tmp_pa
     # fix-dates touches exactly the note each marker names, never the one quoting it
     ruby = fix_dates_script(Ledger(state))
     out = json.loads(redmine.runner(ruby).strip().splitlines()[-1])
-    assert out.get("ambiguous", []) == []
+    assert "ambiguous" not in out, out
     dated = {source: journals[0]["created_on"] for (_, source), journals in opened_by(the_issue(gateway, tid)).items()}
 
     def utc(text: str) -> str:
         return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     assert dated[f"M1x{token}"] == utc(LATER) and dated[f"M2x{token}"] == utc(LATEST)
+
+    # a second note opening with the same marker: fix-dates names the ambiguity and touches neither
+    opening = f"_[portal:comment:M2x{token}] "
+    gateway.put(f"/issues/{issue['id']}.json", {"issue": {"notes": opening + "копия, написанная вручную"}})
+    out = json.loads(redmine.runner(fix_dates_script(Ledger(state))).strip().splitlines()[-1])
+    [entry] = out["ambiguous"]
+    assert entry["issue"] == issue["id"] and entry["marker"] == f"comment:M2x{token}" and len(entry["journals"]) == 2
+    copy = next(j for j in the_issue(gateway, tid)["journals"] if "копия" in (j.get("notes") or ""))
+    assert copy["created_on"] > utc(LATEST)  # not backdated
 
 
 # --- 4. look-alike companies ---------------------------------------------------------------------------
