@@ -13,13 +13,14 @@ import os
 import sys
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from admin import commands as admin_commands
-from helpdesk_core import commands as core_commands
-from helpdesk_core.cli_support import ConfigOption, InsecureOption, MappingsOption, Session
+from helpdesk_cli import core_commands
+from helpdesk_cli.support import ConfigOption, InsecureOption, LangOption, MappingsOption, Session
+from helpdesk_cli.terminal import safe
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
+from helpdesk_core.messages import DEFAULT_LANG, Messages, messages_for
 from migrator import commands as migrator_commands
 from policies import commands as policies_commands
 
@@ -39,9 +40,12 @@ def root(
     config: ConfigOption = None,
     mappings: MappingsOption = None,
     insecure: InsecureOption = False,
+    lang: LangOption = None,
 ) -> None:
     """Shared options; see each command's --help."""
-    ctx.obj = Session(config=config, mappings_path=mappings, insecure=insecure)
+    session = ctx.ensure_object(Session)
+    session.config, session.mappings_path, session.insecure, session.lang = config, mappings, insecure, lang
+    session.messages  # noqa: B018 - an unknown --lang is a usage error before any work
 
 
 for register in (core_commands.register, migrator_commands.register, policies_commands.register,
@@ -51,24 +55,26 @@ for register in (core_commands.register, migrator_commands.register, policies_co
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app; every `HelpdeskError` becomes one line on stderr and its exit code."""
-    err = Console(stderr=True, soft_wrap=True)
+    session = Session()
+    err = session.stderr
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False, obj=session)
     except HelpdeskError as exc:
         if os.environ.get("HELPDESK_TRACEBACK"):
             raise
-        # Text, not markup: a message may quote ticket data such as "[b]".
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
+        m = _messages(session)
+        # Not markup, and inert: a message may quote ticket data such as "[b]" or an ESC sequence.
+        err.print(Text.assemble((m("error: "), "bold red"), safe(m.text(str(exc)))), highlight=False)
         if exc.hint:
-            err.print(Text(f"hint: {exc.hint}", style="dim"), highlight=False)
+            err.print(Text.assemble(m("hint: "), safe(m.text(exc.hint)), style="dim"), highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        err.print("aborted")
+        err.print(_messages(session)("aborted"))
         return 1
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(_messages(session)("interrupted"))
         return 130
     except Exception as exc:
         # Usage errors come from click, which newer typer vendors: recognise them by shape.
@@ -78,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         raise
     return int(result or 0)
+
+
+def _messages(session: Session) -> Messages:
+    """The session's language; a bad --lang itself is reported in the default language."""
+    try:
+        return session.messages
+    except HelpdeskError:
+        return messages_for(DEFAULT_LANG)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """Consultation billing: the hours a company pays for in one month.
 
-Regulation: consultations are paid by the hour, each rounded up to a whole consultation
-hour. Which time counts (the «Обсуждение» tracker and/or an activity) and what one
-consultation is (one time entry, or all of an issue's time in the month) are `BillingRules`.
+Regulation: «Консультации могут быть как платными, так и бесплатными»; paid ones are billed
+by the hour, each rounded up to a whole consultation hour. Which time counts (the
+«Обсуждение» tracker and/or an activity), what one consultation is (by default the time
+logged on one issue on one day; or one time entry; or an issue's time in the month) and
+which issues support marked free (the issue field «Бесплатная консультация») are
+`BillingRules`. Free consultations are listed, never billed.
 
 Hours are `Decimal` from the moment they leave Redmine's JSON to the report: a float sum of
 0.1 + 0.2 is not 0.3, and a bill must add up.
@@ -27,7 +30,8 @@ from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series,
 ISSUE_BATCH = 100  # ids per /issues.json request: keeps the URL short, the request count low
 CONSULTATION_HOUR = Decimal(1)
 
-Unit = Literal["entry", "issue"]
+Unit = Literal["day", "entry", "issue"]
+FREE_FIELD = "Бесплатная консультация"
 
 
 class BillingRules(BaseModel):
@@ -42,7 +46,8 @@ class BillingRules(BaseModel):
     trackers: tuple[str, ...] = ("Обсуждение",)
     activities: tuple[str, ...] = ()
     match: Literal["any", "all"] = "any"
-    unit: Unit = "entry"
+    unit: Unit = "day"
+    free_field: str | None = FREE_FIELD  # issue boolean custom field; "1" = not billed
 
     @field_validator("trackers", "activities")
     @classmethod
@@ -64,8 +69,18 @@ class BillingRules(BaseModel):
         what = [f"tracker {', '.join(self.trackers)}" if self.trackers else "",
                 f"activity {', '.join(self.activities)}" if self.activities else ""]
         joined = (" and " if self.match == "all" else " or ").join(w for w in what if w) or "nothing"
-        unit = "each time entry" if self.unit == "entry" else "each issue's time in the month"
+        unit = {"day": "each issue's time on one day", "entry": "each time entry",
+                "issue": "each issue's time in the month"}[self.unit]
         return f"time on {joined}; {unit} rounded up to a whole hour"
+
+    def key(self, entry: TimeEntry) -> tuple[Any, ...]:
+        """What one consultation is: the entries that share this key are rounded together."""
+        if self.unit == "issue":
+            return (entry.project_id, entry.issue_id)
+        if self.unit == "day":
+            return (entry.project_id, entry.issue_id, entry.spent_on) if entry.issue_id is not None else (
+                entry.project_id, None, entry.id)  # time on no issue: each entry its own
+        return (entry.project_id, entry.issue_id, entry.id)
 
 
 def billable_hours(hours: Decimal) -> Decimal:
@@ -144,6 +159,7 @@ class IssueInfo(BaseModel):
     id: int
     subject: str
     tracker: str | None
+    free: bool = False  # support ticked the free-consultation field
 
 
 def read_time_entries(gateway: Gateway, month: Month, project: str | None = None) -> Iterator[TimeEntry]:
@@ -155,7 +171,7 @@ def read_time_entries(gateway: Gateway, month: Month, project: str | None = None
         yield TimeEntry.from_api(data)
 
 
-def read_issues(gateway: Gateway, ids: Iterable[int]) -> dict[int, IssueInfo]:
+def read_issues(gateway: Gateway, ids: Iterable[int], free_field: str | None = FREE_FIELD) -> dict[int, IssueInfo]:
     """Tracker and subject of many issues, `ISSUE_BATCH` per request, closed ones included.
 
     An issue that is missing from the answer (deleted, or invisible to this key) is absent
@@ -168,9 +184,11 @@ def read_issues(gateway: Gateway, ids: Iterable[int]) -> dict[int, IssueInfo]:
         params = {"issue_id": ",".join(map(str, batch)), "status_id": "*"}
         for data in gateway.iterate("/issues.json", "issues", params, page_size=ISSUE_BATCH):
             tracker = data.get("tracker")
+            free = any(f.get("name") == free_field and str(f.get("value")) == "1"
+                       for f in data.get("custom_fields", []) if isinstance(f, dict)) if free_field else False
             found[int(data["id"])] = IssueInfo(
                 id=int(data["id"]), subject=str(data.get("subject", "")),
-                tracker=str(tracker["name"]) if isinstance(tracker, dict) else None)
+                tracker=str(tracker["name"]) if isinstance(tracker, dict) else None, free=free)
     return found
 
 
@@ -178,7 +196,7 @@ def read_issues(gateway: Gateway, ids: Iterable[int]) -> dict[int, IssueInfo]:
 
 
 class Consultation(BaseModel):
-    """One billed unit: a time entry, or an issue's time in the month."""
+    """One unit of consultation time (see `BillingRules.key`), rounded up on its own."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -230,11 +248,13 @@ class Bill(BaseModel):
     entries_seen: int
     entries_billed: int
     issues_unknown: list[int] = Field(default_factory=list)
+    free: list[Consultation] = Field(default_factory=list)  # marked free by support: not billed
 
 
 def compute_bill(month: Month, entries: Sequence[TimeEntry], issues: dict[int, IssueInfo],
                  rules: BillingRules) -> Bill:
-    """Select consultation time, round each consultation up, and add up per issue and company."""
+    """Select consultation time, group it into consultations (`rules.key`), round each up,
+    set free ones aside, and add up per issue and company."""
     selected = []
     for entry in entries:
         info = issues.get(entry.issue_id) if entry.issue_id is not None else None
@@ -242,25 +262,28 @@ def compute_bill(month: Month, entries: Sequence[TimeEntry], issues: dict[int, I
             selected.append((entry, info))
     units: dict[tuple[Any, ...], list[tuple[TimeEntry, IssueInfo | None]]] = {}
     for entry, info in selected:
-        key: tuple[Any, ...] = ((entry.project_id, entry.issue_id) if rules.unit == "issue"
-                                else (entry.project_id, entry.issue_id, entry.id))
-        units.setdefault(key, []).append((entry, info))
-    consultations = []
+        units.setdefault(rules.key(entry), []).append((entry, info))
+    consultations, free = [], []
     for group in units.values():
         first, info = group[0]
         logged = sum((e.hours for e, _ in group), Decimal(0))
-        consultations.append(Consultation(
+        unit = Consultation(
             project_id=first.project_id, company=first.project, issue_id=first.issue_id,
             subject=info.subject if info else "", tracker=info.tracker if info else None,
-            entry_ids=tuple(e.id for e, _ in group), logged=logged, billable=billable_hours(logged)))
-    consultations.sort(key=lambda c: (c.company, c.issue_id is None, c.issue_id or 0, c.entry_ids))
+            entry_ids=tuple(e.id for e, _ in group), logged=logged,
+            billable=Decimal(0) if info is not None and info.free else billable_hours(logged))
+        (free if info is not None and info.free else consultations).append(unit)
+    order = lambda c: (c.company, c.issue_id is None, c.issue_id or 0, c.entry_ids)  # noqa: E731
+    consultations.sort(key=order)
+    free.sort(key=order)
     issue_lines = _by_issue(consultations)
     company_lines = _by_company(consultations)
     unknown = sorted({e.issue_id for e in entries if e.issue_id is not None and e.issue_id not in issues})
     return Bill(month=str(month), rules=rules, consultations=consultations, issues=issue_lines,
                 companies=company_lines, logged=sum((c.logged for c in consultations), Decimal(0)),
                 billable=sum((c.billable for c in consultations), Decimal(0)),
-                entries_seen=len(entries), entries_billed=len(selected), issues_unknown=unknown)
+                entries_seen=len(entries), entries_billed=sum(len(c.entry_ids) for c in consultations),
+                issues_unknown=unknown, free=free)
 
 
 def _by_issue(consultations: Sequence[Consultation]) -> list[IssueLine]:
@@ -286,13 +309,13 @@ def _by_company(consultations: Sequence[Consultation]) -> list[CompanyLine]:
 def bill_month(gateway: Gateway, month: Month, rules: BillingRules, project: str | None = None) -> Bill:
     """Read the month's time entries and their issues' trackers (in bulk), and compute the bill."""
     entries = list(read_time_entries(gateway, month, project))
-    issues = read_issues(gateway, (e.issue_id for e in entries if e.issue_id is not None))
+    issues = read_issues(gateway, (e.issue_id for e in entries if e.issue_id is not None), rules.free_field)
     return compute_bill(month, entries, issues, rules)
 
 
 # --- the report ----------------------------------------------------------------------------------
 
-TABLES = ("companies", "issues", "consultations")
+TABLES = ("companies", "issues", "consultations", "free")
 
 
 def _hours(value: Decimal) -> Decimal:
@@ -335,6 +358,14 @@ def bill_report(bill: Bill, generated_at: datetime) -> Report:
                "entries": ", ".join(f"#{e}" for e in c.entry_ids), "logged": _hours(c.logged),
                "billable": c.billable} for c in bill.consultations],
         empty_text="No consultation time this month.")
+    free = Table(
+        columns=[Column(key="company", label="Company"), Column(key="issue", label="Issue"),
+                 Column(key="subject", label="Subject"), Column(key="entries", label="Time entries"),
+                 Column(key="logged", label="Logged h", numeric=True)],
+        rows=[{"company": c.company, "issue": _issue_ref(c.issue_id), "subject": c.subject,
+               "entries": ", ".join(f"#{e}" for e in c.entry_ids), "logged": _hours(c.logged)}
+              for c in bill.free],
+        empty_text="No free consultations this month.")
     chart = Chart(title="Billable hours per company", categories=[c.company for c in bill.companies],
                   series=[Series(name="Billable hours", values=[c.billable for c in bill.companies])],
                   unit="h")
@@ -345,6 +376,8 @@ def bill_report(bill: Bill, generated_at: datetime) -> Report:
         Metric(label="Companies", value=len(bill.companies)),
         Metric(label="Time entries billed", value=f"{bill.entries_billed} of {bill.entries_seen}"),
     ]
+    if bill.free:
+        summary.append(Metric(label="Free consultations", value=len(bill.free)))
     if bill.issues_unknown:
         summary.append(Metric(label="Issues not readable", value=len(bill.issues_unknown), tone="warn"))
     return Report(
@@ -356,13 +389,20 @@ def bill_report(bill: Bill, generated_at: datetime) -> Report:
             Section(title="Per issue", table=issues),
             Section(title="Consultations", description="What was rounded: one row per billed unit.",
                     table=units),
+            # only when there are some: the three sections above are the bill's stable shape
+            *([Section(title="Free consultations",
+                       description=f"Issues marked «{bill.rules.free_field}»: listed, not billed.", table=free)]
+              if bill.free else []),
         ])
 
 
 def report_table(report: Report, name: str) -> Table:
-    """The table `--format csv` writes: companies, issues or consultations."""
+    """The table `--format csv` writes: companies, issues, consultations or free."""
     if name not in TABLES:
         raise ConfigError(f"unknown table '{name}' (one of: {', '.join(TABLES)})", key="--table")
+    if name == "free" and len(report.sections) <= TABLES.index(name):
+        return Table(columns=[Column(key="company", label="Company"), Column(key="issue", label="Issue"),
+                              Column(key="logged", label="Logged h", numeric=True)], rows=[])
     table = report.sections[TABLES.index(name)].table
     assert table is not None
     return table

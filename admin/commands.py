@@ -28,7 +28,7 @@ from admin.registrations import (
     read_pending,
     read_registration_csv,
 )
-from helpdesk_core.cli_support import (
+from helpdesk_cli.support import (
     FormatOption,
     HtmlOption,
     NowOption,
@@ -37,9 +37,7 @@ from helpdesk_core.cli_support import (
     session_from,
 )
 from helpdesk_core.clock import clock_for
-from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
-from helpdesk_core.html_report import render_html
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 
 users_app = typer.Typer(help="Registration approvals: accounts clients registered themselves.",
@@ -109,7 +107,7 @@ def pending(
             empty_text="Nobody is waiting."))])
     if output is OutputFormat.json:
         if html is not None:
-            html.write_text(render_html(report), encoding="utf-8")
+            session.write_html(report, html)
         # The account list, not the report: scripts want ids and match kinds.
         session.emit_json({"pending": rows, "count": len(rows), "approvable": len(rows) - needs_person})
     else:
@@ -210,8 +208,8 @@ def consultations(
     match: Annotated[str, typer.Option(
         "--match", help="any: tracker OR activity; all: tracker AND activity.")] = "any",
     unit: Annotated[str, typer.Option(
-        "--unit", help="What one consultation is: entry (each time entry) or issue (an issue's "
-        "time in the month), rounded up to a whole hour.")] = "entry",
+        "--unit", help="What one consultation is, rounded up to a whole hour: day (an issue's time "
+        "on one day, default), entry (each time entry) or issue (an issue's time in the month).")] = "day",
     project: Annotated[str | None, typer.Option(
         "--project", help="Only this project (identifier or id) and its subprojects: one client's bill.")
     ] = None,
@@ -222,7 +220,8 @@ def consultations(
     """Bill consultations of one month: per company and per issue, each rounded up to an hour.
 
     Time entries of the month on «Обсуждение» issues (and/or the given activities) are read
-    from Redmine; each consultation is rounded up to a whole hour with exact decimals.
+    from Redmine; each consultation (an issue's time on one day) is rounded up to a whole hour
+    with exact decimals. Issues support marked «Бесплатная консультация» are listed, not billed.
 
     Example:
         helpdesk report consultations --month 2026-03
@@ -244,8 +243,8 @@ def consultations(
     report = bill_report(bill, _now(now))
     if output is ConsultationFormat.csv:
         if html is not None:
-            html.write_text(render_html(report), encoding="utf-8")
-        sys.stdout.write(render_csv(report_table(report, table)))
+            session.write_html(report, html)
+        sys.stdout.write(session.csv(report_table(report, table)))
         sys.stdout.flush()
         return EXIT_OK
     session.show_report(report, OutputFormat(output.value), html)

@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk_core.errors import ConfigError
+from helpdesk_core.export import ExportError, open_export
+from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.yaml_source import load_yaml_file
 
 # Addresses on these domains say nothing about the employer: never a company by domain.
@@ -116,9 +118,6 @@ def companies_from_export(path: Path) -> list[CompanySpec]:
     Companies whose domains are not valid are kept with the valid ones only: a bad domain is
     the export's problem, reported by `migrate plan`, and must not hide the good ones.
     """
-    from migrator.export import ExportError, open_export
-    from migrator.text import project_identifier
-
     used: set[str] = set()
     try:
         with open_export(path) as export:

@@ -34,7 +34,7 @@ PREFIX = "plan-"
 READER = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
-from migrator.export import open_export
+from helpdesk_core.export import open_export
 started = time.perf_counter()
 n = bad = 0
 def sink(record):

@@ -1,7 +1,13 @@
 """How the tool reaches Redmine: URL, API key, TLS and timeouts.
 
 The key comes from the environment (`REDMINE_API_KEY`) or a config file, is held as a
-`SecretStr` and is never printed: `repr()` of the settings shows `**********`.
+`SecretStr` and is never printed: `repr()` of the settings shows `**********`, and validation
+errors never quote an input (`hide_input_in_errors`).
+
+Whitespace around the key (a config written on Windows ends it in CR LF, a pasted key carries a
+space) is trimmed at load: such a key would otherwise be refused by `requests` with an error that
+quotes it. What remains must be printable ASCII without spaces (all an HTTP header can carry);
+anything else is refused with an error that names the key's position, never its text.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -27,10 +34,24 @@ class RetrySettings(BaseModel):
     max_total_wait: float = Field(120.0, ge=0)
 
 
+def clean_api_key(value: str) -> str:
+    """The key without surrounding whitespace; ValueError (quoting nothing of it) when unusable."""
+    key = value.strip()
+    if not key:
+        raise ValueError("the API key is empty")
+    for position, char in enumerate(key, 1):
+        if not "!" <= char <= "~":
+            kind = "whitespace" if char.isspace() else ("a control character" if ord(char) < 32 or ord(char) == 127
+                                                         else "a non-ASCII character")
+            raise ValueError(f"the API key holds {kind} at position {position} of {len(key)} "
+                             "(an HTTP header cannot carry it; copy the key again from Redmine)")
+    return key
+
+
 class ConnectionSettings(BaseModel):
     """Everything the gateway needs to talk to one Redmine."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     url: str
     api_key: SecretStr
@@ -41,15 +62,27 @@ class ConnectionSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        value = value.strip()  # a config written on Windows ends it in CR LF
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        try:
+            host = urlsplit(value).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise ValueError("has no host name")
         return value.rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _usable_key(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(clean_api_key(value.get_secret_value()))
 
 
 class ConfigFile(BaseModel):
     """The optional `--config` file: `redmine: {url, api_key, verify_tls, timeout, retry}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     redmine: dict[str, object] = Field(default_factory=dict)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+from helpdesk_core.messages import Messages
 from helpdesk_core.report import Cell, Table, format_value
 
 __all__ = ["render_csv"]
@@ -29,8 +30,12 @@ def _cell(value: Cell) -> str:
     return format_value(value)
 
 
-def render_csv(table: Table) -> str:
-    """RFC 4180 CSV (CRLF line ends, minimal quoting) with column labels as the header row."""
+def render_csv(table: Table, messages: Messages) -> str:
+    """RFC 4180 CSV (CRLF line ends, minimal quoting) with column labels as the header row.
+
+    The header is in the reader's language (`messages`); the cells are data and stay as they are.
+    """
+    table = messages.table(table)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([_safe_text(c.label) for c in table.columns])

@@ -2,10 +2,13 @@
 
 One root (`HelpdeskError`) so the CLI can turn any failure into one line on stderr and an
 exit code; subclasses carry the data an administrator needs (record, key, line, HTTP
-status) and never an API key.
+status) and never an API key: the gateway builds its errors from redacted text and passes each
+`RedmineError` through `redacted()` on its way out; `ConfigError`s never quote a value.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -44,6 +47,13 @@ class RedmineError(HelpdeskError):
         detail = f" ({'; '.join(self.errors)})" if self.errors else ""
         super().__init__(f"{method} {path}: {message}{detail}".strip())
 
+    def redacted(self, redact: Callable[[str], str]) -> RedmineError:
+        """This error with `redact` applied to every text it carries (its message, path and errors)."""
+        self.path, self.reason = redact(self.path), redact(self.reason)
+        self.errors = [redact(e) for e in self.errors]
+        self.args = tuple(redact(a) if isinstance(a, str) else a for a in self.args)
+        return self
+
 
 class AuthError(RedmineError):
     """401: the API key is wrong or the REST API is disabled."""
@@ -76,6 +86,14 @@ class UnavailableError(RedmineError):
     """Connection refused/reset or timeout that did not go away within the retry cap."""
 
     hint = "is Redmine running? (scripts/redmine-local status)"
+
+
+class RedirectRefused(RedmineError):
+    """Redmine (or a proxy) sent us to another origin, or a URL points outside the configured one:
+    the API key is not sent there. A configuration problem, not a transient fault."""
+
+    exit_code = EXIT_USAGE
+    hint = "set REDMINE_URL to the address Redmine really answers on (scheme, host and port)"
 
 
 class TLSVerificationError(RedmineError):

@@ -8,6 +8,12 @@ thin gateway over one `requests.Session` per thread gives us exactly: real timeo
 tenacity retries on transient faults only, `X-Redmine-Switch-User` per call, streaming
 pagination, write recovery hooks, request counting, and an API key that never leaves the
 request header.
+
+The key goes to the configured origin only (scheme, host and port, as parsed by both
+`urllib.parse` and urllib3, which must agree): every request URL is checked before it is sent,
+redirects are never followed by `requests` (it would carry our header to any host), a
+redirect within the origin is followed for a read, and one to another origin is refused with
+`RedirectRefused`. Every error leaving the gateway is redacted (`helpdesk_core.redaction`).
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from helpdesk_core.config import ConnectionSettings
 from helpdesk_core.errors import (
@@ -35,6 +44,7 @@ from helpdesk_core.errors import (
     ForbiddenError,
     ImpersonationError,
     NotFoundError,
+    RedirectRefused,
     RedmineError,
     ServerError,
     TLSVerificationError,
@@ -42,6 +52,7 @@ from helpdesk_core.errors import (
     ValidationFailed,
     WriteRefused,
 )
+from helpdesk_core.redaction import Redactor
 
 log = logging.getLogger("helpdesk.gateway")
 T = TypeVar("T")
@@ -51,6 +62,33 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A write that failed this way may still have been applied by Redmine.
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 PAGE_SIZE = 100
+MAX_REDIRECTS = 5
+DEFAULT_PORTS = {"http": 80, "https": 443}
+Origin = tuple[str, str, int]
+
+
+def origin_of(url: str) -> Origin | None:
+    """(scheme, host, port) of an http(s) URL; None when unparsable or when the two URL parsers in
+    play (urllib.parse in requests' adapter, urllib3 in its pool) disagree, e.g. `http://a\\@b/`."""
+    try:
+        split, parsed = urlsplit(url), parse_url(url)
+        split_port, parsed_port = split.port, parsed.port
+    except (ValueError, LocationParseError):
+        return None
+    scheme = (split.scheme or "").lower()
+    if scheme not in DEFAULT_PORTS or (parsed.scheme or "").lower() != scheme:
+        return None
+    host = (split.hostname or "").lower()
+    if not host or (parsed.host or "").lower().strip("[]") != host:
+        return None
+    port = split_port or DEFAULT_PORTS[scheme]
+    if (parsed_port or DEFAULT_PORTS[scheme]) != port:
+        return None
+    return scheme, host, port
+
+
+def _show(origin: Origin | None) -> str:
+    return "an unparsable address" if origin is None else f"{origin[0]}://{origin[1]}:{origin[2]}"
 
 
 class TransientError(RedmineError):
@@ -122,6 +160,9 @@ class Gateway:
                  sleep: Callable[[float], None] = time.sleep, pool_size: int = 16) -> None:
         self._settings = settings
         self._key = settings.api_key.get_secret_value()
+        self._redact = Redactor(self._key)
+        self._origin = origin_of(settings.url)
+        self._base_path = urlsplit(settings.url).path.rstrip("/")
         self.writes_allowed = writes_allowed
         self._sleep = sleep
         self._pool_size = pool_size
@@ -150,8 +191,16 @@ class Gateway:
         return session
 
     def redact(self, text: str) -> str:
-        """Remove the API key from any text that might reach a log or an exception."""
-        return text.replace(self._key, "[REDACTED]") if self._key else text
+        """Remove the API key, however spelt, from any text that might reach a log or an exception."""
+        return self._redact(text)
+
+    def _check_origin(self, url: str, method: str, path: str) -> None:
+        """The key is about to go to `url`: refuse unless it is the configured origin."""
+        origin = origin_of(url)
+        if self._origin is None or origin != self._origin:
+            raise RedirectRefused(f"refusing to send the API key to {_show(origin)}: only "
+                                  f"{_show(self._origin)} (the configured URL) gets it",
+                                  method=method, path=self.redact(path))
 
     def _send_once(self, method: str, path: str, *, params: Mapping[str, Any] | None,
                    body: bytes | None, content_type: str | None, as_user: str | None) -> requests.Response:
@@ -161,13 +210,45 @@ class Gateway:
         if as_user:
             headers["X-Redmine-Switch-User"] = as_user
         self.stats.count(method)
+        url = self._settings.url + path
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._send_to(method, url, path, params=params, body=body, headers=headers)
+            if not response.is_redirect:
+                break
+            target = urljoin(response.url or url, response.headers["Location"])
+            if origin_of(target) != self._origin:
+                raise RedirectRefused(
+                    f"Redmine redirected to {_show(origin_of(target))}, another origin than the configured "
+                    f"{_show(self._origin)}: not followed, the API key is not sent there",
+                    method=method, path=path, status=response.status_code)
+            if method != "GET":  # a redirected write was not applied; re-sending it could change its meaning
+                raise RedmineError(f"HTTP {response.status_code}: Redmine redirected a write (not followed)",
+                                   method=method, path=path, status=response.status_code)
+            url, params = target, None
+        else:
+            raise RedmineError(f"more than {MAX_REDIRECTS} redirects", method=method, path=path)
+        if response.status_code in RETRYABLE_STATUSES:
+            raise TransientError(f"HTTP {response.status_code}",
+                                 ambiguous=response.status_code in AMBIGUOUS_STATUSES,
+                                 retry_after=_retry_after_seconds(response),
+                                 method=method, path=path, status=response.status_code)
+        if response.status_code >= 400:
+            raise self._final_error(method, path, response, as_user)
+        return response
+
+    def _send_to(self, method: str, url: str, path: str, *, params: Mapping[str, Any] | None,
+                 body: bytes | None, headers: dict[str, str]) -> requests.Response:
+        """One HTTP exchange, redirects not followed, to a URL checked after `requests` prepared it."""
+        session = self._session()
         try:
-            response = self._session().request(
-                method, self._settings.url + path, params=params, data=body, headers=headers,
-                timeout=(self._settings.timeout, self._settings.timeout),
-                # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE /
-                # CURL_CA_BUNDLE override `session.verify = False`, which silently undid --insecure.
-                verify=self._settings.verify_tls)
+            prepared = session.prepare_request(requests.Request(method, url, params=params, data=body,
+                                                                headers=headers))
+            self._check_origin(prepared.url or "", method, path)
+            # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE /
+            # CURL_CA_BUNDLE override `session.verify = False`, which silently undid --insecure.
+            options = session.merge_environment_settings(prepared.url, {}, None, self._settings.verify_tls, None)
+            return session.send(prepared, allow_redirects=False,
+                                timeout=(self._settings.timeout, self._settings.timeout), **options)
         # Chains are dropped (`from None`): urllib3 errors can carry the request and its headers.
         except requests.exceptions.SSLError as exc:
             if "certificate" in str(exc).lower():  # not transient: retrying cannot make it trusted
@@ -181,16 +262,9 @@ class Gateway:
         except requests.ConnectionError as exc:
             raise TransientError(f"connection failed ({type(exc).__name__})", ambiguous=True,
                                  method=method, path=path) from None
-        except requests.RequestException as exc:
-            raise UnavailableError(self.redact(str(exc)), method=method, path=path) from None
-        if response.status_code in RETRYABLE_STATUSES:
-            raise TransientError(f"HTTP {response.status_code}",
-                                 ambiguous=response.status_code in AMBIGUOUS_STATUSES,
-                                 retry_after=_retry_after_seconds(response),
-                                 method=method, path=path, status=response.status_code)
-        if response.status_code >= 400:
-            raise self._final_error(method, path, response, as_user)
-        return response
+        except (requests.RequestException, LocationParseError, ValueError) as exc:
+            raise UnavailableError(self.redact(f"{type(exc).__name__}: {exc}"), method=method,
+                                   path=path) from None
 
     def _final_error(self, method: str, path: str, response: requests.Response,
                      as_user: str | None) -> RedmineError:
@@ -265,7 +339,9 @@ class Gateway:
             return retrying(attempt)
         except TransientError as exc:
             raise UnavailableError(f"{exc.reason}; gave up after {attempt_no} attempts",
-                                   method=method, path=path, status=exc.status) from None
+                                   method=method, path=self.redact(path), status=exc.status) from None
+        except RedmineError as exc:  # belt and braces: whatever built it, it leaves without the key
+            raise exc.redacted(self.redact) from None
 
     @property
     def _last_ambiguous(self) -> bool:
@@ -306,10 +382,20 @@ class Gateway:
         return str(response.json()["upload"]["token"])
 
     def download_sha256(self, url: str) -> str:
-        """Stream an attachment from Redmine and return its sha256 (verify compares digests)."""
-        if not url.startswith(self._settings.url):
-            raise RedmineError("refusing to send the API key to another host", method="GET", path=url)
-        path = url[len(self._settings.url):]
+        """Stream an attachment from Redmine and return its sha256 (verify compares digests).
+
+        `url` comes from Redmine (`content_url`): it must be the configured origin, parsed, and
+        under the configured path (a string prefix would let `https://a.example.evil/` pass).
+        """
+        split = urlsplit(url)
+        if origin_of(url) != self._origin or split.username is not None or split.password is not None:
+            raise RedirectRefused(f"refusing to send the API key to {_show(origin_of(url))}: the attachment "
+                                  f"is not on {_show(self._origin)} (the configured URL)", method="GET",
+                                  path=self.redact(url))
+        if not split.path.startswith(self._base_path + "/"):
+            raise RedirectRefused(f"refusing to download {self.redact(split.path)!r}: not under the configured "
+                                  f"URL's path {self._base_path or '/'!r}", method="GET", path=self.redact(url))
+        path = split.path[len(self._base_path):] + (f"?{split.query}" if split.query else "")
         response = self.request("GET", path)
         assert isinstance(response, requests.Response)
         return hashlib.sha256(response.content).hexdigest()

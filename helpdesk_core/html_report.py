@@ -19,13 +19,14 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from html import escape
 
+from helpdesk_core.messages import Messages
 from helpdesk_core.report import Cell, Chart, Column, Metric, Report, Section, Table, format_value
 
 __all__ = ["CSP", "SCRIPT", "STYLE", "render_html"]
 
 NNBSP = "\u202f"  # narrow no-break space: thousands separator that never wraps
 
-_TONE_NAMES = {"ok": "OK", "warn": "warning", "bad": "problem"}
+_TONE_NAMES = {"ok": "ok", "warn": "warning", "bad": "problem"}
 
 STYLE = """
 :root {
@@ -169,7 +170,10 @@ SCRIPT = """
   "use strict";
   var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
-  function rowsWord(n) { return n === 1 ? "row" : "rows"; }
+  var words = document.documentElement.dataset;
+  var plural = new Intl.PluralRules(document.documentElement.lang);
+
+  function rowsWord(n) { return words["row" + plural.select(n)] || words.rowother; }
 
   function cellKey(row, index) {
     var cell = row.cells[index];
@@ -257,7 +261,7 @@ SCRIPT = """
     var total = this.rows.length;
     this.count.textContent = q === ""
       ? total + " " + rowsWord(total)
-      : shown + " of " + total + " " + rowsWord(total);
+      : shown + " " + words.of + " " + total + " " + rowsWord(total);
     if (this.noMatch) { this.noMatch.hidden = shown !== 0; }
   };
 
@@ -355,12 +359,12 @@ def display_number(value: int | float | Decimal) -> str:
 # ---------------------------------------------------------------- summary and tables
 
 
-def _render_metric(metric: Metric) -> str:
+def _render_metric(metric: Metric, m: Messages) -> str:
     value = metric.value
     shown = value if isinstance(value, str) else display_number(value)
     tone_cls = f" tone-{metric.tone}" if metric.tone else ""
     # Colour alone is not enough for colour-blind readers or black-and-white prints.
-    tone_text = f'<span class="sr-only"> ({_TONE_NAMES[metric.tone]})</span>' if metric.tone else ""
+    tone_text = f'<span class="sr-only"> ({m(_TONE_NAMES[metric.tone])})</span>' if metric.tone else ""
     label = _e(metric.label)
     return (
         f'<div class="metric{tone_cls}"><dt title="{label}">{label}</dt><dd>{_e(shown)}{tone_text}</dd></div>'
@@ -389,11 +393,7 @@ def _render_cell(value: Cell, column: Column) -> str:
     return f'<td{_class_attr(cls)} data-sort="{plain}">{plain}</td>'
 
 
-def _rows_text(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
-
-
-def _render_table(table: Table, caption: str, ident: str) -> str:
+def _render_table(table: Table, caption: str, ident: str, m: Messages) -> str:
     head = []
     for column in table.columns:
         data_type = "number" if column.numeric else "text"
@@ -414,15 +414,16 @@ def _render_table(table: Table, caption: str, ident: str) -> str:
     return (
         f'<div class="table-block" data-table id="{ident}">'
         '<div class="table-tools">'
-        f'<span class="count" aria-live="polite">{_rows_text(len(table.rows))}</span>'
-        f'<input type="search" class="filter" placeholder="Filter rows\u2026" aria-label="Filter rows of'
-        f' {_e(caption)}" aria-controls="{ident}-t" autocomplete="off" spellcheck="false" hidden>'
+        f'<span class="count" aria-live="polite">{_e(m.rows(len(table.rows)))}</span>'
+        f'<input type="search" class="filter" placeholder="{_e(m("Filter rows…"))}"'
+        f' aria-label="{_e(m("Filter rows of {caption}", caption=caption))}"'
+        f' aria-controls="{ident}-t" autocomplete="off" spellcheck="false" hidden>'
         "</div>"
         f'<div class="table-wrap"><table class="data" id="{ident}-t">'
         f'<caption class="sr-only">{_e(caption)}</caption>'
         f"<thead><tr>{''.join(head)}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
-        '<p class="no-match" hidden>No rows match the filter.</p>'
+        f'<p class="no-match" hidden>{_e(m("No rows match the filter."))}</p>'
         "</div>"
     )
 
@@ -529,21 +530,21 @@ def _svg_text(
     )
 
 
-def _render_legend(chart: Chart) -> str:
+def _render_legend(chart: Chart, m: Messages) -> str:
     items = []
     for i, s in enumerate(chart.series):
         items.append(
             '<li><svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true">'
             f'<rect width="12" height="12" rx="2" fill="{_colour(i)}"/></svg>{_e(s.name)}</li>'
         )
-    return f'<ul class="legend" aria-label="Legend">{"".join(items)}</ul>'
+    return f'<ul class="legend" aria-label="{_e(m("Legend"))}">{"".join(items)}</ul>'
 
 
-def _render_chart(chart: Chart, ident: str) -> str:
+def _render_chart(chart: Chart, ident: str, m: Messages) -> str:
     """Horizontal bars: long category names (projects, customers) stay readable unrotated."""
     title = f'<h3 id="{ident}-h">{_e(chart.title)}</h3>'
     if not chart.categories or not chart.series:
-        return f'<figure class="chart">{title}<p class="empty">No data for this chart.</p></figure>'
+        return f'<figure class="chart">{title}<p class="empty">{_e(m("No data for this chart."))}</p></figure>'
     stacked = chart.kind == "stacked-bar"
     unit = f" {chart.unit}" if chart.unit else ""
     n_series = len(chart.series)
@@ -642,7 +643,7 @@ def _render_chart(chart: Chart, ident: str) -> str:
                     + "</g>"
                 )
 
-    legend = _render_legend(chart) if stacked or n_series > 1 else ""
+    legend = _render_legend(chart, m) if stacked or n_series > 1 else ""
     svg = (
         f'<svg width="{_CHART_W}" height="{_num(height)}" viewBox="0 0 {_CHART_W} {_num(height)}"'
         f' role="img" aria-labelledby="{ident}-h">{"".join(parts)}</svg>'
@@ -653,38 +654,45 @@ def _render_chart(chart: Chart, ident: str) -> str:
 # ---------------------------------------------------------------- page
 
 
-def _render_section(section: Section, n: int) -> str:
+def _render_section(section: Section, n: int, m: Messages) -> str:
     ident = f"s{n}"
     parts = [f'<section class="section" id="{ident}" aria-labelledby="{ident}-h">']
     parts.append(f'<h2 id="{ident}-h">{_e(section.title)}</h2>')
     if section.description:
         parts.append(f'<p class="desc">{_e(section.description)}</p>')
     if section.chart is not None:
-        parts.append(_render_chart(section.chart, f"{ident}-c"))
+        parts.append(_render_chart(section.chart, f"{ident}-c", m))
     if section.table is not None:
-        parts.append(_render_table(section.table, section.title, f"{ident}-tbl"))
+        parts.append(_render_table(section.table, section.title, f"{ident}-tbl", m))
     if section.chart is None and section.table is None and not section.description:
-        parts.append('<p class="empty">Nothing to report.</p>')
+        parts.append(f'<p class="empty">{_e(m("Nothing to report."))}</p>')
     parts.append("</section>")
     return "".join(parts)
 
 
-def _render_toc(sections: Sequence[Section]) -> Iterator[str]:
+def _render_toc(sections: Sequence[Section], m: Messages) -> Iterator[str]:
     if len(sections) < 3:
         return
-    yield '<nav class="toc" aria-label="Contents"><ol>'
+    yield f'<nav class="toc" aria-label="{_e(m("Contents"))}"><ol>'
     for n, section in enumerate(sections, start=1):
         yield f'<li><a href="#s{n}">{_e(section.title)}</a></li>'
     yield "</ol></nav>"
 
 
-def render_html(report: Report) -> str:
-    """The whole report as one HTML5 document (UTF-8 text; write it with encoding='utf-8')."""
+def render_html(report: Report, messages: Messages) -> str:
+    """The whole report as one HTML5 document (UTF-8 text; write it with encoding='utf-8').
+
+    Labels are shown in the language of `messages`; the page's script reads its few words
+    (row counts) from the <html> element, so the script, and its CSP hash, stay fixed.
+    """
+    m = messages
+    report = m.localize(report)
+    row_words = "".join(f' data-row{form}="{_e(m.rows_word(form))}"' for form in ("one", "few", "many", "other"))
     when_iso = report.generated_at.isoformat()
     when_shown = report.generated_at.isoformat(sep=" ", timespec="minutes")
     out: list[str] = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{m.lang}"{row_words} data-of="{_e(m("of"))}">',
         "<head>",
         '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
@@ -701,20 +709,18 @@ def render_html(report: Report) -> str:
     ]
     if report.subtitle:
         out.append(f'<p class="subtitle">{_e(report.subtitle)}</p>')
-    out.append(f'<p class="meta">Generated <time datetime="{_e(when_iso)}">{_e(when_shown)}</time></p>')
+    out.append(f'<p class="meta">{_e(m("Generated"))} <time datetime="{_e(when_iso)}">{_e(when_shown)}</time></p>')
     out.append("</header>")
     if report.summary:
-        cards = "".join(_render_metric(m) for m in report.summary)
-        out.append(f'<dl class="metrics" aria-label="Summary">{cards}</dl>')
-    out.extend(_render_toc(report.sections))
+        cards = "".join(_render_metric(metric, m) for metric in report.summary)
+        out.append(f'<dl class="metrics" aria-label="{_e(m("Summary"))}">{cards}</dl>')
+    out.extend(_render_toc(report.sections, m))
     out.append("<main>")
-    out.extend(_render_section(s, n) for n, s in enumerate(report.sections, start=1))
+    out.extend(_render_section(s, n, m) for n, s in enumerate(report.sections, start=1))
     if not report.sections:
-        out.append('<p class="empty">This report has no sections.</p>')
+        out.append(f'<p class="empty">{_e(m("This report has no sections."))}</p>')
     out.append("</main>")
-    out.append(
-        '<footer class="page-footer">helpdesk report \u00b7 self-contained page, works offline</footer>'
-    )
+    out.append(f'<footer class="page-footer">{_e(m("helpdesk report · self-contained page, works offline"))}</footer>')
     out.append("</div>")
     out.append(f"<script>{SCRIPT}</script>")
     out.append("</body>")

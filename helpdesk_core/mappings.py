@@ -56,6 +56,10 @@ class CustomFieldSpec(Strict):
     format: Literal["string", "text", "int", "bool", "date", "link"] = "string"
     filter: bool = False
     searchable: bool = False
+    # What a client may do with the field on an existing issue (clients have edit_own_issues,
+    # every other field is read-only for them after creation, see provision):
+    # editable: also afterwards (the complaint button) · readonly: never, not even at creation
+    client: Literal["creation", "editable", "readonly"] = "creation"
 
 
 class CustomFields(Strict):
@@ -69,6 +73,12 @@ class CustomFields(Strict):
     page_url: CustomFieldSpec
     browser: CustomFieldSpec
     complaints: CustomFieldSpec
+    # the portal's «Пожаловаться на задержку» button: the client ticks it, delay-complaint clears it
+    delay_button: CustomFieldSpec = CustomFieldSpec(name="Пожаловаться на задержку", format="bool",
+                                                    filter=True, client="editable")
+    # support marks a consultation free; admin/billing.py skips it
+    free_consultation: CustomFieldSpec = CustomFieldSpec(name="Бесплатная консультация", format="bool",
+                                                         filter=True, client="readonly")
 
     def by_key(self) -> dict[str, CustomFieldSpec]:
         return {key: getattr(self, key) for key in type(self).model_fields}

@@ -55,6 +55,14 @@ end
   end
 end
 
+# Only the regulation's priorities are offered: Redmine's default data adds others
+# (Нормальный, Срочный, Немедленный) that no SLA budget covers. Issues keep theirs.
+wanted_priorities = PAYLOAD['priorities'].map { |spec| spec['name'] }
+IssuePriority.where(project_id: nil, active: true).where.not(name: wanted_priorities).each do |extra|
+  extra.active = false
+  save.call(extra, "priority #{extra.name} deactivated")
+end
+
 PAYLOAD['custom_fields'].each do |spec|
   field = IssueCustomField.find_or_initialize_by(name: spec['name'])
   field.field_format = spec['format'] if field.new_record?
@@ -63,6 +71,7 @@ PAYLOAD['custom_fields'].each do |spec|
   field.is_for_all = true
   field.visible = true
   field.default_value = spec['default_value'] if spec.key?('default_value')
+  field.edit_tag_style = 'check_box' if spec['format'] == 'bool'  # one click, not a drop-down
   wanted = spec['trackers'].map { |name| trackers.fetch(name).id }.sort
   if field.tracker_ids.sort != wanted
     field.tracker_ids = wanted
@@ -131,6 +140,27 @@ PAYLOAD['workflow'].each do |key, transitions|
   changed << "workflow #{role.name}: added #{(wanted - have).size} transitions" unless (wanted - have).empty?
 end
 
+# Clients may tick the complaint button on their own issues (edit_own_issues) and nothing
+# else: every field is read-only for them except where the payload says (field permissions).
+client_role = roles.fetch('client')
+wanted_ro = PAYLOAD['client_readonly'].map do |tracker, status, field, is_cf|
+  [trackers.fetch(tracker).id, statuses.fetch(status).id,
+   is_cf ? IssueCustomField.find_by!(name: field).id.to_s : field]
+end
+existing_ro = WorkflowPermission.where(role_id: client_role.id, tracker_id: trackers.values.map(&:id))
+existing_ro.each do |w|
+  next if w.rule == 'readonly' && wanted_ro.include?([w.tracker_id, w.old_status_id, w.field_name])
+  w.destroy
+  changed << "field permission #{client_role.name}: removed #{w.tracker_id}/#{w.old_status_id}/#{w.field_name}"
+end
+have_ro = existing_ro.select { |w| w.rule == 'readonly' }.map { |w| [w.tracker_id, w.old_status_id, w.field_name] }
+missing_ro = wanted_ro - have_ro
+missing_ro.each do |tracker_id, status_id, field_name|
+  WorkflowPermission.create!(role_id: client_role.id, tracker_id: tracker_id, old_status_id: status_id,
+                             field_name: field_name, rule: 'readonly')
+end
+changed << "field permissions #{client_role.name}: added #{missing_ro.size}" unless missing_ro.empty?
+
 PAYLOAD['settings'].each do |name, value|
   if Setting.send(name) != value
     Setting.send("#{name}=", value)
@@ -151,6 +181,35 @@ end
 
 puts JSON.generate({'changed' => changed, 'notifications' => marker.default_value})
 """
+
+
+# Redmine's issue fields that a field permission can make read-only (Tracker::CORE_FIELDS_ALL).
+CORE_FIELDS = ("project_id", "tracker_id", "subject", "priority_id", "is_private", "assigned_to_id",
+               "category_id", "fixed_version_id", "parent_issue_id", "start_date", "due_date",
+               "estimated_hours", "done_ratio", "description")
+
+
+def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
+    """(tracker, status, field, is custom field) the client role may not change.
+
+    Redmine applies field permissions of the issue's *current* status, also to a new issue
+    (its tracker's default status): there clients keep what they fill in when creating (and
+    what the migration writes as them); in every later status all is read-only but the
+    `client: editable` fields (the complaint button, not on closed issues); `client:
+    readonly` fields (free consultation) are read-only everywhere."""
+    fields = mappings.custom_fields.by_key().values()
+    closed = mappings.closed_statuses
+    rows: list[tuple[str, str, str, bool]] = []
+    for tracker in mappings.trackers:
+        for status in mappings.statuses:
+            first = status.name == tracker.default_status
+            if not first:
+                rows += [(tracker.name, status.name, core, False) for core in CORE_FIELDS]
+            for spec in fields:
+                editable = spec.client == "editable" and status.name not in closed
+                if spec.client == "readonly" or (not first and not editable):
+                    rows.append((tracker.name, status.name, spec.name, True))
+    return rows
 
 
 def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "keep") -> dict[str, Any]:
@@ -177,6 +236,7 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
         "builtin_roles": {"non_member": mappings.non_member_permissions,
                           "anonymous": mappings.anonymous_permissions},
         "workflow": {key: sorted(mappings.transitions(key)) for key in ("support", "client")},
+        "client_readonly": client_readonly(mappings),
         "settings": settings,
         "marker_field": NOTIFICATIONS_MARKER_FIELD,
     }

@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from helpdesk_core.cli_support import FormatOption, HtmlOption, OutputFormat, Session, session_from
+from helpdesk_cli.support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
-from helpdesk_core.html_report import render_html
 from migrator.engine import Migration, MigrationOptions
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
+from migrator.rejects import default_rejects_path
 from migrator.report import migration_report, verify_report
 from migrator.verify import verify_migration
 
@@ -35,6 +35,9 @@ AdoptExisting = Annotated[bool, typer.Option(
     "--adopt-existing", help="Write as accounts that already exist in Redmine with a portal user's email "
                              "(never an administrator's or a locked one; their status is never changed). "
                              "Without it such users are held: the stand-in writes for them, naming them.")]
+RejectsOption = Annotated[Path | None, typer.Option(
+    "--rejects", file_okay=False, help="Directory for the bad lines, whole, for a corrected re-run "
+    "(DIR/<file>.jsonl byte for byte + DIR/index.jsonl).")]
 
 
 @contextmanager
@@ -58,7 +61,7 @@ def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[
 
 def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,
              output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
-             attachment_limit_kb: int | None, adopt_existing: bool) -> int:
+             attachment_limit_kb: int | None, adopt_existing: bool, rejects: Path | None) -> int:
     session = session_from(ctx)
     mappings = session.mappings()
     if attachment_limit_kb is not None:
@@ -72,7 +75,8 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     path = state or default_ledger_path(export)
     # A plan writes nothing anywhere: it reads a private copy of the ledger (or none).
     ledger = Ledger.snapshot(path) if dry_run else Ledger(path)
-    options = MigrationOptions(dry_run=dry_run, workers=workers, adopt_existing=adopt_existing)
+    options = MigrationOptions(dry_run=dry_run, workers=workers, adopt_existing=adopt_existing,
+                               rejects=rejects)
     try:
         with _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress:
             result = Migration(export, gateway, mappings, ledger, options, progress=progress).execute()
@@ -84,7 +88,7 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json"))  # richer than the report: every count
         if html is not None:
-            html.write_text(render_html(rendered), encoding="utf-8")
+            session.write_html(rendered, html)
     else:
         session.show_report(rendered, output, html)
     return EXIT_ATTENTION if result.findings else EXIT_OK
@@ -93,18 +97,20 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
 @migrate_app.command("plan")
 def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
          output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-         attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False) -> int:
+         attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False,
+         rejects: RejectsOption = None) -> int:
     """Show what `run` would do, writing nothing anywhere (not even the ledger): creates, matches, bad
     records, unmapped values, and every portal user whose email matches an account already in Redmine.
 
     Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention.
+    Bad lines are written whole only when asked (--rejects DIR).
 
     Example:
         helpdesk migrate plan samples/export --html plan.html
     """
     return _migrate(ctx, export, state, dry_run=True, workers=1, output=output, html=html, report=None,
                     allow_notifications=True, attachment_limit_kb=attachment_limit_kb,
-                    adopt_existing=adopt_existing)
+                    adopt_existing=adopt_existing, rejects=rejects)
 
 
 @migrate_app.command("run")
@@ -114,15 +120,20 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
         allow_notifications: Annotated[bool, typer.Option(
             help="Run even though Redmine would email clients.")] = False,
         output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-        attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False) -> int:
+        attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False,
+        rejects: RejectsOption = None) -> int:
     """Migrate the export into Redmine. Safe to re-run: what is done is skipped.
+
+    Bad lines are written whole to --rejects DIR (default: <report>.rejects beside --report, else
+    <export>.rejects beside the export), replaced by each run, absent when there are none.
 
     Example:
         helpdesk migrate run samples/export --workers 4 --report migration.json
     """
     return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
                     report=report, allow_notifications=allow_notifications,
-                    attachment_limit_kb=attachment_limit_kb, adopt_existing=adopt_existing)
+                    attachment_limit_kb=attachment_limit_kb, adopt_existing=adopt_existing,
+                    rejects=rejects or default_rejects_path(export, report))
 
 
 @migrate_app.command("verify")

@@ -34,10 +34,11 @@ from helpdesk_core.errors import (
     UnavailableError,
     ValidationFailed,
 )
+from helpdesk_core.export import BadRecord, Export, open_export
+from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, User
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
-from migrator.export import BadRecord, Export, open_export
-from migrator.export_model import Attachment, Comment, Company, Ticket, User
 from migrator.ledger import Ledger
 from migrator.live import (
     LiveRedmine,
@@ -48,11 +49,11 @@ from migrator.live import (
     remember_user,
 )
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
+from migrator.rejects import RejectsDir
 from migrator.text import (
     attachment_filename,
     cut_subject,
     html_to_markdown,
-    project_identifier,
     provenance_line,
     time_marker,
 )
@@ -69,6 +70,7 @@ class MigrationOptions:
     workers: int = 1
     lock_inactive_users: bool = True
     adopt_existing: bool = False  # write as pre-existing (non-admin, unlocked) accounts matched by email
+    rejects: Path | None = None  # where whole bad lines go (migrator.rejects); None: nowhere
 
 
 @dataclass
@@ -159,7 +161,8 @@ class Migration:
     def execute(self) -> MigrationResult:
         started = time.monotonic()
         bad: list[BadRecord] = []
-        with open_export(self.export_path, on_bad=bad.append) as export:
+        rejects = RejectsDir(self.options.rejects) if self.options.rejects is not None else None
+        with open_export(self.export_path, on_bad=bad.append, rejects=rejects) as export:
             self.live = read_live(self.gateway, self.mappings)
             self._migrate_companies(export)
             index_portal_issues(self.gateway, self.live, self.ctx.projects.values())
@@ -172,6 +175,7 @@ class Migration:
                 self.tally.find(Finding(category="count-mismatch", file=mismatch.file,
                                         reason=f"manifest says {mismatch.declared} lines, "
                                                f"the file has {mismatch.found}"))
+        rejects_path = rejects.close() if rejects is not None else None
         for record in bad:
             self.tally.find(Finding(category="bad-record", file=record.file, line=record.line, id=record.id,
                                     field=record.field, reason=record.reason))
@@ -186,7 +190,7 @@ class Migration:
             # Redmine mails the author, the assignee and watchers of each change: up to 2 per write here.
             notification_emails_estimate=2 * writes_that_notify,
             requests=self.gateway.stats.as_dict(), seconds=round(time.monotonic() - started, 3),
-            tickets_read=tickets_read,
+            tickets_read=tickets_read, rejects=str(rejects_path) if rejects_path is not None else None,
         )
 
     # --- companies → projects -----------------------------------------------------------------------

@@ -52,6 +52,7 @@ class MigrationResult(BaseModel):
     requests: dict[str, int] = Field(default_factory=dict)
     seconds: float = 0.0
     tickets_read: int = 0
+    rejects: str | None = None  # the directory holding the bad lines whole (migrator.rejects), if written
 
     @property
     def writes(self) -> int:

@@ -60,7 +60,8 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     subtitle_cut = "; ".join(f"{c}: first {sum(1 for f in result.findings if f.category == c)} of {n} shown"
                              for c, n in sorted(cut.items()))
     return Report(
-        title=f"Migration {mode}", subtitle=f"export {result.export} · ledger {result.ledger}",
+        title=f"Migration {mode}", subtitle=f"export {result.export} · ledger {result.ledger}"
+        + (f" · bad lines kept whole in {result.rejects}" if result.rejects else ""),
         generated_at=generated_at, summary=summary,
         sections=[Section(title="What it does", table=counts, chart=chart),
                   Section(title="Findings (bad records, unmapped values, attachments, authorship)",

@@ -1,7 +1,7 @@
-"""Turning portal text into Redmine text: subjects, HTML, identifiers and provenance lines.
+"""Turning portal text into Redmine text: subjects, HTML and provenance lines.
 
 Pure functions, so the rules (255-character subjects, nothing executable surviving HTML,
-identifiers Redmine accepts, provenance a re-run can recognise) are unit-tested on their own.
+provenance a re-run can recognise) are unit-tested on their own.
 """
 
 from __future__ import annotations
@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from anyascii import anyascii
 from bs4 import BeautifulSoup
 from markdownify import markdownify
 
 from helpdesk_core.clock import MOSCOW
 
 SUBJECT_LIMIT = 255
-IDENTIFIER_LIMIT = 100
 # Elements whose content must not survive at all (not even as text).
 DROPPED_ELEMENTS = ("script", "style", "iframe", "object", "embed", "noscript", "template", "form")
 
@@ -53,29 +51,6 @@ def html_to_markdown(html: str) -> str:
     # Markdown may still carry raw HTML that a renderer would pass through: neutralise "<".
     text = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def project_identifier(name: str, used: set[str], stable_suffix: str) -> str:
-    """A Redmine project identifier from a (Cyrillic) company name, unique among `used`.
-
-    Redmine wants 1-100 of [a-z0-9-_], starting with a letter, not all digits. When two
-    names transliterate alike, the later one gets the company's portal id as a suffix, which
-    keeps the identifier the same on every re-run.
-    """
-    base = re.sub(r"[^a-z0-9]+", "-", anyascii(name).lower()).strip("-") or "company"
-    if not base[0].isalpha():
-        base = "c-" + base
-    base = base[:IDENTIFIER_LIMIT].rstrip("-")
-    candidate = base
-    if candidate in used:
-        suffix = "-" + re.sub(r"[^a-z0-9]+", "-", stable_suffix.lower()).strip("-")
-        candidate = base[: IDENTIFIER_LIMIT - len(suffix)].rstrip("-") + suffix
-        counter = 2
-        while candidate in used:
-            candidate = f"{base[: IDENTIFIER_LIMIT - len(suffix) - 4]}{suffix}-{counter}"
-            counter += 1
-    used.add(candidate)
-    return candidate
 
 
 FILENAME_LIMIT = 255

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from helpdesk_core.export import open_export
+from helpdesk_core.export_model import Ticket
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import Mappings
-from migrator.export import open_export
-from migrator.export_model import Ticket
 from migrator.ledger import Ledger
 from migrator.live import index_portal_issues, our_notes, our_time_entries, read_live
 from migrator.text import attachment_filename

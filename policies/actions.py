@@ -37,6 +37,7 @@ class Action:
     deadline: str | None = None
     times: dict[str, str] = field(default_factory=dict)   # what the rule computed, for people
     evidence: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)  # custom field id -> value, set with the note
 
     @property
     def writes(self) -> bool:

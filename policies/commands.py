@@ -15,11 +15,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table as RichTable
 
-from helpdesk_core.cli_support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
+from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
+from helpdesk_cli.terminal import safe
 from helpdesk_core.clock import FixedClock
-from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
-from helpdesk_core.html_report import render_html
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Outcome, Plan
 from policies.config import Policies, load_policies
@@ -91,9 +90,10 @@ def _show_outcomes(session: Session, outcomes: list[Outcome] | tuple[Outcome, ..
     if output is OutputFormat.json:
         session.emit_json({**plan.to_json(), "outcomes": [o.to_json() for o in outcomes]})
         return
-    table = RichTable("rule", "issue", "action", "outcome", "reason", title="Outcomes")
+    m = session.messages
+    table = RichTable(*(m(h) for h in ("rule", "issue", "action", "outcome", "reason")), title=m("Outcomes"))
     for o in outcomes:
-        table.add_row(o.action.rule, str(o.action.issue), o.action.action, o.outcome, o.reason)
+        table.add_row(*(safe(v) for v in (o.action.rule, str(o.action.issue), o.action.action, o.outcome, o.reason)))
     session.stdout.print(table)
 
 
@@ -117,7 +117,7 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
     if out is not None:
         out.write_text(json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if html is not None:
-        html.write_text(render_html(_plan_report(plan, "Sweep plan")), encoding="utf-8")
+        session.write_html(_plan_report(plan, "Sweep plan"), html)
     if output is OutputFormat.json:
         session.emit_json(plan.to_json())  # the plan itself: `actions` with rule, issue, action, reason
     else:
@@ -244,8 +244,8 @@ def sla_report_command(
     if output == "csv":
         table = next(s.table for s in report.sections if s.table is not None)
         if html is not None:
-            html.write_text(render_html(report), encoding="utf-8")
-        typer.echo(render_csv(table), nl=False)
+            session.write_html(report, html)
+        typer.echo(session.csv(table), nl=False)
     else:
         session.show_report(report, OutputFormat(output), html)
     return EXIT_ATTENTION if breaches else EXIT_OK

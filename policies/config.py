@@ -74,12 +74,25 @@ class CalendarSpec(_Strict):
                                holidays=frozenset(self.holidays))
 
 
+class ComplaintFields(_Strict):
+    """The Redmine side of the portal's «Пожаловаться на задержку» button (mappings.yaml
+    custom fields `delay_button` and `complaints`): the client ticks `button`, the
+    `delay-complaint` rule escalates, adds one to `counter` and clears `button`."""
+
+    button: str = "Пожаловаться на задержку"
+    counter: str = "Жалобы на задержку"
+
+
 class Settings(_Strict):
     statuses: Statuses = Statuses()
     support: SupportDetection = SupportDetection()
     calendar: CalendarSpec = CalendarSpec()
     sla: SlaPolicy = SlaPolicy()
     act_as: str | None = None  # login to write as (X-Redmine-Switch-User); None = the key's user
+    # Regulation: a close comes no earlier than 5 days after the reminder; holds every rule that
+    # closes (never a reminder and a close in one run, or in two runs closer than this).
+    close_after_reminder_days: float = Field(5, ge=0)
+    complaints: ComplaintFields = ComplaintFields()
 
 
 class PoliciesFile(_Strict):

@@ -6,13 +6,16 @@ in the issue's project), looked up lazily and cached for one run: a name never d
 Three sides, not two. The API key's own user (an administrator, usually in no project) is
 *neither*: the migration writes as it when it cannot impersonate the portal author (unknown
 people, internal notes of non-staff, forbidden writers), so its notes say nothing about who
-answered; they are ignored by client/support detection. The sweep's own notes are told by
-their marker (`issues.sweep_marker`), whoever the sweep writes as (`settings.act_as`).
+answered; they are ignored by client/support detection. The sweep's own notes are told by their
+marker line *and* their author: a marker counts only on a note written by the sweep's own
+user (the API key's user or the `settings.act_as` login, `Directory.sweep_users`), so a
+client who ends a reply with a marker line is still a client replying.
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -40,6 +43,7 @@ class Directory:
     _group_users: set[int] | None = None
     _role_users: dict[int, set[int]] = field(default_factory=dict)
     _api_user: int | None = None
+    _act_as_user: int | None = None
 
     def api_user(self) -> int:
         """The API key's user: neither client nor support (see the module docstring)."""
@@ -78,8 +82,17 @@ class Directory:
         login = self.settings.act_as
         if login:
             users = self.reader.get("/users.json", {"name": login}).get("users", [])
-            if not any(u.get("login") == login for u in users):
+            found = [int(u["id"]) for u in users if u.get("login") == login]
+            if not found:
                 raise ConfigError(f"user '{login}' not found", key="settings.act_as")
+            self._act_as_user = found[0]
+
+    def sweep_users(self) -> frozenset[int]:
+        """Who the sweep writes as: the API key's user and the `act_as` login (when set). Only
+        their notes can carry a sweep marker; both count, so changing `act_as` keeps history."""
+        if self.settings.act_as and self._act_as_user is None:
+            self.check_act_as()
+        return frozenset({self.api_user()} | ({self._act_as_user} if self._act_as_user else set()))
 
     def side(self, user_id: int, project_id: int) -> Literal["support", "client", "neither"]:
         """Who a Redmine user is in a project: support by group or role, the API user neither,
@@ -122,6 +135,13 @@ class RuleContext:
     directory: Directory
     audit: AuditConfig | None = None
     closed_statuses: frozenset[str] = frozenset()
+    peers: Mapping[str, ResolvedRule] = field(default_factory=dict)  # every enabled rule, by id
+
+    def peer_params(self, rule_id: str) -> Any:
+        """Another enabled rule's parameters (None when it is disabled): texts that promise
+        what that rule will do quote its real settings."""
+        peer = self.peers.get(rule_id)
+        return peer.params if peer is not None else None
 
     def watchers_of(self, issue: IssueView) -> set[int]:
         return set(issue.watchers)

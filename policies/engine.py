@@ -19,18 +19,18 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from helpdesk_core.clock import Clock, SystemClock
+from helpdesk_core.clock import MOSCOW, Clock, SystemClock
 from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, NotFoundError, RedmineError
 from helpdesk_core.gateway import Gateway
 from policies.actions import Action, Outcome, Plan
 from policies.config import Policies, ResolvedRule
 from policies.context import Directory, RuleContext
-from policies.issues import IssueView, Summary, marker, sweep_marker
+from policies.issues import IssueView, Summary, marker, sweep_note_marker
 from policies.registry import Query, registered_rules
 from policies.text_audits import AuditConfig, load_audit_config
 
@@ -126,9 +126,15 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def query_params(query: Query, rule: ResolvedRule, facts: RedmineFacts, now: datetime) -> list[dict[str, str]]:
+def query_params(query: Query, rule: ResolvedRule, facts: RedmineFacts, now: datetime,
+                 field_ids: Callable[[], dict[str, int]] | None = None) -> list[dict[str, str]]:
     """Redmine filters for one query: one parameter set per scoped project."""
     params: dict[str, str] = {}
+    for name, value, key in query.fields:
+        ids = field_ids() if field_ids is not None else {}
+        if name not in ids:
+            raise ConfigError(f"custom field '{name}' does not exist in Redmine (run `helpdesk provision`)", key=key)
+        params[f"cf_{ids[name]}"] = value
     if query.statuses:
         params["status_id"] = "|".join(str(facts.status_id(s, f"rules.{rule.id}")) for s in query.statuses)
     else:
@@ -160,7 +166,9 @@ class Sweeper:
     now: datetime
     audit: AuditConfig | None = None
     facts: RedmineFacts | None = None
+    sweep_users: frozenset[int] = frozenset()
     _lists: dict[str, list[Summary]] = field(default_factory=dict)
+    _field_ids: dict[str, int] | None = None
     _details: dict[int, IssueView | None] = field(default_factory=dict)
     candidates: set[int] = field(default_factory=set)
 
@@ -186,6 +194,14 @@ class Sweeper:
                 f"project '{project}' does not exist in Redmine (or the API user cannot see it)",
                 key=f"rules.{rule.id}.scope.projects.{index}") from None
 
+    def field_ids(self) -> dict[str, int]:
+        """Issue custom field ids by name (/custom_fields.json, admin), read once, on first need."""
+        if self._field_ids is None:
+            rows = self.gateway.get("/custom_fields.json").get("custom_fields", [])
+            self._field_ids = {str(f["name"]): int(f["id"]) for f in rows
+                               if f.get("customized_type", "issue") == "issue"}
+        return self._field_ids
+
     def detail(self, issue_id: int) -> IssueView | None:
         """The issue with journals, fetched once per run; None if it vanished since the list."""
         if issue_id not in self._details:
@@ -195,7 +211,7 @@ class Sweeper:
             except NotFoundError:
                 self._details[issue_id] = None
                 return None
-            self._details[issue_id] = IssueView.from_json(data, self.facts.status_names)
+            self._details[issue_id] = IssueView.from_json(data, self.facts.status_names, self.sweep_users)
         return self._details[issue_id]
 
     def plan(self, only: Sequence[str] | None = None) -> list[Action]:
@@ -207,16 +223,20 @@ class Sweeper:
         self.facts = self.facts or RedmineFacts.load(self.gateway)
         directory = Directory(self.gateway, self.policies.settings)
         directory.check_act_as()
+        self.sweep_users = directory.sweep_users()
+        selected = [r for r in self.policies.rules if not only or r in only]
+        if any(r in SLA_RULES for r in selected):
+            check_sla_budgets(self.gateway, self.policies)
         actions: list[Action] = []
-        for rule_id, resolved in self.policies.rules.items():
-            if only and rule_id not in only:
-                continue
+        for rule_id in selected:
+            resolved = self.policies.rules[rule_id]
             rule = registry[rule_id]()
             ctx = RuleContext(now=self.now, rule=resolved, settings=self.policies.settings,
-                              directory=directory, audit=self.audit, closed_statuses=self.facts.closed)
+                              directory=directory, audit=self.audit, closed_statuses=self.facts.closed,
+                              peers=self.policies.rules)
             seen: set[int] = set()
             for query in rule.queries(ctx):
-                for params in query_params(query, resolved, self.facts, self.now):
+                for params in query_params(query, resolved, self.facts, self.now, self.field_ids):
                     for summary in self._rows(params, resolved):
                         if summary.id in seen or not rule.wants(ctx, summary):
                             continue
@@ -225,7 +245,59 @@ class Sweeper:
                         issue = self.detail(summary.id)
                         if issue is not None:
                             actions.extend(rule.evaluate(ctx, issue))
-        return actions
+        return self._hold_closes(actions)
+
+    def _hold_closes(self, actions: list[Action]) -> list[Action]:
+        """At most one close per issue, never in the run that reminds, never within
+        `settings.close_after_reminder_days` of a reminder (regulation: close 5 days after
+        the reminder): such a close becomes a `flag` that says why it waits."""
+        registry = registered_rules()
+        reminding = [r for r in registry if registry[r].reminds]
+        gap = timedelta(days=self.policies.settings.close_after_reminder_days)
+        reminded_now = {a.issue for a in actions if a.rule in reminding and a.writes}
+        closing: set[int] = set()
+        out: list[Action] = []
+        for action in actions:
+            if action.action == "close":
+                why = None
+                issue = self._details.get(action.issue)
+                last = max((j.created_on for r in reminding for j, _ in issue.markers_of(r)),
+                           default=None) if issue is not None else None
+                if action.issue in reminded_now:
+                    why = "a reminder is planned in this run"
+                elif last is not None and self.now - last < gap:
+                    why = (f"the reminder of {last.astimezone(MOSCOW).isoformat(timespec='minutes')} is "
+                           f"younger than {gap.total_seconds() / 86400:g} d")
+                elif action.issue in closing:
+                    why = "another rule closes it in this run"
+                if why is not None:
+                    action = replace(action, action="flag", marker=None, notes=None, status=None,
+                                     reason=f"{action.reason}; close held: {why}")
+                else:
+                    closing.add(action.issue)
+            out.append(action)
+        return out
+
+
+SLA_RULES = ("sla-reaction", "sla-analysis")
+
+
+def check_sla_budgets(reader: Any, policies: Policies) -> None:
+    """Every active priority Redmine offers gets a budget on both clocks (its own or the declared
+    `*_fallback`); otherwise a configuration error naming the key (exit 2), before any
+    write: an issue of that priority must never be silently unmeasured."""
+    rows = reader.get("/enumerations/issue_priorities.json").get("issue_priorities", [])
+    sla = policies.settings.sla
+    for clock in ("reaction", "analysis"):
+        for name in (str(r["name"]) for r in rows if r.get("active", True)):  # issues keep inactive ones:
+            # an issue with one reaches the rule, which raises the same error naming the issue
+            try:
+                sla.target(clock, name)
+            except ValueError:
+                key = f"settings.sla.{clock}"
+                raise policies.config_error(
+                    f"priority '{name}' has no {clock} budget: add {key}.{name} or "
+                    f"settings.sla.{clock}_fallback", key=key) from None
 
 
 def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequence[str] | None = None,
@@ -242,13 +314,15 @@ def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequenc
 
 # --- apply ---------------------------------------------------------------------------------
 
-def _has_marker(issue: dict[str, Any], tag: str) -> bool:
-    """A sweep note with `tag` is on the issue (the same test as planning: issues.sweep_marker)."""
+def _has_marker(issue: dict[str, Any], tag: str, sweep_users: frozenset[int]) -> bool:
+    """A sweep note with `tag` is on the issue (the same test as planning: issues.sweep_note_marker)."""
     return any(found is not None and marker(*found) == tag
-               for found in (sweep_marker(j.get("notes")) for j in issue.get("journals", [])))
+               for found in (sweep_note_marker(j.get("notes"), (j.get("user") or {}).get("id"), sweep_users)
+                             for j in issue.get("journals", [])))
 
 
-def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str | None) -> None:
+def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str | None,
+           sweep_users: frozenset[int]) -> None:
     path = f"/issues/{action.issue}.json"
 
     def recover() -> dict[str, Any] | None:
@@ -256,7 +330,7 @@ def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str |
         if action.marker is None:
             return None
         data = gateway.get(path, {"include": "journals"})["issue"]
-        return {} if _has_marker(data, action.marker) else None
+        return {} if _has_marker(data, action.marker, sweep_users) else None
 
     if action.action == "watch":
         for user in action.users:
@@ -271,6 +345,8 @@ def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str |
             issue["private_notes"] = True
     if action.status:
         issue["status_id"] = facts.status_id(action.status)
+    if action.fields:
+        issue["custom_fields"] = [{"id": int(k), "value": v} for k, v in action.fields.items()]
     gateway.put(path, {"issue": issue}, as_user=as_user, recover=recover)
 
 
@@ -281,6 +357,8 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
     them leaves the issue to be retried by the next run."""
     facts = facts or RedmineFacts.load(gateway)
     as_user = policies.settings.act_as
+    sweep_users = Directory(gateway, policies.settings).sweep_users() if any(
+        a.writes for a in plan.actions) else frozenset()
     by_issue: dict[int, list[Action]] = {}
     for action in plan.actions:
         by_issue.setdefault(action.issue, []).append(action)
@@ -307,14 +385,14 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
             continue
         changed = current.get("updated_on") != writing[0].expect_updated_on
         for action in writing:
-            if action.marker and _has_marker(current, action.marker):
+            if action.marker and _has_marker(current, action.marker, sweep_users):
                 record(Outcome(action, "skipped", "already done (marker present)"))
             elif changed:
                 record(Outcome(action, "skipped", f"stale: issue changed since the plan "
                                f"(updated_on {action.expect_updated_on} → {current.get('updated_on')})"))
             else:
                 try:
-                    _write(gateway, action, facts, as_user)
+                    _write(gateway, action, facts, as_user, sweep_users)
                 except RedmineError as exc:
                     record(Outcome(action, "error", str(exc)))
                     break  # later actions of this issue depend on this one

@@ -18,13 +18,23 @@ _PROVENANCE_LINE_RE = re.compile(r"_\[portal:[a-z-]+:[^\]\s]+\][^\n]*_")
 
 
 def sweep_marker(notes: str | None) -> tuple[str, str] | None:
-    """(rule, fingerprint) when `notes` is a sweep's note: its last line is exactly a marker
-    (rules._with_marker puts it there).
-    Authorship is not evidence (the sweep may write as any login); a marker quoted inside a
-    client's comment is not one either, or quoting a reminder would silence the sweep."""
+    """(rule, fingerprint) when `notes` has the shape of a sweep's note: its last line is
+    exactly a marker (rules._with_marker puts it there) and its first line is not a migrated
+    note's provenance line (the sweep never writes one).
+    The shape alone is not enough: anyone can end a comment with a marker line. Only
+    `sweep_note_marker` (shape *and* the sweep's own author) decides."""
     lines = (notes or "").strip().splitlines()
-    found = MARKER_RE.fullmatch(lines[-1].strip()) if lines else None
+    if not lines or _PROVENANCE_LINE_RE.fullmatch(lines[0].strip()):
+        return None
+    found = MARKER_RE.fullmatch(lines[-1].strip())
     return (found[1], found[2]) if found else None
+
+
+def sweep_note_marker(notes: str | None, author: int | None, sweep_users: frozenset[int]) -> tuple[str, str] | None:
+    """The marker of a note the sweep itself wrote: the shape of `sweep_marker`, written by
+    one of `sweep_users` (the API key's user, the `settings.act_as` login). A client's reply
+    that ends with a marker line is a reply (issue 11, forged sweep markers)."""
+    return sweep_marker(notes) if author is not None and author in sweep_users else None
 
 
 def marker(rule: str, fingerprint: object) -> str:
@@ -82,6 +92,8 @@ class Journal(_Model):
     created_on: datetime
     private_notes: bool = False
     details: tuple[dict[str, Any], ...] = ()
+    # set at parsing: written by the sweep's own user (IssueView.from_json's `sweep_users`)
+    sweep_author: bool = False
 
     @property
     def is_comment(self) -> bool:
@@ -92,8 +104,8 @@ class Journal(_Model):
         return self.is_comment and not self.private_notes
 
     def markers(self) -> list[tuple[str, str]]:
-        """The sweep marker of this note ([] unless a sweep wrote it)."""
-        found = sweep_marker(self.notes)
+        """The sweep marker of this note ([] unless the sweep's own user wrote it)."""
+        found = sweep_marker(self.notes) if self.sweep_author else None
         return [found] if found else []
 
     @property
@@ -127,9 +139,13 @@ class IssueView(_Model):
     status_names: dict[int, str] = {}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], status_names: dict[int, str]) -> IssueView:
-        journals = tuple(sorted((Journal.model_validate({**j, "notes": j.get("notes") or ""})
-                                 for j in data.get("journals", [])), key=lambda j: (j.created_on, j.id)))
+    def from_json(cls, data: dict[str, Any], status_names: dict[int, str],
+                  sweep_users: frozenset[int] = frozenset()) -> IssueView:
+        """`sweep_users`: who the sweep writes as; only their notes can carry a sweep marker."""
+        journals = tuple(sorted((Journal.model_validate({
+            **j, "notes": j.get("notes") or "",
+            "sweep_author": int((j.get("user") or {}).get("id", 0)) in sweep_users})
+            for j in data.get("journals", [])), key=lambda j: (j.created_on, j.id)))
         return cls(summary=Summary.from_json(data), journals=journals,
                    attachments=tuple(Attachment.model_validate(a) for a in data.get("attachments", [])),
                    watchers=tuple(int(w["id"]) for w in data.get("watchers", [])),

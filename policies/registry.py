@@ -35,6 +35,8 @@ class Query:
     updated_after_days: float | None = None
     created_before_days: float | None = None
     created_after_days: float | None = None
+    # (custom field name, value, policies key naming the field): Redmine's cf_<id> filter
+    fields: tuple[tuple[str, str, str], ...] = ()
 
 
 class Rule:
@@ -48,6 +50,9 @@ class Rule:
     templates: ClassVar[tuple[str, ...]] = ()
     # True when the rule writes to issues a client sees (shown by `sweep rules`)
     client_facing: ClassVar[bool] = False
+    # True for a rule whose comment is the regulation's reminder: no rule closes the issue in
+    # the same run or within `settings.close_after_reminder_days` of it (engine._hold_closes)
+    reminds: ClassVar[bool] = False
 
     def queries(self, ctx: RuleContext) -> list[Query]:
         """Server-side filters that bound the candidates."""

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from helpdesk_core.clock import MOSCOW
+from helpdesk_core.errors import ConfigError
 from policies.actions import Action, ActionKind
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.context import RuleContext
@@ -36,12 +37,36 @@ def _fmt(moment: datetime) -> str:
     return moment.astimezone(MOSCOW).isoformat(timespec="minutes")
 
 
+def _date(moment: datetime) -> str:
+    """A date for client-facing texts: 01.10.2026 (Moscow)."""
+    return moment.astimezone(MOSCOW).strftime("%d.%m.%Y")
+
+
 def _age(ctx: RuleContext, moment: datetime) -> timedelta:
     return ctx.now - moment
 
 
 def _days(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 86400:.1f} d"
+
+
+def whole_days(delta: timedelta) -> int:
+    """Full days in `delta` (a text that says "7 дней" never rounds 6.9 days up)."""
+    return max(0, int(delta.total_seconds() // 86400))
+
+
+def days_ru(count: int) -> str:
+    """«1 день», «2 дня», «5 дней», «11 дней», «21 день»: the number with its Russian noun."""
+    tens, units = count % 100, count % 10
+    word = "дней" if 11 <= tens <= 14 else "день" if units == 1 else "дня" if 2 <= units <= 4 else "дней"
+    return f"{count} {word}"
+
+
+def _day_values(ctx: RuleContext, moment: datetime) -> dict[str, object]:
+    """Template values for "how long": `{days}` (a number) and `{days_text}` («7 дней»), the
+    real time since `moment`, not the configured threshold."""
+    days = whole_days(_age(ctx, moment))
+    return {"days": days, "days_text": days_ru(days)}
 
 
 def _act(ctx: RuleContext, issue: IssueView | Summary, kind: ActionKind, reason: str,
@@ -61,6 +86,14 @@ def _client_comments_after(ctx: RuleContext, issue: IssueView, moment: datetime)
             if j.created_on > moment and ctx.directory.is_client_comment(j, issue)]
 
 
+def _status_queries(ctx: RuleContext, *names: str) -> list[Query]:
+    """One list per status, no date filter: the reply/reminder/close rules ask the same
+    questions, so the engine makes each list request once and one detail GET per issue.
+    No `updated_on` filter on purpose: a private note or a field edit moves `updated_on`
+    but not the regulation's clock (support's question, the reminder, the status change)."""
+    return [Query(statuses=(name,)) for name in names]
+
+
 class AgeParams(Params):
     after_days: float = Field(5, gt=0, description="days without an answer before the rule fires")
 
@@ -75,23 +108,26 @@ class LookbackParams(Params):
 class FeedbackReminder(Rule):
     """«Требует обратной связи», newest public comment is support's and ≥ after_days old, no
     reminder since: post the reminder. Fingerprint: the journal the reminder answers.
+    The clock starts at support's question (or the status change); private notes and field
+    edits do not move it. `{days}`/`{days_text}`: the real days waited; `{close_in}`: when
+    feedback-autoclose will close («5 дней»).
 
     YAML:
         feedback-reminder:
           scope: {projects: "*", trackers: "*"}
           params: {after_days: 5}
           actions: [comment]
-          templates: {comment: "Напоминаем: ... {days} дней ..."}
+          templates: {comment: "Напоминаем: ... уже {days_text} ... в течение {close_in} ..."}
     """
 
     Params = AgeParams
     actions = ("comment",)
     templates = ("comment",)
     client_facing = True
+    reminds = True
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        # updated_on is at least as new as any comment: older-than filters lose nothing.
-        return [Query(statuses=(ctx.settings.statuses.feedback,), updated_before_days=ctx.params.after_days)]
+        return _status_queries(ctx, ctx.settings.statuses.feedback)
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
         feedback = ctx.settings.statuses.feedback
@@ -115,8 +151,10 @@ class FeedbackReminder(Rule):
         if age < timedelta(days=ctx.params.after_days):
             return []
         tag = marker(self.id, anchor_id)
-        text = ctx.render("comment", issue=issue.id, days=int(ctx.params.after_days),
-                          since=_fmt(anchor_time))
+        close = ctx.peer_params("feedback-autoclose")
+        close_days = max(close.after_days if close is not None else 0, ctx.settings.close_after_reminder_days)
+        text = ctx.render("comment", issue=issue.id, since=_fmt(anchor_time), asked=_date(anchor_time),
+                          close_in=days_ru(int(close_days)), **_day_values(ctx, anchor_time))
         return [_act(ctx, issue, "comment", f"waiting for the client since {_fmt(anchor_time)} "
                      f"({_days(age)} ≥ {ctx.params.after_days:g} d), no reminder yet",
                      marker=tag, notes=_with_marker(text, tag), times={"since": _fmt(anchor_time)})]
@@ -125,6 +163,7 @@ class FeedbackReminder(Rule):
 @register("feedback-autoclose")
 class FeedbackAutoclose(Rule):
     """A reminder ≥ after_days old, no client comment since, status unchanged: close.
+    `{days}`/`{days_text}`: the real days since the reminder; `{reminded}`: its date.
 
     YAML:
         feedback-autoclose:
@@ -139,7 +178,7 @@ class FeedbackAutoclose(Rule):
     client_facing = True
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        return [Query(statuses=(ctx.settings.statuses.feedback,), updated_before_days=ctx.params.after_days)]
+        return _status_queries(ctx, ctx.settings.statuses.feedback)
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
         if issue.status != ctx.settings.statuses.feedback:
@@ -158,8 +197,8 @@ class FeedbackAutoclose(Rule):
         tag = marker(self.id, reminder.id)
         if issue.has_marker(tag):
             return []
-        text = ctx.render("comment", issue=issue.id, days=int(ctx.params.after_days),
-                          reminded=_fmt(reminder.created_on))
+        text = ctx.render("comment", issue=issue.id, reminded=_date(reminder.created_on),
+                          **_day_values(ctx, reminder.created_on))
         return [_act(ctx, issue, "close", f"reminder #{reminder.id} of {_fmt(reminder.created_on)} unanswered "
                      f"for {_days(age)}", marker=tag, notes=_with_marker(text, tag),
                      status=ctx.settings.statuses.closed, times={"reminded": _fmt(reminder.created_on)})]
@@ -167,7 +206,10 @@ class FeedbackAutoclose(Rule):
 
 @register("verification-autoclose")
 class VerificationAutoclose(Rule):
-    """«Решено, требует проверки» and no client comment for ≥ after_days: close.
+    """«Решено, требует проверки» for ≥ after_days and no client comment since the status was
+    entered: close. A client comment (a remark, "not fixed", even "thanks") is never followed
+    by this close: client-reply-resume puts the issue back to «В работе» and support decides.
+    `{days}`/`{days_text}`: the real days since the status was set.
 
     YAML:
         verification-autoclose:
@@ -182,8 +224,7 @@ class VerificationAutoclose(Rule):
     client_facing = True
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        return [Query(statuses=(ctx.settings.statuses.verification,),
-                      updated_before_days=ctx.params.after_days)]
+        return _status_queries(ctx, ctx.settings.statuses.verification)
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
         status = ctx.settings.statuses.verification
@@ -191,36 +232,37 @@ class VerificationAutoclose(Rule):
         if issue.status != status or entered is None:
             return []
         anchor = entered[0]
-        replies = _client_comments_after(ctx, issue, anchor)
-        if replies:
-            anchor = replies[-1].created_on
+        if _client_comments_after(ctx, issue, anchor):
+            return []  # the client said something: not "no remarks"
         age = _age(ctx, anchor)
         if age < timedelta(days=ctx.params.after_days):
             return []
         tag = marker(self.id, entered[1] or 0)
         if issue.has_marker(tag):
             return []
-        text = ctx.render("comment", issue=issue.id, days=int(ctx.params.after_days))
+        text = ctx.render("comment", issue=issue.id, since=_date(anchor), **_day_values(ctx, anchor))
         return [_act(ctx, issue, "close", f"awaiting verification since {_fmt(anchor)} ({_days(age)}), "
-                     "no client comment", marker=tag, notes=_with_marker(text, tag),
+                     "no client comment since", marker=tag, notes=_with_marker(text, tag),
                      status=ctx.settings.statuses.closed, times={"since": _fmt(anchor)})]
 
 
 class StaleParams(Params):
     after_days: float = Field(365, gt=0, description="age of the issue (days since creation)")
-    wait_days: float = Field(5, ge=0, description="days the client had to answer the last request")
+    wait_days: float = Field(5, ge=0, description="days the request for an update stayed unanswered")
 
 
 @register("stale-year-close")
 class StaleYearClose(Rule):
-    """Open, created ≥ after_days ago, support asked for an update («Требует обратной связи» now
-    or before) and the client did not comment since: close.
+    """Open, created ≥ after_days ago, support asked for an update (the issue went to
+    «Требует обратной связи»), the request stayed in that status ≥ wait_days and the client
+    has not commented since it was made: close. `{created}`, `{age_text}` («412 дней»),
+    `{asked}`: what happened, nothing more.
 
     YAML:
         stale-year-close:
           params: {after_days: 365, wait_days: 5}
           actions: [close]
-          templates: {comment: "Обращение закрыто, так как ..."}
+          templates: {comment: "Обращение создано {created} ... {asked} ... без ответа ..."}
     """
 
     Params = StaleParams
@@ -232,48 +274,66 @@ class StaleYearClose(Rule):
         return [Query(status_id="open", created_before_days=ctx.params.after_days)]
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        entered = issue.entered({ctx.settings.statuses.feedback})
-        if entered is None or issue.status == ctx.settings.statuses.closed:
+        feedback = ctx.settings.statuses.feedback
+        entered = issue.entered({feedback})
+        if entered is None or issue.status in (ctx.closed_statuses or {ctx.settings.statuses.closed}):
             return []
-        if _age(ctx, issue.summary.created_on) < timedelta(days=ctx.params.after_days):
+        created = issue.summary.created_on
+        if _age(ctx, created) < timedelta(days=ctx.params.after_days):
             return []
-        if _age(ctx, entered[0]) < timedelta(days=ctx.params.wait_days):
-            return []
+        left = next((c.at for c in issue.status_changes() if c.at > entered[0] and c.old == feedback), None)
+        stayed = (left or ctx.now) - entered[0]
+        if stayed < timedelta(days=ctx.params.wait_days):
+            return []  # support took the request back before the client had its time
         if _client_comments_after(ctx, issue, entered[0]):
             return []
         tag = marker(self.id, issue.id)
         if issue.has_marker(tag):
             return []
-        text = ctx.render("comment", issue=issue.id)
-        return [_act(ctx, issue, "close", f"created {_fmt(issue.summary.created_on)}, asked for an update "
-                     f"{_fmt(entered[0])}, no client comment since", marker=tag,
-                     notes=_with_marker(text, tag), status=ctx.settings.statuses.closed)]
+        text = ctx.render("comment", issue=issue.id, created=_date(created),
+                          age_text=days_ru(whole_days(_age(ctx, created))), asked=_date(entered[0]))
+        return [_act(ctx, issue, "close", f"created {_fmt(created)}, asked for an update {_fmt(entered[0])}, "
+                     f"unanswered in «{feedback}» for {_days(stayed)}, no client comment since", marker=tag,
+                     notes=_with_marker(text, tag), status=ctx.settings.statuses.closed,
+                     times={"created": _fmt(created), "asked": _fmt(entered[0])})]
 
 
 # --- client replies ------------------------------------------------------------------------
 
+class ResumeParams(Params):
+    lookback_days: float | None = Field(
+        None, gt=0, description="only issues updated this recently (null: every issue waiting for the client)")
+
+
 @register("client-reply-resume")
 class ClientReplyResume(Rule):
-    """A client comment after the issue went to «Требует обратной связи»: set «В работе».
+    """A client comment after the issue went to «Требует обратной связи» or to «Решено,
+    требует проверки» (the client says it is not fixed): set «В работе» with a private note.
     The comment itself cancels pending reminders and closes (they look for it).
 
     YAML:
         client-reply-resume:
-          params: {lookback_days: 30}
+          params: {lookback_days: null}
           actions: [set-status]
           templates: {note: "Клиент ответил ..."}   # private note for staff
     """
 
-    Params = LookbackParams
+    Params = ResumeParams
     actions = ("set-status",)
     templates = ("note",)
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        return [Query(statuses=(ctx.settings.statuses.feedback,), updated_after_days=ctx.params.lookback_days)]
+        statuses = (ctx.settings.statuses.feedback, ctx.settings.statuses.verification)
+        if ctx.params.lookback_days is None:
+            return _status_queries(ctx, *statuses)
+        return [Query(statuses=(s,), updated_after_days=ctx.params.lookback_days) for s in statuses]
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        entered = issue.entered({ctx.settings.statuses.feedback})
-        if issue.status != ctx.settings.statuses.feedback or entered is None:
+        waiting = {ctx.settings.statuses.feedback, ctx.settings.statuses.verification}
+        if issue.status not in waiting:
+            return []
+        entered = issue.entered({issue.status})
+        if entered is None:
             return []
         replies = _client_comments_after(ctx, issue, entered[0])
         if not replies:
@@ -282,9 +342,9 @@ class ClientReplyResume(Rule):
         if issue.has_marker(tag):
             return []
         target = ctx.settings.statuses.in_progress
-        text = ctx.render("note", issue=issue.id, status=target, journal=replies[0].id)
+        text = ctx.render("note", issue=issue.id, status=target, journal=replies[0].id, previous=issue.status)
         return [_act(ctx, issue, "set-status", f"client comment #{replies[0].id} of "
-                     f"{_fmt(replies[0].created_on)} after the request of {_fmt(entered[0])}",
+                     f"{_fmt(replies[0].created_on)} after «{issue.status}» of {_fmt(entered[0])}",
                      marker=tag, notes=_with_marker(text, tag), private=True, status=target)]
 
 
@@ -347,12 +407,17 @@ class _SlaRule(Rule):
     clock: Literal["reaction", "analysis"] = "reaction"
 
     def _result(self, ctx: RuleContext, summary: Summary, pauses: tuple = ()) -> SlaResult | None:
+        """The clock of one issue; a priority without a budget (an inactive one that
+        engine.check_sla_budgets could not see) is a configuration error, never "no SLA"."""
         try:
-            return ctx.settings.sla.evaluate(self.clock, summary.priority.name,
-                                             calendar=ctx.settings.calendar.calendar(),
-                                             start=summary.created_on, now=ctx.now, pauses=pauses)
-        except ValueError:
-            return None  # no SLA for this priority
+            ctx.settings.sla.target(self.clock, summary.priority.name)
+        except ValueError as exc:
+            raise ConfigError(f"issue #{summary.id}: {exc}; add settings.sla.{self.clock}."
+                              f"{summary.priority.name} or settings.sla.{self.clock}_fallback",
+                              key=f"settings.sla.{self.clock}") from None
+        return ctx.settings.sla.evaluate(self.clock, summary.priority.name,
+                                         calendar=ctx.settings.calendar.calendar(),
+                                         start=summary.created_on, now=ctx.now, pauses=pauses)
 
     def _flagged(self, ctx: RuleContext, result: SlaResult | None) -> bool:
         if result is None:
@@ -590,10 +655,18 @@ class DelayParams(Params):
     assignee: int | None = Field(None, description="user id set by `assign`")
 
 
+def _field(issue: IssueView, name: str) -> dict[str, object] | None:
+    return next((f for f in issue.summary.custom_fields if f.get("name") == name), None)
+
+
 @register("delay-complaint")
 class DelayComplaint(Rule):
-    """A client comment complaining about a delay: escalate with a private note, and a
-    watcher and/or assignee per configuration.
+    """The client pressed «Пожаловаться на задержку» (ticked the boolean field
+    `settings.complaints.button` on the issue) or complained about a delay in a comment:
+    escalate with a private note, and a watcher and/or assignee per configuration.
+    A press is also recorded: the same write adds one to `settings.complaints.counter`
+    («Жалобы на задержку», where migrated complaints are already counted) and clears the
+    button, so one press is one complaint, whatever the number of runs.
 
     YAML:
         delay-complaint:
@@ -607,13 +680,64 @@ class DelayComplaint(Rule):
     templates = ("note",)
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        return [Query(status_id="open", updated_after_days=ctx.params.lookback_days)]
+        button = ctx.settings.complaints.button
+        return [Query(status_id="open", fields=((button, "1", "settings.complaints.button"),)),
+                Query(status_id="open", updated_after_days=ctx.params.lookback_days)]
+
+    def _escalate(self, ctx: RuleContext, issue: IssueView, reason: str, evidence: tuple[str, ...],
+                  tag: str, note: dict[str, object], fields: dict[str, str] | None = None) -> list[Action]:
+        out: list[Action] = []
+        watchers = ctx.watchers_of(issue)
+        new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
+        if "watch" in ctx.rule.actions and new_watchers:
+            out.append(_act(ctx, issue, "watch", reason, users=new_watchers))
+        if "assign" in ctx.rule.actions and ctx.params.assignee is not None:
+            out.append(_act(ctx, issue, "assign", reason, users=(ctx.params.assignee,)))
+        # a press is always recorded and cleared when the rule may write at all
+        if "note" in ctx.rule.actions or (fields and out):
+            text = ctx.render("note", issue=issue.id, **note)
+            out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
+                            private=True, evidence=evidence, fields=fields or {}))
+        if not out:
+            out.append(_act(ctx, issue, "flag", reason, evidence=evidence))
+        return out
+
+    def _button(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        names = ctx.settings.complaints
+        button = _field(issue, names.button)
+        if button is None or str(button.get("value")) != "1":
+            return []
+        counter = _field(issue, names.counter)
+        if counter is None:
+            raise ConfigError(f"issue #{issue.id} has no custom field '{names.counter}' (enable it for "
+                              f"tracker «{issue.summary.tracker.name}» or run `helpdesk provision`)",
+                              key="settings.complaints.counter")
+        presses = [j for j in issue.journals for d in j.details
+                   if d.get("property") == "cf" and str(d.get("name")) == str(button["id"])
+                   and str(d.get("new_value")) == "1"]
+        press = presses[-1] if presses else None
+        who = press.user.name if press is not None else issue.summary.author.name
+        when = press.created_on if press is not None else issue.summary.created_on
+        try:
+            count = int(str(counter.get("value") or 0))
+        except ValueError:
+            count = 0
+        tag = marker(self.id, f"button-{press.id if press is not None else 'new'}")
+        reason = f"«{names.button}» pressed by {who} at {_fmt(when)}; complaint no. {count + 1}"
+        evidence = (f"{who}, {_fmt(when)}",)
+        if issue.has_marker(tag):
+            return [_act(ctx, issue, "flag", reason + " (already escalated)", evidence=evidence)]
+        summary = f"клиент нажал «{names.button}» ({who}, {_fmt(when)}); жалоб всего: {count + 1}"
+        note = {"summary": summary, "journal": press.id if press is not None else "—",
+                "evidence": f"- {evidence[0]}"}
+        return self._escalate(ctx, issue, reason, evidence, tag, note,
+                              {str(counter["id"]): str(count + 1), str(button["id"]): "0"})
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        out = self._button(ctx, issue)
         if ctx.audit is None:
-            return []
+            return out
         since = ctx.now - timedelta(days=ctx.params.lookback_days)
-        out: list[Action] = []
         for journal in issue.journals:
             if journal.created_on < since or not ctx.directory.is_client_comment(journal, issue):
                 continue
@@ -622,21 +746,11 @@ class DelayComplaint(Rule):
                 continue
             tag = marker(self.id, journal.id)
             reason = f"comment #{journal.id}: {finding.summary}"
+            evidence = tuple(finding.evidence)
             if issue.has_marker(tag):
-                out.append(_act(ctx, issue, "flag", reason + " (already escalated)",
-                                evidence=tuple(finding.evidence)))
+                out.append(_act(ctx, issue, "flag", reason + " (already escalated)", evidence=evidence))
                 continue
-            watchers = ctx.watchers_of(issue)
-            new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
-            if "watch" in ctx.rule.actions and new_watchers:
-                out.append(_act(ctx, issue, "watch", reason, users=new_watchers))
-            if "assign" in ctx.rule.actions and ctx.params.assignee is not None:
-                out.append(_act(ctx, issue, "assign", reason, users=(ctx.params.assignee,)))
-            if "note" in ctx.rule.actions:
-                text = ctx.render("note", issue=issue.id, summary=finding.summary, journal=journal.id,
-                                  evidence="\n".join(f"- {e}" for e in finding.evidence))
-                out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
-                                private=True, evidence=tuple(finding.evidence)))
-            if not out or all(a.action == "flag" for a in out):
-                out.append(_act(ctx, issue, "flag", reason, evidence=tuple(finding.evidence)))
+            out += self._escalate(ctx, issue, reason, evidence, tag, {
+                "summary": finding.summary, "journal": journal.id,
+                "evidence": "\n".join(f"- {e}" for e in finding.evidence)})
         return out

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from helpdesk_core.errors import NotFoundError
+from helpdesk_core.errors import ConfigError, NotFoundError
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.config import Policies
-from policies.engine import DETAIL_INCLUDE, RedmineFacts
+from policies.engine import DETAIL_INCLUDE, RedmineFacts, check_sla_budgets
 from policies.issues import IssueView
 from policies.rules import AnalysisParams
 
@@ -42,24 +42,23 @@ def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
     it first reaches a stop status; analysis pauses in «Требует обратной связи»."""
     sla, calendar = policies.settings.sla, policies.settings.calendar.calendar()
     summary = issue.summary
+    for clock in ("reaction", "analysis"):
+        try:
+            sla.target(clock, summary.priority.name)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigError(f"issue #{issue.id}: {exc}", key=f"settings.sla.{clock}") from None
     rows: list[ClockRow] = []
     history = issue.status_history()
     if history[0][1] == sla.reaction_status:
         left = next((c.at for c in issue.status_changes() if c.old == sla.reaction_status), None)
-        try:
-            result = sla.evaluate("reaction", summary.priority.name, calendar=calendar,
-                                  start=summary.created_on, now=now, stop=left)
-            rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
-        except ValueError:
-            pass
+        result = sla.evaluate("reaction", summary.priority.name, calendar=calendar,
+                              start=summary.created_on, now=now, stop=left)
+        rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
     done = next((at for at, status in history if status in stop_statuses), None)
     pauses = pause_intervals(history, sla.analysis_pause_statuses, done or now)
-    try:
-        result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=summary.created_on,
-                              now=now, pauses=pauses, stop=done)
-        rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
-    except ValueError:
-        pass
+    result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=summary.created_on,
+                          now=now, pauses=pauses, stop=done)
+    rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
     return rows
 
 
@@ -67,6 +66,7 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
                      end: datetime | None = None) -> tuple[Report, int]:
     """The report and the number of breached clocks."""
     facts = RedmineFacts.load(gateway)
+    check_sla_budgets(gateway, policies)  # a priority without a budget: exit 2, not a silent gap
     params: dict[str, str] = {"status_id": "*"}
     if start and end:
         params["created_on"] = f"><{_stamp(start)}|{_stamp(end)}"

@@ -1,10 +1,12 @@
 """Text audits of tickets against the regulation: priority, mandatory data, tone, delay complaints.
 
 Pure functions over `TicketText`; the Russian phrase sets are data (`audit_rules.yaml`,
-validated by the models below) so support can tune them without a release. Matching is
-case-insensitive with ё folded to е; morphology is handled crudely by stems in the regexes
-(`штраф\\w*`). Every finding quotes the fragments that triggered it, because a sweep that
-changes a ticket or asks a client must be able to say why.
+validated by the models below) so support can tune them without a release. A phrase set
+mixes regular expressions (formats: order numbers, links, browser versions) and lemma
+patterns (`policies.russian_text`: any word form, negation, questions and if-clauses seen),
+and a signal can refuse to count where it is negated, asked about or only supposed. Every
+finding quotes the fragments that decided it, because a sweep that changes a ticket or asks
+a client must be able to say why. Measured on tests/data/audit_corpus.yaml by bench/audits.py.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,6 +28,7 @@ from pydantic import (
 )
 
 from helpdesk_core.yaml_source import load_yaml_file
+from policies.russian_text import LemmaPattern, analyse, fold, token_at
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("audit_rules.yaml")
 
@@ -34,11 +38,7 @@ RULE_TONE = "tone-audit"
 RULE_DELAY = "delay-complaint"
 
 _QUOTE_LIMIT = 80
-
-
-def fold(text: str) -> str:
-    """ё -> е, keeping length so match spans index the original text for quoting."""
-    return text.replace("ё", "е").replace("Ё", "Е")
+_VOCABULARY_REF = re.compile(r"@(\w+)")
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -64,22 +64,42 @@ def _compile(value: object) -> re.Pattern[str]:
         raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
 
 
+def _lemma_pattern(value: object) -> LemmaPattern:
+    if isinstance(value, LemmaPattern):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a lemma pattern must be a string")
+    if "@" in value:
+        raise ValueError(f"lemma pattern {value!r}: unknown vocabulary reference")
+    return LemmaPattern(value)
+
+
 Regex = Annotated[re.Pattern[str], BeforeValidator(_compile), PlainSerializer(lambda p: p.pattern)]
+Lemmas = Annotated[LemmaPattern, BeforeValidator(_lemma_pattern), PlainSerializer(lambda p: p.source)]
+Context = Literal["negated", "questions", "conditions"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
 class PhraseSet(_Model):
-    """Regexes that signal one thing. A match overlapping an `exclude` match does not count,
-    which is how "нет ответа от поставщика" stops being a complaint about us.
+    """Regexes and lemma patterns that signal one thing. A match overlapping an `exclude` /
+    `exclude_lemmas` match does not count, which is how «нет ответа от поставщика» stops being
+    a complaint about us. `skip` drops matches that are negated («деньги не списались»), in an
+    open question («Будет ли штраф…?»; a why-question reports a fact and counts) or in an
+    if-clause or «бы» sentence; `only_questions` keeps only matches inside questions.
 
-    YAML: either a list of patterns or `{patterns: [...], exclude: [...]}`.
+    YAML: either a list of regexes or `{patterns: [...], lemmas: [...], exclude: [...],
+    exclude_lemmas: [...], skip: [negated, questions, conditions], only_questions: false}`.
     """
 
     patterns: list[Regex] = []
+    lemmas: list[Lemmas] = []
     exclude: list[Regex] = []
+    exclude_lemmas: list[Lemmas] = []
+    skip: list[Context] = []
+    only_questions: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -88,14 +108,28 @@ class PhraseSet(_Model):
 
     def find(self, text: str) -> list[str]:
         """Distinct matched fragments of `text` (original spelling), in order of appearance."""
+        if not text:
+            return []
         folded = fold(text)
-        blocked = [m.span() for p in self.exclude for m in p.finditer(folded)]
+        analysis = analyse(text) if self.lemmas or self.exclude_lemmas or self.skip or self.only_questions \
+            else None
         spans: list[tuple[int, int]] = []
         for pattern in self.patterns:
-            for match in pattern.finditer(folded):
-                start, end = match.span()
-                if start < end and not any(start < b_end and b_start < end for b_start, b_end in blocked):
-                    spans.append((start, end))
+            for hit in pattern.finditer(folded):
+                if hit.start() < hit.end() and (analysis is None or self._counts_regex(analysis, hit.start())):
+                    spans.append(hit.span())
+        if analysis is not None and (self._any_first_form is None or not analysis.index.keys().isdisjoint(
+                self._any_first_form)):
+            for lemma_pattern in self.lemmas:
+                spans += [(m.start, m.end) for m in lemma_pattern.matches(analysis)
+                          if self._counts(m.negated, m.question, m.condition)]
+        if not spans:
+            return []
+        blocked = [m.span() for p in self.exclude for m in p.finditer(folded)]
+        if analysis is not None:
+            blocked += [(m.start, m.end) for p in self.exclude_lemmas for m in p.matches(analysis)]
+        spans = [(start, end) for start, end in spans
+                 if not any(start < b_end and b_start < end for b_start, b_end in blocked)]
         merged: list[tuple[int, int]] = []
         for start, end in sorted(spans):  # overlapping hits are one piece of evidence
             if merged and start <= merged[-1][1]:
@@ -104,6 +138,49 @@ class PhraseSet(_Model):
                 merged.append((start, end))
         fragments = [text[start:end] for start, end in merged]
         return list(dict.fromkeys(fragments))
+
+    @cached_property
+    def _any_first_form(self) -> frozenset[str] | None:
+        """A text without any of these forms cannot match a lemma pattern (a quick reject)."""
+        forms: set[str] = set()
+        for lemma_pattern in self.lemmas:
+            first = lemma_pattern.first_forms
+            if first is None:
+                return None
+            forms |= first
+        return frozenset(forms)
+
+    def _counts(self, negated: bool, question: bool, condition: bool) -> bool:
+        if self.only_questions and not question:
+            return False
+        return not ((negated and "negated" in self.skip) or (question and "questions" in self.skip)
+                    or (condition and "conditions" in self.skip))
+
+    def _counts_regex(self, analysis: Any, offset: int) -> bool:
+        position = token_at(analysis, offset)
+        if position is None:
+            return self._counts(False, False, False)
+        token = analysis.tokens[position]
+        before = [t for t in analysis.tokens[max(0, position - 2):position]
+                  if t.sentence == token.sentence and t.clause == token.clause]
+        return self._counts(any(t.negation for t in before), token.question, token.condition)
+
+
+def _expand_vocabulary(data: object, vocabulary: dict[str, list[str]], key: str = "") -> object:
+    """`@name` in a lemma pattern stands for `a|b|c` of `vocabulary.name`."""
+    if isinstance(data, dict):
+        return {k: _expand_vocabulary(v, vocabulary, str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_expand_vocabulary(v, vocabulary, key) for v in data]
+    if isinstance(data, str) and key in {"lemmas", "exclude_lemmas"}:
+        def expand(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in vocabulary:
+                raise ValueError(f"lemma pattern {data!r}: unknown vocabulary '@{name}'; "
+                                 f"known: {', '.join(vocabulary) or 'none'}")
+            return "|".join(vocabulary[name])
+        return _VOCABULARY_REF.sub(expand, data)
+    return data
 
 
 # --- the ticket ----------------------------------------------------------------------------
@@ -188,8 +265,9 @@ class DelayComplaintFinding(Finding):
 class PriorityRule(_Model):
     """If the ticket has one of `priorities` and its text shows the signals, suggest `suggest`.
 
-    Signals: all of `all_of`, at least one of `any_of` (if given), none of `none_of`.
-    Rules are tried in order; the first that matches is the finding.
+    Signals: all of `all_of`, at least one of `any_of` (if given), none of `none_of`; a
+    reference `a|b` holds when either signal does. Rules are tried in order; the first that
+    matches is the finding.
     """
 
     id: str
@@ -215,7 +293,7 @@ class PriorityAuditConfig(_Model):
     @model_validator(mode="after")
     def _check_references(self) -> PriorityAuditConfig:
         for rule in self.rules:
-            for name in (*rule.all_of, *rule.any_of, *rule.none_of):
+            for name in (n for ref in (*rule.all_of, *rule.any_of, *rule.none_of) for n in ref.split("|")):
                 if name not in self.signals:
                     raise ValueError(f"rule '{rule.id}': unknown signal '{name}'; "
                                      f"known: {', '.join(self.signals)}")
@@ -271,14 +349,18 @@ class CompletenessConfig(_Model):
 
 
 class ToneConfig(_Model):
-    """Shouting: more than `uppercase_share` of the cased letters are capitals (judged only
-    over at least `min_letters`), or a run of `exclamation_run` «!». `ignore` removes
-    tokens that are legitimately upper case (acronyms, PNR codes, URLs) before counting."""
+    """Shouting: more than `uppercase_share` of the counted letters are capitals (judged only
+    over at least `min_letters`), or a run of `exclamation_run` «!» after a sentence that is
+    not `courtesy` («Спасибо!!!» is warmth, not shouting). Only `letters` are counted (Cyrillic:
+    a pasted GDS answer is Latin capitals by nature); `ignore` removes what is legitimately
+    upper case (acronyms, PNR codes, URLs, quoted system messages) before counting."""
 
     uppercase_share: Decimal = Field(default=Decimal("0.6"), gt=0, lt=1)
     min_letters: int = Field(default=12, ge=1)
     exclamation_run: int = Field(default=3, ge=2)
+    letters: Regex = _compile("[а-яё]")
     ignore: PhraseSet = PhraseSet()
+    courtesy: PhraseSet = PhraseSet()
 
 
 class DelayComplaintConfig(_Model):
@@ -286,12 +368,24 @@ class DelayComplaintConfig(_Model):
 
 
 class AuditConfig(_Model):
-    """The whole of audit_rules.yaml."""
+    """The whole of audit_rules.yaml. `vocabulary` names word lists that lemma patterns use
+    as `@name` (third parties, components…), expanded when the file is loaded."""
 
+    vocabulary: dict[str, list[str]] = {}
     priority: PriorityAuditConfig
     completeness: CompletenessConfig
     tone: ToneConfig = ToneConfig()
     delay_complaint: DelayComplaintConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vocabulary(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        vocabulary = data.get("vocabulary") or {}
+        if not isinstance(vocabulary, dict):
+            return data
+        return {k: v if k == "vocabulary" else _expand_vocabulary(v, vocabulary) for k, v in data.items()}
 
 
 def load_audit_config(path: Path | None = None) -> AuditConfig:
@@ -318,10 +412,10 @@ def audit_priority(ticket: TicketText, cfg: AuditConfig) -> PriorityFinding | No
     text = ticket.body()
     found: dict[str, list[str]] = {}
 
-    def hits(signal: str) -> list[str]:
-        if signal not in found:
-            found[signal] = audit.signals[signal].find(text)
-        return found[signal]
+    def hits(reference: str) -> list[str]:
+        if reference not in found:
+            found[reference] = [f for signal in reference.split("|") for f in audit.signals[signal].find(text)]
+        return found[reference]
 
     for rule in audit.rules:
         if current not in rule.priorities:
@@ -382,13 +476,14 @@ _EXCLAMATIONS = re.compile(r"[!?]*!(?:[!?1]*!)?")
 
 
 def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
-    """Flag shouting (mostly capitals, or «!!!»): the regulation asks for a calm, polite form."""
+    """Flag shouting (mostly capitals, or «!!!» that is not courtesy): the regulation asks for
+    a calm, polite form."""
     tone = cfg.tone
     evidence: list[str] = []
     cleaned = fold(text)
     for pattern in tone.ignore.patterns:
         cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
-    cased = [c for c in cleaned if c.isupper() or c.islower()]
+    cased = tone.letters.findall(cleaned)
     share: Decimal | None = None
     shouting = False
     if len(cased) >= tone.min_letters:
@@ -398,7 +493,8 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
             shouting = True
             evidence.append(f"заглавных букв {upper} из {len(cased)} ({share:.0%}): "
                             f"{quote(_loudest_line(text))}")
-    runs = [m for m in _EXCLAMATIONS.finditer(text) if m.group().count("!") >= tone.exclamation_run]
+    runs = [m for m in _EXCLAMATIONS.finditer(text)
+            if m.group().count("!") >= tone.exclamation_run and not _courteous(text, m.start(), tone)]
     for match in runs[:3]:
         line_start = text.rfind("\n", 0, match.start()) + 1
         fragment = text[max(line_start, match.start() - 40):match.end()]
@@ -409,6 +505,13 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         [f"серий из {tone.exclamation_run}+ восклицательных знаков: {len(runs)}"] if runs else [])
     return ToneFinding(summary="Обращение написано в повышенном тоне: " + ", ".join(parts),
                        evidence=evidence, uppercase_share=share, exclamation_runs=len(runs))
+
+
+def _courteous(text: str, offset: int, tone: ToneConfig) -> bool:
+    """The sentence the «!!!» closes is a thank-you or a greeting."""
+    start = max(text.rfind(mark, 0, offset) for mark in (".", "!", "?", "\n")) + 1
+    sentence = text[start:offset].strip(" !?.")
+    return bool(sentence) and bool(tone.courtesy.find(sentence))
 
 
 def _loudest_line(text: str) -> str:

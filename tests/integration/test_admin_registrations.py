@@ -97,6 +97,7 @@ def test_registered_status_is_accepted_through_the_api(world: World) -> None:
 def test_pending_lists_each_account_with_its_company_or_why_not(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = _run(["users", "pending", "--companies", str(world.companies_file), "--format", "json"], capsys)
+    assert code == 3  # some accounts need a person
     mine = {row["login"]: row for row in doc["pending"] if row["login"].endswith(world.token)}
     assert set(mine) == {world.login(k) for k in world.users}
     by_key = {k: mine[world.login(k)] for k in world.users}
@@ -107,18 +108,19 @@ def test_pending_lists_each_account_with_its_company_or_why_not(
     assert (by_key["shared_user"]["match"], by_key["shared_user"]["approvable"]) == ("ambiguous", "no")
     assert by_key["public_user"]["match"] == "public-domain"
     assert by_key["unknown_user"]["match"] == "unknown-domain"
-    assert code == 3  # some accounts need a person
 
 
 def test_all_matching_dry_run_then_approve_into_own_project_only(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["users", "approve", "--all-matching", "--companies", str(world.companies_file), "--format", "json"]
     code, doc = _run([*base, "--dry-run"], capsys)
+    assert code == 3  # the ambiguous ones would be skipped
     mine = {o["subject"]: o["status"] for o in doc["outcomes"] if o["subject"].endswith(world.token)}
     assert mine[world.login("alpha_user")] == "would-approve"
     assert all(_user(world, k)["status"] == 2 for k in world.users)  # dry run wrote nothing
 
     code, doc = _run(base, capsys)
+    assert code == 3  # ambiguous ones were skipped
     mine = {o["subject"]: o for o in doc["outcomes"] if o["subject"].endswith(world.token)}
     approved = {k for k in world.users if mine[world.login(k)]["status"] == "approved"}
     assert approved == {"alpha_user", "alpha_sub", "beta_user"}
@@ -131,10 +133,10 @@ def test_all_matching_dry_run_then_approve_into_own_project_only(
         assert user["status"] == 1
         assert [(m["project"]["id"], [r["name"] for r in m["roles"]]) for m in user["memberships"]] == [
             (world.projects[project]["id"], ["Клиент"])]
-    assert code == 3  # ambiguous ones were skipped
 
     # Re-running changes nothing: the approved accounts are no longer pending.
-    _, doc = _run(base, capsys)
+    code, doc = _run(base, capsys)
+    assert code == 3  # the ambiguous ones are still pending
     assert not [o for o in doc["outcomes"] if o["subject"].endswith(world.token) and o["status"] == "approved"]
 
 
@@ -142,7 +144,8 @@ def test_named_login_and_csv_rows(world: World, capsys: pytest.CaptureFixture[st
                                   mappings: Mappings) -> None:
     code, doc = _run(["users", "approve", world.login("shared_user"), "--companies",
                       str(world.companies_file), "--format", "json"], capsys)
-    assert [o["status"] for o in doc["outcomes"]] == ["skipped"] and code == 3
+    assert code == 3
+    assert [o["status"] for o in doc["outcomes"]] == ["skipped"]
 
     csv_path = tmp_path / "registrations.csv"
     public_mail = world.users["public_user"]["mail"]
@@ -153,11 +156,11 @@ def test_named_login_and_csv_rows(world: World, capsys: pytest.CaptureFixture[st
         f"ghost{world.token},ghost{world.token}@nowhere.example,{world.projects['beta']['name']}\n",
         encoding="utf-8")
     code, doc = _run(["users", "approve", "--from-csv", str(csv_path), "--format", "json"], capsys)
+    assert code == 3
     outcomes = {o["subject"]: o for o in doc["outcomes"]}
     assert outcomes[world.login("public_user")]["project"] == f"hd-gamma-{world.token}"
     assert outcomes[world.login("shared_user")]["status"] == "approved"
     assert outcomes[f"ghost{world.token}@nowhere.example"]["status"] == "unmatched"
-    assert code == 3
     assert [m["project"]["id"] for m in _user(world, "public_user")["memberships"]] == [
         world.projects["gamma"]["id"]]
     assert [m["project"]["id"] for m in _user(world, "shared_user")["memberships"]] == [

@@ -266,6 +266,7 @@ def test_mappings_mistake_names_key_and_line_without_traceback(redmine_pg: Local
     path.write_text(broken, "utf-8")
     env = helpdesk_env(redmine_pg)
     env["HELPDESK_TRACEBACK"] = ""
+    env["HELPDESK_LANG"] = "en"  # the wording (key, line) is asserted
     for args in (["provision", "--ruby"], ["migrate", "plan", "samples/export", "--format", "json"]):
         done = helpdesk(["--mappings", str(path), *args], env)
         assert done.returncode == 2, (args, done.stderr)

@@ -100,9 +100,11 @@ def test_entries_of_025_10_22_hours_bill_1_1_3(billed: Billed, capsys: pytest.Ca
 
 def test_unit_issue_and_activity_rule(billed: Billed, capsys: pytest.CaptureFixture[str]) -> None:
     project = ["--project", billed.project["identifier"], "--format", "json"]
-    _, out = _report([*project, "--unit", "issue"], capsys)
+    code, out = _report([*project, "--unit", "issue"], capsys)
+    assert code == 0, out
     assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "4"  # ⌈3.45⌉
-    _, out = _report([*project, "--activity", "Консультация"], capsys)  # the bug's 5 h now count too
+    code, out = _report([*project, "--activity", "Консультация"], capsys)  # the bug's 5 h now count too
+    assert code == 0, out
     assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "10"
 
 
@@ -114,7 +116,39 @@ def test_csv_and_unfiltered_report(billed: Billed, capsys: pytest.CaptureFixture
     # Without --project the company is still there, beside whatever else this Redmine holds.
     html = tmp_path / "bill.html"
     code, out = _report(["--format", "json", "--html", str(html)], capsys)
+    assert code == 0, out
     rows = {r["company"]: r for r in json.loads(out)["sections"][0]["table"]["rows"]}
     assert rows[billed.project["name"]]["billable"] == "5"
     assert html.read_text(encoding="utf-8").count("PWNED") >= 1  # present, escaped (see browser test)
 
+
+
+def test_one_issue_one_day_is_one_consultation_and_free_ones_are_not_billed(
+        billed: Billed, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two entries on one day (0.5 + 0.25 h) are one consultation: 1 h, not 2. An «Обсуждение»
+    issue support marked «Бесплатная консультация» is listed as free and bills nothing."""
+    gateway = billed.gateway
+    activity = _id_by_name(gateway.get("/enumerations/time_entry_activities.json")["time_entry_activities"],
+                           "Консультация")
+    free_field = _id_by_name(gateway.get("/custom_fields.json")["custom_fields"], "Бесплатная консультация")
+    for hours in ("0.5", "0.25"):
+        gateway.post("/time_entries.json", {"time_entry": {
+            "issue_id": billed.consultation["id"], "hours": hours, "spent_on": f"{MONTH}-20",
+            "activity_id": activity}})
+    free = gateway.post("/issues.json", {"issue": {
+        "project_id": billed.project["id"], "tracker_id": billed.consultation["tracker"]["id"],
+        "subject": f"Бесплатно {billed.token}", "custom_fields": [{"id": free_field, "value": "1"}]}})["issue"]
+    gateway.post("/time_entries.json", {"time_entry": {
+        "issue_id": free["id"], "hours": "2", "spent_on": f"{MONTH}-20", "activity_id": activity}})
+    code, out = _report(["--project", billed.project["identifier"], "--format", "json"], capsys)
+    assert code == 0, out
+    report = json.loads(out)
+    summary = {m["label"]: m["value"] for m in report["summary"]}
+    assert summary["Billable hours"] == "6"  # 1 + 1 + 3 as before, + 1 for the day of 0.75 h
+    assert summary["Consultations"] == 4 and summary["Free consultations"] == 1
+    sections = {s["title"]: s["table"]["rows"] for s in report["sections"]}
+    assert [r["issue"] for r in sections["Free consultations"]] == [f"#{free['id']}"]
+    assert all(r["issue"] != f"#{free['id']}" for r in sections["Per issue"])
+    code, out = _report(["--project", billed.project["identifier"], "--format", "json", "--unit", "entry"], capsys)
+    assert code == 0, out
+    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "7"

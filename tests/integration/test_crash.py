@@ -159,6 +159,7 @@ def test_sweep_killed_between_its_write_and_its_log_line_does_not_repeat_it(redm
     world = build_sweep_world(redmine_pg, tmp_path, unique, issues=4)
     state = tmp_path / "sweep-state"
     planned = helpdesk(sweep_args(world, "plan", state), helpdesk_env(redmine_pg))
+    assert planned.returncode in (0, 3), planned.stderr[-2000:]  # 3: the plan reports SLA breaches
     expected = acting(json.loads(planned.stdout)["actions"])
     assert {issue for _, issue in expected} == set(world.in_scope), planned.stdout[-2000:]
     killer = Killer()

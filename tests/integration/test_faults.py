@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 import yaml
 
+from helpdesk_core.export import open_export
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import load_mappings
-from migrator.export import open_export
 from migrator.text import find_provenance
 from tests.conftest import LocalRedmine
 from tests.faultproxy import FAULT_KINDS, FaultProxy
@@ -274,7 +274,7 @@ def test_outage_exits_1_within_the_cap_then_completes(redmine_pg: LocalRedmine, 
         out, err = child.communicate(timeout=120)
         gave_up_after = time.monotonic() - down_at
         assert child.returncode == 1, err
-        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        errors = [line for line in err.splitlines() if line.startswith(("ошибка:", "error:"))]
         assert len(errors) == 1, err
         assert "gave up after" in errors[0] and "Traceback" not in err
         assert out == ""  # no half JSON document on stdout

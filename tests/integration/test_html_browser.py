@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from helpdesk_core.html_report import NNBSP, render_html
+from helpdesk_core.messages import ENGLISH, messages_for
 from helpdesk_core.report import Cell, Chart, Column, Metric, Report, Section, Series, Table
 from tests.browser import dump_dom, screenshot
 
@@ -151,7 +152,7 @@ def parse_dom(dom: str) -> _Dom:
 
 def write_report(tmp_path: Path, html: str | None = None) -> Path:
     path = tmp_path / "отчёт report.html"  # non-ASCII and a space: the URL must be encoded right
-    path.write_text(html if html is not None else render_html(sample_report()), encoding="utf-8")
+    path.write_text(html if html is not None else render_html(sample_report(), ENGLISH), encoding="utf-8")
     return path
 
 
@@ -209,9 +210,20 @@ def test_hostile_data_does_not_run_and_sorting_works(tmp_path: Path) -> None:
     assert table["filter"] == {"visible": [2], "count": "1 of 6 rows"}
 
 
+def test_russian_page_counts_rows_in_russian(tmp_path: Path) -> None:
+    """The page's script takes its words from the page: "1 из 6 строк", "2 строки", "21 строка"."""
+    path = tmp_path / "ru.html"
+    path.write_text(render_html(sample_report(), messages_for("ru")), encoding="utf-8")
+    page = parse_dom(dump_dom(path, hash="selftest&filter=" + quote("АЭРО")))
+    assert "data-selftest-error" not in page.body, page.body.get("data-selftest-error")
+    (table,) = json.loads(page.body["data-selftest"] or "")["tables"]
+    assert table["filter"] == {"visible": [2], "count": "1 из 6 строк"}
+    assert 'placeholder="Фильтр строк…"' in dump_dom(path)
+
+
 def test_csp_blocks_scripts_the_page_did_not_ship(tmp_path: Path) -> None:
     """Defence in depth: even markup that escaped escaping could not run under the page's CSP."""
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     injected = (
         "<script>document.body.setAttribute('data-pwned','inline')</script>"
         "<img src=\"x\" onerror=\"document.body.setAttribute('data-pwned','handler')\">"

@@ -188,9 +188,11 @@ def test_lost_ledger_is_rebuilt_from_redmine(migrated: dict[str, Any], redmine_p
 
 def test_fix_dates_restores_portal_timestamps_idempotently(migrated: dict[str, Any],
                                                             redmine_pg: LocalRedmine) -> None:
-    script = subprocess.run([".venv/bin/helpdesk", "migrate", "fix-dates", "--ruby", "--state",
-                             str(migrated["state"])], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parents[2]).stdout
+    done = subprocess.run([".venv/bin/helpdesk", "migrate", "fix-dates", "--ruby", "--state",
+                           str(migrated["state"])], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    script = done.stdout
     first = json.loads(redmine_pg.runner(script).strip().splitlines()[-1])
     assert first["changed"] > 0
     second = json.loads(redmine_pg.runner(script).strip().splitlines()[-1])

@@ -74,7 +74,7 @@ def offline_bill() -> Bill:
     issues = {7: IssueInfo(id=7, subject=HOSTILE, tracker="Обсуждение"),
               8: IssueInfo(id=8, subject="Тарифы", tracker="Обсуждение"),
               9: IssueInfo(id=9, subject="Ошибка", tracker="Баг")}
-    return compute_bill(MONTH, entries, issues, BillingRules())
+    return compute_bill(MONTH, entries, issues, BillingRules(unit="entry"))  # one row per entry
 
 
 @pytest.fixture
@@ -83,14 +83,22 @@ def offline_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")  # never contacted: bill_month is replaced
     monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
     monkeypatch.setattr(admin.commands, "bill_month", lambda *args, **kwargs: offline_bill())
+    default_locale(monkeypatch)
     path = tmp_path / "консультации 2025-03.html"
     assert main(["report", "consultations", "--month", str(MONTH), "--html", str(path)]) == 0
     return path
 
 
-def assert_inert_and_shown(page: _Page, dom: str) -> None:
+def default_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine that says nothing about language (LANG=C.UTF-8, as on CI): the reports speak Russian."""
+    for name in ("LC_ALL", "LC_MESSAGES", "HELPDESK_LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+def assert_inert_and_shown(page: _Page, dom: str, title: str = "Консультации к оплате за 2025-03") -> None:
     assert "PWNED" not in page.title
-    assert page.title.startswith("Consultation billing 2025-03")
+    assert page.title.startswith(title)
     assert "img" not in page.tags
     assert escape(HOSTILE, quote=False) in dom or any(HOSTILE in t for t in page.text)
 
@@ -99,13 +107,36 @@ def test_offline_report_numbers_and_hostile_subject(offline_html: Path) -> None:
     page, dom = open_page(offline_html)
     assert_inert_and_shown(page, dom)
     text = " ".join(page.text)
-    for label in ("Billable hours", "Per company", "Per issue", "Billable hours per company"):
-        assert label in text
+    for label in ("Часы к оплате", "По компаниям", "По задачам", "Часы к оплате по компаниям",
+                  "Компания", "К оплате, ч", "Сформирован"):
+        assert label in text, label
+    for english in ("Billable", "Per company", "Generated"):
+        assert english not in text, english
+    assert "строк" in text  # the row count, in the page's language
     for company in ("ООО «Ромашка»", "Авиа Лайн"):
         assert company in text
     for number in (">5<", ">3.45<", ">0.25<", ">1.00<", ">2.20<", ">3<", ">2<", ">1<"):
         assert number in dom, number
     assert "<svg" in dom  # the chart of billable hours per company
+
+
+@pytest.mark.parametrize(("how", "env"), [(["--lang", "en"], {}), ([], {"LANG": "en_US.UTF-8"})])
+def test_english_on_request(how: list[str], env: dict[str, str], tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDMINE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
+    monkeypatch.setattr(admin.commands, "bill_month", lambda *args, **kwargs: offline_bill())
+    default_locale(monkeypatch)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "bill.html"
+    assert main([*how, "report", "consultations", "--month", str(MONTH), "--html", str(path)]) == 0
+    page, dom = open_page(path)
+    assert_inert_and_shown(page, dom, "Consultation billing 2025-03")
+    text = " ".join(page.text)
+    for label in ("Billable hours", "Per company", "Generated"):
+        assert label in text, label
+    assert "Часы к оплате" not in text
 
 
 def test_screenshot_of_consultation_report(offline_html: Path, tmp_path: Path) -> None:
@@ -123,6 +154,7 @@ def test_screenshot_of_consultation_report(offline_html: Path, tmp_path: Path) -
 def billed(redmine: LocalRedmine, unique: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billed]:
     monkeypatch.setenv("REDMINE_URL", redmine.url)
     monkeypatch.setenv("REDMINE_API_KEY", redmine.api_key)
+    default_locale(monkeypatch)
     yield from make_billing_world(redmine, unique)
 
 

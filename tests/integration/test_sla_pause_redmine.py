@@ -38,15 +38,19 @@ def test_analysis_clock_pauses_in_feedback(world: World) -> None:
     assert len(history) == 3  # the clock's input really is in Redmine's journal_details
 
     only = ("--only", "sla-analysis")
-    _, calm = world.sweep("plan", datetime(2026, 11, 24, 14, 0, tzinfo=MSK), *only)
+    code, calm = world.sweep("plan", datetime(2026, 11, 24, 14, 0, tzinfo=MSK), *only)
+    assert code == 0, calm
     assert calm["actions"] == []  # 6 h of 9 used; without the pause it would be breached
-    _, risk = world.sweep("plan", datetime(2026, 11, 24, 16, 30, tzinfo=MSK), *only)
+    code, risk = world.sweep("plan", datetime(2026, 11, 24, 16, 30, tzinfo=MSK), *only)
+    assert code == 0, risk  # at risk is not yet a breach
     assert [(a["issue"], a["sla"]) for a in risk["actions"]] == [(issue, "at-risk")]
     due = datetime(2026, 11, 24, 17, 0, tzinfo=MSK)
     code, plan = world.sweep("plan", datetime(2026, 11, 24, 17, 30, tzinfo=MSK), *only)
-    assert code == 3 and [(a["issue"], a["sla"]) for a in plan["actions"]] == [(issue, "breached")]
+    assert code == 3, plan
+    assert [(a["issue"], a["sla"]) for a in plan["actions"]] == [(issue, "breached")]
     assert datetime.fromisoformat(plan["actions"][0]["deadline"]) == due
     code, result = world.sweep("run", datetime(2026, 11, 24, 17, 30, tzinfo=MSK), *only)
+    assert code == 3, result  # done, and the breach needs attention
     assert writes(result) == [("sla-analysis", issue, "ok")]
     note = world.issue(issue)["journals"][-1]
     assert note["private_notes"] is True and "[helpdesk:sla-analysis:breached]" in note["notes"]

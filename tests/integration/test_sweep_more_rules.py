@@ -47,7 +47,7 @@ def test_stale_year_close_once_and_not_when_the_client_answered(world: World) ->
     assert code == 0 and writes(result) == [("stale-year-close", silent, "ok")], result
     assert world.issue(silent)["status"]["name"] == "Закрыто"
     notes = marked(world, silent, "stale-year-close")
-    assert len(notes) == 1 and not notes[0]["private_notes"] and "более года назад" in notes[0]["notes"]
+    assert len(notes) == 1 and not notes[0]["private_notes"] and "(401 день назад)" in notes[0]["notes"]
     assert world.issue(answered)["status"]["name"] == "Требует обратной связи"
     assert world.issue(young)["status"]["name"] == "Требует обратной связи"
     code, again = world.sweep("run", now, *only)
@@ -77,6 +77,7 @@ def test_delay_complaint_escalates_once_and_neutral_comment_does_nothing(world: 
     assert f"[helpdesk:delay-complaint:{angry}]" in notes[0]["notes"]
     assert marked(world, neutral, "delay-complaint") == [] and marked(world, quoted, "delay-complaint") == []
     code, again = world.sweep("run", now, *only)
+    assert code == 0, again
     assert writes(again) == []
     assert [(a["issue"], a["action"]) for a in again["actions"]] == [(complaint, "flag")]
     assert len(marked(world, complaint, "delay-complaint")) == 1

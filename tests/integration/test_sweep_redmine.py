@@ -176,25 +176,30 @@ def test_reminder_once_then_close_once(world: World) -> None:
     assert "[helpdesk:feedback-reminder:" in reminder["notes"] and not reminder["private_notes"]
     world.backdate(issue, BASE - timedelta(hours=1), {reminder["id"]: BASE + timedelta(days=5, hours=1)})
     code, closed = world.sweep("run", BASE + timedelta(days=10, hours=2), *FEEDBACK_RULES)
+    assert code == 0, closed
     assert writes(closed) == [("feedback-autoclose", issue, "ok")], closed
     assert world.issue(issue)["status"]["name"] == "Закрыто"
     code, again = world.sweep("run", BASE + timedelta(days=10, hours=2), *FEEDBACK_RULES)
+    assert code == 0, again
     assert writes(again) == []
 
 
 def test_client_reply_cancels_close_and_resumes(world: World) -> None:
     issue, asked_jid = asked(world, BASE)
-    world.sweep("run", BASE + timedelta(days=5, hours=1), *FEEDBACK_RULES)
+    code, first = world.sweep("run", BASE + timedelta(days=5, hours=1), *FEEDBACK_RULES)
+    assert code == 0 and writes(first) == [("feedback-reminder", issue, "ok")], first
     reminder = world.issue(issue)["journals"][-1]["id"]
     reply = world.update(issue, by=world.client, notes="Номер заказа 7654321")
     world.backdate(issue, BASE - timedelta(hours=1), {asked_jid: BASE, reminder: BASE + timedelta(days=5, hours=1),
                                                       reply: BASE + timedelta(days=6)})
     code, result = world.sweep("run", BASE + timedelta(days=11), *FEEDBACK_RULES)
+    assert code == 0, result
     assert writes(result) == [("client-reply-resume", issue, "ok")], result
     data = world.issue(issue)
     assert data["status"]["name"] == "В работе"
     assert data["journals"][-1]["private_notes"] is True
     code, again = world.sweep("run", BASE + timedelta(days=11), *FEEDBACK_RULES)
+    assert code == 0, again
     assert writes(again) == []
 
 
@@ -207,13 +212,14 @@ def test_apply_skips_stale_and_max_actions_aborts(world: World, tmp_path: Path) 
     assert all("[helpdesk:" not in (j["notes"] or "") for i in (first, second) for j in world.issue(i)["journals"])
     plan_file = tmp_path / "plan.json"
     code, plan = world.sweep("plan", now, *FEEDBACK_RULES, "-o", str(plan_file))
+    assert code == 0, plan
     assert sorted(a["issue"] for a in plan["actions"]) == sorted([first, second])
     world.update(first, by=world.support, notes="Ещё один вопрос")  # the issue changes after planning
     done = subprocess.run([*HELPDESK, "sweep", "apply", str(plan_file), "--format", "json",
                            "--state-dir", str(world.state), "--policies", str(world.policies)],
                           env=world.live.env(), capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 3, done.stderr
     outcomes = {o["issue"]: o for o in json.loads(done.stdout)["outcomes"]}
-    assert done.returncode == 3
     assert outcomes[first]["outcome"] == "skipped" and outcomes[first]["reason"].startswith("stale")
     assert outcomes[second]["outcome"] == "ok"
     log = [json.loads(line) for line in (world.state / "audit.jsonl").read_text().splitlines()]
@@ -250,6 +256,7 @@ def test_scope_is_respected(world: World, people: dict[str, Any], tmp_path: Path
     other.project_id = int(other_id)
     outside, _ = asked(other, BASE)
     code, result = world.sweep("run", BASE + timedelta(days=6), *FEEDBACK_RULES)
+    assert code == 0, result
     assert writes(result) == [("feedback-reminder", inside, "ok")]
     assert all("[helpdesk:" not in (j["notes"] or "") for j in world.issue(outside)["journals"])
 
@@ -262,16 +269,19 @@ def test_sla_reaction_boundaries_on_real_dates(world: World) -> None:
     world.backdate(medium, created_medium, {})
     world.backdate(blocker, created_blocker, {})
     sla_only = ("--only", "sla-reaction")
-    _, plan = world.sweep("plan", datetime(2026, 11, 18, 7, 51, tzinfo=UTC), *sla_only)
+    code, plan = world.sweep("plan", datetime(2026, 11, 18, 7, 51, tzinfo=UTC), *sla_only)
+    assert code == 3, plan  # breaches: done, attention needed
     by_issue = {a["issue"]: a for a in plan["actions"]}
     assert by_issue[medium]["sla"] == "breached"
     assert datetime.fromisoformat(by_issue[medium]["deadline"]) == datetime(2026, 11, 18, 7, 50, tzinfo=UTC)
     assert datetime.fromisoformat(by_issue[blocker]["deadline"]) == datetime(2026, 11, 18, 0, 15, tzinfo=UTC)
-    _, early = world.sweep("plan", datetime(2026, 11, 18, 0, 10, tzinfo=UTC), *sla_only)
+    code, early = world.sweep("plan", datetime(2026, 11, 18, 0, 10, tzinfo=UTC), *sla_only)
+    assert code == 0, early
     assert [a["issue"] for a in early["actions"]] == []
     code, result = world.sweep("run", datetime(2026, 11, 18, 7, 51, tzinfo=UTC), *sla_only)
     assert code == 3 and sorted(i for _, i, _ in writes(result)) == sorted([medium, blocker])
     code, again = world.sweep("run", datetime(2026, 11, 18, 7, 51, tzinfo=UTC), *sla_only)
+    assert code == 3, again
     assert writes(again) == [] and {a["action"] for a in again["actions"]} == {"flag"}
 
 
@@ -284,12 +294,14 @@ def test_closed_reply_redirect_and_verification_close(world: World) -> None:
     verify_j = world.update(verify, by=world.support, notes="Исправлено", status="Решено, требует проверки")
     world.backdate(verify, BASE, {verify_j: BASE + timedelta(days=1)})
     only = ("--only", "closed-reply-redirect", "--only", "verification-autoclose")
-    _, result = world.sweep("run", BASE + timedelta(days=6, hours=1), *only)
+    code, result = world.sweep("run", BASE + timedelta(days=6, hours=1), *only)
+    assert code == 0, result
     assert sorted(writes(result)) == sorted([("closed-reply-redirect", closed, "ok"),
                                              ("verification-autoclose", verify, "ok")])
     assert world.issue(closed)["status"]["name"] == "Закрыто"
     assert world.issue(verify)["status"]["name"] == "Закрыто"
-    _, again = world.sweep("run", BASE + timedelta(days=6, hours=1), *only)
+    code, again = world.sweep("run", BASE + timedelta(days=6, hours=1), *only)
+    assert code == 0, again
     assert writes(again) == []
 
 
@@ -302,8 +314,9 @@ def test_audits_flag_bad_tickets_and_leave_good_ones(world: World) -> None:
                               description="В заказе 1234567 под логином agent1 сбор считается неверно, "
                                           "страница https://example.org/order/1234567")
     now = datetime.now(UTC) + timedelta(minutes=5)
-    _, plan = world.sweep("plan", now, "--only", "priority-audit", "--only", "tone-audit",
-                          "--only", "completeness-audit")
+    code, plan = world.sweep("plan", now, "--only", "priority-audit", "--only", "tone-audit",
+                             "--only", "completeness-audit")
+    assert code == 0, plan
     flagged = {(a["rule"], a["issue"]) for a in plan["actions"]}
     assert ("priority-audit", bad_priority) in flagged
     assert ("tone-audit", shouting) in flagged

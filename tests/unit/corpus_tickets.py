@@ -1,200 +1,176 @@
-"""A small Russian corpus for the text audits: good tickets no audit may flag, bad ones each
-audit must flag. Written to resemble real Nemo/WebSky tickets, including the traps
-(fare penalties that are not fines, supplier timeouts that are not complaints)."""
+"""The labelled corpus of tests/data/audit_corpus.yaml and how the audits are scored on it.
+
+Shared by tests/unit/test_text_audits.py (floors) and bench/audits.py (before/after tables).
+Scoring takes the audits module as a parameter so the bench can score today's module and the
+one before issue 12 side by side.
+"""
 
 from __future__ import annotations
 
-from policies.text_audits import Attachment, TicketText
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
 
-LINK = "https://agency.example.ru/booking/order/"
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
-# (id, ticket): clean on priority, completeness, tone and every client comment.
-GOOD_TICKETS: list[tuple[str, TicketText]] = [
-    ("display-bug-with-everything", TicketText(
-        tracker="Баг", priority="Средний",
-        subject="Не отображается багажный тариф в результатах поиска",
-        description=(
-            "Под учетной записью agent_ivanova ищем рейсы MOW-LED на 12.05, поиск 48213377.\n"
-            "Ожидали увидеть тариф «Базовый с багажом», в выдаче его нет, хотя в выгрузке он есть.\n"
-            f"Ссылка: {LINK}48213377\nБраузер: Chrome 120."),
-    )),
-    ("double-charge-is-critical", TicketText(
-        tracker="Баг", priority="Критический",
-        subject="Двойное списание при оплате картой",
-        description=(
-            "Заказ 1234567, PNR QX7LMN: клиенту дважды списали деньги за один билет.\n"
-            "Логин кассира: kassa_01. Страница оплаты: https://agency.example.ru/pay/1234567"),
-    )),
-    ("site-down-is-blocker", TicketText(
-        tracker="Баг", priority="Блокер",
-        subject="Сайт полностью недоступен",
-        description=(
-            "С 09:40 сайт не открывается, на всех страницах ошибка 502. Система полностью не работает.\n"
-            "Проверяли под логином admin_ops, https://agency.example.ru/"),
-    )),
-    ("fare-penalty-consultation", TicketText(
-        tracker="Обсуждение", priority="Низкий",
-        subject="Как настроить штраф за возврат для тарифов Аэрофлота?",
-        description=(
-            "Подскажите, пожалуйста, где в админке задается штраф при обмене и возврате, "
-            "и можно ли показывать пассажиру правила тарифа со штрафом до оплаты."),
-    )),
-    ("settings-task-with-terminal-screenshot", TicketText(
-        tracker="Задача", priority="Средний",
-        subject="Изменить наценку для субагентов",
-        description=(
-            "Просим поменять сервисный сбор для группы «Субагенты» с 300 на 450 рублей. "
-            "В терминале Sabre сбор уже 450, скриншот приложили."),
-        attachments=[Attachment(filename="sabre_fees.PNG", content_type=None)],
-    )),
-    ("typo-is-low", TicketText(
-        tracker="Баг", priority="Низкий",
-        subject="Опечатка в письме-подтверждении",
-        description=(
-            "В письме по заказу 7712345 написано «Подтверждение брони» с опечаткой «Подтвердение». "
-            f"Письмо отправлено под учетной записью mail_robot, страница заказа: {LINK}7712345"),
-    )),
-    ("partial-outage-is-high-with-gds-link", TicketText(
-        tracker="Баг", priority="Высокий",
-        subject="У всех агентов не работает фильтр по авиакомпаниям",
-        description=(
-            "Поиск работает, но фильтр по перевозчику в выдаче ничего не фильтрует. Поиск 99887766, "
-            "логин agent_petrov. В Amadeus рейс SU 1234 есть: https://i.imgur.com/a1b2c3.png\n"
-            f"{LINK}99887766"),
-    )),
-    ("data-in-custom-fields", TicketText(
-        tracker="Баг", priority="Средний",
-        subject="Кнопка «Оплатить» перекрывает сумму заказа",
-        description="На мобильной версии кнопка перекрывает итоговую сумму, пассажиры пишут в чат.",
-        custom_fields={
-            "Номера заказов": "5566778",
-            "Учётная запись": "kassa2",
-            "Ссылка на страницу": "https://agency.example.ru/pay",
-            "Версия браузера": "Firefox 128",
-        },
-    )),
-    ("data-given-later-with-calm-comments", TicketText(
-        tracker="Баг", priority="Средний",
-        subject="Не приходит маршрутная квитанция",
-        description=f"По заказу 3344556 пассажир не получил квитанцию. {LINK}3344556",
-        client_comments=[
-            "Действия выполнялись под логином test_agent.",
-            "От поставщика нет ответа на запрос квитанции, это нормально?",
-            "Проверили: ошибка до сих пор не воспроизводится, уже два дня работает нормально.",
-            "Спасибо, можно закрывать.",
-        ],
-    )),
-    ("acronyms-are-not-shouting", TicketText(
-        tracker="Баг", priority="Средний",
-        subject="PNR QWERTY в GDS SABRE не синхронизируется",
-        description=(
-            "После выписки в GDS статус заказа 2233445 остается «Забронирован». "
-            "Под учетной записью ops_team, ссылка https://agency.example.ru/orders/2233445. "
-            "Скриншот терминала: https://prnt.sc/AbC123"),
-    )),
-]
+CORPUS_PATH = Path(__file__).resolve().parent.parent / "data" / "audit_corpus.yaml"
+LEVELS = ("Блокер", "Критический", "Высокий", "Средний", "Низкий")
+CANNOT_TELL = "cannot tell"
+NO_FLAG = "—"
+CHECKS = ("order_numbers", "account", "page_link", "browser_version", "gds_screenshots")
 
-# (id, ticket, suggested priority, a fragment that must be quoted in the evidence)
-BAD_PRIORITY: list[tuple[str, TicketText, str, str]] = [
-    ("blocker-but-search-works", TicketText(
-        priority="Блокер", subject="Не выводятся багажные тарифы",
-        description="Поиск работает, но тарифы с багажом не показываются."),
-     "Высокий", "Поиск работает, но"),
-    ("blocker-but-system-works-money", TicketText(
-        priority="Блокер", subject="Двойная оплата",
-        description="Система работает, но клиентам дважды списали деньги за билеты."),
-     "Критический", "дважды списали"),
-    ("low-but-money-lost", TicketText(
-        priority="Низкий", subject="Деньги списались, билета нет",
-        description="После оплаты списались деньги, а билет не выписан. Заказ 4455667."),
-     "Критический", "списались деньги"),
-    ("medium-but-adm", TicketText(
-        priority="Средний", subject="ADM от авиакомпании",
-        description="Авиакомпания выставила нам ADM за неверные таксы, грозит штраф по другим билетам."),
-     "Критический", "ADM"),
-    ("low-but-fines", TicketText(
-        priority="Низкий", subject="Штрафы за неверно оформленные билеты",
-        description="Из-за ошибки в выписке получаем штрафы."),
-     "Критический", "Штрафы"),
-    ("critical-but-cosmetic", TicketText(
-        priority="Критический", subject="Съехала кнопка на главной",
-        description="Съехала кнопка «Найти» на главной странице, и цвет шапки не тот, что в макете."),
-     "Низкий", "Съехала"),
-    ("blocker-but-typo", TicketText(
-        priority="Блокер", subject="Опечатка в шрифте заголовка",
-        description="В заголовке опечатка и шрифт другой."),
-     "Низкий", "Опечатка"),
-    ("high-but-site-down", TicketText(
-        priority="Высокий", subject="Сайт не открывается",
-        description="Сайт не открывается ни у кого, вся система недоступна."),
-     "Блокер", "Сайт не открывается"),
-]
 
-# (id, ticket, ids of the checks that must be reported missing)
-BAD_COMPLETENESS: list[tuple[str, TicketText, list[str]]] = [
-    ("bug-without-anything", TicketText(
-        tracker="Баг", priority="Средний", subject="Ошибка при бронировании",
-        description="При бронировании выдает ошибку, помогите."),
-     ["order_numbers", "account", "page_link"]),
-    ("display-bug-without-browser", TicketText(
-        tracker="Баг", priority="Низкий", subject="Кнопка «Забронировать» съехала вниз",
-        description=f"Заказ 5544332, логин agent_k. {LINK}5544332"),
-     ["browser_version"]),
-    ("gds-compare-without-screenshot", TicketText(
-        tracker="Баг", priority="Средний", subject="Цена отличается от терминала",
-        description=(f"В терминале Sabre цена 15000, а на сайте 17000. Поиск 77665544, "
-                     f"под учетной записью agent_s. {LINK}77665544"),
-        attachments=[Attachment(filename="log.txt", content_type="text/plain")]),
-     ["gds_screenshots"]),
-    ("task-with-pult-without-image", TicketText(
-        tracker="Задача", priority="Средний", subject="Настроить тарифы как в пульте",
-        description="В пульте Amadeus видим другие тарифы, просим настроить так же.",
-        attachments=[Attachment(filename="screen.pdf", content_type="application/pdf")]),
-     ["gds_screenshots"]),
-    ("placeholder-in-field", TicketText(
-        tracker="Баг", priority="Средний", subject="Не сохраняются данные пассажира",
-        description="Данные пассажира не сохраняются.",
-        custom_fields={"Номера заказов": "нет", "Учетная запись": "agent_m",
-                       "Ссылка на страницу": ["https://agency.example.ru/passengers"]}),
-     ["order_numbers"]),
-]
+class Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-# (id, text, a fragment of the evidence)
-BAD_TONE: list[tuple[str, str, str]] = [
-    ("regulation-aaa", "ААА!!! Все сломалось!", "ААА!!!"),
-    ("regulation-pressed-something", "Мы чего-то там нажали, а тут такое выскочило!!!", "выскочило!!!"),
-    ("all-caps", "ПОЧЕМУ НЕ РАБОТАЕТ ОПЛАТА КАРТОЙ? ИСПРАВЬТЕ СРОЧНО", "ИСПРАВЬТЕ СРОЧНО"),
-    ("caps-and-ones", "СРОЧНО ПОЧИНИТЕ ПОИСК!!!111", "!!!111"),
-]
+    id: str
+    split: Literal["dev", "holdout"]
+    kind: Literal["ticket", "comment"]
+    complaint: bool
+    shouting: bool
+    text: str
+    subject: str = ""
+    tracker: Literal["Баг", "Задача", "Обсуждение"] | None = None
+    client: Literal[LEVELS] | None = None  # type: ignore[valid-type]
+    priority: Literal[(*LEVELS, CANNOT_TELL)] | None = None  # type: ignore[valid-type]
+    missing: list[Literal[CHECKS]] | None = None  # type: ignore[valid-type]
+    fields: dict[str, str] = {}
+    attachments: list[str] = []
+    hard: str | None = None
 
-CALM_TEXTS: list[str] = [
-    "Ваша система пишет XXX вместо YYY!",
-    "Добрый день! Подскажите, пожалуйста, как выгрузить отчет?!",
-    "OK",
-    "Ошибка в PNR ABC123 и заказе 1234567, GDS SABRE, см. https://agency.example.ru/ORDERS/ABC",
-]
+    def body(self) -> str:
+        """What the text audits read: subject and description, or the comment."""
+        return f"{self.subject}\n{self.text}" if self.kind == "ticket" else self.text
 
-DELAY_COMPLAINTS: list[str] = [
-    "Сколько можно ждать ответа?",
-    "Уже 3 дня нет ответа по заказу 123456.",
-    "Когда будет ответ? Это жалоба на задержку.",
-    "Пожаловаться на задержку",
-    "Проблема до сих пор не решена.",
-    "Ждём ответа уже неделю, никто не отвечает.",
-    "Проблема не решена уже 5 дней.",
-    "Уже второй день не можем выписать билеты по этому заказу.",
-    "Вы нас игнорируете?",
-]
+    def ticket(self, audits: ModuleType) -> Any:
+        return audits.TicketText(
+            subject=self.subject, description=self.text, tracker=self.tracker or "", priority=self.client or "",
+            attachments=[audits.Attachment(filename=name) for name in self.attachments],
+            custom_fields=dict(self.fields))
 
-NOT_DELAY_COMPLAINTS: list[str] = [
-    "Спасибо, все работает.",
-    "От поставщика нет ответа на запрос тарифов.",
-    "Нет ответа от сервера GDS по таймауту, прикладываем лог.",
-    "Сервер поставщика не отвечает с 10:00.",
-    "Ошибка до сих пор не воспроизводится, можно закрывать.",
-    "Уже неделю работает стабильно.",
-    "Прикладываем скриншот терминала.",
-    "Ответ получили, спасибо за помощь.",
-    "Уже месяц пользуемся новой версией, все отлично.",
-    "Поставщик до сих пор не подтвердил бронь, ждем его.",
-]
+
+class Corpus(BaseModel):
+    entries: list[Entry] = Field(min_length=1)
+
+
+def load_corpus(path: Path = CORPUS_PATH) -> list[Entry]:
+    entries = Corpus.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).entries
+    ids = Counter(e.id for e in entries)
+    duplicated = [i for i, n in ids.items() if n > 1]
+    if duplicated:
+        raise ValueError(f"{path}: duplicated ids {duplicated}")
+    for e in entries:
+        if e.kind == "ticket" and (e.tracker is None or e.client is None or e.priority is None or e.missing is None):
+            raise ValueError(f"{path}: ticket {e.id} needs tracker, client, priority and missing")
+    return entries
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+@dataclass
+class Binary:
+    """Precision/recall of one yes/no decision, with the ids behind each error."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    false_positives: list[str] = field(default_factory=list)
+    false_negatives: list[str] = field(default_factory=list)
+
+    def add(self, entry_id: str, expected: bool, got: bool) -> None:
+        if expected and got:
+            self.tp += 1
+        elif got:
+            self.fp += 1
+            self.false_positives.append(entry_id)
+        elif expected:
+            self.fn += 1
+            self.false_negatives.append(entry_id)
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+@dataclass
+class PriorityScore:
+    """A flag is right when the labelled priority differs from the client's and the
+    suggestion equals the label; every other flag is wrong (including on "cannot tell")."""
+
+    flags: Binary = field(default_factory=Binary)
+    per_class: dict[str, Binary] = field(default_factory=lambda: {level: Binary() for level in LEVELS})
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (expected, suggested)
+    wrong: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scores:
+    priority: PriorityScore = field(default_factory=PriorityScore)
+    complaint: Binary = field(default_factory=Binary)
+    shouting: Binary = field(default_factory=Binary)
+    completeness: dict[str, Binary] = field(default_factory=lambda: {check: Binary() for check in CHECKS})
+
+    def completeness_total(self) -> Binary:
+        total = Binary()
+        for b in self.completeness.values():
+            total.tp, total.fp, total.fn, total.tn = total.tp + b.tp, total.fp + b.fp, total.fn + b.fn, total.tn + b.tn
+        return total
+
+
+def _count(b: Binary, entry_id: str, flagged: bool, expected: bool, right: bool) -> None:
+    """tp: right flags; fp: other flags; fn: expected flags not made right."""
+    if flagged and right:
+        b.tp += 1
+    elif flagged:
+        b.fp += 1
+        b.false_positives.append(entry_id)
+    if expected and not right:
+        b.fn += 1
+        b.false_negatives.append(entry_id)
+    if not flagged and not expected:
+        b.tn += 1
+
+
+def expected_flag(entry: Entry) -> str:
+    """The suggestion a right priority flag makes, or NO_FLAG."""
+    if entry.priority in (None, CANNOT_TELL) or entry.priority == entry.client:
+        return NO_FLAG
+    return str(entry.priority)
+
+
+def score(audits: ModuleType, cfg: Any, entries: list[Entry]) -> Scores:
+    """Run the four audits of `audits` (a module with today's function names) over `entries`."""
+    scores = Scores()
+    for entry in entries:
+        body = entry.body()
+        scores.complaint.add(entry.id, entry.complaint, audits.audit_delay_complaint(body, cfg) is not None)
+        scores.shouting.add(entry.id, entry.shouting, audits.audit_tone(body, cfg) is not None)
+        if entry.kind != "ticket":
+            continue
+        ticket = entry.ticket(audits)
+        finding = audits.audit_priority(ticket, cfg)
+        suggested = finding.suggested if finding is not None else NO_FLAG
+        expected = expected_flag(entry)
+        p = scores.priority
+        p.confusion[(expected if expected != NO_FLAG else NO_FLAG, suggested)] += 1
+        right = expected != NO_FLAG and suggested == expected
+        if finding is not None and not right:
+            p.wrong.append(f"{entry.id}: {entry.client}->{suggested} ({finding.matched_rule}), label {entry.priority}")
+        _count(p.flags, entry.id, finding is not None, expected != NO_FLAG, right)
+        for level in LEVELS:
+            _count(p.per_class[level], entry.id, suggested == level, expected == level, right)
+        completeness = audits.audit_completeness(ticket, cfg)
+        got = {m.check for m in completeness.missing} if completeness is not None else set()
+        for check in CHECKS:
+            scores.completeness[check].add(entry.id, check in (entry.missing or []), check in got)
+    return scores

@@ -25,6 +25,7 @@ from admin.billing import (
 )
 from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import ConfigError
+from helpdesk_core.messages import ENGLISH, messages_for
 from helpdesk_core.report import report_to_json
 
 MARCH = Month(2026, 3)
@@ -83,7 +84,7 @@ ISSUES = {
 def test_per_entry_bill_with_totals_per_company_and_issue() -> None:
     entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2),
                entry(4, "5", 101), entry(5, "1.5", None)]
-    bill = compute_bill(MARCH, entries, ISSUES, BillingRules())
+    bill = compute_bill(MARCH, entries, ISSUES, BillingRules(unit="entry"))
     assert {c.entry_ids: c.billable for c in bill.consultations} == {(1,): 1, (2,): 1, (3,): 3}
     assert bill.billable == 5 and bill.logged == Decimal("3.45")
     companies = {c.company: (c.billable, c.logged, c.consultations) for c in bill.companies}
@@ -91,6 +92,47 @@ def test_per_entry_bill_with_totals_per_company_and_issue() -> None:
     issues = {i.issue_id: i.billable for i in bill.issues}
     assert issues == {100: 2, 200: 3}
     assert (bill.entries_seen, bill.entries_billed) == (5, 3)
+
+
+def test_default_consultation_is_one_issue_on_one_day() -> None:
+    """Two entries on one issue on one day are one consultation (0.25 + 0.5 → 1 h, not 2);
+    another day is another consultation; time on no issue stays one entry each."""
+    entries = [entry(1, "0.25", 100), entry(2, "0.5", 100), entry(5, "0.5", None, activity="Консультация"),
+               TimeEntry.from_api({"id": 3, "hours": 0.5, "spent_on": "2026-03-11",
+                                   "project": {"id": 1, "name": "Ромашка"}, "issue": {"id": 100}})]
+    rules = BillingRules(activities=("Консультация",))
+    assert rules.unit == "day"
+    bill = compute_bill(MARCH, entries, ISSUES, rules)
+    assert {c.entry_ids: c.billable for c in bill.consultations} == {(1, 2): 1, (3,): 1, (5,): 1}
+    assert "on one day" in rules.describe()
+
+
+def test_free_consultations_are_listed_not_billed() -> None:
+    """«Консультации могут быть как платными, так и бесплатными»: an issue support marked free."""
+    issues = {**ISSUES, 100: IssueInfo(id=100, subject="Как настроить тарифы", tracker="Обсуждение", free=True)}
+    entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2)]
+    bill = compute_bill(MARCH, entries, issues, BillingRules())
+    assert bill.billable == 3 and [c.issue_id for c in bill.consultations] == [200]
+    assert [(c.issue_id, c.billable, c.logged) for c in bill.free] == [(100, 0, Decimal("1.25"))]
+    assert [i.issue_id for i in bill.issues] == [200] and bill.entries_billed == 1
+    report = bill_report(bill, NOW)
+    assert report.sections[-1].title == "Free consultations"
+    assert render_csv(report_table(report, "free"), ENGLISH).splitlines()[1].startswith("Ромашка,#100,")
+    assert render_csv(report_table(bill_report(compute_bill(MARCH, entries, ISSUES, BillingRules()), NOW),
+                                   "free"), ENGLISH).splitlines()[1:] == []
+
+
+def test_free_flag_is_read_from_the_issue_field() -> None:
+    class Gw:
+        def iterate(self, path: str, key: str, params: dict[str, Any], **_: Any) -> list[dict[str, Any]]:
+            return [{"id": 1, "subject": "a", "tracker": {"name": "Обсуждение"},
+                     "custom_fields": [{"id": 9, "name": "Бесплатная консультация", "value": "1"}]},
+                    {"id": 2, "subject": "b", "tracker": {"name": "Обсуждение"},
+                     "custom_fields": [{"id": 9, "name": "Бесплатная консультация", "value": "0"}]}]
+
+    found = read_issues(Gw(), [1, 2])  # type: ignore[arg-type]
+    assert (found[1].free, found[2].free) == (True, False)
+    assert read_issues(Gw(), [1, 2], free_field=None)[1].free is False  # type: ignore[arg-type]
 
 
 def test_per_issue_unit_rounds_the_month_sum_once() -> None:
@@ -121,7 +163,7 @@ def test_issue_that_cannot_be_read_is_reported() -> None:
 
 def test_report_shape_json_and_csv() -> None:
     entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2)]
-    report = bill_report(compute_bill(MARCH, entries, ISSUES, BillingRules()), NOW)
+    report = bill_report(compute_bill(MARCH, entries, ISSUES, BillingRules(unit="entry")), NOW)
     data = json.loads(report_to_json(report))
     assert data["summary"][0] == {"label": "Billable hours", "value": "5", "tone": "ok"}
     assert [s["title"] for s in data["sections"]] == ["Per company", "Per issue", "Consultations"]
@@ -129,9 +171,11 @@ def test_report_shape_json_and_csv() -> None:
     assert chart["categories"] == ["Авиа Лайн", "Ромашка"] and chart["series"][0]["values"] == ["3", "2"]
     rows = data["sections"][2]["table"]["rows"]
     assert [(r["logged"], r["billable"]) for r in rows] == [("2.20", "3"), ("0.25", "1"), ("1.00", "1")]
-    csv_text = render_csv(report_table(report, "companies"))
+    csv_text = render_csv(report_table(report, "companies"), ENGLISH)
     assert csv_text.splitlines()[0] == "Company,Issues,Consultations,Logged h,Billable h"
     assert "Ромашка,1,2,1.25,2" in csv_text
+    russian = render_csv(report_table(report, "companies"), messages_for("ru"))
+    assert russian.splitlines()[0] == 'Компания,Задачи,Консультации,"Списано, ч","К оплате, ч"'
     with pytest.raises(ConfigError):
         report_table(report, "nope")
 

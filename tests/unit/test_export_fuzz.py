@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migrator.export import open_export
+from helpdesk_core.export import open_export
 from tests.unit.test_export_reader import dumps, ticket, write_export
 
 MAX_LINE = 1 << 20

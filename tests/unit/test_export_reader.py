@@ -17,14 +17,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from migrator.export import (
+from helpdesk_core.export import (
+    EXCERPT_BYTES,
     BadRecord,
     Export,
     ExportError,
     open_export,
-    write_bad_records,
 )
-from migrator.export_model import Ticket
+from helpdesk_core.export_model import Ticket
+from migrator.rejects import RejectsDir
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "export"
@@ -449,7 +450,8 @@ def test_line_level_problems_are_bad_records(
     assert [t.id for t in got["tickets"]] == ["G1", "G2"]
     [bad] = got["bad"]
     assert (bad.file, bad.line, bad.id, bad.field, bad.reason) == ("tickets.jsonl", 2, rid, field, reason)
-    assert bad.raw == raw.decode("utf-8", "backslashreplace")
+    assert bad.raw == raw[:EXCERPT_BYTES].decode("utf-8", "backslashreplace")  # an excerpt, never more
+    assert bad.raw_truncated is (len(raw) > EXCERPT_BYTES)
 
 
 def test_overlong_line_is_bad_and_skipped_without_reading_it_whole(tmp_path: Path) -> None:
@@ -460,8 +462,8 @@ def test_overlong_line_is_bad_and_skipped_without_reading_it_whole(tmp_path: Pat
     assert [t.id for t in got["tickets"]] == ["G1", "G2"]
     [bad] = got["bad"]
     assert (bad.line, bad.id, bad.field) == (2, "T9", None)
-    assert bad.reason == "line is longer than 100000 bytes (raw text kept: first 4096 bytes)"
-    assert bad.raw == huge[:4096]
+    assert bad.reason == "line is longer than 100000 bytes"
+    assert bad.raw == huge[:EXCERPT_BYTES] and bad.raw_truncated
 
 
 def test_duplicate_ids_name_the_first_line(tmp_path: Path) -> None:
@@ -589,22 +591,23 @@ def test_records_are_streamed_lazily(tmp_path: Path) -> None:
         assert export.bad_records == []  # the second line has not been read yet
 
 
-def test_bad_records_go_to_the_given_sink_and_can_be_written_for_a_rerun(tmp_path: Path) -> None:
+def test_bad_records_go_to_the_given_sink_and_whole_to_the_rejects(tmp_path: Path) -> None:
     sink: list[BadRecord] = []
     raws: list[Line] = [b"\xffnot utf-8", '{"id": "T2", "subject": "Ромашка', ticket("T3", subject="")]
     root = write_export(tmp_path / "e", tickets=raws)
-    with open_export(root, on_bad=sink.append) as export:
+    rejects = RejectsDir(tmp_path / "rejects")
+    with open_export(root, on_bad=sink.append, rejects=rejects) as export:
         assert list(export.tickets()) == []
+    assert rejects.close() == tmp_path / "rejects"
     assert export.bad_records == []
     assert [b.id for b in sink] == [None, "T2", "T3"]
-
-    out = tmp_path / "bad-records.jsonl"
-    assert write_bad_records(sink, out) == 3
-    back = [BadRecord.model_validate_json(line) for line in out.read_text("utf-8").splitlines()]
-    assert back == sink
-    assert back[0].raw == "\\xffnot utf-8"
-    assert back[1].raw == '{"id": "T2", "subject": "Ромашка'
-    assert json.loads(back[2].raw)["id"] == "T3"
+    assert sink[0].raw == "\\xffnot utf-8"
+    # the lines themselves, byte for byte, and an index naming each
+    assert (tmp_path / "rejects" / "tickets.jsonl").read_bytes() == (root / "tickets.jsonl").read_bytes()
+    index = [json.loads(line) for line in (tmp_path / "rejects" / "index.jsonl").read_text("utf-8").splitlines()]
+    assert [(i["file"], i["line"], i["id"], i["rejects_line"]) for i in index] == [
+        ("tickets.jsonl", n, rid, n) for n, rid in ((1, None), (2, "T2"), (3, "T3"))]
+    assert [i["reason"] for i in index] == [b.reason for b in sink]
 
 
 # ---------------------------------------------------------------------------- manifest and layout

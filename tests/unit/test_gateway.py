@@ -7,30 +7,39 @@ be a real socket (a fake cannot prove that the timeout reaches the session).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import re
 import socket
 import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 import responses
+from pydantic import ValidationError
 
-from helpdesk_core.config import ConnectionSettings, RetrySettings
+from helpdesk_core.config import ConnectionSettings, RetrySettings, load_connection
 from helpdesk_core.errors import (
     AuthError,
+    ConfigError,
     ForbiddenError,
     HelpdeskError,
     ImpersonationError,
     NotFoundError,
+    RedirectRefused,
     RedmineError,
     TLSVerificationError,
     UnavailableError,
     ValidationFailed,
 )
-from helpdesk_core.gateway import Gateway
+from helpdesk_core.gateway import Gateway, origin_of
+from helpdesk_core.redaction import MASK, Redactor
 
 URL = "http://redmine.test"
 KEY = "k3y-5ecret-0f-the-admin-3a1c9f"
@@ -346,3 +355,206 @@ def test_insecure_is_not_undone_by_a_ca_bundle_in_the_environment(fake: response
     insecure, verified = fake.calls
     assert insecure.request.req_kwargs["verify"] is False
     assert verified.request.req_kwargs["verify"] not in (False, None)
+
+
+# --- the key goes to the configured origin only (issue 11, item 7) ------------------------------
+
+HELPDESK = "https://helpdesk.example.tech"
+
+
+@pytest.mark.parametrize("url", [
+    "https://helpdesk.example.tech.evil.example/attachments/download/1/a.png",  # a string prefix of it
+    "https://helpdesk.example.tech@evil.example/attachments/download/1/a.png",  # userinfo
+    "https://helpdesk.example.tech:443@evil.example/attachments/download/1/a.png",
+    "https://helpdesk.example.tech\\@evil.example/attachments/download/1/a.png",  # the parsers disagree
+    "http://helpdesk.example.tech/attachments/download/1/a.png",  # another scheme
+    "https://helpdesk.example.tech:8443/attachments/download/1/a.png",  # another port
+    "https://user:pw@helpdesk.example.tech/attachments/download/1/a.png",  # credentials of its own
+    "//evil.example/attachments/download/1/a.png",
+    "attachments/download/1/a.png",
+])
+def test_attachment_download_refuses_any_other_origin(fake: responses.RequestsMock, sleeps: Sleeps,
+                                                      url: str) -> None:
+    fake.get(re.compile(".*"), body=b"data")
+    gateway = Gateway(settings(HELPDESK), sleep=sleeps)
+    with pytest.raises(RedirectRefused) as caught:
+        gateway.download_sha256(url)
+    assert len(fake.calls) == 0  # nothing was sent: the key stayed home
+    assert "refusing to send the API key" in str(caught.value) and caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("base", "url", "sent"), [
+    (HELPDESK, "https://helpdesk.example.tech/attachments/download/1/a.png", "/attachments/download/1/a.png"),
+    (HELPDESK, "HTTPS://Helpdesk.Example.TECH:443/attachments/download/1/a.png", "/attachments/download/1/a.png"),
+    (HELPDESK + "/redmine", "https://helpdesk.example.tech/redmine/attachments/download/1/a.png?x=1",
+     "/redmine/attachments/download/1/a.png?x=1"),
+])
+def test_attachment_download_accepts_the_same_origin_however_spelt(fake: responses.RequestsMock, sleeps: Sleeps,
+                                                                   base: str, url: str, sent: str) -> None:
+    fake.get(re.compile(".*"), body=b"data")
+    digest = Gateway(settings(base), sleep=sleeps).download_sha256(url)
+    assert digest == hashlib.sha256(b"data").hexdigest()
+    [call] = fake.calls
+    assert call.request.url == HELPDESK + sent and call.request.headers["X-Redmine-API-Key"] == KEY
+
+
+def test_attachment_outside_the_configured_path_is_refused(fake: responses.RequestsMock, sleeps: Sleeps) -> None:
+    fake.get(re.compile(".*"), body=b"data")
+    gateway = Gateway(settings(HELPDESK + "/redmine"), sleep=sleeps)
+    with pytest.raises(RedirectRefused):
+        gateway.download_sha256(HELPDESK + "/other-app/attachments/download/1/a.png")
+    assert len(fake.calls) == 0
+
+
+@pytest.mark.parametrize("path", ["@evil.example/x.json", ".evil.example/x.json", ":8443/x.json",
+                                  ":443@evil.example/x.json"])
+def test_a_path_that_would_change_the_host_is_refused_before_sending(fake: responses.RequestsMock,
+                                                                    sleeps: Sleeps, path: str) -> None:
+    fake.get(re.compile(".*"), json={})
+    with pytest.raises(RedirectRefused):
+        Gateway(settings(HELPDESK), sleep=sleeps).get(path)
+    assert len(fake.calls) == 0
+
+
+@pytest.mark.parametrize("location", ["https://evil.example/issues.json", "http://redmine.test:8080/issues.json",
+                                      "https://redmine.test/issues.json", "//evil.example/issues.json"])
+def test_redirect_to_another_origin_is_refused_not_followed(fake: responses.RequestsMock, gateway: Gateway,
+                                                            sleeps: Sleeps, location: str) -> None:
+    fake.get(f"{URL}/issues.json", status=302, headers={"Location": location})
+    fake.get(re.compile("^(?!http://redmine.test/).*"), json={})
+    with pytest.raises(RedirectRefused) as caught:
+        gateway.get("/issues.json")
+    assert [c.request.url for c in fake.calls] == [f"{URL}/issues.json"]  # the other origin never asked
+    assert "another origin" in str(caught.value) and sleeps == []  # refused at once, not retried
+
+
+def test_redirect_within_the_origin_is_followed_for_a_read_with_the_key(fake: responses.RequestsMock,
+                                                                        gateway: Gateway) -> None:
+    fake.get(f"{URL}/issues.json", status=301, headers={"Location": "/redmine/issues.json"})
+    fake.get(f"{URL}/redmine/issues.json", json={"issues": [1]})
+    assert gateway.get("/issues.json") == {"issues": [1]}
+    assert fake.calls[1].request.headers["X-Redmine-API-Key"] == KEY
+
+
+def test_a_redirected_write_is_not_followed(fake: responses.RequestsMock, gateway: Gateway) -> None:
+    fake.post(f"{URL}/issues.json", status=302, headers={"Location": f"{URL}/login"})
+    fake.get(f"{URL}/login", body="login page")
+    with pytest.raises(RedmineError, match="redirected a write"):
+        gateway.post("/issues.json", {"issue": {}})
+    assert calls(fake, "GET") == 0 and calls(fake, "POST") == 1
+
+
+# --- the key as loaded: trimmed, or refused without being quoted --------------------------------
+
+
+@pytest.mark.parametrize("raw", [f"{KEY}\r\n", f"{KEY}\n", f"  {KEY}\t", f"\ufeff{KEY}".lstrip("\ufeff") + " "])
+def test_whitespace_around_the_key_is_trimmed_at_load(fake: responses.RequestsMock, raw: str) -> None:
+    loaded = load_connection(env={"REDMINE_URL": URL + "\r\n", "REDMINE_API_KEY": raw})
+    assert loaded.api_key.get_secret_value() == KEY and loaded.url == URL
+    fake.get(f"{URL}/x.json", json={})
+    Gateway(loaded).get("/x.json")
+    assert fake.calls[0].request.headers["X-Redmine-API-Key"] == KEY
+
+
+@pytest.mark.parametrize(("raw", "kind"), [
+    (f"{KEY[:10]} {KEY[10:]}", "whitespace at position 11"),
+    (f"{KEY[:10]}\r\n{KEY[10:]}", "whitespace at position 11"),
+    (f"{KEY}\x00", "a control character"),
+    (f"{KEY}\x1b[2J", "a control character"),
+    (f"{KEY}ключ", "a non-ASCII character"),
+    ("   ", "empty"),
+])
+def test_an_unusable_key_is_refused_at_load_without_quoting_it(tmp_path: Path, raw: str, kind: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"redmine": {"url": URL, "api_key": raw}}), "utf-8")
+    for source in ({"config_path": config, "env": {}}, {"env": {"REDMINE_URL": URL, "REDMINE_API_KEY": raw}}):
+        with pytest.raises(ConfigError) as caught:
+            load_connection(**source)  # type: ignore[arg-type]
+        text = _everything_about(caught.value)
+        assert kind in text and caught.value.exit_code == 2
+        assert KEY not in text and KEY[:10] not in text and KEY[10:] not in text
+    with pytest.raises(ValidationError) as direct:  # built directly, the error hides its input too
+        ConnectionSettings(url=URL, api_key=raw)  # type: ignore[arg-type]
+    assert KEY[10:] not in str(direct.value) and KEY[10:] not in repr(direct.value)
+
+
+# --- redaction catches the key however it is spelt ----------------------------------------------
+
+
+def _spellings(key: str) -> dict[str, str]:
+    return {
+        "exact": key, "upper": key.upper(), "mixed case": key.swapcase(),
+        "json \\u": "".join(f"\\u{ord(c):04x}" for c in key),
+        "json \\u upper": "".join(f"\\u{ord(c):04X}" for c in key),
+        "json.dumps": json.dumps(key)[1:-1],
+        "url-encoded": "".join(f"%{ord(c):02X}" for c in key),
+        "url-encoded twice": "".join(f"%25{ord(c):02x}" for c in key),
+        "quote": urllib.parse.quote(key, safe=""),
+        "python repr \\x": "".join(f"\\x{ord(c):02x}" for c in key),
+        "html entities": "".join(f"&#{ord(c)};" for c in key),
+        "html hex entities": "".join(f"&#x{ord(c):x};" for c in key),
+        "half escaped": key[:9] + "".join(f"%{ord(c):02x}" for c in key[9:18]) + key[18:].upper(),
+        "backslash-escaped": "".join(f"\\{c}" for c in key),
+        "repr of json \\u": repr("".join(f"\\u{ord(c):04x}" for c in key))[1:-1],
+        "html escaped twice": "".join(f"&amp;#{ord(c)};" for c in key),
+    }
+
+
+@pytest.mark.parametrize("form", sorted(_spellings(KEY)))
+def test_redaction_catches_escaped_encoded_and_case_changed_copies(form: str) -> None:
+    redact = Redactor(KEY)
+    text = f"before {_spellings(KEY)[form]} after"
+    assert redact(text) == f"before {MASK} after"
+    assert Redactor("")(text) == text  # no key, nothing to hide
+
+
+@pytest.mark.parametrize("form", sorted(_spellings(KEY)))
+def test_server_echoes_of_the_key_in_any_spelling_never_reach_an_exception(
+        fake: responses.RequestsMock, gateway: Gateway, caplog: pytest.LogCaptureFixture, form: str) -> None:
+    echo = _spellings(KEY)[form]
+    fake.get(f"{URL}/x.json", body=requests.ConnectionError(f"reset; sent {echo}"))
+    fake.get(f"{URL}/x.json", status=422, json={"errors": [f"header {echo} refused"]})
+    fake.get(f"{URL}/y.json", body=requests.exceptions.InvalidHeader(f"Invalid header value {echo!r}"))
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ValidationFailed) as first:
+        gateway.get("/x.json")
+    with pytest.raises(UnavailableError) as second:
+        gateway.get("/y.json")
+    for caught in (first, second):
+        seen = _everything_about(caught.value)
+        assert echo not in seen and not Redactor(KEY).found_in(seen) and MASK in seen
+    assert not Redactor(KEY).found_in(caplog.text)
+
+
+def test_an_error_carrying_the_key_in_its_path_leaves_the_gateway_redacted(fake: responses.RequestsMock,
+                                                                          gateway: Gateway) -> None:
+    fake.get(re.compile(".*"), status=404)
+    with pytest.raises(NotFoundError) as caught:
+        gateway.get(f"/users.json?key={KEY.upper()}")
+    seen = _everything_about(caught.value)
+    assert not Redactor(KEY).found_in(seen) and MASK in caught.value.path
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("https://helpdesk.example.tech", ("https", "helpdesk.example.tech", 443)),
+    ("HTTPS://Helpdesk.Example.Tech:443/x", ("https", "helpdesk.example.tech", 443)),
+    ("http://127.0.0.1:3360/redmine", ("http", "127.0.0.1", 3360)),
+    ("http://[::1]:80/", ("http", "::1", 80)),
+    ("https://helpdesk.example.tech.evil.example/", ("https", "helpdesk.example.tech.evil.example", 443)),
+    ("https://helpdesk.example.tech@evil.example/", ("https", "evil.example", 443)),
+    ("https://helpdesk.example.tech\\@evil.example/", None),  # urllib.parse and urllib3 disagree: refused
+    ("ftp://helpdesk.example.tech/", None),
+    ("https://helpdesk.example.tech:99999/", None),
+    ("/attachments/1", None),
+])
+def test_origin_is_scheme_host_and_port_as_both_parsers_read_them(url: str,
+                                                                  origin: tuple[str, str, int] | None) -> None:
+    assert origin_of(url) == origin
+
+
+def test_a_redmine_error_redacted_keeps_nothing_of_the_key() -> None:
+    exc = ValidationFailed(f"rejected {KEY.upper()}", method="GET", path=f"/x?k={KEY}", status=422,
+                           errors=[urllib.parse.quote(KEY, safe="")])
+    assert exc.redacted(Redactor(KEY)) is exc
+    assert not Redactor(KEY).found_in(_everything_about(exc))
+    assert (exc.status, exc.method, type(exc)) == (422, "GET", ValidationFailed)

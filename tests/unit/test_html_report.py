@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from helpdesk_core.csv_report import render_csv
 from helpdesk_core.html_report import CSP, SCRIPT, STYLE, render_html
+from helpdesk_core.messages import ENGLISH
 from helpdesk_core.report import (
     Chart,
     Column,
@@ -190,7 +191,7 @@ def _hash(text: str) -> str:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_is_inert_in_every_position(text: str) -> None:
-    html = render_html(hostile_report(text))
+    html = render_html(hostile_report(text), ENGLISH)
     page = parse(html)
 
     # The only script is the page's own, unchanged; no data-driven element or handler exists.
@@ -211,7 +212,7 @@ def test_hostile_text_is_inert_in_every_position(text: str) -> None:
 
 def test_every_data_position_is_escaped() -> None:
     text = "<b id=pwn>x</b>"
-    html = render_html(hostile_report(text))
+    html = render_html(hostile_report(text), ENGLISH)
     e = escape(text)
     assert "<b id=pwn>" not in html
     expected = [
@@ -241,8 +242,8 @@ def test_every_data_position_is_escaped() -> None:
 
 def test_script_is_static_and_builds_no_html_from_strings() -> None:
     assert (
-        parse(render_html(sample_report())).raw["script"]
-        == parse(render_html(hostile_report("<x>"))).raw["script"]
+        parse(render_html(sample_report(), ENGLISH)).raw["script"]
+        == parse(render_html(hostile_report("<x>"), ENGLISH)).raw["script"]
     )
     for sink in (
         "innerHTML",
@@ -262,7 +263,7 @@ def test_script_is_static_and_builds_no_html_from_strings() -> None:
 
 
 def test_csp_allows_only_own_hashed_script_and_style() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     page = parse(html)
     csp = _csp_of(page)
     assert csp == CSP
@@ -280,7 +281,7 @@ def test_csp_allows_only_own_hashed_script_and_style() -> None:
 
 
 def test_charset_is_declared_first_and_russian_is_raw_utf8() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     assert html.startswith("<!DOCTYPE html>")
     assert html.index('<meta charset="utf-8">') < 200
     assert "<title>Биллинг консультаций — март 2025</title>" in html
@@ -308,7 +309,7 @@ def _external_refs(page: _Page) -> list[tuple[str, str, str]]:
 
 
 def test_no_external_url_anywhere_in_the_page() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     without_csp = html.replace(CSP, "").replace(escape(CSP), "")  # base64 hashes may contain "//"
     assert not re.search(r"https?:|//|\bsrc\s*=|url\(|@import", without_csp, re.I), re.findall(
         r".{30}(?:https?:|//|src\s*=|url\(|@import).{30}", without_csp, re.I
@@ -318,7 +319,7 @@ def test_no_external_url_anywhere_in_the_page() -> None:
 
 @pytest.mark.parametrize("text", ["https://evil.example/x.js", "//evil.example/x", "javascript:alert(1)"])
 def test_urls_in_data_stay_text(text: str) -> None:
-    page = parse(render_html(hostile_report(text)))
+    page = parse(render_html(hostile_report(text), ENGLISH))
     assert _external_refs(page) == []
     assert [v for _, k, v in page.all_attrs() if k in _RESOURCE_ATTRS] == ["#s1", "#s2", "#s3"]  # contents
 
@@ -327,7 +328,7 @@ def test_urls_in_data_stay_text(text: str) -> None:
 
 
 def test_table_is_sortable_filterable_and_counted() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     page = parse(html)
     headers = [a for t, a in page.tags if t == "th"]
     assert [h["data-type"] for h in headers] == ["number", "text", "number"]
@@ -354,7 +355,7 @@ def test_empty_table_shows_its_empty_text() -> None:
             Section(title="s", table=Table(columns=[Column(key="a", label="A")], empty_text="Nothing due."))
         ],
     )
-    html = render_html(report)
+    html = render_html(report, ENGLISH)
     assert '<tr class="empty-row"><td colspan="1">Nothing due.</td></tr>' in html
     assert "0 rows" in html
 
@@ -363,7 +364,7 @@ def test_empty_table_shows_its_empty_text() -> None:
 
 
 def test_chart_is_server_side_svg_with_values_and_legend() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     page = parse(html)
     charts = [a for t, a in page.tags if t == "svg" and a.get("role") == "img"]
     assert len(charts) == 2
@@ -378,7 +379,7 @@ def test_chart_is_server_side_svg_with_values_and_legend() -> None:
 
 
 def test_chart_axis_has_round_ticks() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     ticks = re.findall(r'text-anchor="middle" fill="#6b7280" font-size="11">([^<]+)</text>', html)
     assert ticks[:5] == ["0", "5", "10", "15", "20"]
     assert "-2" in ticks or "-2.5" in ticks or "-5" in ticks  # negative bar gets a negative axis
@@ -390,21 +391,21 @@ def test_chart_without_data_says_so() -> None:
         generated_at=datetime(2025, 1, 1, tzinfo=UTC),
         sections=[Section(title="s", chart=Chart(title="c", categories=[], series=[]))],
     )
-    assert "No data for this chart." in render_html(report)
+    assert "No data for this chart." in render_html(report, ENGLISH)
 
 
 def test_metric_cards_are_toned_and_grouped() -> None:
-    html = render_html(sample_report())
+    html = render_html(sample_report(), ENGLISH)
     assert (
         '<div class="metric tone-ok"><dt title="Billable hours">Billable hours</dt>'
-        '<dd>24.50<span class="sr-only"> (OK)</span>' in html
+        '<dd>24.50<span class="sr-only"> (ok)</span>' in html
     )
     assert f"<dd>36{NNBSP}750.00</dd>" in html
     assert '<div class="metric tone-bad"><dt title="SLA breaches">SLA breaches</dt>' in html
 
 
 def test_rendering_is_deterministic() -> None:
-    assert render_html(sample_report()) == render_html(sample_report())
+    assert render_html(sample_report(), ENGLISH) == render_html(sample_report(), ENGLISH)
 
 
 # ---------------------------------------------------------------- model, JSON, CSV
@@ -466,7 +467,7 @@ def test_csv_is_rfc4180_and_formula_safe() -> None:
             {"s": 'плохо, "очень"\nвторая строка'},
         ],
     )
-    text = render_csv(table)
+    text = render_csv(table, ENGLISH)
     assert text.endswith("\r\n") and "\r\n" in text
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from migrator.text import cut_subject, find_provenance, html_to_markdown, project_identifier, provenance_line
+from helpdesk_core.identifiers import project_identifier
+from migrator.text import cut_subject, find_provenance, html_to_markdown, provenance_line
 
 
 def test_short_subject_is_kept_whole() -> None:

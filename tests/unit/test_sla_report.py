@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import cli
-from helpdesk_core.cli_support import Session
+from helpdesk_cli.support import Session
 from tests.unit.test_sweep_fake import CLIENT, SUPPORT, FakeRedmine
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -56,8 +56,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeRedmine, dict[str, int]]:
     return built
 
 
-def report(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = cli.main(["sla", "report", "--from", "2026-11-01", "--to", "2026-11-30",
+def report(capsys: pytest.CaptureFixture[str], *args: str, lang: str = "en") -> tuple[int, str]:
+    code = cli.main(["--lang", lang, "sla", "report", "--from", "2026-11-01", "--to", "2026-11-30",
                      "--now", NOW.isoformat(), *args])
     return code, capsys.readouterr().out
 
@@ -98,6 +98,11 @@ def test_csv_is_the_compliance_table(fake: tuple[FakeRedmine, dict[str, int]],
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == ["Rule", "Priority", "Company", "Issues", "Met", "Breached", "Running",
                              "At risk", "Compliance %"]
+    code, russian = report(capsys, "--format", "csv", lang="ru")
+    assert code == 3
+    assert russian.splitlines()[0] == ("Правило,Приоритет,Компания,Задачи,Соблюдено,Нарушено,Идёт,"
+                                       'Под угрозой,"Соблюдение, %"')
+    assert russian.splitlines()[1:] == out.splitlines()[1:]  # the data itself does not change
     by_key = {(r["Rule"], r["Priority"]): r for r in rows}
     assert by_key[("sla-reaction", "Блокер")]["Compliance %"] == "50.0"
     assert by_key[("sla-analysis", "Высокий")]["Breached"] == "1"

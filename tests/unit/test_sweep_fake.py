@@ -19,6 +19,8 @@ STATUSES = [(1, "На рассмотрении", False), (2, "В работе", 
 TRACKERS = [(1, "Баг"), (2, "Задача"), (3, "Обсуждение")]
 PRIORITIES = {"Блокер": 1, "Критический": 2, "Высокий": 3, "Средний": 4, "Низкий": 5}
 SUPPORT, CLIENT, ADMIN, ROLE_SUPPORT = 10, 20, 1, 30  # user ids
+LOGINS = {SUPPORT: "support", CLIENT: "client", ADMIN: "admin", ROLE_SUPPORT: "rolesupport"}
+CUSTOM_FIELDS = {"Пожаловаться на задержку": 41, "Жалобы на задержку": 42}
 
 
 def z(moment: datetime) -> str:
@@ -36,6 +38,7 @@ class FakeRedmine:
     projects: dict[str, int] = field(default_factory=lambda: {"acme": 1, "other": 2})
     stats: RequestStats = field(default_factory=RequestStats)  # the gateway's own counters
     writes_allowed: bool = True
+    priorities: dict[str, int] = field(default_factory=lambda: dict(PRIORITIES))
     _next_journal: int = 1000
 
     # --- building --------------------------------------------------------------------------
@@ -46,16 +49,26 @@ class FakeRedmine:
         self.issues[issue_id] = {
             "id": issue_id, "project": {"id": self.projects[project], "name": project, "identifier": project},
             "tracker": {"id": dict((n, i) for i, n in TRACKERS)[tracker], "name": tracker},
-            "status": self._status(status), "priority": {"id": PRIORITIES[priority], "name": priority},
+            "status": self._status(status), "priority": {"id": self.priorities.get(priority, 99), "name": priority},
             "author": {"id": author, "name": f"user{author}"}, "subject": subject, "description": description,
             "created_on": z(created), "updated_on": z(created), "custom_fields": [], "journals": [],
             "attachments": [], "watchers": []}
         return issue_id
 
     def journal(self, issue_id: int, at: datetime, *, user: int = SUPPORT, notes: str = "",
-                private: bool = False, status: str | None = None) -> int:
+                private: bool = False, status: str | None = None, fields: dict[int, str] | None = None) -> int:
         issue = self.issues[issue_id]
         details = []
+        for field_id, value in (fields or {}).items():
+            current = next((f for f in issue["custom_fields"] if f["id"] == field_id), None)
+            if current is None:
+                current = {"id": field_id, "name": next(n for n, i in CUSTOM_FIELDS.items() if i == field_id),
+                           "value": ""}
+                issue["custom_fields"].append(current)
+            if current["value"] != value:
+                details.append({"property": "cf", "name": str(field_id), "old_value": current["value"],
+                                "new_value": value})
+                current["value"] = value
         if status is not None:
             details.append({"property": "attr", "name": "status_id", "old_value": str(issue["status"]["id"]),
                             "new_value": str(self._status(status)["id"])})
@@ -83,6 +96,14 @@ class FakeRedmine:
             return {"trackers": [{"id": i, "name": n} for i, n in TRACKERS]}
         if path == "/users/current.json":
             return {"user": {"id": ADMIN, "login": "admin"}}
+        if path == "/users.json":
+            name = (params or {}).get("name")
+            return {"users": [{"id": i, "login": login} for i, login in LOGINS.items() if login == name]}
+        if path == "/enumerations/issue_priorities.json":
+            return {"issue_priorities": [{"id": i, "name": n} for n, i in self.priorities.items()]}
+        if path == "/custom_fields.json":
+            return {"custom_fields": [{"id": i, "name": n, "customized_type": "issue"}
+                                      for n, i in CUSTOM_FIELDS.items()]}
         if path == "/groups/7.json":
             return {"group": {"id": 7, "users": [{"id": SUPPORT, "name": "support"}]}}
         if path.startswith("/issues/"):
@@ -146,8 +167,12 @@ class FakeRedmine:
         issue_id = int(path.split("/")[2].split(".")[0])
         body = payload["issue"]
         status = next((n for i, n, _ in STATUSES if i == body.get("status_id")), None)
-        self.journal(issue_id, self.now, user=ADMIN, notes=body.get("notes", ""),
-                     private=bool(body.get("private_notes")), status=status)
+        user = next((i for i, login in LOGINS.items() if login == as_user), ADMIN)
+        if "assigned_to_id" in body:
+            self.issues[issue_id]["assigned_to"] = {"id": body["assigned_to_id"]}
+        self.journal(issue_id, self.now, user=user, notes=body.get("notes", ""),
+                     private=bool(body.get("private_notes")), status=status,
+                     fields={int(f["id"]): str(f["value"]) for f in body.get("custom_fields", [])})
         return {}
 
     def post(self, path: str, payload: dict[str, Any], *, as_user: str | None = None, recover: Any = None) -> dict:

@@ -95,7 +95,7 @@ def test_verification_autoclose_and_stale_year_close() -> None:
     fake.journal(verify, T0, user=SUPPORT, notes="Исправлено, проверьте", status="Решено, требует проверки")
     old = fake.add_issue(created=T0 - timedelta(days=400))
     fake.journal(old, T0 - timedelta(days=300), user=SUPPORT, notes="Актуально?", status=FEEDBACK)
-    fake.journal(old, T0 - timedelta(days=299), user=SUPPORT, status="В работе")
+    fake.journal(old, T0 - timedelta(days=290), user=SUPPORT, status="В работе")  # 10 days unanswered
     assert [a.rule for a in plan(fake, T0 + timedelta(days=4, hours=23)).actions
             if a.issue == verify] == []
     actions = {(a.rule, a.issue) for a in plan(fake, T0 + timedelta(days=5, hours=1)).actions if a.writes}
@@ -242,3 +242,63 @@ def test_bad_param_names_key_and_line() -> None:
 def test_missing_template_is_an_error() -> None:
     with pytest.raises(ConfigError, match="template 'comment' is required"):
         parse_policies("rules:\n  feedback-reminder: {params: {after_days: 5}}\n")
+
+
+# --- regulation details (issue 10) ---------------------------------------------------------
+
+def test_a_priority_without_a_budget_is_a_config_error_naming_the_key() -> None:
+    fake = FakeRedmine(T0)
+    fake.priorities["Срочный"] = 9
+    with pytest.raises(ConfigError) as err:
+        plan(fake, T0, "sla-analysis")
+    assert err.value.key == "settings.sla.analysis" and "Срочный" in str(err.value)
+    assert plan(fake, T0, "feedback-reminder").actions == ()  # only the SLA rules need budgets
+    text = (Path(__file__).parents[2] / "policies" / "policies.yaml").read_text(encoding="utf-8")
+    fallback = parse_policies(text.replace("    at_risk_share: 0.8", "    analysis_fallback: {working_days: 2}\n"
+                                                                     "    at_risk_share: 0.8"))
+    fake.add_issue(created=T0, priority="Срочный")
+    actions = plan_sweep(fake, fallback, T0 + timedelta(days=3), only=["sla-analysis"], audit=AUDIT).actions
+    assert [a.sla for a in actions] == ["breached"]
+
+
+def test_an_issue_with_an_inactive_unbudgeted_priority_is_a_config_error() -> None:
+    fake = FakeRedmine(T0)
+    fake.add_issue(created=T0, priority="Нормальный")  # not among the active priorities
+    with pytest.raises(ConfigError) as err:
+        plan(fake, T0 + timedelta(days=3), "sla-analysis")
+    assert err.value.key == "settings.sla.analysis" and "Нормальный" in str(err.value)
+
+
+def test_reminder_and_stale_close_never_in_one_run_nor_within_5_days() -> None:
+    fake = FakeRedmine(T0)
+    issue = fake.add_issue(created=T0 - timedelta(days=400))
+    fake.journal(issue, T0, user=SUPPORT, notes="Актуально?", status=FEEDBACK)
+    first = plan(fake, T0 + timedelta(days=6))
+    assert [(a.rule, a.action) for a in first.actions] == [("feedback-reminder", "comment"),
+                                                           ("stale-year-close", "flag")]
+    assert "close held: a reminder is planned in this run" in first.actions[1].reason
+    apply(fake, first)
+    held = plan(fake, T0 + timedelta(days=10, hours=23)).actions
+    assert [(a.rule, a.action) for a in held] == [("stale-year-close", "flag")]
+    closes = plan(fake, T0 + timedelta(days=11, hours=1)).actions
+    assert [(a.rule, a.action) for a in closes] == [("feedback-autoclose", "close"), ("stale-year-close", "flag")]
+    assert "another rule closes it" in closes[1].reason
+
+
+def test_delay_button_counts_once_per_press() -> None:
+    from tests.unit.test_sweep_fake import CUSTOM_FIELDS
+
+    button, counter = CUSTOM_FIELDS["Пожаловаться на задержку"], CUSTOM_FIELDS["Жалобы на задержку"]
+    fake = FakeRedmine(T0)
+    issue = fake.add_issue(created=T0 - timedelta(days=1), status="В работе")
+    fake.journal(issue, T0 - timedelta(hours=5), user=SUPPORT, fields={counter: "2", button: "0"})
+    press = fake.journal(issue, T0, user=CLIENT, fields={button: "1"})
+    first = plan(fake, T0 + timedelta(minutes=5), "delay-complaint")
+    (note,) = first.actions
+    assert (note.action, note.private, note.marker) == ("note", True, f"[helpdesk:delay-complaint:button-{press}]")
+    assert note.fields == {str(counter): "3", str(button): "0"}
+    assert apply(fake, first) == ["ok"]
+    assert plan(fake, T0 + timedelta(minutes=10), "delay-complaint").actions == ()
+    fake.journal(issue, T0 + timedelta(hours=1), user=CLIENT, fields={button: "1"})
+    (again,) = plan(fake, T0 + timedelta(hours=1, minutes=5), "delay-complaint").actions
+    assert again.fields == {str(counter): "4", str(button): "0"}

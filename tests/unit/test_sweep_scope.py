@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from helpdesk_core.cli_support import Session
+from helpdesk_cli.support import Session
 from helpdesk_core.clock import FixedClock
 from helpdesk_core.errors import EXIT_USAGE, ConfigError
 from policies.config import load_policies

@@ -5,6 +5,7 @@ user (admin, no project member, writer of the migration's fallbacks) as neither 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from policies.config import load_policies
 from policies.context import Directory
@@ -80,21 +81,64 @@ def test_migrated_notes_are_classified_by_their_redmine_author() -> None:
         ("client-reply-resume", "set-status")]
 
 
-def test_sweep_notes_by_marker_not_by_author() -> None:
-    """A reminder is the sweep's whoever wrote it (act_as may be a support login or the API
-    user); a client quoting the reminder, marker and all, is still a client answering."""
+def _act_as(login: str):  # type: ignore[no-untyped-def]
+    from policies.config import parse_policies
+
+    text = (Path(__file__).parents[2] / "policies" / "policies.yaml").read_text(encoding="utf-8")
+    return parse_policies(text.replace("act_as: null", f"act_as: {login}"))
+
+
+def test_sweep_notes_by_marker_and_the_sweeps_own_author() -> None:
+    """A reminder written as the `act_as` login is the sweep's; a client quoting the reminder,
+    marker and all, is still a client answering."""
+    policies = _act_as("rolesupport")
     fake = FakeRedmine(T0)
     issue = asked(fake)
     now = T0 + timedelta(days=5, hours=1)
+
+    def rules(at: datetime) -> list[tuple[str, str]]:
+        fake.now = at
+        return [(a.rule, a.action) for a in plan_sweep(fake, policies, at, only=FEEDBACK_RULES, audit=AUDIT).actions]
+
     fake.now = now
-    plan = plan_sweep(fake, POLICIES, now, only=["feedback-reminder"], audit=AUDIT)
-    (reminder,) = plan.actions
-    fake.journal(issue, now, user=ROLE_SUPPORT, notes=reminder.notes or "")   # written as a support login
-    assert rules_of(fake, now + timedelta(hours=1), FEEDBACK_RULES) == []
-    assert rules_of(fake, now + timedelta(days=5, hours=1), FEEDBACK_RULES) == [("feedback-autoclose", "close")]
+    (reminder,) = plan_sweep(fake, policies, now, only=["feedback-reminder"], audit=AUDIT).actions
+    fake.journal(issue, now, user=ROLE_SUPPORT, notes=reminder.notes or "")   # written as the act_as login
+    assert rules(now + timedelta(hours=1)) == []
+    assert rules(now + timedelta(days=5, hours=1)) == [("feedback-autoclose", "close")]
     quoted = f"> {(reminder.notes or '').replace(chr(10), chr(10) + '> ')}\n\nДа, ответ: заказ 1234567"
     fake.journal(issue, now + timedelta(days=1), user=CLIENT, notes=quoted)
-    assert rules_of(fake, now + timedelta(days=5, hours=1), FEEDBACK_RULES) == [("client-reply-resume", "set-status")]
+    assert rules(now + timedelta(days=5, hours=1)) == [("client-reply-resume", "set-status")]
+
+
+def test_forged_marker_in_a_client_reply_is_a_reply() -> None:
+    """Issue 11 item 3: a client's reply whose last line is exactly a reminder marker is not the
+    sweep's reminder: the issue resumes, and it is never closed citing the reply."""
+    fake = FakeRedmine(T0)
+    issue = asked(fake)
+    question = fake.issues[issue]["journals"][-1]["id"]
+    forged = f"Номер заказа 1234567\n\n[helpdesk:feedback-reminder:{question}]"
+    fake.journal(issue, T0 + timedelta(days=1), user=CLIENT, notes=forged)
+    for days in (2, 7, 12):
+        assert rules_of(fake, T0 + timedelta(days=days), FEEDBACK_RULES) == [("client-reply-resume", "set-status")]
+    # the same line written by support (not the sweep's user) is support's comment, not a reminder
+    other = asked(fake)
+    fake.journal(other, T0 + timedelta(days=1), user=SUPPORT,
+                 notes=f"Ждём ответа\n\n[helpdesk:feedback-reminder:{question}]")
+    fake.now = T0 + timedelta(days=7)
+    actions = plan_sweep(fake, POLICIES, fake.now, only=["feedback-reminder", "feedback-autoclose"],
+                         audit=AUDIT).actions
+    assert [(a.issue, a.rule) for a in actions] == [(other, "feedback-reminder")]
+
+
+def test_marker_after_a_provenance_line_is_not_the_sweeps() -> None:
+    """A migrated portal comment written by the API user (a fallback) that ends with a marker
+    line is a migrated note: the sweep never writes a provenance line."""
+    fake = FakeRedmine(T0)
+    issue = asked(fake)
+    question = fake.issues[issue]["journals"][-1]["id"]
+    fake.journal(issue, T0 + timedelta(hours=1), user=ADMIN,
+                 notes=f"{prov()}\n\nтекст\n\n[helpdesk:feedback-reminder:{question}]")
+    assert rules_of(fake, T0 + timedelta(days=5, hours=2), FEEDBACK_RULES) == [("feedback-reminder", "comment")]
 
 
 def test_marker_only_as_the_last_line() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,15 +18,20 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from helpdesk_cli.terminal import render_terminal
 from helpdesk_core.clock import Clock, clock_for
 from helpdesk_core.config import ConnectionSettings, load_connection
+from helpdesk_core.csv_report import render_csv
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.html_report import render_html
+from helpdesk_core.inert import inert, inert_json
 from helpdesk_core.mappings import Mappings, load_mappings
-from helpdesk_core.report import Report, report_to_json
-from helpdesk_core.terminal import render_terminal
+from helpdesk_core.messages import LANGS, Messages, language_from, messages_for
+from helpdesk_core.redaction import Redactor
+from helpdesk_core.report import Report, Table, report_to_json
 
 
 class OutputFormat(StrEnum):
@@ -47,6 +53,9 @@ NowOption = Annotated[str | None, typer.Option(
     "--now", help="Evaluate at this moment instead of the clock (ISO 8601 with offset).")]
 InsecureOption = Annotated[bool, typer.Option(
     "--insecure", help="Do not verify TLS certificates (prints a warning).")]
+LangOption = Annotated[str | None, typer.Option(
+    "--lang", envvar="HELPDESK_LANG", help=f"Language of tables, reports and hints: {' or '.join(LANGS)}. "
+    "Default: en when the locale (LC_ALL, LC_MESSAGES, LANG) is English, else ru. JSON is always the same.")]
 
 
 class RedactingFilter(logging.Filter):
@@ -54,14 +63,20 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secret: str) -> None:
         super().__init__()
-        self._secret = secret
+        self._redact = Redactor(secret)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secret:
-            message = record.getMessage()
-            if self._secret in message:
-                record.msg, record.args = message.replace(self._secret, "[REDACTED]"), None
+        message = record.getMessage()
+        if self._redact.found_in(message):  # however spelt: escaped, encoded, case-changed
+            record.msg, record.args = self._redact(message), None
         return True
+
+
+class InertFormatter(logging.Formatter):
+    """Log lines quote Redmine and export data: shown inert on the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(super().format(record))
 
 
 @dataclass
@@ -72,6 +87,7 @@ class Session:
     mappings_path: Path | None = None
     insecure: bool = False
     now: str | None = None
+    lang: str | None = None
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     _settings: ConnectionSettings | None = None
@@ -82,17 +98,27 @@ class Session:
             self._settings = load_connection(self.config, insecure=self.insecure)
             self._install_redaction(self._settings.api_key.get_secret_value())
             if not self._settings.verify_tls:
-                self.stderr.print("[yellow]warning:[/] TLS certificate verification is OFF (--insecure)")
+                m = self.messages
+                self.stderr.print(Text.assemble((m("warning: "), "yellow"),
+                                                m("TLS certificate verification is OFF (--insecure)")))
         return self._settings
 
     def _install_redaction(self, secret: str) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.addFilter(RedactingFilter(secret))
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(InertFormatter("%(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger("helpdesk")
         root.handlers[:] = [handler]
         root.setLevel(logging.WARNING)
         root.propagate = False
+
+    @property
+    def messages(self) -> Messages:
+        """The reader's language: --lang / HELPDESK_LANG, else the locale; Russian by default."""
+        try:
+            return messages_for(language_from(self.lang, os.environ))
+        except ValueError as exc:
+            raise ConfigError(str(exc), key="--lang") from None
 
     def gateway(self, *, writes_allowed: bool = True, pool_size: int = 16) -> Gateway:
         return Gateway(self.settings, writes_allowed=writes_allowed, pool_size=pool_size)
@@ -110,19 +136,27 @@ class Session:
         """The one JSON document of `--format json`, on stdout, nothing else."""
         text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False,
                                                                        indent=2, default=str)
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(inert_json(text) + "\n")
         sys.stdout.flush()
 
     def show_report(self, report: Report, output: OutputFormat, html: Path | None = None) -> None:
         """Terminal or JSON on stdout, and the HTML page when asked."""
         if html is not None:
-            html.write_text(render_html(report), encoding="utf-8")
+            self.write_html(report, html)
         if output is OutputFormat.json:
             self.emit_json(report_to_json(report))
         else:
-            render_terminal(report, self.stdout)
+            render_terminal(report, self.stdout, self.messages)
             if html is not None:
-                self.stdout.print(f"HTML report: {html}")
+                self.stdout.print(Text(inert(self.messages("HTML report: {path}", path=html))))
+
+    def write_html(self, report: Report, path: Path) -> None:
+        """The report as one HTML page in the reader's language."""
+        path.write_text(render_html(report, self.messages), encoding="utf-8")
+
+    def csv(self, table: Table) -> str:
+        """A report table as CSV with its header in the reader's language."""
+        return render_csv(table, self.messages)
 
 
 def session_from(ctx: typer.Context) -> Session:

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from helpdesk_core.cli_support import FormatOption, OutputFormat, session_from
+from helpdesk_cli.support import FormatOption, OutputFormat, session_from
+from helpdesk_cli.terminal import safe
 from helpdesk_core.doctor import run_doctor
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
 from helpdesk_core.provision import NotificationSwitch, provision_script
@@ -53,15 +54,16 @@ def doctor(ctx: typer.Context, output: FormatOption = OutputFormat.text) -> int:
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json") | {"problems": len(result.problems)})
     else:
+        m = session.messages
         for check in result.checks:
             detail = f"  {check.detail}" if check.detail else ""
-            line = Text.assemble((f"{check.status:>8} ", STATUS_STYLE[check.status]),
-                                 f"{check.area}: {check.subject}", detail)
+            line = Text.assemble((f"{m(check.status):>8} ", STATUS_STYLE[check.status]),
+                                 safe(f"{check.area}: {check.subject}{detail}"))
             session.stdout.print(line)
             if check.fix and check.status != "ok":
-                session.stdout.print(Text(f"           fix: {check.fix}", style="dim"))
-        verdict = "all good" if not result.problems else f"{len(result.problems)} problem(s)"
-        session.stdout.print(Text(f"{result.url}: {verdict}", style="bold"))
+                session.stdout.print(safe("           " + m("fix: {fix}", fix=check.fix), "dim"))
+        verdict = m("all good") if not result.problems else m("{n} problem(s)", n=len(result.problems))
+        session.stdout.print(safe(f"{result.url}: {verdict}", "bold"))
     return EXIT_ATTENTION if result.problems else EXIT_OK
 
 

@@ -4,7 +4,7 @@ This module owns the file-level rules of the contract (shared/portal-export-v1.m
 the manifest, line-by-line streaming of the jsonl files, bad records (a line that is
 not JSON or breaks a rule is reported, never raised, never silently dropped),
 duplicate ids, references to other files, the manifest counts and attachment files.
-Per-record rules live in `migrator.export_model`.
+Per-record rules live in `helpdesk_core.export_model`.
 
 Decisions the contract leaves open:
 - `manifest.counts` counts lines: every non-blank line the exporter wrote, good or bad.
@@ -13,8 +13,12 @@ Decisions the contract leaves open:
   bad or missing user is still good, the mapping picks a stand-in (deleted users).
 - Every line with a readable string id claims that id, so a later line with the same id
   is a duplicate even when the first one was bad: the corrected re-run fixes line one.
-- Lines longer than `max_line_bytes` are bad records (the raw text is kept truncated);
-  a UTF-8 byte order mark on the first line is tolerated.
+- Lines longer than `max_line_bytes` are bad records; a UTF-8 byte order mark on the first
+  line is tolerated.
+- A `BadRecord` keeps an excerpt of its line (`raw`, at most `EXCERPT_BYTES` of it), never the
+  line: a dozen 30 MB junk lines must not cost 30 MB each in memory. The lines themselves, byte
+  for byte, go to a `RejectsSink` when the caller gives one (`migrator.rejects`: `run` does,
+  `plan` only when asked), streamed in chunks, so even a line past `max_line_bytes` is kept whole.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
-from migrator.export_model import (
+from helpdesk_core.export_model import (
     FORMAT,
     VERSION,
     Attachment,
@@ -54,7 +58,7 @@ TICKETS = "tickets.jsonl"
 MANIFEST = "manifest.json"
 
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
-RAW_KEPT_FOR_LONG_LINES = 4096
+EXCERPT_BYTES = 4096  # a typical ticket line fits whole; a 30 MB one does not
 _CHUNK = 1024 * 1024
 _MANIFEST_MAX_BYTES = 1024 * 1024
 # A JSON escape of a UTF-16 surrogate; only lines holding one need the (slower) lone-surrogate walk.
@@ -86,7 +90,8 @@ class BadRecord(BaseModel):
     id: str | None
     field: str | None
     reason: str
-    raw: str
+    raw: str  # the line, or its first EXCERPT_BYTES when `raw_truncated`: the whole line is in the rejects
+    raw_truncated: bool = False
 
 
 class AttachmentCheck(BaseModel):
@@ -117,6 +122,12 @@ class CountMismatch(BaseModel):
 
 
 BadRecordSink = Callable[[BadRecord], None]
+
+
+class RejectsSink(Protocol):
+    """Where whole bad lines go: `keep` gets the record and the line's bytes in chunks (read once)."""
+
+    def keep(self, record: BadRecord, chunks: Iterable[bytes]) -> None: ...
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -363,12 +374,14 @@ class Export:
         location: Path,
         on_bad: BadRecordSink | None,
         max_line_bytes: int,
+        rejects: RejectsSink | None = None,
     ) -> None:
         self._source = source
         self.manifest = manifest
         self.location = location
         self.bad_records: list[BadRecord] = []
         self._on_bad: BadRecordSink = on_bad if on_bad is not None else self.bad_records.append
+        self._rejects = rejects
         self._max_line_bytes = max_line_bytes
         self._company_ids: frozenset[str] | None = None
         self._user_ids: frozenset[str] | None = None
@@ -386,18 +399,18 @@ class Export:
 
     def companies(self) -> Iterator[Company]:
         """Valid companies, in file order; bad lines go to the sink."""
-        return self._records(COMPANIES, Company, self._on_bad)
+        return self._records(COMPANIES, Company, self._on_bad, self._rejects)
 
     def users(self) -> Iterator[User]:
         """Valid users whose company (if any) is a valid company; bad lines go to the sink."""
-        return self._records(USERS, User, self._on_bad)
+        return self._records(USERS, User, self._on_bad, self._rejects)
 
     def tickets(self) -> Iterator[Ticket]:
         """Valid tickets whose company is a valid company; bad lines go to the sink.
 
         Users they refer to may be absent (deleted users): see `user_ids()`.
         """
-        return self._records(TICKETS, Ticket, self._on_bad)
+        return self._records(TICKETS, Ticket, self._on_bad, self._rejects)
 
     def company_ids(self) -> frozenset[str]:
         """Ids of the valid companies (one silent pass, cached)."""
@@ -471,8 +484,12 @@ class Export:
 
     # -- reading
 
-    def _lines(self, name: str) -> Iterator[tuple[int, bytes, bool]]:
-        """(line number, bytes, too long) for each non-blank line, never holding more than one line."""
+    def _lines(self, name: str) -> Iterator[tuple[int, bytes, _Tail | None]]:
+        """(line number, bytes, tail) for each non-blank line, never holding more than one line.
+
+        A line longer than the limit comes as its first `limit + 1` bytes and a `_Tail` (the rest,
+        readable once, in chunks); what the consumer leaves of it is skipped here.
+        """
         limit = self._max_line_bytes
         try:
             fh = self._source.open(name)
@@ -486,35 +503,72 @@ class Export:
                     if line_no == 1 and data.startswith(codecs.BOM_UTF8):
                         data = data[len(codecs.BOM_UTF8) :]
                     if len(data) > limit and not data.endswith(b"\n"):
-                        while (rest := fh.readline(_CHUNK)) and not rest.endswith(b"\n"):
-                            pass
-                        yield line_no, data[:RAW_KEPT_FOR_LONG_LINES], True
+                        tail = _Tail(fh)
+                        yield line_no, data, tail
+                        tail.skip()
                     elif data and not data.isspace():
-                        yield line_no, data, False
+                        yield line_no, data, None
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise ExportError(f"{self.location}: {name} is corrupt in the zip ({exc})", self.location) from None
 
-    def _records(self, name: str, model: type[R], on_bad: BadRecordSink) -> Iterator[R]:
-        """Valid records of one file; each bad line becomes one BadRecord."""
+    def _records(self, name: str, model: type[R], on_bad: BadRecordSink,
+                 rejects: RejectsSink | None = None) -> Iterator[R]:
+        """Valid records of one file; each bad line becomes one BadRecord (and goes to `rejects`)."""
         needs_company = model is User or model is Ticket
         check = _LineCheck(model, self.company_ids() if needs_company else None, self._max_line_bytes)
-        for line_no, data, too_long in self._lines(name):
-            result = check(line_no, data, too_long)
+        for line_no, data, tail in self._lines(name):
+            result = check(line_no, data, tail is not None)
             if isinstance(result, _Problem):
-                raw = data.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
-                rid = result.id if result.id is not None else _salvage_id(raw)
-                on_bad(
-                    BadRecord(
-                        file=name,
-                        line=line_no,
-                        id=_clean(rid) if rid is not None else None,
-                        field=_clean(result.field) if result.field is not None else None,
-                        reason=_clean(result.reason),
-                        raw=raw,
-                    )
-                )
+                record = _bad_record(name, line_no, data, result, too_long=tail is not None)
+                if rejects is not None:
+                    rejects.keep(record, _whole_line(data, tail))
+                on_bad(record)
             else:
                 yield result
+
+
+class _Tail:
+    """The rest of an over-long line, after its head: readable once, in chunks, up to its newline."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while not self._done:
+            rest = self._fh.readline(_CHUNK)
+            if not rest or rest.endswith(b"\n"):
+                self._done = True
+            if rest:
+                yield rest
+
+    def skip(self) -> None:
+        for _ in self:
+            pass
+
+
+def _whole_line(head: bytes, tail: _Tail | None) -> Iterator[bytes]:
+    yield head
+    if tail is not None:
+        yield from tail
+
+
+def _bad_record(name: str, line_no: int, data: bytes, problem: _Problem, *, too_long: bool) -> BadRecord:
+    """The record of a bad line, with a bounded excerpt of it (valid UTF-8 stays whole characters)."""
+    end = len(data) - (2 if data.endswith(b"\r\n") else 1 if data.endswith(b"\n") else 0)
+    truncated = too_long or end > EXCERPT_BYTES
+    decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
+    raw = decoder.decode(data[: min(end, EXCERPT_BYTES)], final=not truncated)
+    rid = problem.id if problem.id is not None else _salvage_id(raw)
+    return BadRecord(
+        file=name,
+        line=line_no,
+        id=_clean(rid) if rid is not None else None,
+        field=_clean(problem.field) if problem.field is not None else None,
+        reason=_clean(problem.reason),
+        raw=raw,
+        raw_truncated=truncated,
+    )
 
 
 class _Problem(NamedTuple):
@@ -539,12 +593,7 @@ class _LineCheck(Generic[R]):
 
     def __call__(self, line_no: int, data: bytes, too_long: bool) -> R | _Problem:
         if too_long:
-            return _Problem(
-                None,
-                None,
-                f"line is longer than {self._max_line_bytes} bytes "
-                f"(raw text kept: first {RAW_KEPT_FOR_LONG_LINES} bytes)",
-            )
+            return _Problem(None, None, f"line is longer than {self._max_line_bytes} bytes")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -660,9 +709,11 @@ def open_export(
     *,
     on_bad: BadRecordSink | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    rejects: RejectsSink | None = None,
 ) -> Export:
     """Open a directory or a .zip export, read and check its manifest; records are read lazily.
 
+    Bad lines go to `on_bad` as records with an excerpt, and whole to `rejects` when given.
     Raises ExportError when the export as a whole is unusable.
     """
     location = Path(path)
@@ -677,15 +728,5 @@ def open_export(
     except BaseException:
         source.close()
         raise
-    return Export(source, manifest, location, on_bad, max_line_bytes)
+    return Export(source, manifest, location, on_bad, max_line_bytes, rejects)
 
-
-def write_bad_records(records: Iterable[BadRecord], path: str | os.PathLike[str]) -> int:
-    """Write bad records as JSON lines (raw text included) for a corrected re-run; returns the count."""
-    count = 0
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        for record in records:
-            fh.write(json.dumps(record.model_dump(), ensure_ascii=False))
-            fh.write("\n")
-            count += 1
-    return count

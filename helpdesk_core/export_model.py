@@ -2,7 +2,7 @@
 
 This module owns the contract's per-record rules (docs: shared/portal-export-v1.md).
 Rules that need another file (does this company exist?) and rules about the file
-(unique ids, valid JSON) belong to `migrator.export`.
+(unique ids, valid JSON) belong to `helpdesk_core.export`.
 
 The models validate the Python objects that `json.loads(..., parse_float=Decimal)`
 produces, so hours never pass through a float. Field types are strict one by one

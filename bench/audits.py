@@ -1,0 +1,175 @@
+"""Text audits on the labelled corpus: precision, recall and confusion, before (the rules of
+commit cef3d27, read from git) and after (this checkout), in one run; then the time for
+10,000 texts.
+
+    .venv/bin/python bench/audits.py [--errors] [--texts 10000]
+
+No Redmine needed. Writes bench/results/audits.json. The corpus and its labelling rules are
+in tests/data/audit_corpus.yaml; its `holdout` split was written after the rules and never
+used to tune them, so compare dev and holdout to see how much the rules fit the dev texts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from policies import text_audits as after  # noqa: E402
+from tests.unit.corpus_tickets import (  # noqa: E402
+    CHECKS,
+    LEVELS,
+    NO_FLAG,
+    Binary,
+    Entry,
+    Scores,
+    load_corpus,
+    score,
+)
+
+BASELINE = "cef3d27e7a62bb2776303205c6562690359cb885"  # main before issue 12
+RESULTS = REPO / "bench" / "results"
+
+
+def load_before() -> tuple[types.ModuleType, Any]:
+    """policies/text_audits.py and audit_rules.yaml as they were at BASELINE, as a module."""
+    def show(path: str) -> str:
+        done = subprocess.run(["git", "-C", str(REPO), "show", f"{BASELINE}:{path}"], capture_output=True,
+                              text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(f"bench/audits.py: cannot read {path} at {BASELINE[:7]} from git: {done.stderr.strip()}")
+        return done.stdout
+
+    module = types.ModuleType("_audits_before")
+    module.__file__ = str(REPO / "policies" / "_audits_before.py")
+    sys.modules[module.__name__] = module
+    exec(compile(show("policies/text_audits.py"), module.__file__, "exec"), module.__dict__)  # noqa: S102
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "audit_rules.yaml"
+        rules.write_text(show("policies/audit_rules.yaml"), encoding="utf-8")
+        cfg = module.load_audit_config(rules)
+    return module, cfg
+
+
+def pr(b: Binary) -> str:
+    return f"{b.precision:5.2f} {b.recall:5.2f}"
+
+
+def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
+    """One row per audit/class and split: precision and recall before and after."""
+    rows: list[dict[str, Any]] = []
+
+    def add(audit: str, cls: str, pick: Any) -> None:
+        for split in ("dev", "holdout", "all"):
+            b, a = pick(runs["before"][split]), pick(runs["after"][split])
+            rows.append({"audit": audit, "class": cls, "split": split, "support": a.tp + a.fn,
+                         "before": {"precision": round(b.precision, 3), "recall": round(b.recall, 3)},
+                         "after": {"precision": round(a.precision, 3), "recall": round(a.recall, 3)}})
+
+    add("delay-complaint", "complaint", lambda s: s.complaint)
+    add("tone-audit", "shouting", lambda s: s.shouting)
+    add("priority-audit", "all flags", lambda s: s.priority.flags)
+    for level in LEVELS:
+        add("priority-audit", f"→ {level}", lambda s, level=level: s.priority.per_class[level])
+    add("completeness-audit", "all checks", lambda s: s.completeness_total())
+    for check in CHECKS:
+        add("completeness-audit", check, lambda s, check=check: s.completeness[check])
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'audit':<20} {'class':<16} {'split':<8} {'n':>4}   {'before P':>8} {'R':>5}   {'after P':>8} {'R':>5}")
+    for r in rows:
+        b, a = r["before"], r["after"]
+        print(f"{r['audit']:<20} {r['class']:<16} {r['split']:<8} {r['support']:>4}   "
+              f"{b['precision']:>8.2f} {b['recall']:>5.2f}   {a['precision']:>8.2f} {a['recall']:>5.2f}")
+
+
+def print_confusions(runs: dict[str, dict[str, Scores]]) -> None:
+    cols = (NO_FLAG, *LEVELS)
+    for name in ("before", "after"):
+        s = runs[name]["all"]
+        print(f"\n[{name}] priority-audit confusion, all splits (rows: right suggestion, {NO_FLAG} = no flag is right;"
+              " columns: the audit's suggestion)")
+        print(f"{'':<13}" + "".join(f"{c[:11]:>12}" for c in cols))
+        for row in cols:
+            print(f"{row[:12]:<13}" + "".join(f"{s.priority.confusion.get((row, c), 0):>12}" for c in cols))
+        for audit, b in (("complaint", s.complaint), ("shouting", s.shouting)):
+            print(f"[{name}] {audit}: TP {b.tp}  FP {b.fp}  FN {b.fn}  TN {b.tn}")
+        for check in CHECKS:
+            b = s.completeness[check]
+            print(f"[{name}] completeness {check}: TP {b.tp}  FP {b.fp}  FN {b.fn}  TN {b.tn}")
+
+
+def print_errors(scores: Scores, name: str) -> None:
+    print(f"\n[{name}] errors (all splits)")
+    print("  priority:", *scores.priority.wrong, sep="\n    ")
+    print("  priority missed:", ", ".join(scores.priority.flags.false_negatives))
+    for audit, b in (("complaint", scores.complaint), ("shouting", scores.shouting)):
+        print(f"  {audit} FP:", ", ".join(b.false_positives), "| FN:", ", ".join(b.false_negatives))
+    for check in CHECKS:
+        b = scores.completeness[check]
+        print(f"  {check} FP:", ", ".join(b.false_positives), "| FN:", ", ".join(b.false_negatives))
+
+
+def timing(module: types.ModuleType, cfg: Any, entries: list[Entry], count: int) -> float:
+    """Seconds for all four audits over `count` texts: corpus texts made distinct (a numbered
+    line appended) so that the per-text analysis cache does not help; the lemma cache does."""
+    tickets = [e for e in entries if e.kind == "ticket"]
+    started = time.perf_counter()
+    for i in range(count):
+        entry = tickets[i % len(tickets)]
+        ticket = entry.ticket(module).model_copy(update={"description": f"{entry.text}\nСм. также обращение {i}."})
+        module.audit_priority(ticket, cfg)
+        module.audit_completeness(ticket, cfg)
+        module.audit_tone(ticket.body(), cfg)
+        module.audit_delay_complaint(ticket.body(), cfg)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--errors", action="store_true", help="list the ids behind every error")
+    parser.add_argument("--texts", type=int, default=10_000, help="texts for the timing (10000)")
+    args = parser.parse_args()
+
+    entries = load_corpus()
+    before, before_cfg = load_before()
+    started = time.perf_counter()
+    after_cfg = after.load_audit_config()
+    load_seconds = time.perf_counter() - started
+    splits = {"dev": [e for e in entries if e.split == "dev"], "holdout": [e for e in entries if e.split == "holdout"],
+              "all": entries}
+    runs = {name: {split: score(module, cfg, chosen) for split, chosen in splits.items()}
+            for name, module, cfg in (("before", before, before_cfg), ("after", after, after_cfg))}
+    tickets = sum(1 for e in entries if e.kind == "ticket")
+    print(f"corpus: {len(entries)} texts ({tickets} tickets, {len(entries) - tickets} comments); "
+          f"dev {len(splits['dev'])}, holdout {len(splits['holdout'])}; before = {BASELINE[:7]}")
+    rows = table(runs)
+    print_table(rows)
+    print_confusions(runs)
+    if args.errors:
+        print_errors(runs["before"]["all"], "before")
+        print_errors(runs["after"]["all"], "after")
+    seconds = {"before": timing(before, before_cfg, entries, args.texts),
+               "after": timing(after, after_cfg, entries, args.texts)}
+    print(f"\ntime for {args.texts} texts (priority + completeness + tone + delay on each): "
+          f"before {seconds['before']:.2f} s, after {seconds['after']:.2f} s "
+          f"(after: loading the rules and the morphology dictionaries {load_seconds:.2f} s once per process)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "audits.json").write_text(json.dumps(
+        {"corpus": len(entries), "rows": rows, "seconds": seconds, "texts": args.texts,
+         "load_seconds": load_seconds}, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The reader's language: Russian by default, English on request, JSON unchanged."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from admin.billing import BillingRules, Month, bill_report, compute_bill
+from helpdesk_core.messages import ENGLISH, RUSSIAN, language_from, messages_for
+from helpdesk_core.report import Report, report_to_json
+from migrator.outcome import KINDS, VERBS, Finding, MigrationResult
+from migrator.report import migration_report, verify_report
+from migrator.verify import VerifyResult
+
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+RU = messages_for("ru")
+SAME_IN_BOTH = {"SLA", "id"}
+
+
+@pytest.mark.parametrize(("option", "environ", "expected"), [
+    (None, {}, "ru"),
+    (None, {"LANG": "C.UTF-8"}, "ru"),
+    (None, {"LANG": "ru_RU.UTF-8"}, "ru"),
+    (None, {"LANG": "en_US.UTF-8"}, "en"),
+    (None, {"LANG": "ru_RU.UTF-8", "LC_ALL": "en_GB.UTF-8"}, "en"),
+    (None, {"LANG": "en_US.UTF-8", "LC_MESSAGES": "ru_RU.UTF-8"}, "ru"),
+    ("en", {"LANG": "ru_RU.UTF-8"}, "en"),
+    ("ru", {"LANG": "en_US.UTF-8"}, "ru"),
+])
+def test_language_from_option_then_locale(option: str | None, environ: dict[str, str], expected: str) -> None:
+    assert language_from(option, environ) == expected
+
+
+def test_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="de"):
+        language_from("de", {})
+
+
+def _labels(report: Report) -> Iterator[str]:
+    yield report.title
+    for metric in report.summary:
+        yield metric.label
+    for section in report.sections:
+        yield section.title
+        if section.description:
+            yield section.description
+        if section.table is not None:
+            yield section.table.empty_text
+            yield from (c.label for c in section.table.columns)
+        if section.chart is not None:
+            yield section.chart.title
+            yield from (s.name for s in section.chart.series)
+
+
+def _reports() -> Iterator[Report]:
+    counts = {kind: dict.fromkeys(VERBS, 1) for kind in KINDS}
+    finding = Finding(category="bad-record", file="tickets.jsonl", line=3, id="T1", field="subject", reason="x")
+    for dry_run in (True, False):
+        result = MigrationResult(dry_run=dry_run, export="e", ledger="l", counts=counts, findings=[finding],
+                                 finding_counts={"bad-record": 5}, unmapped={"priority": {"Срочно": 2}})
+        yield migration_report(result, NOW)
+    yield verify_report(VerifyResult(tickets=1, differences=[]), NOW)
+    yield bill_report(compute_bill(Month(2026, 3), [], {}, BillingRules()), NOW)
+
+
+def test_every_label_of_the_reports_has_russian() -> None:
+    """A label added to a report builder without a translation fails here, not in front of a reader."""
+    missing = sorted({label for report in _reports() for label in _labels(report)
+                      if RU.text(label) == label and label not in SAME_IN_BOTH})
+    assert missing == []
+
+
+def test_localize_translates_labels_not_data_and_json_stays_english() -> None:
+    report = bill_report(compute_bill(Month(2026, 3), [], {}, BillingRules()), NOW)
+    before = report_to_json(report)
+    russian = RU.localize(report)
+    assert russian.title == "Консультации к оплате за 2026-03"
+    assert russian.summary[0].label == "Часы к оплате"
+    assert russian.subtitle == "время по трекеру Обсуждение; время задачи за один день округляется вверх до целого часа"
+    assert RU.text(BillingRules(unit="entry").describe()) == (
+        "время по трекеру Обсуждение; каждая запись трудозатрат округляется вверх до целого часа")
+    both = BillingRules(trackers=["Обсуждение"], activities=["Консультация"], match="any", unit="issue")
+    assert RU.text(both.describe()) == ("время по трекеру Обсуждение или деятельности Консультация; "
+                                        "время задачи за месяц округляется вверх до целого часа")
+    assert report_to_json(report) == before  # the report itself is not changed
+    assert json.loads(before)["title"] == "Consultation billing 2026-03"
+    assert ENGLISH.localize(report) == report
+
+
+def test_unknown_text_is_data_and_comes_back_unchanged() -> None:
+    for data in ("ООО «Ромашка»", "Smith and Sons", "tracker", "Ticket 7 of 9 and more"):
+        assert RU.text(data) in (data, RUSSIAN.get(data))
+    assert RU.text("Smith and Sons") == "Smith and Sons"  # connectors apply inside our own templates only
+
+
+@pytest.mark.parametrize(("n", "ru", "en"), [(0, "0 строк", "0 rows"), (1, "1 строка", "1 row"),
+                                             (2, "2 строки", "2 rows"), (5, "5 строк", "5 rows"),
+                                             (11, "11 строк", "11 rows"), (21, "21 строка", "21 rows"),
+                                             (104, "104 строки", "104 rows"), (112, "112 строк", "112 rows")])
+def test_row_counts_use_the_language_plural(n: int, ru: str, en: str) -> None:
+    assert RU.rows(n) == ru and ENGLISH.rows(n) == en
+
+
+def test_catalogue_templates_keep_their_placeholders() -> None:
+    """A Russian text must fill exactly the placeholders its English id has."""
+    import string
+    fields = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
+    assert [k for k, v in RUSSIAN.items() if fields(k) != fields(v)] == []
