@@ -29,10 +29,16 @@ class Check(BaseModel):
     fix: str = ""
 
 
+Mode = Literal["migration", "live", "unknown"]
+MODES: dict[str, Mode] = {"off": "migration", "on": "live", "unknown": "unknown"}
+
+
 class DoctorResult(BaseModel):
     url: str
     checks: list[Check]
     notifications: Literal["on", "off", "unknown"] = "unknown"
+    # migration: notifications off, nobody is emailed (migrate run allowed); live: clients are emailed
+    mode: Mode = "unknown"
 
     @property
     def problems(self) -> list[Check]:
@@ -159,7 +165,21 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
                 "off": "off (as recorded by the last provisioning run)",
                 "unknown": "unknown: never provisioned by helpdesk"}[state],
         fix="" if state == "off" else "provision with --notifications off before migrating"))
-    return DoctorResult(url=gateway.url, checks=checks, notifications=state)
+    checks.append(_mode_check(MODES[state]))
+    return DoctorResult(url=gateway.url, checks=checks, notifications=state, mode=MODES[state])
+
+
+def _mode_check(mode: Mode) -> Check:
+    """Migration mode or live: the regulation's emails to clients only flow when live."""
+    detail = {
+        "migration": "migration mode: nobody is emailed; after migrate, fix-dates and verify, go live with "
+                     "`helpdesk provision --ruby --notifications on` (README: runbook)",
+        "live": "live: clients are emailed when support answers and when a ticket is created; "
+                "switch to migration mode (--notifications off) before another migrate run",
+        "unknown": "unknown: never provisioned by helpdesk",
+    }[mode]
+    return Check(area="mode", subject="migration or live", status="warning" if mode == "unknown" else "info",
+                 detail=detail, fix=PROVISION_FIX if mode == "unknown" else "")
 
 
 def notifications_state(gateway: Gateway) -> Literal["on", "off", "unknown"]:

@@ -229,6 +229,14 @@ class TimeEntry(Record):
     comment: StrictStr
 
 
+class StatusChange(Record):
+    """One entry of a ticket's optional `status_history`: which status, when, and who (null: the portal)."""
+
+    status: NonBlank
+    at: Timestamp
+    by: Id | None
+
+
 class Ticket(Record):
     id: Id
     company_id: Id
@@ -250,6 +258,8 @@ class Ticket(Record):
     complaints: tuple[Complaint, ...] = ()
     time_entries: tuple[TimeEntry, ...] = ()
     closed_at: Timestamp | None
+    # After status and created_at: its validator reads them. None (absent) and [] both mean "no history".
+    status_history: tuple[StatusChange, ...] | None = None
 
     @field_validator("comments")
     @classmethod
@@ -264,3 +274,30 @@ class Ticket(Record):
                     {"at": f"{i}.created_at"},
                 )
         return comments
+
+    @field_validator("status_history")
+    @classmethod
+    def _history_consistent(cls, history: tuple[StatusChange, ...] | None,
+                            info: ValidationInfo) -> tuple[StatusChange, ...] | None:
+        """Time order, not before the ticket, ending in the ticket's status: the migration
+        replays it as dated journals, so a history that contradicts itself would misdate them."""
+        if not history:
+            return history
+        created = info.data.get("created_at")
+        for i, change in enumerate(history):
+            if created is not None and change.at < created:
+                raise PydanticCustomError(
+                    "status_history_before_ticket", "status change is older than the ticket's created_at",
+                    {"at": f"{i}.at"})
+            if i and change.at < history[i - 1].at:
+                raise PydanticCustomError(
+                    "status_history_order",
+                    "status change is older than the one before it (status_history must be in time order)",
+                    {"at": f"{i}.at"})
+        status = info.data.get("status")
+        if status is not None and history[-1].status != status:
+            raise PydanticCustomError(
+                "status_history_last",
+                "the last status change is to {last}, but the ticket's status is {status}",
+                {"at": f"{len(history) - 1}.status", "last": repr(history[-1].status), "status": repr(status)})
+        return history

@@ -57,11 +57,26 @@ from migrator.text import (
     provenance_line,
     time_marker,
 )
+from migrator.timeline import (
+    STATE_KIND,
+    STATUS_KIND,
+    TIMELINE_KINDS,
+    Transition,
+    issue_dates,
+    timeline_journals,
+    transitions,
+)
 
 T = TypeVar("T")
 Json = dict[str, Any]
 LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
 PLACEHOLDER = itertools.count(-1, -1)  # ids a plan hands out for objects it would create
+# Users are created with their steady-state email preferences; "no email during the migration" is
+# the global switch alone (`provision --notifications off|on`). Redmine's only_my_events mails a
+# user about issues they wrote, are assigned or watch. The regulation mails the client also when a
+# ticket is created (their own action), so clients do not skip their own events.
+STEADY_MAIL_NOTIFICATION = "only_my_events"
+CLIENT_PREFERENCES = {"no_self_notified": "0"}
 
 
 @dataclass(frozen=True)
@@ -180,8 +195,8 @@ class Migration:
             self.tally.find(Finding(category="bad-record", file=record.file, line=record.line, id=record.id,
                                     field=record.field, reason=record.reason))
         counts = self.tally.counts_dict()
-        writes_that_notify = (counts.get("issue", {}).get("create", 0) + counts.get("journal", {}).get("create", 0)
-                              + counts.get("complaint", {}).get("create", 0))
+        writes_that_notify = sum(counts.get(kind, {}).get("create", 0)
+                                 for kind in ("issue", "journal", "complaint", "status"))
         return MigrationResult(
             dry_run=self.options.dry_run, export=str(self.export_path), ledger=str(self.ledger.path),
             counts=counts, findings=self.tally.findings, finding_counts=dict(self.tally.finding_counts),
@@ -352,8 +367,10 @@ class Migration:
                 "login": login, "firstname": (user.first_name or user.login)[:30],
                 "lastname": (user.last_name or "-")[:30], "mail": user.email,
                 "generate_password": True, "send_information": False, "must_change_passwd": False,
-                "mail_notification": "none" if user.kind == "client" else "only_my_events", "status": 1,
+                "mail_notification": STEADY_MAIL_NOTIFICATION, "status": 1,
                 "custom_fields": [{"id": self.live.user_fields["portal_user_id"], "value": user.id}]}}
+            if user.kind == "client":
+                payload["pref"] = CLIENT_PREFERENCES
             created = self._write("user", "create", lambda: self.gateway.post(
                 "/users.json", payload, recover=lambda: self._find_user(user.email, user.id)))
             user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
@@ -491,7 +508,7 @@ class Migration:
 
     def tool_writers(self) -> set[int]:
         """Accounts the tool writes as whatever the portal author: the API user and the stand-in."""
-        return {self.live.admin_id, self.ctx.standin.redmine_id if self.ctx.standin else 0}
+        return {self.live.api_user_id, self.ctx.standin.redmine_id if self.ctx.standin else 0}
 
     def author_of(self, portal_user_id: str | None) -> tuple[UserRef, bool]:
         """The Redmine user for a portal user id, or the stand-in (second value True)."""
@@ -565,6 +582,9 @@ class TicketMigration:
         self.tally = migration.tally
         self.ledger = migration.ledger
         self.present: set[tuple[str, str]] = set()  # provenance markers already in Redmine
+        self.replayed = 0  # status-change journals written for this ticket in this run
+        self.timeline_seen: list[tuple[str, str, Json]] = []  # timeline journals already in Redmine
+        self.state_written: str | None = None  # the `state` journal's id written in this run
 
     # --- mapping ----------------------------------------------------------------------------------
 
@@ -619,21 +639,29 @@ class TicketMigration:
             if issue_id > 0:
                 issue = self._read_issue(issue_id)
                 self.present = self._markers(issue)
+                for journal in issue.get("journals", []):  # dates journals a crashed run wrote, free
+                    self._date_timeline_journal(journal)
         if issue_id > 0:
             self.ledger.put("issue", t.id, issue_id)
+        pending = self._pending_transitions(issue)
+        last = pending.pop() if pending and pending[-1].index == len(self._transitions()) else None
+        running = (issue or {}).get("status", {}).get("name") or self.m.default_status[tracker]
         for comment in t.comments:
+            while pending and pending[0].at < comment.created_at:
+                running = self._replay(issue_id, pending.pop(0), running)
             self._migrate_comment(issue_id, comment)
+        for step in pending:
+            running = self._replay(issue_id, step, running)
         if issue is not None:
             self._new_ticket_attachments(issue_id, issue)
         for index, complaint in enumerate(t.complaints, start=1):
             self._migrate_complaint(issue_id, index, complaint.author_id, complaint.created_at, complaint.text)
         self._migrate_time_entries(issue_id, tracker, created=issue is None)
-        status_changed = self._final_state(issue_id, issue, tracker, status, priority)
+        status_changed = self._final_state(issue_id, issue, tracker, status, priority, last, running)
         if issue_id > 0 and not self.m.options.dry_run:
-            if status_changed:
+            if status_changed or self.replayed:
                 self._read_back(issue_id, status)
-            self.ledger.record_dates("issue", issue_id, t.created_at.isoformat(), t.updated_at.isoformat(),
-                                     t.closed_at.isoformat() if t.closed_at else None)
+            self._record_issue_dates(issue_id)
             self.ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
 
     # --- the issue itself -------------------------------------------------------------------------
@@ -683,11 +711,11 @@ class TicketMigration:
             payload["issue"]["category_id"] = self.m.category_id(project_id, t.module)
         if stand_in:
             self._authorship_note(f"ticket author {t.author_id} is unknown: created by the stand-in")
+        payload["issue"]["start_date"] = issue_dates(t, self._closed_portal_statuses()).start_date.isoformat()
         created = self.m._write("issue", "create", lambda: self._post_issue(author, payload))
         if isinstance(created, dict):
             issue_id = int(created["issue"]["id"])
-            self.ledger.record_dates("issue", issue_id, t.created_at.isoformat(), t.updated_at.isoformat(),
-                                     t.closed_at.isoformat() if t.closed_at else None)
+            self._record_issue_dates(issue_id)
             return issue_id
         return int(created)
 
@@ -724,7 +752,10 @@ class TicketMigration:
         return self.gateway.get(f"/issues/{issue_id}.json", {"include": "journals,attachments"})["issue"]
 
     def _markers(self, issue: Json) -> set[tuple[str, str]]:
-        return {(kind, source) for kind, source, _ in self._our_notes(issue)}
+        markers = {(kind, source) for kind, source, _ in self._our_notes(issue) if kind not in TIMELINE_KINDS}
+        # timeline markers count only as the migration writes them (migrator.timeline), never quoted
+        markers.update((kind, source) for kind, source, _ in timeline_journals(issue, self.live.api_user_id))
+        return markers
 
     def _our_notes(self, issue: Json) -> list[tuple[str, str, Json]]:
         """(kind, source id, journal) of each note the tool wrote on this issue: the marker opens the
@@ -790,7 +821,7 @@ class TicketMigration:
         ids = ", ".join(a.id for a in new)
         note = "\n\n".join([f"_[portal:attachment:{new[0].id}] Вложения из портала: {ids}_", *lost])
         self._put_note(issue_id, ("attachment", new[0].id), note, private=False, author=None,
-                       uploads=uploads, kind="attachment")
+                       uploads=uploads, kind="attachment", created_at=max(a.created_at for a in new))
 
     # --- notes ------------------------------------------------------------------------------------
 
@@ -819,7 +850,7 @@ class TicketMigration:
 
     def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
                   author: UserRef | None, uploads: list[Json], kind: Kind,
-                  extra: Json | None = None, created_at: datetime | None = None) -> None:
+                  extra: Json | None = None, created_at: datetime | None = None, verb: Verb = "create") -> None:
         payload: Json = {"issue": {"notes": note, "private_notes": private, **(extra or {})}}
         if uploads:
             payload["issue"]["uploads"] = uploads
@@ -841,7 +872,7 @@ class TicketMigration:
                 self.ledger.put("written-by-api", f"{self.t.id}:{marker[1]}", author.redmine_id)
                 return put(None)
 
-        self.m._write(kind, "create", write)
+        self.m._write(kind, verb, write)
         self.present.add(marker)
         if created_at is not None and issue_id > 0 and not self.m.options.dry_run:
             self.ledger.record_note_date(issue_id, f"{marker[0]}:{marker[1]}", created_at.isoformat())
@@ -921,12 +952,19 @@ class TicketMigration:
 
     # --- final state ------------------------------------------------------------------------------
 
-    def _final_state(self, issue_id: int, issue: Json | None, tracker: str, status: str, priority: str) -> bool:
-        """Status, priority and assignee after the notes; says whether the status was changed."""
+    def _final_state(self, issue_id: int, issue: Json | None, tracker: str, status: str, priority: str,
+                     last: Transition | None = None, running: str | None = None) -> bool:
+        """Status, priority and assignee after the notes; says whether the status was changed.
+
+        The change is one journal dated by the portal: the history's last transition (its time
+        and author) when that is still to be written, else a `state` journal at the ticket's
+        last change. Never the migration's own time."""
         wanted: Json = {}
         status_id = self.live.statuses[status]
         current = (int(issue.get("status", {}).get("id", 0)) if issue is not None
                    else self.live.statuses[self.m.default_status[tracker]])  # a new issue starts there
+        if running is not None:
+            current = self.live.statuses.get(running, current)
         if current != status_id:
             wanted["status_id"] = status_id
         if issue is not None and int(issue.get("priority", {}).get("id", 0)) != self.live.priorities[priority]:
@@ -937,9 +975,14 @@ class TicketMigration:
             wanted["assigned_to_id"] = assignee.redmine_id
         if not wanted:
             return False
-        # Setting the final state of a new issue is part of creating it, not an update.
-        verb: Verb | None = "update" if issue is not None else None
-        self.m._write("issue", verb, lambda: self.gateway.put(f"/issues/{issue_id}.json", {"issue": wanted}))
+        # On an existing issue (a delta run) this is an update of the issue, as it always was counted.
+        final: tuple[Kind, Verb] = ("issue", "update") if issue is not None else ("status", "create")
+        if "status_id" in wanted and last is not None:
+            self._write_transition(issue_id, last, wanted, count=final)
+            return True
+        step = Transition(0, self.t.status, issue_dates(self.t, self._closed_portal_statuses()).updated_on, None,
+                          f"{self.t.id}.{self._state_count() + 1}")
+        self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final)
         return "status_id" in wanted
 
     def _read_back(self, issue_id: int, status: str) -> None:
@@ -952,9 +995,84 @@ class TicketMigration:
                                            f"instead of '{status}' (workflow?)"))
         created = {c.id: c.created_at for c in self.t.comments}
         complaints = {f"{self.t.id}-{i}": c.created_at for i, c in enumerate(self.t.complaints, start=1)}
+        for journal in issue.get("journals", []):
+            self._date_timeline_journal(journal)
         for kind, source, journal in self._our_notes(issue):
+            if kind in TIMELINE_KINDS:
+                continue
             moment = created.get(source) if kind == "comment" else complaints.get(source)
             if kind == "comment":
                 self.ledger.put("journal", f"{self.t.id}:{source}", int(journal["id"]))
             if moment is not None:
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+
+    # --- timeline: replayed status changes (see migrator.timeline) -------------------------------
+
+    def _closed_portal_statuses(self) -> set[str]:
+        """The ticket's portal statuses (its own and its history's) that map to a closed Redmine status."""
+        names = {self.t.status, *(c.status for c in self.t.status_history or ())}
+        portal = self.m.mappings.portal
+        closed = self.live.closed_status_ids
+        return {name for name in names
+                if self.live.statuses.get(portal.statuses.get(name, portal.fallback_status)) in closed}
+
+    def _transitions(self) -> list[Transition]:
+        return transitions(self.t, self.t.status in self._closed_portal_statuses())
+
+    def _pending_transitions(self, issue: Json | None) -> list[Transition]:
+        """Transitions still to write. An issue migrated before status histories existed (no
+        timeline journal at all) is not replayed: its history would walk a finished issue backwards."""
+        steps = self._transitions()
+        if issue is None:
+            return steps
+        self.timeline_seen = timeline_journals(issue, self.live.api_user_id)
+        done = {source for kind, source, _ in self.timeline_seen if kind == STATUS_KIND}
+        if not done:
+            return []
+        last_done = max((s.index for s in steps if s.source in done), default=0)
+        return [s for s in steps if s.index > last_done]
+
+    def _state_count(self) -> int:
+        return sum(1 for kind, _, _ in self.timeline_seen if kind == STATE_KIND)
+
+    def _replay(self, issue_id: int, step: Transition, running: str) -> str:
+        """Write one intermediate transition (skipped when Redmine is already in that status)."""
+        target = self._mapped("status", step.status, self.m.mappings.portal.statuses,
+                              self.m.mappings.portal.fallback_status)
+        if target == running:
+            self.tally.add("status", "skip")
+            return running
+        self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]})
+        return target
+
+    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
+                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
+        """One dated journal: the change plus its provenance line, written as its author when that
+        is staff (only support may change statuses), else by the API user with the author named."""
+        author, stand_in = self.m.author_of(step.by) if step.by else (None, True)
+        name = (self._portal_user_name(step.by) if step.by and stand_in else
+                author.display if author is not None and step.by else "портал")
+        writer = author if author is not None and not stand_in and author.kind == "staff" else None
+        note = provenance_line(kind, step.source, name, step.at)
+        # Dated by journal id after the read-back (exactly that journal), not by searching notes.
+        self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
+                       kind=count[0], verb=count[1], extra=change)
+        self.replayed += 1
+        if kind == STATE_KIND:
+            self.state_written = step.source
+
+    def _date_timeline_journal(self, journal: Json) -> None:
+        """The read-back found a timeline journal: date it by its id (exactly that journal)."""
+        for kind, source, _ in timeline_journals({"journals": [journal]}, self.live.api_user_id):
+            if kind == STATUS_KIND:
+                moment = next((s.at for s in self._transitions() if s.source == source), None)
+            else:  # a `state` journal is dated once: by the run that wrote it, or the next after a crash
+                fresh = source == self.state_written or not self.ledger.has_dates("journal", int(journal["id"]))
+                moment = issue_dates(self.t, self._closed_portal_statuses()).updated_on if fresh else None
+            if moment is not None and not self.m.options.dry_run:
+                self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+
+    def _record_issue_dates(self, issue_id: int) -> None:
+        dates = issue_dates(self.t, self._closed_portal_statuses())
+        self.ledger.record_dates("issue", issue_id, dates.created_on.isoformat(), dates.updated_on.isoformat(),
+                                 dates.closed_on.isoformat() if dates.closed_on else None)

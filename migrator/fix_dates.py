@@ -2,11 +2,13 @@
 
 Redmine stamps every issue and journal with the moment of the API call; the sweeps' clocks
 (5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
-writes them with `update_all` (no callbacks, no journal of its own). Notes are found by their
-provenance marker within their issue, so no journal id has to be read back after writing: the
-marker must open the note (client text quoting it never matches), and exactly one note per marker
-is touched; more than one is printed under "ambiguous" and left alone. Values travel as base64
-JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
+writes them with `update_all` (no callbacks, no journal of its own). Issues get created_on,
+updated_on, closed_on and start_date (the portal's creation day, Moscow time). Notes are found
+by their provenance marker within their issue: the marker must open the note (client text quoting
+it never matches), and exactly one note per marker is touched; more than one is printed under
+"ambiguous" and left alone. The status-change journals the migration replays
+(migrator.timeline) are found by their journal id, read back after writing. Values travel as
+base64 JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ changed = 0
 PAYLOAD['issues'].each do |id, created, updated, closed|
   values = {created_on: Time.iso8601(created).utc, updated_on: Time.iso8601(updated || created).utc}
   values[:closed_on] = Time.iso8601(closed).utc if closed
+  # the portal's creation day on the regulation's clock (Moscow), whatever the offset it was written in
+  values[:start_date] = Time.iso8601(created).in_time_zone('Europe/Moscow').to_date
   issue = Issue.find_by(id: id)
   next if issue.nil?
-  next if values.all? { |k, v| issue.send(k).to_i == v.to_i }
+  next if values.all? { |k, v| v.is_a?(Date) ? issue.send(k) == v : issue.send(k).to_i == v.to_i }
   Issue.where(id: id).update_all(values)
   changed += 1
 end

@@ -104,6 +104,11 @@ class Ledger:
             self._db.execute("INSERT OR REPLACE INTO dates VALUES (?, ?, ?, ?, ?)",
                              (kind, redmine_id, created_on, updated_on, closed_on))
 
+    def has_dates(self, kind: str, redmine_id: int) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM dates WHERE kind=? AND redmine_id=?",
+                                    (kind, redmine_id)).fetchone() is not None
+
     def record_note_date(self, issue_id: int, marker: str, created_on: str) -> None:
         """A migrated note's portal time, keyed by its provenance marker (no journal id needed)."""
         with self._lock:

@@ -34,7 +34,7 @@ class LiveRedmine:
     support_role_id: int
     support_group_id: int
     admin_login: str
-    admin_id: int = 0
+    api_user_id: int  # the key's own user: writes every `[portal:state:…]` journal (migrator.timeline)
     projects_by_identifier: dict[str, Json] = field(default_factory=dict)
     projects_by_id: dict[int, Json] = field(default_factory=dict)
     # portal company id -> projects carrying it in «ID компании в портале» (one, unless someone copied it)
@@ -124,7 +124,7 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
         project_fields={key: project_fields[spec.name] for key, spec in project_specs.items()},
         user_fields={key: user_fields[spec.name] for key, spec in user_specs.items()},
         client_role_id=roles[mappings.roles.client.name], support_role_id=roles[mappings.roles.support.name],
-        support_group_id=group_id, admin_login=str(me.get("login")), admin_id=int(me.get("id", 0)),
+        support_group_id=group_id, admin_login=str(me.get("login")), api_user_id=int(me.get("id", 0)),
         support_members={int(u["id"]) for u in group.get("users", [])},
     )
     for project in gateway.iterate("/projects.json", "projects", {"sort": None}):

@@ -12,13 +12,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Kind = Literal["project", "user", "membership", "issue", "journal", "attachment", "time_entry",
-               "complaint", "category", "lock"]
+               "complaint", "category", "lock", "status"]
 Verb = Literal["create", "match", "update", "skip", "fail"]
 FindingCategory = Literal["bad-record", "unmapped-value", "login-collision", "attachment", "authorship",
                           "existing-account", "project-ambiguous", "ledger-conflict",
                           "workflow", "write-failed", "count-mismatch"]
 KINDS: tuple[Kind, ...] = ("project", "user", "membership", "issue", "journal", "attachment", "time_entry",
-                           "complaint", "category", "lock")
+                           "complaint", "category", "lock", "status")
 VERBS: tuple[Verb, ...] = ("create", "match", "update", "skip", "fail")
 
 

@@ -57,7 +57,7 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                      *, max_attachment_bytes: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     live = read_live(gateway, mappings)
-    admin_id = live.admin_id
+    admin_id = live.api_user_id
     limit = max_attachment_bytes or mappings.settings.attachment_max_size_kb * 1024
     portal = mappings.portal
     standin = live.users_by_login.get(portal.standin_user.login.lower())

@@ -196,6 +196,37 @@ STAFF = ("U1", "U2", "U3")
 CLIENTS = {"U10": "C1", "U11": "C2", "U13": "C3", "U14": "C4", "U16": "C3"}
 
 
+# Tickets that carry a status_history (one of each status, and 2024 dates, so the sweeps have work).
+HISTORY_TICKETS = (2, 4, 9, 34, 35, 36, 37, 38, 39, 40)
+
+
+def status_history(ticket: dict[str, Any]) -> list[dict[str, Any]]:
+    """A plausible portal history ending in the ticket's status, from its own dates (no randomness,
+    so adding histories changes no other byte of the sample)."""
+    created = datetime.fromisoformat(ticket["created_at"])
+    updated = datetime.fromisoformat(ticket["updated_at"])
+    staff = ticket["assignee_id"] if ticket.get("assignee_id") in STAFF else "U1"
+    status = ticket["status"]
+    history = [{"status": "На рассмотрении", "at": iso(created), "by": None}]
+    if status == "На рассмотрении":
+        return history
+    history.append({"status": "В работе", "at": iso(created + timedelta(minutes=15)), "by": staff})
+    comments = ticket["comments"]
+    last = comments[-1] if comments else None
+    if status == "Требует обратной связи":
+        asked = last if last is not None and last["author_id"] in STAFF else None
+        history.append({"status": status, "at": asked["created_at"] if asked else iso(updated),
+                        "by": asked["author_id"] if asked else staff})
+    elif status == "Закрыто":
+        start = datetime.fromisoformat(last["created_at"]) if last else created + timedelta(minutes=15)
+        history.append({"status": "Решено, требует проверки", "at": iso(start + (updated - start) / 2),
+                        "by": staff})
+        history.append({"status": status, "at": iso(updated), "by": staff})
+    elif status != "В работе":
+        history.append({"status": status, "at": iso(updated), "by": staff})
+    return history
+
+
 def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, str, str, str]]:
     """Write the awkward sample export into `out` (replaced) and its README; return the cases."""
     if out.exists():
@@ -396,6 +427,8 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     t[31].update(author_id="U15", company_id="C3")
     t[32]["new_field_from_a_later_exporter"] = {"anything": [1, 2, 3]}
     t[33]["assignee_id"] = None
+    for n in HISTORY_TICKETS:
+        t[n]["status_history"] = status_history(t[n])
     # Bad records (invalid on purpose):
     t[25]["created_at"] = "2024-05-06T18:50:00"
     t[26]["comments"] = [new_comment("U1"), new_comment("U2")]
@@ -469,6 +502,12 @@ def write_sample_export(out: Path, seed: int = DEFAULT_SEED) -> list[tuple[str, 
     s.case("author-is-bad-user", "author U15 is a bad record in users.jsonl", "T31", at("T31"))
     s.case("unknown-field", "a field this reader does not know (ignored)", "T32", at("T32"))
     s.case("null-assignee", "assignee_id null", "T33", at("T33"))
+    s.case(
+        "status-history",
+        "status_history: transitions with their times and authors (the first by the portal, null)",
+        ", ".join(f"T{n}" for n in HISTORY_TICKETS),
+        at("T2"),
+    )
     s.case(
         "blank-line",
         "blank line after T34 (ignored, still numbered)",

@@ -16,7 +16,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "export"
 ID = re.compile(r"^[A-Z]\d+$")
-ID_KEYS = {"id", "company_id", "author_id", "assignee_id", "user_id"}
+ID_KEYS = {"id", "company_id", "author_id", "assignee_id", "user_id", "by"}
 
 
 def _rewrite(value: Any, token: str, key: str | None = None) -> Any:

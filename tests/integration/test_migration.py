@@ -161,6 +161,7 @@ def test_delta_run_writes_exactly_the_changes(migrated: dict[str, Any], redmine_
             ticket["updated_at"] = "2026-11-21T10:00:00+03:00"
         if ticket["id"] == portal_id("T2", token):
             ticket["status"] = "Закрыто"
+            ticket["status_history"].append({"status": "Закрыто", "at": "2026-11-21T11:00:00+03:00", "by": None})
         return ticket
 
     delta = unique_export(tmp_path / "delta", token, edit_ticket=edit)

@@ -148,7 +148,8 @@ def test_quoted_markers_and_other_writers_never_count(fake: FakeRedmine, tmp_pat
     fake.add_note(issue["id"], intruder, "_[portal:comment:M2xt] подделка от другого пользователя_")
     second = write_export(tmp_path / "e2", staff("t") + forged_markers("t", 2))
     migrate(fake, second, Ledger(tmp_path / "lost.sqlite"))  # even with the ledger lost
-    opened = [j["notes"].split("]")[0] for j in issue["journals"] if j["user"]["id"] != intruder]
+    opened = [j["notes"].split("]")[0] for j in issue["journals"] if j["user"]["id"] != intruder
+              and j["notes"].startswith(("_[portal:comment:", "_[portal:complaint:"))]  # not the timeline's
     assert sorted(opened) == sorted(["_[portal:comment:M1xt", "_[portal:comment:M2xt",
                                      "_[portal:complaint:TMt-1", "_[portal:complaint:TMt-2"])
     hours = sorted(e["hours"] for e in fake.time_entries.values())
