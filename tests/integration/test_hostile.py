@@ -169,7 +169,7 @@ def opened_by(issue: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for journal in issue.get("journals", []):
         match = OPENING.match(journal.get("notes") or "")
-        if match:
+        if match and match["kind"] in ("comment", "complaint"):  # the timeline's journals are its own
             found.setdefault((match["kind"], match["id"]), []).append(journal)
     return found
 
