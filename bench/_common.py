@@ -74,7 +74,7 @@ def notifications(target: Target) -> str:
 
 def puma_mode() -> str:
     """'cluster (N workers, threads a:b)' as the running Puma config says."""
-    cfg = Path(f"/var/cache/redmine/helpdesk_{VARIANT}/puma.rb")
+    cfg = Path(f"/var/cache/redmine/{os.environ.get('REDMINE_LOCAL_PREFIX', 'helpdesk')}_{VARIANT}/puma.rb")
     try:
         text = cfg.read_text()
     except OSError:
@@ -101,9 +101,12 @@ def machine() -> dict[str, Any]:
 # --------------------------------------------------------------------------- exports
 
 
-def generate(out: Path, tickets: int, *, id_prefix: str = "", seed: int | None = None) -> float:
-    """A bulk export without attachments; returns the seconds it took."""
-    cmd = [sys.executable, str(GENERATOR), "--tickets", str(tickets), "--out", str(out), "--no-attachments"]
+def generate(out: Path, tickets: int, *, id_prefix: str = "", seed: int | None = None,
+             attachments: bool = False) -> float:
+    """A bulk export (without attachments unless asked); returns the seconds it took."""
+    cmd = [sys.executable, str(GENERATOR), "--tickets", str(tickets), "--out", str(out)]
+    if not attachments:
+        cmd.append("--no-attachments")
     if id_prefix:
         cmd += ["--id-prefix", id_prefix]
     if seed is not None:
@@ -152,6 +155,15 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | 
     if stdout.lstrip().startswith("{"):
         child.doc = json.loads(stdout)
     return child
+
+
+def runner_command(variant: str = VARIANT) -> str:
+    """`scripts/redmine-local runner-cmd`: the rails runner of the local instance, for --loader rails."""
+    done = subprocess.run([str(REDMINE_LOCAL), "runner-cmd", "--variant", variant], capture_output=True,
+                          text=True, timeout=60)
+    if done.returncode != 0:
+        sys.exit(f"scripts/redmine-local runner-cmd failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip()
 
 
 def helpdesk(args: list[str], target: Target, *, workdir: Path, ok_codes: tuple[int, ...] = (0, 3)) -> Child:

@@ -10,6 +10,10 @@ For each worker count (default 1, 4, 8):
         POST /time_entries.json, with the same X-Redmine-Switch-User. No reads.
 Then a third baseline: a straightforward python-redmine loop, one request at a time, replaying
 the same ticket writes as the W=8 run (issue.create, issue.update, time_entry.create).
+Then the in-process loader (`--loader rails`, issue 13) on a fresh export of the same shape, and once
+more on a "full" one (with attachments), through bench/_timed_runner.py, which reports the loader's
+own CPU and peak RSS and the ticket phase (first ticket sent to last answer). Tool CPU there is the
+tool's rusage minus the loader's; tool RSS is the tool process's own high-water mark (/proc VmHWM).
 
 issues/s = tickets / wall time. "e2e" is the whole command (process start, live snapshot,
 users/memberships pass, tickets, report); "tickets" is the ticket phase only (first to last
@@ -17,13 +21,17 @@ request made for a ticket), which is what the raw client does. Ratio = tool / ra
 
     .venv/bin/python bench/migrate_throughput.py                    # defaults: 80 / 300 / 300, loop 80
     .venv/bin/python bench/migrate_throughput.py --tickets 1000 --tickets-w1 300 --loop-tickets 200  # idle machine
+    .venv/bin/python bench/migrate_throughput.py --loader-tickets 2000   # loader rows (0 skips them)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shlex
+import subprocess
 import sys
 import threading
 import time
@@ -37,6 +45,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     BENCH,
+    HELPDESK,
     REPO,
     Target,
     generate,
@@ -47,6 +56,7 @@ from _common import (  # noqa: E402
     redmine,
     run_child,
     run_id,
+    runner_command,
     table,
     write_result,
 )
@@ -137,6 +147,77 @@ def run_tool(target: Target, work: Path, tickets: int, workers: int, prefix: str
         "counts": doc["counts"],
     }
     return result, list(groups.values())
+
+
+# --------------------------------------------------------------------------- the loader
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run_loader(target: Target, work: Path, tickets: int, prefix: str, *, attachments: bool) -> dict[str, Any]:
+    """`migrate run --loader rails` on a fresh export; the loader's own figures come from _timed_runner."""
+    name = "loader-full" if attachments else "loader"
+    export = work / name
+    generate(export, tickets, id_prefix=prefix, attachments=attachments)
+    timing = work / f"{name}.timing.json"
+    runner = " ".join([shlex.quote(sys.executable), shlex.quote(str(BENCH / "_timed_runner.py")),
+                       shlex.quote(str(timing)), runner_command()])
+    cmd = [HELPDESK, "migrate", "run", str(export), "--format", "json", "--loader", "rails", "--rails-runner",
+           runner, "--state", str(work / f"{name}.ledger.sqlite")]
+    log(f"loader: {tickets} tickets{' with attachments' if attachments else ''}")
+    out_dir = work / f"{name}.out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    peak: list[float] = [0.0]
+    with (out_dir / "stdout.txt").open("wb") as out, (out_dir / "stderr.txt").open("wb") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=target.env(), cwd=REPO)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.2):
+                peak[0] = max(peak[0], _peak_rss_mb(proc.pid) or 0.0)
+
+        threading.Thread(target=sample, daemon=True).start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        seconds = time.monotonic() - started
+    code = os.waitstatus_to_exitcode(status)
+    stdout = (out_dir / "stdout.txt").read_text("utf-8")
+    if code not in (0, 3):
+        sys.exit(f"loader run exited {code}:\n{(out_dir / 'stderr.txt').read_text('utf-8')[-3000:]}")
+    doc = json.loads(stdout)
+    t = json.loads(timing.read_text("utf-8"))
+    total_cpu = usage.ru_utime + usage.ru_stime  # the tool and, once reaped, its runner
+    tool_cpu = total_cpu - t["loader_cpu_seconds"] - t["relay_cpu_seconds"]
+    phase = t["ticket_phase_seconds"] or seconds
+    created = doc["counts"].get("issue", {}).get("create", 0)
+    if created != tickets:
+        log(f"warning: the loader created {created} issues of {tickets} (counts: {doc['counts']})")
+    objects = sum(doc["counts"].get(k, {}).get("create", 0) for k in ("issue", "journal", "attachment",
+                                                                       "time_entry", "complaint"))
+    reqs = doc["requests"]
+    return {
+        "kind": "loader-full" if attachments else "loader", "workers": 1, "tickets": tickets,
+        "issues_created": created, "objects_created": objects,
+        "seconds_e2e": round(seconds, 2), "seconds_tickets": round(phase, 2),
+        "issues_per_s_e2e": round(tickets / seconds, 2), "issues_per_s_tickets": round(tickets / phase, 2),
+        "objects_per_s_tickets": round(objects / phase, 1),
+        "requests": reqs["requests"], "writes": reqs["writes"],
+        "requests_per_s_e2e": round(reqs["requests"] / seconds, 2),
+        "cpu_seconds": round(tool_cpu, 2), "cpu_share_of_wall": round(tool_cpu / seconds, 3),
+        "max_rss_mb": round(peak[0], 1), "loader_cpu_seconds": t["loader_cpu_seconds"],
+        "loader_cpu_share_of_ticket_phase": round(t["loader_cpu_seconds"] / phase, 3),
+        "loader_max_rss_mb": t["loader_max_rss_mb"], "findings": len(doc.get("findings", [])),
+        "counts": doc["counts"],
+    }
 
 
 # --------------------------------------------------------------------------- raw client
@@ -247,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets-w1", type=int, default=80, help="tickets for the W = 1 run (default 80)")
     parser.add_argument("--loop-tickets", type=int, default=80,
                         help="tickets for the python-redmine loop (default 80; 0 skips it)")
+    parser.add_argument("--loader-tickets", type=int, default=1000,
+                        help="tickets for each loader row (--loader rails; default 1000; 0 skips them)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/helpdesk-bench"),
                         help="where exports, ledgers and request logs go (default /tmp/helpdesk-bench)")
     args = parser.parse_args(argv)
@@ -284,6 +367,15 @@ def main(argv: list[str] | None = None) -> int:
         loop = run_python_redmine(target, groups, f"{rid}t{source_workers}-", f"{rid}p{source_workers}-")
         rows.append(loop)
 
+    loaders: list[dict[str, Any]] = []
+    if args.loader_tickets:
+        for attachments in (False, True):
+            loaders.append(run_loader(target, work, args.loader_tickets, f"{rid}l{int(attachments)}-",
+                                      attachments=attachments))
+            log(f"{loaders[-1]['kind']}: {loaders[-1]['issues_per_s_e2e']} issues/s e2e, "
+                f"{loaders[-1]['issues_per_s_tickets']} in the ticket phase")
+        rows += loaders
+
     tool_rows = {r["workers"]: r for r in rows if r["kind"] == "tool"}
     raw_rows = {r["workers"]: r for r in rows if r["kind"] == "raw"}
     headers = ["workers", "tickets", "tool iss/s e2e", "tool iss/s tickets", "raw iss/s", "ratio e2e",
@@ -308,6 +400,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{loop['requests_per_s']} req/s; tool@{max(worker_counts)} / loop = "
               f"{summary['tool_over_loop_e2e']} e2e, {summary['tool_over_loop_tickets']} ticket phase")
     print("targets: ratio >= 0.9 at every worker count; tool@8 >= 3x the python-redmine loop")
+    side = [["REST", w, tool_rows[w]["tickets"], tool_rows[w]["issues_per_s_e2e"], tool_rows[w]["issues_per_s_tickets"],
+             tool_rows[w]["requests_per_s_tickets"], tool_rows[w]["cpu_seconds"], tool_rows[w]["max_rss_mb"], "", ""]
+            for w in worker_counts]
+    side += [["raw", w, raw_rows[w]["tickets"], "", raw_rows[w]["issues_per_s"], raw_rows[w]["requests_per_s"],
+              raw_rows[w]["cpu_seconds"], "", "", ""] for w in worker_counts]
+    side += [[r["kind"], 1, r["tickets"], r["issues_per_s_e2e"], r["issues_per_s_tickets"], r["requests_per_s_e2e"],
+              r["cpu_seconds"], r["max_rss_mb"], r["loader_cpu_seconds"], r["loader_max_rss_mb"]] for r in loaders]
+    print("\nSide by side (one run): tickets/s end to end and in the ticket phase, REST requests/s, CPU s, RSS MB")
+    print(table(["path", "W", "tickets", "tickets/s e2e", "tickets/s phase", "req/s", "tool CPU s", "tool RSS MB",
+                 "loader CPU s", "loader RSS MB"], side))
+    print("target: loader >= 50 full tickets/s")
     path = write_result("migrate_throughput", {
         "machine": host, "run_id": rid, "work_dir": str(work), "warm_up": warm,
         "sizes": {"tickets": args.tickets, "tickets_w1": args.tickets_w1, "loop_tickets": args.loop_tickets},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
 from migrator.engine import Migration, MigrationOptions
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
+from migrator.rails_loader import LoaderProcess, RailsLoader, runner_command
 from migrator.rejects import default_rejects_path
 from migrator.report import migration_report, verify_report
 from migrator.verify import verify_migration
@@ -38,6 +40,24 @@ AdoptExisting = Annotated[bool, typer.Option(
 RejectsOption = Annotated[Path | None, typer.Option(
     "--rejects", file_okay=False, help="Directory for the bad lines, whole, for a corrected re-run "
     "(DIR/<file>.jsonl byte for byte + DIR/index.jsonl).")]
+
+
+class LoaderKind(StrEnum):
+    rest = "rest"
+    rails = "rails"
+
+
+@contextmanager
+def _loader(kind: LoaderKind, runner: str | None) -> Iterator[RailsLoader | None]:
+    """The Ruby loader for `--loader rails`, booting while the snapshot is read; stopped at the end."""
+    if kind is LoaderKind.rest:
+        yield None
+        return
+    process = LoaderProcess(runner_command(runner))
+    try:
+        yield RailsLoader(process)
+    finally:
+        process.close()
 
 
 @contextmanager
@@ -61,7 +81,10 @@ def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[
 
 def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,
              output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
-             attachment_limit_kb: int | None, adopt_existing: bool, rejects: Path | None) -> int:
+             attachment_limit_kb: int | None, adopt_existing: bool, rejects: Path | None,
+             loader: LoaderKind = LoaderKind.rest, rails_runner: str | None = None) -> int:
+    if loader is LoaderKind.rails:
+        runner_command(rails_runner)  # a missing command is a usage error before anything starts
     session = session_from(ctx)
     mappings = session.mappings()
     if attachment_limit_kb is not None:
@@ -78,8 +101,10 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     options = MigrationOptions(dry_run=dry_run, workers=workers, adopt_existing=adopt_existing,
                                rejects=rejects)
     try:
-        with _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress:
-            result = Migration(export, gateway, mappings, ledger, options, progress=progress).execute()
+        with (_loader(loader, rails_runner) as ticket_loader,
+              _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress):
+            result = Migration(export, gateway, mappings, ledger, options, progress=progress,
+                               loader=ticket_loader).execute()
     finally:
         ledger.close()
     rendered = migration_report(result, session.clock().now())
@@ -121,7 +146,16 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
             help="Run even though Redmine would email clients.")] = False,
         output: FormatOption = OutputFormat.text, html: HtmlOption = None,
         attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False,
-        rejects: RejectsOption = None) -> int:
+        rejects: RejectsOption = None,
+        loader: Annotated[LoaderKind, typer.Option(
+            help="How new tickets are written: rest (the API, as each author) or rails (inside Redmine "
+                 "through rails runner: portal dates and authors set natively, no email; needs host access).",
+            case_sensitive=False)] = LoaderKind.rest,
+        rails_runner: Annotated[str | None, typer.Option(
+            "--rails-runner", envvar="HELPDESK_RAILS_RUNNER", show_envvar=True,
+            help="The command that runs a Ruby script inside Redmine, split like a shell would; the loader "
+                 "script's path is appended. E.g. 'sudo -u www-data RAILS_ENV=production "
+                 "/usr/share/redmine/bin/rails runner'.")] = None) -> int:
     """Migrate the export into Redmine. Safe to re-run: what is done is skipped.
 
     Bad lines are written whole to --rejects DIR (default: <report>.rejects beside --report, else
@@ -129,11 +163,13 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
 
     Example:
         helpdesk migrate run samples/export --workers 4 --report migration.json
+        helpdesk migrate run samples/export --loader rails --rails-runner "$(scripts/redmine-local runner-cmd)"
     """
     return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
                     report=report, allow_notifications=allow_notifications,
                     attachment_limit_kb=attachment_limit_kb, adopt_existing=adopt_existing,
-                    rejects=rejects or default_rejects_path(export, report))
+                    rejects=rejects or default_rejects_path(export, report), loader=loader,
+                    rails_runner=rails_runner)
 
 
 @migrate_app.command("verify")

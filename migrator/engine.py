@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import (
@@ -35,7 +35,7 @@ from helpdesk_core.errors import (
     ValidationFailed,
 )
 from helpdesk_core.export import BadRecord, Export, open_export
-from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, User
+from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, TimeEntry, User
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
@@ -112,6 +112,16 @@ class RunContext:
     unlocked: set[int] = field(default_factory=set)
 
 
+class TicketLoader(Protocol):
+    """Writes whole new tickets some other way than REST (migrator.rails_loader); ledger on its answers."""
+
+    def submit(self, ticket: TicketMigration, project_id: int, tracker: str, priority: str, status: str) -> None: ...
+
+    def finish(self) -> dict[str, int]:
+        """Wait for every answer; the tickets it found already in Redmine (portal id -> issue id)."""
+        ...
+
+
 def fingerprint(ticket: Ticket) -> str:
     return hashlib.sha256(ticket.model_dump_json().encode()).hexdigest()
 
@@ -144,7 +154,8 @@ class Migration:
     """One migration run over one export; `execute()` returns the result."""
 
     def __init__(self, export_path: Path, gateway: Gateway, mappings: Mappings, ledger: Ledger,
-                 options: MigrationOptions, *, progress: Callable[[int, int], None] | None = None) -> None:
+                 options: MigrationOptions, *, progress: Callable[[int, int], None] | None = None,
+                 loader: TicketLoader | None = None) -> None:
         self.export_path = export_path
         self.gateway = gateway
         self.mappings = mappings
@@ -157,6 +168,7 @@ class Migration:
         self.default_status = {t.name: t.default_status for t in mappings.trackers}
         self.live: LiveRedmine
         self._members: dict[int, set[int]] = {}  # project id -> principal ids, read once per project
+        self.loader = None if options.dry_run else loader
 
     # --- the one branch point between plan and run ----------------------------------------------
 
@@ -471,12 +483,14 @@ class Migration:
 
     def _migrate_tickets(self, tickets: Iterable[Ticket], export: Export, total: int) -> int:
         done = 0
-        workers = max(1, self.options.workers)
+        workers = 1 if self.loader is not None else max(1, self.options.workers)
         if workers == 1:  # a plan, or a run of one: no pool, no hand-off between two threads per ticket
             for ticket in tickets:
                 self._migrate_ticket_safely(ticket, export)
                 done += 1
                 self.progress(done, total)
+            if self.loader is not None:
+                self._after_loader(export)
             return done
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ticket") as pool:
             pending: set[Future[None]] = set()
@@ -493,6 +507,18 @@ class Migration:
                 done += 1
                 self.progress(done, total)
         return done
+
+    def _after_loader(self, export: Export) -> None:
+        """Tickets the loader found already in Redmine (written meanwhile) are completed the REST way."""
+        assert self.loader is not None
+        existing = self.loader.finish()
+        if not existing:
+            return
+        for portal_id, issue_id in existing.items():
+            self.live.issues_by_portal_id[portal_id] = [issue_id]
+        for ticket in export.tickets():
+            if ticket.id in existing:
+                self._migrate_ticket_safely(ticket, export)
 
     def _migrate_ticket_safely(self, ticket: Ticket, export: Export) -> None:
         """A ticket Redmine rejects is reported and the run goes on; an unreachable Redmine stops it."""
@@ -632,6 +658,9 @@ class TicketMigration:
                 self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=t.id,
                                         reason=f"{len(existing)} issues carry this portal id: {existing}"))
         issue: Json | None = None
+        if issue_id is None and self.m.loader is not None:
+            self.m.loader.submit(self, project_id, tracker, priority, status)  # the whole ticket, dates included
+            return
         if issue_id is None:
             issue_id = self._create_issue(project_id, tracker, priority)
         else:
@@ -697,21 +726,27 @@ class TicketMigration:
             values["complaints"] = str(len(self.t.complaints))
         return [{"id": fields[key], "value": value} for key, value in values.items()]
 
-    def _create_issue(self, project_id: int, tracker: str, priority: str) -> int:
+    def issue_fields(self, project_id: int, tracker: str, priority: str, lost: list[str]) -> tuple[UserRef, Json]:
+        """The author and the fields of the new issue (both writers); an unknown author is reported."""
         t = self.t
         author, stand_in = self.m.author_of(t.author_id)
-        uploads, lost = self._uploads(t.attachments)
         subject, cut = cut_subject(t.subject)
-        payload: Json = {"issue": {
+        fields: Json = {
             "project_id": project_id, "tracker_id": self.live.trackers[tracker],
             "priority_id": self.live.priorities[priority], "subject": subject,
-            "description": self._description(stand_in, cut, lost), "custom_fields": self._custom_fields(),
-            "uploads": uploads}}
+            "description": self._description(stand_in, cut, lost), "custom_fields": self._custom_fields()}
         if t.module:
-            payload["issue"]["category_id"] = self.m.category_id(project_id, t.module)
+            fields["category_id"] = self.m.category_id(project_id, t.module)
         if stand_in:
             self._authorship_note(f"ticket author {t.author_id} is unknown: created by the stand-in")
-        payload["issue"]["start_date"] = issue_dates(t, self._closed_portal_statuses()).start_date.isoformat()
+        fields["start_date"] = issue_dates(t, self._closed_portal_statuses()).start_date.isoformat()
+        return author, fields
+
+    def _create_issue(self, project_id: int, tracker: str, priority: str) -> int:
+        t = self.t
+        uploads, lost = self._uploads(t.attachments)
+        author, fields = self.issue_fields(project_id, tracker, priority, lost)
+        payload: Json = {"issue": {**fields, "uploads": uploads}}
         created = self.m._write("issue", "create", lambda: self._post_issue(author, payload))
         if isinstance(created, dict):
             issue_id = int(created["issue"]["id"])
@@ -769,34 +804,45 @@ class TicketMigration:
 
     # --- attachments ------------------------------------------------------------------------------
 
-    def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
-        """Upload every sound file (as its author); a missing, corrupt, unreadable or oversize one is reported.
-
-        The bytes sent are the bytes checked: `_upload` hashes what it read and refuses a mismatch, so
-        no path (a resumed run, a file changed since the check) can attach an unchecked file.
-        """
-        uploads: list[Json] = []
+    def sound_attachments(self, attachments: Iterable[Attachment]) -> tuple[list[Attachment], list[str]]:
+        """The files that can move; a missing, corrupt or oversize one is reported and named in a line."""
+        sound: list[Attachment] = []
         lost: list[str] = []
         for att in attachments:
             check = self.export.check_attachment(att)
             problem = None if check.ok else check.reason
             if problem is None and att.size > self.m.max_attachment_bytes:
                 problem = f"{att.size} bytes is over the server's limit of {self.m.max_attachment_bytes}"
-            if problem is None:
-                author, _ = self.m.author_of(att.author_id)
-                try:
-                    token = self.m._write("attachment", "create",
-                                          lambda att=att, author=author: self._upload(att, author))
-                except AttachmentRefused as exc:
-                    problem = str(exc)
-                else:
-                    uploads.append({"token": str(token), "filename": attachment_filename(att.filename),
-                                    "content_type": att.content_type})
-                    continue
-            self.tally.add("attachment", "fail")
-            self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
-                                    field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
-            lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_")
+            if problem is not None:
+                self.tally.add("attachment", "fail")
+                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
+                                        field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
+                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_")
+                continue
+            sound.append(att)
+        return sound, lost
+
+    def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
+        """Upload every sound file (as its author).
+
+        The bytes sent are the bytes checked: `_upload` hashes what it read and refuses a mismatch, so
+        no path (a resumed run, a file changed since the check) can attach an unchecked file.
+        """
+        sound, lost = self.sound_attachments(attachments)
+        uploads: list[Json] = []
+        for att in sound:
+            author, _ = self.m.author_of(att.author_id)
+            try:
+                token = self.m._write("attachment", "create",
+                                      lambda att=att, author=author: self._upload(att, author))
+            except AttachmentRefused as exc:
+                self.tally.add("attachment", "fail")
+                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
+                                        field=f"attachments.{att.id}", reason=f"{att.path}: {exc}"))
+                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {exc}_")
+                continue
+            uploads.append({"token": str(token), "filename": attachment_filename(att.filename),
+                            "content_type": att.content_type})
         return uploads, lost
 
     def _upload(self, att: Attachment, author: UserRef) -> str:
@@ -833,9 +879,17 @@ class TicketMigration:
                 self.ledger.put("journal", key, None)  # found in Redmine: a lost ledger learns its date again
                 self.ledger.record_note_date(issue_id, f"comment:{comment.id}", comment.created_at.isoformat())
             return
+        uploads, lost = self._uploads(comment.attachments)
+        note, writer = self.comment_note(comment, lost)
+        self._put_note(issue_id, ("comment", comment.id), note, private=comment.internal, author=writer,
+                       uploads=uploads, kind="journal", created_at=comment.created_at)
+        if issue_id > 0 and not self.m.options.dry_run:
+            self.ledger.put("journal", key, None)
+
+    def comment_note(self, comment: Comment, lost: list[str]) -> tuple[str, UserRef | None]:
+        """The note's text and its writer (None: the API user, which is reported)."""
         author, stand_in = self.m.author_of(comment.author_id)
         name = self._portal_user_name(comment.author_id) if stand_in else author.display
-        uploads, lost = self._uploads(comment.attachments)
         body = html_to_markdown(comment.body) if "<" in comment.body and ">" in comment.body else comment.body
         note = "\n\n".join([provenance_line("comment", comment.id, name, comment.created_at), body, *lost])
         # Only support may write private notes: an internal note whose author is not staff is
@@ -843,10 +897,7 @@ class TicketMigration:
         writer = author if (not comment.internal or author.kind == "staff") and not stand_in else None
         if writer is None:
             self._authorship_note(f"comment {comment.id}: written by the API user for {name}")
-        self._put_note(issue_id, ("comment", comment.id), note, private=comment.internal, author=writer,
-                       uploads=uploads, kind="journal", created_at=comment.created_at)
-        if issue_id > 0 and not self.m.options.dry_run:
-            self.ledger.put("journal", key, None)
+        return note, writer
 
     def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
                   author: UserRef | None, uploads: list[Json], kind: Kind,
@@ -886,9 +937,7 @@ class TicketMigration:
                 self.ledger.put("complaint", source, None)
                 self.ledger.record_note_date(issue_id, f"complaint:{source}", created_at.isoformat())
             return
-        name = self._portal_user_name(author_id)
-        note = (f"{provenance_line('complaint', source, name, created_at)}\n\n"
-                f"**Жалоба на задержку** #жалоба\n\n{text}")
+        note = self.complaint_note(source, author_id, created_at, text)
         field = self.live.custom_fields["complaints"]
         self._put_note(issue_id, ("complaint", source), note, private=True, author=None, uploads=[],
                        kind="complaint", extra={"custom_fields": [{"id": field, "value": str(index)}]},
@@ -896,14 +945,18 @@ class TicketMigration:
         if issue_id > 0 and not self.m.options.dry_run:
             self.ledger.put("complaint", source, None)
 
+    def complaint_note(self, source: str, author_id: str, created_at: datetime, text: str) -> str:
+        name = self._portal_user_name(author_id)
+        return (f"{provenance_line('complaint', source, name, created_at)}\n\n"
+                f"**Жалоба на задержку** #жалоба\n\n{text}")
+
     # --- time -------------------------------------------------------------------------------------
 
     def _migrate_time_entries(self, issue_id: int, tracker: str, *, created: bool = False) -> None:
         """`created`: the issue was created by this very run, so it has no time entries to look for."""
         if not self.t.time_entries:
             return
-        portal = self.m.mappings.portal
-        activity = portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
+        activity = self.time_activity(tracker)
         existing: dict[str, int] | None = None
         for entry in self.t.time_entries:
             if self.ledger.has("time_entry", entry.id):
@@ -915,15 +968,11 @@ class TicketMigration:
                 self.tally.add("time_entry", "match")
                 self.ledger.put("time_entry", entry.id, existing[entry.id])
                 continue
-            user, stand_in = self.m.author_of(entry.user_id)
-            # The marker opens the comment (where client text can never put it); the text follows.
-            comment = f"{time_marker(entry.id)} {entry.comment}".strip()
-            if stand_in:
-                comment = f"{comment} ({self._portal_user_name(entry.user_id)})"
+            user, comment = self.time_entry_comment(entry)
             payload: Json = {"time_entry": {
                 "issue_id": issue_id, "spent_on": entry.spent_on.isoformat(), "hours": str(entry.hours),
-                "activity_id": self.live.activities[activity], "comments": comment[:1024]}}
-            if not stand_in:
+                "activity_id": self.live.activities[activity], "comments": comment}}
+            if user is not None:
                 payload["time_entry"]["user_id"] = user.redmine_id
 
             def post(payload: Json = payload, entry_id: str = entry.id) -> Json:
@@ -941,6 +990,18 @@ class TicketMigration:
             created = self.m._write("time_entry", "create", post)
             if isinstance(created, dict):
                 self.ledger.put("time_entry", entry.id, int(created["time_entry"]["id"]))
+
+    def time_activity(self, tracker: str) -> str:
+        return self.m.mappings.portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
+
+    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str]:
+        """Who logged it (None: the API user, for an unknown user) and the comment with its marker."""
+        user, stand_in = self.m.author_of(entry.user_id)
+        # The marker opens the comment (where client text can never put it); the text follows.
+        comment = f"{time_marker(entry.id)} {entry.comment}".strip()
+        if stand_in:
+            comment = f"{comment} ({self._portal_user_name(entry.user_id)})"
+        return (None if stand_in else user), comment[:1024]
 
     def _time_markers(self, issue_id: int) -> dict[str, int]:
         if issue_id <= 0:
@@ -969,9 +1030,9 @@ class TicketMigration:
             wanted["status_id"] = status_id
         if issue is not None and int(issue.get("priority", {}).get("id", 0)) != self.live.priorities[priority]:
             wanted["priority_id"] = self.live.priorities[priority]
-        assignee, stand_in = self.m.author_of(self.t.assignee_id) if self.t.assignee_id else (None, True)
+        assignee = self.assignee()
         current_assignee = (issue or {}).get("assigned_to", {}).get("id")
-        if assignee is not None and not stand_in and current_assignee != assignee.redmine_id:
+        if assignee is not None and current_assignee != assignee.redmine_id:
             wanted["assigned_to_id"] = assignee.redmine_id
         if not wanted:
             return False
@@ -984,6 +1045,13 @@ class TicketMigration:
                           f"{self.t.id}.{self._state_count() + 1}")
         self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final)
         return "status_id" in wanted
+
+    def assignee(self) -> UserRef | None:
+        """The Redmine user the ticket is assigned to; none for an unknown portal user."""
+        if not self.t.assignee_id:
+            return None
+        assignee, stand_in = self.m.author_of(self.t.assignee_id)
+        return None if stand_in else assignee
 
     def _read_back(self, issue_id: int, status: str) -> None:
         """After a status change, read the issue back: Redmine answers 204 even when its workflow
@@ -1045,15 +1113,19 @@ class TicketMigration:
         self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]})
         return target
 
-    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
-                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
-        """One dated journal: the change plus its provenance line, written as its author when that
-        is staff (only support may change statuses), else by the API user with the author named."""
+    def transition_note(self, step: Transition, kind: str) -> tuple[str, UserRef | None]:
+        """The change's provenance line and its writer: its author when staff, else the API user (None)."""
         author, stand_in = self.m.author_of(step.by) if step.by else (None, True)
         name = (self._portal_user_name(step.by) if step.by and stand_in else
                 author.display if author is not None and step.by else "портал")
         writer = author if author is not None and not stand_in and author.kind == "staff" else None
-        note = provenance_line(kind, step.source, name, step.at)
+        return provenance_line(kind, step.source, name, step.at), writer
+
+    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
+                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
+        """One dated journal: the change plus its provenance line, written as its author when that
+        is staff (only support may change statuses), else by the API user with the author named."""
+        note, writer = self.transition_note(step, kind)
         # Dated by journal id after the read-back (exactly that journal), not by searching notes.
         self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
                        kind=count[0], verb=count[1], extra=change)

@@ -1,0 +1,318 @@
+"""`migrate run --loader rails`: new tickets written inside Redmine by a Ruby loader, not over REST.
+
+The Python side plans each ticket with the same code as the REST path (TicketMigration's mapping and
+text helpers) and sends the plan as one JSON line to `loader.rb`, which runs under `rails runner`
+(the command from --rails-runner / HELPDESK_RAILS_RUNNER, split like a shell would, then the script's
+path). The loader writes the ticket in one transaction with ActiveRecord (authors and portal dates
+set natively, no email) and answers one JSON line per ticket; the ledger is written from the answers.
+Data only ever travels as JSON on stdin: nothing from the export becomes Ruby source.
+
+Requests to the REST API remain for the snapshot, users, projects, memberships and categories (a few
+per company) and for tickets that already have an issue (deltas), which the REST path completes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from helpdesk_core.errors import ConfigError, HelpdeskError
+from helpdesk_core.export_model import Attachment
+from migrator.engine import TicketMigration, fingerprint
+from migrator.outcome import Finding
+from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
+
+Json = dict[str, Any]
+RUNNER_ENV = "HELPDESK_RAILS_RUNNER"
+WINDOW = 64  # tickets in flight: the pipe never holds more than this, memory stays flat
+WINDOW_BYTES = 64 * 1024 * 1024  # ... nor more than this much JSON (attachments travel base64)
+BOOT_TIMEOUT = 300.0
+
+
+class LoaderError(HelpdeskError):
+    """The loader process could not start or died: the run stops (exit 1); a re-run resumes."""
+
+    hint = "check the --rails-runner command (try it with a one-line script) and the loader's stderr above"
+
+
+def runner_command(option: str | None) -> list[str]:
+    """The runner command from --rails-runner or the environment, split like a shell would."""
+    text = option or os.environ.get(RUNNER_ENV, "")
+    if not text.strip():
+        raise ConfigError(f"--loader rails needs the rails runner command: --rails-runner CMD or {RUNNER_ENV} "
+                          f"(e.g. 'sudo -u www-data RAILS_ENV=production /usr/share/redmine/bin/rails runner')",
+                          key="--rails-runner")
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise ConfigError(f"the rails runner command cannot be split: {exc}", key="--rails-runner") from exc
+
+
+class LoaderProcess:
+    """The long-running `rails runner loader.rb`: JSON lines in, JSON lines out, in order."""
+
+    def __init__(self, command: list[str]) -> None:
+        self._dir = tempfile.mkdtemp(prefix="helpdesk-loader-")
+        script = Path(self._dir) / "loader.rb"
+        script.write_bytes(resources.files("migrator").joinpath("loader.rb").read_bytes())
+        # The runner often runs as the Redmine user (sudo -u www-data): it must be able to read the script.
+        os.chmod(self._dir, 0o755)
+        os.chmod(script, 0o644)
+        try:
+            self._proc = subprocess.Popen([*command, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE)
+        except OSError as exc:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise LoaderError(f"cannot start the rails runner {command[0]!r}: {exc}") from exc
+        self._stderr: deque[str] = deque(maxlen=40)
+        self._pending: deque[tuple[Callable[[Json], None], int]] = deque()
+        self._bytes = 0
+        self._cond = threading.Condition()
+        self._failure: BaseException | None = None
+        self._ready = False
+        self._closed = False
+        threading.Thread(target=self._read_stderr, name="loader-stderr", daemon=True).start()
+        threading.Thread(target=self._read_answers, name="loader-answers", daemon=True).start()
+
+    # --- threads ----------------------------------------------------------------------------------
+
+    def _read_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            self._stderr.append(raw.decode("utf-8", "replace").rstrip()[:500])
+
+    def _read_answers(self) -> None:
+        assert self._proc.stdout is not None
+        try:
+            for raw in self._proc.stdout:
+                doc = json.loads(raw)
+                if not self._ready:
+                    with self._cond:
+                        self._ready = bool(doc.get("ready"))
+                        self._cond.notify_all()
+                    continue
+                with self._cond:
+                    handler, size = self._pending.popleft()
+                    self._bytes -= size
+                handler(doc)
+                with self._cond:
+                    self._cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            self._failure = exc
+        finally:
+            with self._cond:
+                self._closed = True
+                self._cond.notify_all()
+
+    # --- main thread ------------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise LoaderError(f"the loader's answer could not be handled: {self._failure}") from self._failure
+        if self._closed:
+            code = self._proc.wait()
+            tail = "\n".join(self._stderr) or "(no output)"
+            raise LoaderError(f"the loader exited ({code}) with {len(self._pending)} tickets unanswered; "
+                              f"its last words:\n{tail}")
+
+    def wait_ready(self, timeout: float = BOOT_TIMEOUT) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._ready or self._closed, timeout):
+                raise LoaderError(f"the loader did not start within {timeout:.0f} s")
+            if not self._ready:
+                self._check()
+
+    def send(self, message: Json, handler: Callable[[Json], None]) -> None:
+        """Queue one ticket; blocks while WINDOW tickets (or WINDOW_BYTES) are unanswered."""
+        line = json.dumps(message, ensure_ascii=False).encode() + b"\n"
+        with self._cond:
+            self._cond.wait_for(lambda: not self._pending or self._closed or self._failure is not None
+                                or (len(self._pending) < WINDOW and self._bytes + len(line) <= WINDOW_BYTES))
+            self._check()
+            self._pending.append((handler, len(line)))
+            self._bytes += len(line)
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(line)
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed, 10)
+                self._check()
+            raise
+
+    def drain(self) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._pending or self._closed or self._failure is not None)
+            if self._pending or self._failure is not None:
+                self._check()
+
+    def close(self) -> None:
+        try:
+            if self._proc.stdin is not None and not self._proc.stdin.closed:
+                with contextlib.suppress(BrokenPipeError):
+                    self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class RailsLoader:
+    """The engine's TicketLoader: plans a new ticket with the REST path's helpers, ledger on the answer."""
+
+    def __init__(self, process: LoaderProcess) -> None:
+        self.process = process
+        self.existing: dict[str, int] = {}
+        self._started = False
+
+    def submit(self, ticket: TicketMigration, project_id: int, tracker: str, priority: str, status: str) -> None:
+        message, counts = self._plan(ticket, project_id, tracker, priority, status)
+        if not self._started:
+            self.process.wait_ready()
+            self._started = True
+        self.process.send(message, lambda answer: self._apply(ticket, answer, counts))
+
+    def finish(self) -> dict[str, int]:
+        self.process.drain()
+        return self.existing
+
+    # --- the plan ---------------------------------------------------------------------------------
+
+    def _plan(self, tm: TicketMigration, project_id: int, tracker: str, priority: str,
+              status: str) -> tuple[Json, dict[str, int]]:
+        t, live = tm.t, tm.live
+        api_user = int(live.users_by_login[live.admin_login.lower()]["id"])
+        attachments: list[Json] = []
+
+        def attach(files: tuple[Attachment, ...]) -> tuple[list[str], list[str]]:
+            sound, lost = tm.sound_attachments(files)
+            refs = []
+            for att in sound:
+                author, _ = tm.m.author_of(att.author_id)
+                with tm.export.open_attachment(att) as handle:
+                    content = base64.b64encode(handle.read()).decode()
+                refs.append(f"a{len(attachments)}")
+                attachments.append({"ref": refs[-1], "filename": att.filename, "content_type": att.content_type,
+                                    "author_id": author.redmine_id, "created_on": att.created_at.isoformat(),
+                                    "content": content})
+            return refs, lost
+
+        _, lost = attach(t.attachments)
+        author, fields = tm.issue_fields(project_id, tracker, priority, lost)
+        assignee = tm.assignee()
+        dates = issue_dates(t, tm._closed_portal_statuses())
+        running = tm.m.default_status[tracker]  # a new issue starts there; the timeline moves it on
+        issue: Json = {**fields, "author_id": author.redmine_id, "status_id": live.statuses[running],
+                       "final_status_id": live.statuses[status],
+                       "assigned_to_id": assignee.redmine_id if assignee else None,
+                       "created_on": dates.created_on.isoformat(), "updated_on": dates.updated_on.isoformat(),
+                       "closed_on": dates.closed_on.isoformat() if dates.closed_on else None}
+        journals: list[Json] = []
+        statuses_written = 0
+
+        def transition(step: Transition, kind: str, change: list[list[Any]]) -> None:
+            nonlocal statuses_written
+            note, writer = tm.transition_note(step, kind)
+            journals.append({"marker": f"{kind}:{step.source}", "notes": note, "private": False,
+                             "user_id": writer.redmine_id if writer else api_user, "created_on": step.at.isoformat(),
+                             "attachments": [], "details": change})
+            statuses_written += 1
+
+        def replay(step: Transition) -> None:  # as TicketMigration._replay: skipped when already there
+            nonlocal running
+            portal = tm.m.mappings.portal
+            target = tm._mapped("status", step.status, portal.statuses, portal.fallback_status)
+            if target == running:
+                tm.tally.add("status", "skip")
+                return
+            transition(step, STATUS_KIND, [["status_id", live.statuses[running], live.statuses[target]]])
+            running = target
+
+        pending = tm._transitions()
+        last = pending.pop() if pending else None
+        for comment in t.comments:
+            while pending and pending[0].at < comment.created_at:
+                replay(pending.pop(0))
+            refs, lost = attach(comment.attachments)
+            note, writer = tm.comment_note(comment, lost)
+            journals.append({"marker": f"comment:{comment.id}", "notes": note, "private": comment.internal,
+                             "user_id": writer.redmine_id if writer else api_user,
+                             "created_on": comment.created_at.isoformat(), "attachments": refs, "details": []})
+        for step in pending:
+            replay(step)
+        for index, complaint in enumerate(t.complaints, start=1):
+            source = f"{t.id}-{index}"
+            journals.append({"marker": f"complaint:{source}", "private": True, "user_id": api_user,
+                             "notes": tm.complaint_note(source, complaint.author_id, complaint.created_at,
+                                                        complaint.text),
+                             "created_on": complaint.created_at.isoformat(), "attachments": [], "details": []})
+        times: list[Json] = []
+        activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
+        for entry in t.time_entries:
+            user, comment = tm.time_entry_comment(entry)
+            times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
+                          "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
+                          "activity_id": activity, "comments": comment})
+        # The final state, as TicketMigration._final_state writes it on a new issue.
+        final: list[list[Any]] = []
+        if running != status:
+            final.append(["status_id", live.statuses[running], live.statuses[status]])
+        if assignee is not None:
+            final.append(["assigned_to_id", None, assignee.redmine_id])
+        if final and final[0][0] == "status_id" and last is not None:
+            transition(last, STATUS_KIND, final)
+        elif final:
+            transition(Transition(0, t.status, dates.updated_on, None, f"{t.id}.1"), STATE_KIND, final)
+        message = {"ticket": t.id, "portal_field": live.custom_fields["portal_id"], "api_user_id": api_user,
+                   "issue": issue, "attachments": attachments, "journals": journals, "time_entries": times}
+        counts = {"attachment": len(attachments), "journal": len(t.comments), "complaint": len(t.complaints),
+                  "time_entry": len(times), "status": statuses_written}
+        return message, counts
+
+    # --- the answer (on the loader's reader thread; ledger and tally are thread-safe) ----------------
+
+    def _apply(self, tm: TicketMigration, answer: Json, counts: dict[str, int]) -> None:
+        t, tally, ledger = tm.t, tm.m.tally, tm.m.ledger
+        if answer.get("ticket") != t.id:
+            raise LoaderError(f"the loader answered for {answer.get('ticket')!r} instead of {t.id!r}")
+        if answer.get("error"):
+            tally.add("issue", "fail")
+            tally.find(Finding(category="write-failed", file="tickets.jsonl", id=t.id,
+                               reason=f"loader: {answer.get('object', 'ticket')}: {answer['error']}"))
+            return
+        issue_id = int(answer["issue"])
+        if answer.get("existed"):
+            self.existing[t.id] = issue_id  # completed by the REST path once the loader is done
+            return
+        tally.add("issue", "create")
+        for kind, n in counts.items():
+            if n:
+                tally.add(kind, "create", n)  # type: ignore[arg-type]
+        for note in answer.get("notes", []):
+            tally.find(Finding(category=note["category"], file="tickets.jsonl", id=t.id, reason=note["reason"]))
+        ledger.put("issue", t.id, issue_id)
+        for marker, journal_id in answer.get("journals", {}).items():
+            kind, _, source = marker.partition(":")
+            if kind == "comment":
+                ledger.put("journal", f"{t.id}:{source}", int(journal_id))
+            elif kind == "complaint":
+                ledger.put("complaint", source, None)
+        for entry_id, time_id in answer.get("time_entries", {}).items():
+            ledger.put("time_entry", entry_id, int(time_id))
+        ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
