@@ -44,7 +44,8 @@ CompaniesOption = Annotated[Path | None, typer.Option(
     "--companies", help="YAML file with a `companies:` section (name, project, domains) and optional "
     "`public_domains:` / `extra_public_domains:`.", exists=True, dir_okay=False)]
 ExportOption = Annotated[Path | None, typer.Option(
-    "--export", help="A portal export (directory or .zip): companies.jsonl gives the domains.",
+    "--export", help="A portal export (directory or .zip): companies.jsonl gives the domains. Not needed "
+    "after a migration: the domains and company id are read from the projects' custom fields.",
     exists=True)]
 
 
@@ -78,9 +79,10 @@ def pending(
         helpdesk users pending --export portal-export/ --format json
     """
     session = session_from(ctx)
-    directory = load_directory(companies, export)
     gateway = session.gateway(writes_allowed=False)
-    items = classify(read_pending(gateway), directory, ProjectIndex.read(gateway))
+    projects = ProjectIndex.read(gateway, session.mappings())
+    directory = load_directory(companies, export, projects.companies())
+    items = classify(read_pending(gateway), directory, projects)
     rows = [_pending_row(i) for i in items]
     needs_person = sum(not i.approvable for i in items)
     # Narrow enough for a terminal; JSON carries every field.
@@ -138,9 +140,9 @@ def approve(
     rows = read_registration_csv(from_csv) if from_csv is not None else None
     # A CSV names companies itself; the directory then only helps map names to projects.
     csv_alone = rows is not None and companies is None and export is None
-    directory = CompanyDirectory(()) if csv_alone else load_directory(companies, export)
+    projects = ProjectIndex.read(gateway, session.mappings())
+    directory = CompanyDirectory(()) if csv_alone else load_directory(companies, export, projects.companies())
     role_id = read_client_role_id(gateway, session.mappings().roles.client.name)
-    projects = ProjectIndex.read(gateway)
     accounts = list(read_pending(gateway))
     if rows is not None:
         plan = plan_from_rows(rows, accounts, directory, projects, role_id)

@@ -57,6 +57,17 @@ def email_domain(address: str) -> str | None:
         return None
 
 
+def valid_domains(raw: Iterable[str]) -> tuple[str, ...]:
+    """The valid ones, normalized: a bad domain is reported elsewhere and must not hide the good ones."""
+    domains = []
+    for value in raw:
+        try:
+            domains.append(normalize_domain(value))
+        except ValueError:
+            continue
+    return tuple(domains)
+
+
 Domain = Annotated[str, AfterValidator(normalize_domain)]
 
 
@@ -112,15 +123,10 @@ def companies_from_export(path: Path) -> list[CompanySpec]:
         with open_export(path) as export:
             specs = []
             for company in export.companies():
-                domains = []
-                for raw in company.email_domains:
-                    try:
-                        domains.append(normalize_domain(raw))
-                    except ValueError:
-                        continue
+                domains = valid_domains(company.email_domains)
                 # Same derivation, same order, same suffix as the migration: same identifier.
                 derived = project_identifier(company.name, used, company.id)
-                specs.append(CompanySpec(name=company.name, domains=tuple(domains),
+                specs.append(CompanySpec(name=company.name, domains=domains,
                                          source_id=company.id, derived_project=derived))
             return specs
     except ExportError as exc:
@@ -175,10 +181,17 @@ class CompanyDirectory:
     @classmethod
     def build(cls, companies: Iterable[CompanySpec], *, public_domains: Iterable[str] | None = None,
               extra_public_domains: Iterable[str] = ()) -> CompanyDirectory:
-        """Merge companies of the same name (a file may complete an export's entry)."""
-        merged: dict[str, CompanySpec] = {}
+        """Merge entries of one company: the same portal company id (Redmine's project and the export),
+        or, for an entry without an id (a --companies file), the one entry of that name.
+
+        Two companies that only share a name stay two companies.
+        """
+        merged: dict[tuple[str, str], CompanySpec] = {}
         for company in companies:
-            key = company_key(company.name)
+            key = ("id", company.source_id) if company.source_id else ("name", company_key(company.name))
+            if company.source_id is None:
+                namesakes = [k for k, c in merged.items() if company_key(c.name) == key[1]]
+                key = namesakes[0] if len(namesakes) == 1 else key
             old = merged.get(key)
             if old is None:
                 merged[key] = company
@@ -208,9 +221,10 @@ class CompanyDirectory:
         return DomainMatch("unknown-domain", domain)
 
     def by_name(self, name: str) -> CompanySpec | None:
-        """A company by its name, ignoring case, quotes and runs of spaces."""
+        """A company by its name, ignoring case, quotes and runs of spaces; None when two share it."""
         key = company_key(name)
-        return next((c for c in self.companies if company_key(c.name) == key), None)
+        found = [c for c in self.companies if company_key(c.name) == key]
+        return found[0] if len(found) == 1 else None
 
 
 def _self_and_parents(domain: str) -> Iterator[str]:
@@ -225,11 +239,14 @@ def company_key(name: str) -> str:
     return " ".join(text.split())
 
 
-def load_directory(companies_file: Path | None, export_dir: Path | None) -> CompanyDirectory:
-    """The directory a command runs with; at least one source must be given."""
-    if companies_file is None and export_dir is None:
-        raise ConfigError("no companies: pass --companies FILE and/or --export DIR", key="--companies")
-    specs: list[CompanySpec] = []
+def load_directory(companies_file: Path | None, export_dir: Path | None,
+                   migrated: Sequence[CompanySpec] = ()) -> CompanyDirectory:
+    """The directory a command runs with: the companies the migration stored on Redmine's projects
+    (`migrated`), completed by an export and a companies file; at least one source must give some."""
+    if companies_file is None and export_dir is None and not migrated:
+        raise ConfigError("no companies: Redmine has no project carrying a portal company id (run the migration) "
+                          "and neither --companies FILE nor --export DIR is given", key="--companies")
+    specs: list[CompanySpec] = list(migrated)
     public: Sequence[str] | None = None
     extra: Sequence[str] = ()
     if export_dir is not None:

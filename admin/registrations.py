@@ -25,9 +25,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from admin.companies import CompanyDirectory, CompanySpec, DomainMatch, company_key
+from admin.companies import CompanyDirectory, CompanySpec, DomainMatch, company_key, valid_domains
+from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import ConfigError, HelpdeskError, RedmineError, ValidationFailed
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.mappings import Mappings, load_mappings
 
 STATUS_ACTIVE = 1
 STATUS_REGISTERED = 2
@@ -52,11 +54,13 @@ class PendingAccount(BaseModel):
 
 @dataclass(frozen=True)
 class ProjectRef:
-    """A Redmine project an account may join."""
+    """A Redmine project an account may join; `company_id`/`domains`: what the migration stored on it."""
 
     id: int
     identifier: str
     name: str
+    company_id: str | None = None
+    domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,32 +78,59 @@ class Pending:
 
 
 class ProjectIndex:
-    """Redmine's projects by identifier and by name, read once per command."""
+    """Redmine's projects by identifier, by the portal company id they carry, and by name; read once."""
 
     def __init__(self, projects: Iterable[ProjectRef]) -> None:
         self._all = list(projects)
         self._by_identifier = {p.identifier: p for p in self._all}
+        self._by_company: dict[str, list[ProjectRef]] = {}
         self._by_name: dict[str, list[ProjectRef]] = {}
         for project in self._all:
             self._by_name.setdefault(company_key(project.name), []).append(project)
+            if project.company_id:
+                self._by_company.setdefault(project.company_id, []).append(project)
 
     @classmethod
-    def read(cls, gateway: Gateway) -> ProjectIndex:
-        return cls(ProjectRef(id=int(p["id"]), identifier=str(p["identifier"]), name=str(p["name"]))
+    def read(cls, gateway: Gateway, mappings: Mappings | None = None) -> ProjectIndex:
+        """Every project, with the company id and mail domains the migration stored on it."""
+        specs = (mappings or load_mappings()).project_custom_fields
+        fields = {str(f["name"]): int(f["id"]) for f in Catalog.of(gateway).items("custom_fields")
+                  if f.get("customized_type") == "project"}
+        company_field, domains_field = fields.get(specs.company_id.name), fields.get(specs.email_domains.name)
+
+        def value(project: dict[str, Any], field_id: int | None) -> str:
+            return next((str(v.get("value") or "") for v in project.get("custom_fields", [])
+                         if field_id is not None and v.get("id") == field_id), "")
+
+        return cls(ProjectRef(id=int(p["id"]), identifier=str(p["identifier"]), name=str(p["name"]),
+                              company_id=value(p, company_field) or None,
+                              domains=tuple(value(p, domains_field).split()))
                    for p in gateway.iterate("/projects.json", "projects", {"sort": None}))
+
+    def companies(self) -> list[CompanySpec]:
+        """A company for each project that carries a portal company id (what the migration made)."""
+        return [CompanySpec(name=p.name, domains=valid_domains(p.domains), source_id=p.company_id)
+                for p in self._all if p.company_id]
 
     def for_company(self, company: CompanySpec) -> tuple[ProjectRef | None, str | None]:
         """The company's project, or why it cannot be told.
 
-        An explicit identifier wins. Otherwise the identifier the migration derived for the
-        company (`helpdesk_core.identifiers.project_identifier`), then the project named like the company
-        (the migration matches an existing project rather than making a second one).
+        An explicit identifier wins. A company with a portal id is the project carrying that id,
+        never one found by name (two companies may share a name). Only a company given by name
+        alone (a --companies entry) is looked up by its name.
         """
         if company.project is not None:
             project = self._by_identifier.get(company.project)
             return (project, None) if project else (None, f"project '{company.project}' does not exist")
-        if company.derived_project is not None and company.derived_project in self._by_identifier:
-            return self._by_identifier[company.derived_project], None
+        if company.source_id is not None:
+            carriers = self._by_company.get(company.source_id, [])
+            if len(carriers) == 1:
+                return carriers[0], None
+            if not carriers:
+                return None, (f"no project carries company id {company.source_id} (migrate the company first, "
+                              f"or give the project identifier in --companies)")
+            names = ", ".join(p.identifier for p in carriers)
+            return None, f"several projects carry company id {company.source_id} ({names}): give the identifier"
         found = self._by_name.get(company_key(company.name), [])
         if len(found) == 1:
             return found[0], None
@@ -325,7 +356,7 @@ class ApprovalOutcome(BaseModel):
 
 def read_client_role_id(gateway: Gateway, role_name: str) -> int:
     """The id of the client role (mappings: roles.client.name)."""
-    for role in gateway.catalog.items("roles"):
+    for role in Catalog.of(gateway).items("roles"):
         if role.get("name") == role_name:
             return int(role["id"])
     raise ConfigError(f"Redmine has no role '{role_name}' (run helpdesk provision)", key="roles.client.name")

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import AuthError, ForbiddenError, RedmineError
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import Mappings
@@ -77,13 +78,13 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     checks = [_check_connection(gateway)]
     if checks[0].status == "problem":
         return DoctorResult(url=gateway.url, checks=checks)
-    fields = gateway.catalog.by_name("custom_fields")
+    fields = Catalog.of(gateway).by_name("custom_fields")
     checks += _status_checks(gateway, mappings)
     checks += _tracker_checks(gateway, mappings)
     checks += _enumeration_checks_all(gateway, mappings)
     checks += _custom_field_checks(fields, mappings)
     checks += _role_checks(gateway, mappings)
-    groups = set(gateway.catalog.by_name("groups"))
+    groups = set(Catalog.of(gateway).by_name("groups"))
     checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
     checks.append(Check(area="workflow", subject="status transitions", status="info",
                         detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
@@ -94,7 +95,7 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
 
 
 def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
-    statuses = gateway.catalog.by_name("statuses")
+    statuses = Catalog.of(gateway).by_name("statuses")
     checks = []
     for spec in mappings.statuses:
         live = statuses.get(spec.name)
@@ -108,7 +109,7 @@ def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
 
 
 def _tracker_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
-    trackers = gateway.catalog.by_name("trackers")
+    trackers = Catalog.of(gateway).by_name("trackers")
     checks = []
     for spec in mappings.trackers:
         live = trackers.get(spec.name)
@@ -124,12 +125,12 @@ def _tracker_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
 
 def _enumeration_checks_all(gateway: Gateway, mappings: Mappings) -> list[Check]:
     """Priorities (and which one is the default) and time-entry activities."""
-    priorities = gateway.catalog.by_name("priorities")
+    priorities = Catalog.of(gateway).by_name("priorities")
     checks = _enumeration_checks("priority", [p.name for p in mappings.priorities], priorities)
     default = next((n for n, p in priorities.items() if p.get("is_default")), None)
     if default != mappings.default_priority:
         checks.append(_verdict("priority", "default", [f"default is {default}, want {mappings.default_priority}"]))
-    activities = gateway.catalog.by_name("activities")
+    activities = Catalog.of(gateway).by_name("activities")
     return checks + _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
 
 
@@ -156,7 +157,7 @@ def _custom_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappings) 
 
 def _role_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:
     """The client and support roles: permissions exactly as mapped, clients never see private notes."""
-    roles = gateway.catalog.by_name("roles")
+    roles = Catalog.of(gateway).by_name("roles")
     checks = []
     for key in ("client", "support"):
         spec = getattr(mappings.roles, key)
@@ -210,7 +211,7 @@ def _mode_check(mode: Mode) -> Check:
 def notifications_state(gateway: Gateway) -> Literal["on", "off", "unknown"]:
     """What the last provisioning run recorded about Setting.notified_events."""
     try:
-        fields = gateway.catalog.by_name("custom_fields")
+        fields = Catalog.of(gateway).by_name("custom_fields")
     except RedmineError:
         return "unknown"
     return _notifications_state_of(fields)

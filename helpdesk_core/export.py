@@ -101,7 +101,7 @@ class AttachmentCheck(BaseModel):
 
     attachment_id: str
     path: str
-    status: Literal["ok", "missing", "sha256_mismatch", "size_mismatch"]
+    status: Literal["ok", "missing", "sha256_mismatch", "size_mismatch", "unreadable"]
     reason: str
     size: int | None = None
     sha256: str | None = None
@@ -156,8 +156,12 @@ class _DirSource:
 
     def local_path(self, name: str) -> Path | None:
         path = self.root / name
-        # A symlink inside the export must not lead outside it.
-        if not path.resolve().is_relative_to(self._resolved) or not path.is_file():
+        # A symlink inside the export must not lead outside it; a symlink loop or a name too long
+        # for the file system is a file that is not there.
+        try:
+            if not path.resolve().is_relative_to(self._resolved) or not path.is_file():
+                return None
+        except (OSError, RuntimeError):
             return None
         return path
 
@@ -459,9 +463,14 @@ class Export:
                 reason=f"file has {size} bytes, the record says {att.size}",
             )
         digest = hashlib.sha256()
-        with self._source.open(att.path) as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
+        try:
+            with self._source.open(att.path) as fh:
+                while chunk := fh.read(_CHUNK):
+                    digest.update(chunk)
+        except (OSError, RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            # A zip member whose CRC is wrong, a file that vanished or cannot be read.
+            return AttachmentCheck(**base, status="unreadable", size=size,
+                                   reason=f"file {att.path} cannot be read ({type(exc).__name__}: {exc})")
         actual = digest.hexdigest()
         if actual != att.sha256:
             return AttachmentCheck(
@@ -580,6 +589,7 @@ class _LineCheck(Generic[R]):
         self._company_ids = company_ids
         self._max_line_bytes = max_line_bytes
         self._seen: dict[str, int] = {}
+        self._nested = _NestedIds() if model is Ticket else None
 
     def __call__(self, line_no: int, data: bytes, too_long: bool) -> R | _Problem:
         if too_long:
@@ -622,7 +632,39 @@ class _LineCheck(Generic[R]):
             company_id = record.company_id  # type: ignore[attr-defined]
             if company_id is not None and company_id not in self._company_ids:
                 return _Problem(rid, "company_id", f"company {company_id} is not a valid record of {COMPANIES}")
+        if self._nested is not None:
+            repeated = self._nested.check(record, line_no)  # type: ignore[arg-type]
+            if repeated is not None:
+                return _Problem(rid, *repeated)
         return record
+
+
+class _NestedIds:
+    """Ids inside tickets that the migration keys its exactly-once on: a comment's or an attachment's
+    within its ticket, a time entry's across the file. A repeat would make the second object look
+    "already migrated", so the ticket that repeats one is a bad record."""
+
+    def __init__(self) -> None:
+        self._time_entries: dict[str, tuple[str, int]] = {}  # entry id -> (ticket id, line)
+
+    def check(self, ticket: Ticket, line_no: int) -> tuple[str, str] | None:
+        for what, ids in (("comments", [c.id for c in ticket.comments]),
+                          ("attachments", [a.id for a in ticket.attachments]
+                           + [a.id for c in ticket.comments for a in c.attachments]),
+                          ("time_entries", [e.id for e in ticket.time_entries])):
+            seen: set[str] = set()
+            for index, item_id in enumerate(ids):
+                if item_id in seen:
+                    return f"{what}.{index}.id", f"id {item_id} is repeated within the ticket"
+                seen.add(item_id)
+        for index, entry in enumerate(ticket.time_entries):
+            first = self._time_entries.get(entry.id)
+            if first is not None and first[0] != ticket.id:
+                return (f"time_entries.{index}.id",
+                        f"time entry id {entry.id} is already used by ticket {first[0]} on line {first[1]}")
+        for entry in ticket.time_entries:
+            self._time_entries.setdefault(entry.id, (ticket.id, line_no))
+        return None
 
 
 def _ignore(record: BadRecord) -> None:

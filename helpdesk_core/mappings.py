@@ -84,6 +84,29 @@ class CustomFields(Strict):
         return {key: getattr(self, key) for key in type(self).model_fields}
 
 
+class ProjectFields(Strict):
+    """Project custom fields: how the migration and `users pending` recognise a company's project.
+
+    A project is the company's when it carries the company's portal id, never by its name.
+    """
+
+    company_id: CustomFieldSpec = CustomFieldSpec(name="ID компании в портале")
+    email_domains: CustomFieldSpec = CustomFieldSpec(name="Почтовые домены компании")
+
+    def by_key(self) -> dict[str, CustomFieldSpec]:
+        return {key: getattr(self, key) for key in type(self).model_fields}
+
+
+class UserFields(Strict):
+    """User custom fields, admin-only: set when the migration creates an account, so an account
+    is the migration's own (it may lock it) by what Redmine says, not by a local file."""
+
+    portal_user_id: CustomFieldSpec = CustomFieldSpec(name="ID пользователя в портале")
+
+    def by_key(self) -> dict[str, CustomFieldSpec]:
+        return {key: getattr(self, key) for key in type(self).model_fields}
+
+
 class Transition(Strict):
     trackers: list[str] | Literal["*"] = ANY
     from_: list[str] | Literal["*"] = Field(ANY, alias="from")
@@ -133,6 +156,8 @@ class Mappings(Strict):
     non_member_permissions: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = Field(default_factory=list)
     anonymous_permissions: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = Field(default_factory=list)
     custom_fields: CustomFields
+    project_custom_fields: ProjectFields = ProjectFields()
+    user_custom_fields: UserFields = UserFields()
     workflow: Workflow = Workflow()
     project: ProjectSpec = ProjectSpec()
     settings: SettingsSpec = SettingsSpec()

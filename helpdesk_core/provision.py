@@ -80,6 +80,20 @@ PAYLOAD['custom_fields'].each do |spec|
   save.call(field, "custom field #{spec['name']}")
 end
 
+# Project and user fields are the migration's recognition keys: only administrators set them.
+# A project field stays hidden from non-admins; a user field must be "visible" for REST to return
+# it at all, and is never editable by the user (a client cannot make their account "ours").
+[[ProjectCustomField, 'project_fields', 'project field', false],
+ [UserCustomField, 'user_fields', 'user field', true]].each do |klass, key, label, visible|
+  PAYLOAD[key].each do |spec|
+    field = klass.find_or_initialize_by(name: spec['name'])
+    field.field_format = spec['format'] if field.new_record?
+    field.visible = visible
+    field.editable = false if field.respond_to?(:editable=)
+    save.call(field, "#{label} #{spec['name']}")
+  end
+end
+
 roles = {}
 PAYLOAD['roles'].each do |key, spec|
   role = Role.find_or_initialize_by(name: spec['name'])
@@ -215,6 +229,8 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
         "activities": [a.model_dump() for a in mappings.time_entry_activities],
         "custom_fields": [{**f.model_dump(), "trackers": tracker_names}
                           for f in mappings.custom_fields.by_key().values()],
+        "project_fields": [f.model_dump() for f in mappings.project_custom_fields.by_key().values()],
+        "user_fields": [f.model_dump() for f in mappings.user_custom_fields.by_key().values()],
         "roles": {key: getattr(mappings.roles, key).model_dump() for key in ("client", "support")},
         "support_group": mappings.support_group,
         "builtin_roles": {"non_member": mappings.non_member_permissions,

@@ -31,6 +31,10 @@ StateOption = Annotated[Path | None, typer.Option(
     "--state", help="The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.", dir_okay=False)]
 AttachmentLimit = Annotated[int | None, typer.Option(
     "--attachment-limit-kb", help="Largest attachment Redmine accepts (default: mappings settings).")]
+AdoptExisting = Annotated[bool, typer.Option(
+    "--adopt-existing", help="Write as accounts that already exist in Redmine with a portal user's email "
+                             "(never an administrator's or a locked one; their status is never changed). "
+                             "Without it such users are held: the stand-in writes for them, naming them.")]
 RejectsOption = Annotated[Path | None, typer.Option(
     "--rejects", file_okay=False, help="Directory for the bad lines, whole, for a corrected re-run "
     "(DIR/<file>.jsonl byte for byte + DIR/index.jsonl).")]
@@ -65,8 +69,8 @@ def _progress(session: Session, enabled: bool, label: str) -> Iterator[Callable[
 
 def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: bool, workers: int,
              output: OutputFormat, html: Path | None, report: Path | None, allow_notifications: bool,
-             attachment_limit_kb: int | None, rejects: Path | None, loader: LoaderKind = LoaderKind.rest,
-             rails_runner: str | None = None) -> int:
+             attachment_limit_kb: int | None, adopt_existing: bool, rejects: Path | None,
+             loader: LoaderKind = LoaderKind.rest, rails_runner: str | None = None) -> int:
     if loader is LoaderKind.rails:
         runner_command(rails_runner)  # a missing command is a usage error before anything starts
     session = session_from(ctx)
@@ -79,11 +83,14 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
         raise ConfigError("Redmine's email notifications are on: every client would be emailed. Run "
                           "`helpdesk provision --ruby --notifications off` on the Redmine host, or pass "
                           "--allow-notifications", key="notifications")
-    ledger = Ledger(state or default_ledger_path(export))
+    path = state or default_ledger_path(export)
+    # A plan writes nothing anywhere: it reads a private copy of the ledger (or none).
+    ledger = Ledger.snapshot(path) if dry_run else Ledger(path)
+    options = MigrationOptions(dry_run=dry_run, workers=workers, adopt_existing=adopt_existing,
+                               rejects=rejects)
     try:
         with (_loader(loader, rails_runner) as ticket_loader,
               _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress):
-            options = MigrationOptions(dry_run=dry_run, workers=workers, rejects=rejects)
             result = Migration(export, gateway, mappings, ledger, options, progress=progress,
                                loader=ticket_loader).execute()
     finally:
@@ -103,8 +110,10 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
 @migrate_app.command("plan")
 def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
          output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-         attachment_limit_kb: AttachmentLimit = None, rejects: RejectsOption = None) -> int:
-    """Show what `run` would do, writing nothing: creates, matches, bad records, unmapped values.
+         attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False,
+         rejects: RejectsOption = None) -> int:
+    """Show what `run` would do, writing nothing anywhere (not even the ledger): creates, matches, bad
+    records, unmapped values, and every portal user whose email matches an account already in Redmine.
 
     Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention.
     Bad lines are written whole only when asked (--rejects DIR).
@@ -113,7 +122,8 @@ def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
         helpdesk migrate plan samples/export --html plan.html
     """
     return _migrate(ctx, export, state, dry_run=True, workers=1, output=output, html=html, report=None,
-                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb, rejects=rejects)
+                    allow_notifications=True, attachment_limit_kb=attachment_limit_kb,
+                    adopt_existing=adopt_existing, rejects=rejects)
 
 
 @migrate_app.command("run")
@@ -123,7 +133,8 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
         allow_notifications: Annotated[bool, typer.Option(
             help="Run even though Redmine would email clients.")] = False,
         output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-        attachment_limit_kb: AttachmentLimit = None, rejects: RejectsOption = None,
+        attachment_limit_kb: AttachmentLimit = None, adopt_existing: AdoptExisting = False,
+        rejects: RejectsOption = None,
         loader: Annotated[LoaderKind, typer.Option(
             help="How new tickets are written: rest (the API, as each author) or rails (inside Redmine "
                  "through rails runner: portal dates and authors set natively, no email; needs host access).",
@@ -144,7 +155,7 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
     """
     return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
                     report=report, allow_notifications=allow_notifications,
-                    attachment_limit_kb=attachment_limit_kb,
+                    attachment_limit_kb=attachment_limit_kb, adopt_existing=adopt_existing,
                     rejects=rejects or default_rejects_path(export, report), loader=loader,
                     rails_runner=rails_runner)
 
@@ -155,12 +166,16 @@ def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
            attachment_limit_kb: AttachmentLimit = None) -> int:
     """Reconcile the export with Redmine ticket by ticket; exit 0 only when nothing differs.
 
+    Reads the export and Redmine only (projects by their company id, issues by «ID в портале», notes
+    and time entries by the markers the migration wrote); a ledger, when there is one, is read (never
+    written) only to know which pre-existing accounts were adopted.
+
     Example:
         helpdesk migrate verify samples/export
     """
     session = session_from(ctx)
     mappings = session.mappings()
-    ledger = Ledger(state or default_ledger_path(export))
+    ledger = Ledger.snapshot(state or default_ledger_path(export))
     limit = attachment_limit_kb * 1024 if attachment_limit_kb else None
     try:
         with _progress(session, output is OutputFormat.text, "verify") as progress:

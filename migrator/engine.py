@@ -15,6 +15,8 @@ import hashlib
 import itertools
 import threading
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import (
+    ConfigError,
     ForbiddenError,
     ImpersonationError,
     NotFoundError,
@@ -37,10 +40,23 @@ from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
 from migrator.ledger import Ledger
-from migrator.live import LiveRedmine, index_portal_issues, read_live, remember_user
+from migrator.live import (
+    LiveRedmine,
+    index_portal_issues,
+    our_notes,
+    our_time_entries,
+    read_live,
+    remember_user,
+)
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
 from migrator.rejects import RejectsDir
-from migrator.text import cut_subject, find_provenance, html_to_markdown, provenance_line
+from migrator.text import (
+    attachment_filename,
+    cut_subject,
+    html_to_markdown,
+    provenance_line,
+    time_marker,
+)
 from migrator.timeline import (
     STATE_KIND,
     STATUS_KIND,
@@ -67,6 +83,7 @@ class MigrationOptions:
     dry_run: bool = True
     workers: int = 1
     lock_inactive_users: bool = True
+    adopt_existing: bool = False  # write as pre-existing (non-admin, unlocked) accounts matched by email
     rejects: Path | None = None  # where whole bad lines go (migrator.rejects); None: nowhere
 
 
@@ -79,12 +96,14 @@ class UserRef:
     display: str
     kind: str  # client | staff | standin
     active: bool = True
+    owned: bool = True  # created by the migration (carries «ID пользователя в портале»): its status is ours to change
 
 
 @dataclass
 class RunContext:
     projects: dict[str, int] = field(default_factory=dict)  # company id -> project id
     users: dict[str, UserRef] = field(default_factory=dict)  # portal user id -> ref
+    held: dict[str, str] = field(default_factory=dict)  # portal user id -> name, written by the stand-in
     standin: UserRef | None = None
     categories: dict[tuple[int, str], int] = field(default_factory=dict)
     categories_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,8 +131,22 @@ def _display(user: User) -> str:
 
 
 def _redmine_login(login: str) -> str:
-    cleaned = "".join(ch if ch.lower() in LOGIN_ALLOWED else "_" for ch in login)[:60]
+    """ASCII only: a character whose lower case is ASCII (the Kelvin sign) is not ASCII itself, and the
+    impersonation header cannot carry what Latin-1 cannot encode."""
+    cleaned = "".join(ch if ch.isascii() and ch.lower() in LOGIN_ALLOWED else "_" for ch in login)[:60]
     return cleaned or "user"
+
+
+def _header_safe(login: str) -> bool:
+    try:
+        login.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class AttachmentRefused(Exception):
+    """The bytes read for an upload are not the file the export declares: nothing is attached."""
 
 
 class Migration:
@@ -192,41 +225,77 @@ class Migration:
     def _migrate_companies(self, export: Export) -> None:
         used = set(self.live.projects_by_identifier)
         for company in export.companies():
-            self.ctx.projects[company.id] = self._project_for(company, used)
+            project_id = self._project_for(company, used)
+            if project_id is not None:
+                self.ctx.projects[company.id] = project_id
 
-    def _project_for(self, company: Company, used: set[str]) -> int:
+    def _project_for(self, company: Company, used: set[str]) -> int | None:
+        """The company's project, recognised by the company id it carries in Redmine, never by name.
+
+        The ledger only helps adopt a project an older version created without the id (it is then
+        set); a ledger entry pointing at a project that carries another company's id is ignored.
+        None: the company cannot be placed safely (two projects claim it); its tickets wait.
+        """
+        domains = " ".join(company.email_domains)
+        fields = self.live.project_fields
+        carriers = self.live.projects_by_company.get(company.id, [])
+        if len(carriers) > 1:
+            self.tally.find(Finding(category="project-ambiguous", file="companies.jsonl", id=company.id,
+                                    field="id", reason=f"projects {', '.join(str(p['identifier']) for p in carriers)} "
+                                                       f"all carry this company id: nothing written for it"))
+            return None
         known = self.ledger.get("project", company.id)
-        if known is not None:
-            self.tally.add("project", "skip")
-            return known
-        existing = self.live.projects_by_name.get(company.name)
-        if existing is not None:
+        if carriers:
+            project = carriers[0]
+            project_id = int(project["id"])
+            self.tally.add("project", "skip" if known == project_id else "match")
+            if sorted(domains.split()) != sorted(str(self._field(project, fields["email_domains"])).split()):
+                self._set_company_fields(project_id, company, domains, verb="update")
+        elif known is not None and known in self.live.projects_by_id and \
+                self.live.project_company(self.live.projects_by_id[known]) is None:
+            project_id = known  # ours by our own record, from before projects carried the company id
             self.tally.add("project", "match")
-            project_id = int(existing["id"])
+            self._set_company_fields(project_id, company, domains, verb="update")
         else:
+            if known is not None:
+                self.tally.find(Finding(category="ledger-conflict", file="companies.jsonl", id=company.id,
+                                        reason=f"the ledger names project {known}, which does not carry this "
+                                               f"company id: ignored"))
             identifier = project_identifier(company.name, used, company.id)
-            if identifier in self.live.projects_by_identifier:
-                self.tally.add("project", "match")
-                project_id = int(self.live.projects_by_identifier[identifier]["id"])
-            else:
-                payload = {"project": {
-                    "name": company.name[:255], "identifier": identifier, "is_public": False,
-                    "enabled_module_names": self.mappings.project.modules,
-                    "tracker_ids": [self.live.trackers[t.name] for t in self.mappings.trackers],
-                    "description": f"Компания из портала ({company.id})"}}
-                project_id = int(self._write("project", "create", lambda: self.gateway.post(
-                    "/projects.json", payload,
-                    recover=lambda: self._find_project(identifier))["project"]["id"]))
-        if project_id > 0:
-            self._ensure_membership(project_id, self.live.support_group_id, self.live.support_role_id)
+            payload = {"project": {
+                "name": company.name[:255], "identifier": identifier, "is_public": False,
+                "enabled_module_names": self.mappings.project.modules,
+                "tracker_ids": [self.live.trackers[t.name] for t in self.mappings.trackers],
+                "description": f"Компания из портала ({company.id})",
+                "custom_fields": [{"id": fields["company_id"], "value": company.id},
+                                  {"id": fields["email_domains"], "value": domains}]}}
+            created = self._write("project", "create", lambda: self.gateway.post(
+                "/projects.json", payload, recover=lambda: self._find_project(identifier, company.id)))
+            project_id = int(created["project"]["id"]) if isinstance(created, dict) else int(created)
+            if isinstance(created, dict):
+                self.live.remember_project(created["project"])
+        self._ensure_membership(project_id, self.live.support_group_id, self.live.support_role_id)
+        if project_id > 0 and not self.options.dry_run:
             self.ledger.put("project", company.id, project_id)
         return project_id
 
-    def _find_project(self, identifier: str) -> Json | None:
+    @staticmethod
+    def _field(item: Json, field_id: int) -> str:
+        return next((str(v.get("value") or "") for v in item.get("custom_fields", []) if v.get("id") == field_id), "")
+
+    def _set_company_fields(self, project_id: int, company: Company, domains: str, *, verb: Verb) -> None:
+        fields = self.live.project_fields
+        payload = {"project": {"custom_fields": [{"id": fields["company_id"], "value": company.id},
+                                                 {"id": fields["email_domains"], "value": domains}]}}
+        self._write("project", verb, lambda: self.gateway.put(f"/projects/{project_id}.json", payload))
+
+    def _find_project(self, identifier: str, company_id: str) -> Json | None:
+        """After an ambiguous POST: the project is ours only if it carries this company's id."""
         try:
-            return self.gateway.get(f"/projects/{identifier}.json")
+            found = self.gateway.get(f"/projects/{identifier}.json")
         except NotFoundError:
             return None
+        return found if self.live.project_company(found.get("project", {})) == company_id else None
 
     def _project_members(self, project_id: int) -> set[int]:
         members: set[int] = set()
@@ -274,40 +343,54 @@ class Migration:
                                         reason=f"logins {', '.join(u.login for u in group)} differ only in "
                                                f"case: kept apart as different people, later ones renamed"))
         for user in users:
-            self.ctx.users[user.id] = self._user_for(user, taken)
+            ref = self._user_for(user, taken)
+            if ref is not None:
+                self.ctx.users[user.id] = ref
         self.ctx.standin = self._standin()
         # The stand-in writes for deleted clients in every company's project.
         for project_id in self.ctx.projects.values():
             self._ensure_membership(project_id, self.ctx.standin.redmine_id, self.live.client_role_id)
 
-    def _user_for(self, user: User, taken: set[str]) -> UserRef:
+    def _user_for(self, user: User, taken: set[str]) -> UserRef | None:
+        """The account to write as: the one the migration created for this portal user (it carries
+        the portal id), else a pre-existing one with the same email only with the administrator's
+        consent (--adopt-existing) and never an administrator's or a locked one, else a new one.
+
+        None: the user is held (the stand-in writes for them, naming them), and that is reported.
+        """
         known = self.ledger.get("user", user.id)
+        ours = self.live.users_by_portal_id.get(user.id)
         matched = self.live.users_by_email.get(user.email.lower())
-        if known is not None and matched is not None and int(matched["id"]) == known:
-            self.tally.add("user", "skip")
-            ref = UserRef(known, str(matched["login"]), _display(user), user.kind, user.active)
-        elif matched is not None:
-            self.tally.add("user", "match")
-            ref = UserRef(int(matched["id"]), str(matched["login"]), _display(user), user.kind, user.active)
+        if ours is not None and int(ours["id"]) not in self.live.admins:
+            self.tally.add("user", "skip" if known == int(ours["id"]) else "match")
+            ref = UserRef(int(ours["id"]), str(ours["login"]), _display(user), user.kind, user.active)
+        elif ours is not None or matched is not None:
+            account = ours if ours is not None else matched
+            assert account is not None
+            ref = self._existing_account(user, account)
+            if ref is None:
+                return None
         else:
             login = _redmine_login(user.login)
             if login.lower() in taken:
-                login = f"{login[:50]}.{user.id.lower()}"[:60]
+                login = f"{_redmine_login(login[:50] + '.' + user.id.lower())}"[:60]
             taken.add(login.lower())
             payload = {"user": {
                 "login": login, "firstname": (user.first_name or user.login)[:30],
                 "lastname": (user.last_name or "-")[:30], "mail": user.email,
                 "generate_password": True, "send_information": False, "must_change_passwd": False,
-                "mail_notification": STEADY_MAIL_NOTIFICATION, "status": 1}}
+                "mail_notification": STEADY_MAIL_NOTIFICATION, "status": 1,
+                "custom_fields": [{"id": self.live.user_fields["portal_user_id"], "value": user.id}]}}
             if user.kind == "client":
                 payload["pref"] = CLIENT_PREFERENCES
             created = self._write("user", "create", lambda: self.gateway.post(
-                "/users.json", payload, recover=lambda: self._find_user(user.email)))
+                "/users.json", payload, recover=lambda: self._find_user(user.email, user.id)))
             user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
             if isinstance(created, dict):
                 remember_user(self.live, created["user"])
+                self.ledger.put("created-user", user.id, user_id)  # and in Redmine: «ID пользователя в портале»
             ref = UserRef(user_id, login, _display(user), user.kind, user.active)
-        if ref.redmine_id > 0:
+        if ref.redmine_id > 0 and not self.options.dry_run:
             self.ledger.put("user", user.id, ref.redmine_id)
         if user.kind == "staff":
             self._ensure_support_member(ref.redmine_id)
@@ -315,9 +398,41 @@ class Migration:
             self._ensure_membership(self.ctx.projects[user.company_id], ref.redmine_id, self.live.client_role_id)
         return ref
 
-    def _find_user(self, email: str) -> Json | None:
+    def _existing_account(self, user: User, account: Json) -> UserRef | None:
+        """A pre-existing account with this user's email: adopted only with consent, never an admin's
+        (not written as, not made a client) and never a locked one (it stays locked)."""
+        account_id = int(account["id"])
+        login = str(account["login"])
+        name = _display(user)
+        if account_id in self.live.admins:
+            reason = f"matches administrator account {login}: never written as, never a client"
+        elif account_id in self.live.locked_users:
+            reason = f"matches locked account {login}: left locked, the stand-in writes naming {name}"
+        elif not _header_safe(login):
+            reason = f"matches account {login}, whose login cannot be sent in the impersonation header"
+        elif not self.options.adopt_existing:
+            reason = (f"matches pre-existing account {login} (by email): held, the stand-in writes naming "
+                      f"{name}; pass --adopt-existing to write as that account")
+        else:
+            reason = None
+        if reason is not None or self.options.dry_run:
+            self.tally.find(Finding(category="existing-account", file="users.jsonl", id=user.id, field="email",
+                                    reason=reason or f"matches pre-existing account {login}: adopted "
+                                                     f"(--adopt-existing), its status is never changed"))
+        if reason is not None:
+            self.ctx.held[user.id] = name
+            self.tally.add("user", "skip")
+            return None
+        self.tally.add("user", "match")
+        if not self.options.dry_run:
+            self.ledger.put("adopted", user.id, account_id)
+        return UserRef(account_id, login, name, user.kind, user.active, owned=False)
+
+    def _find_user(self, email: str, portal_id: str | None) -> Json | None:
+        """After an ambiguous POST: the account is the one we sent only if it carries our marker."""
         for user in self.gateway.get("/users.json", {"name": email, "status": ""}).get("users", []):
-            if str(user.get("mail", "")).lower() == email.lower():
+            if str(user.get("mail", "")).lower() == email.lower() and (
+                    portal_id is None or self.live.user_portal_id(user) == portal_id):
                 return {"user": user}
         return None
 
@@ -339,20 +454,23 @@ class Migration:
         spec = self.mappings.portal.standin_user
         existing = self.live.users_by_login.get(spec.login.lower()) or self.live.users_by_email.get(spec.mail)
         if existing is not None:
+            if int(existing["id"]) in self.live.admins:
+                raise ConfigError(f"the stand-in user {spec.login} is an administrator account in Redmine: "
+                                  f"name another account in portal.standin_user", key="portal.standin_user")
             self.tally.add("user", "match")
-            return UserRef(int(existing["id"]), str(existing["login"]), spec.firstname, "standin")
+            return UserRef(int(existing["id"]), str(existing["login"]), spec.firstname, "standin", owned=False)
         payload = {"user": {"login": spec.login, "firstname": spec.firstname, "lastname": spec.lastname,
                             "mail": spec.mail, "generate_password": True, "send_information": False,
                             "mail_notification": "none", "status": 1}}
         created = self._write("user", "create", lambda: self.gateway.post(
-            "/users.json", payload, recover=lambda: self._find_user(spec.mail)))
+            "/users.json", payload, recover=lambda: self._find_user(spec.mail, None)))
         user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)
         return UserRef(user_id, spec.login, f"{spec.firstname} {spec.lastname}", "standin")
 
     def _lock_inactive_users(self) -> None:
         """Final state last: portal users that are inactive end up locked (after their writes)."""
         for portal_id, ref in self.ctx.users.items():
-            if ref.active or ref.redmine_id <= 0:
+            if ref.active or ref.redmine_id <= 0 or not ref.owned:  # never another's account
                 continue
             if ref.redmine_id in self.live.locked_users and ref.redmine_id not in self.ctx.unlocked:
                 self.tally.add("lock", "skip")
@@ -414,6 +532,10 @@ class Migration:
 
     # --- lookups shared by ticket migrations ------------------------------------------------------
 
+    def tool_writers(self) -> set[int]:
+        """Accounts the tool writes as whatever the portal author: the API user and the stand-in."""
+        return {self.live.api_user_id, self.ctx.standin.redmine_id if self.ctx.standin else 0}
+
     def author_of(self, portal_user_id: str | None) -> tuple[UserRef, bool]:
         """The Redmine user for a portal user id, or the stand-in (second value True)."""
         if portal_user_id and portal_user_id in self.ctx.users:
@@ -449,12 +571,23 @@ class Migration:
         return None
 
     def as_user(self, ref: UserRef, call: Callable[[str | None], T]) -> T:
-        """Run a write as `ref`; a locked author is unlocked for it (and locked again at the end)."""
+        """Run a write as `ref`; a locked author the migration created is unlocked for it (and locked
+        again at the end). Another's account is never unlocked: the API user writes, and that is reported."""
         if ref.redmine_id <= 0:
+            return call(None)
+        if not _header_safe(ref.login):
+            self.tally.find(Finding(category="authorship", file="users.jsonl", id=ref.login,
+                                    reason="login cannot be sent in the impersonation header: written by "
+                                           "the API user"))
             return call(None)
         try:
             return call(ref.login)
         except ImpersonationError:
+            if not ref.owned:
+                self.tally.find(Finding(category="existing-account", file="users.jsonl", id=ref.login,
+                                        reason="pre-existing account cannot be written as (locked?): left as "
+                                               "it is, written by the API user"))
+                return call(None)
             with self.ctx.unlock_lock:
                 if ref.redmine_id not in self.ctx.unlocked:
                     self.gateway.put(f"/users/{ref.redmine_id}.json", {"user": {"status": 1}})
@@ -516,7 +649,9 @@ class TicketMigration:
             return
         tracker, priority, status = self.tracker(), self.priority(), self.status()
         issue_id = self.ledger.get("issue", t.id)
-        existing = self.live.issues_by_portal_id.get(t.id, [])
+        # Only issues the tool wrote count: a client may type any «ID в портале» on an issue of their own.
+        authors = self.m.tool_writers() | {self.m.author_of(t.author_id)[0].redmine_id}
+        existing = [i for i in self.live.issues_by_portal_id.get(t.id, []) if self.live.issue_authors.get(i) in authors]
         if issue_id is None and existing:
             issue_id = existing[0]
             if len(existing) > 1:
@@ -574,6 +709,8 @@ class TicketMigration:
     def _portal_user_name(self, portal_id: str | None) -> str:
         if portal_id and portal_id in self.m.ctx.users:
             return self.m.ctx.users[portal_id].display
+        if portal_id and portal_id in self.m.ctx.held:
+            return self.m.ctx.held[portal_id]
         return f"пользователь портала {portal_id or '—'} (удалён или недействителен)"
 
     def _custom_fields(self) -> list[Json]:
@@ -641,20 +778,26 @@ class TicketMigration:
 
     def _find_issue(self) -> Json | None:
         found = self.gateway.get("/issues.json", {self.live.portal_field(): self.t.id, "status_id": "*",
-                                                  "limit": 2})
-        issues = found.get("issues", [])
+                                                  "limit": 25})
+        authors = self.m.tool_writers() | {self.m.author_of(self.t.author_id)[0].redmine_id}
+        issues = [i for i in found.get("issues", []) if int((i.get("author") or {}).get("id", 0)) in authors]
         return {"issue": issues[0]} if issues else None
 
     def _read_issue(self, issue_id: int) -> Json:
         return self.gateway.get(f"/issues/{issue_id}.json", {"include": "journals,attachments"})["issue"]
 
     def _markers(self, issue: Json) -> set[tuple[str, str]]:
-        markers: set[tuple[str, str]] = set()
-        for journal in issue.get("journals", []):
-            markers.update(m for m in find_provenance(journal.get("notes")) if m[0] not in TIMELINE_KINDS)
+        markers = {(kind, source) for kind, source, _ in self._our_notes(issue) if kind not in TIMELINE_KINDS}
         # timeline markers count only as the migration writes them (migrator.timeline), never quoted
         markers.update((kind, source) for kind, source, _ in timeline_journals(issue, self.live.api_user_id))
         return markers
+
+    def _our_notes(self, issue: Json) -> list[tuple[str, str, Json]]:
+        """(kind, source id, journal) of each note the tool wrote on this issue: the marker opens the
+        note, and the journal's user is one the tool writes as for it (the API user, the stand-in, or
+        the portal author of that comment). A marker quoted in client text never counts."""
+        authors = {c.id: self.m.author_of(c.author_id)[0].redmine_id for c in self.t.comments}
+        return our_notes(issue, self.m.tool_writers(), authors)
 
     def _authorship_note(self, reason: str) -> None:
         self.tally.find(Finding(category="authorship", file="tickets.jsonl", id=self.t.id, reason=reason))
@@ -674,32 +817,50 @@ class TicketMigration:
                 self.tally.add("attachment", "fail")
                 self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
                                         field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
-                lost.append(f"_Вложение «{att.filename}» не перенесено: {problem}_")
+                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_")
                 continue
             sound.append(att)
         return sound, lost
 
     def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
-        """Upload every sound file (as its author)."""
+        """Upload every sound file (as its author).
+
+        The bytes sent are the bytes checked: `_upload` hashes what it read and refuses a mismatch, so
+        no path (a resumed run, a file changed since the check) can attach an unchecked file.
+        """
         sound, lost = self.sound_attachments(attachments)
         uploads: list[Json] = []
         for att in sound:
             author, _ = self.m.author_of(att.author_id)
-            token = self.m._write("attachment", "create",
-                                  lambda att=att, author=author: self._upload(att, author))
-            uploads.append({"token": str(token), "filename": att.filename, "content_type": att.content_type})
+            try:
+                token = self.m._write("attachment", "create",
+                                      lambda att=att, author=author: self._upload(att, author))
+            except AttachmentRefused as exc:
+                self.tally.add("attachment", "fail")
+                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
+                                        field=f"attachments.{att.id}", reason=f"{att.path}: {exc}"))
+                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {exc}_")
+                continue
+            uploads.append({"token": str(token), "filename": attachment_filename(att.filename),
+                            "content_type": att.content_type})
         return uploads, lost
 
     def _upload(self, att: Attachment, author: UserRef) -> str:
-        with self.export.open_attachment(att) as handle:
-            content = handle.read()
-        return self.m.as_user(author, lambda login: self.gateway.upload(content, att.filename, as_user=login))
+        try:
+            with self.export.open_attachment(att) as handle:
+                content = handle.read(att.size + 1)
+        except (OSError, RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise AttachmentRefused(f"file cannot be read ({type(exc).__name__})") from None
+        if len(content) != att.size or hashlib.sha256(content).hexdigest() != att.sha256:
+            raise AttachmentRefused("file content does not match its size and sha256 (read for the upload)")
+        name = attachment_filename(att.filename)
+        return self.m.as_user(author, lambda login: self.gateway.upload(content, name, as_user=login))
 
     def _new_ticket_attachments(self, issue_id: int, issue: Json) -> None:
         """Delta: ticket-level attachments added in the portal since the issue was created."""
         have = {(a.get("filename"), a.get("filesize")) for a in issue.get("attachments", [])}
         new = [a for a in self.t.attachments
-               if (a.filename, a.size) not in have and ("attachment", a.id) not in self.present]
+               if (attachment_filename(a.filename), a.size) not in have and ("attachment", a.id) not in self.present]
         if not new:
             return
         uploads, lost = self._uploads(new)
@@ -714,8 +875,9 @@ class TicketMigration:
         key = f"{self.t.id}:{comment.id}"
         if self.ledger.has("journal", key) or ("comment", comment.id) in self.present:
             self.tally.add("journal", "skip")
-            if not self.ledger.has("journal", key) and issue_id > 0:
-                self.ledger.put("journal", key, None)
+            if not self.ledger.has("journal", key) and issue_id > 0 and not self.m.options.dry_run:
+                self.ledger.put("journal", key, None)  # found in Redmine: a lost ledger learns its date again
+                self.ledger.record_note_date(issue_id, f"comment:{comment.id}", comment.created_at.isoformat())
             return
         uploads, lost = self._uploads(comment.attachments)
         note, writer = self.comment_note(comment, lost)
@@ -771,6 +933,9 @@ class TicketMigration:
         source = f"{self.t.id}-{index}"
         if self.ledger.has("complaint", source) or ("complaint", source) in self.present:
             self.tally.add("complaint", "skip")
+            if not self.ledger.has("complaint", source) and issue_id > 0 and not self.m.options.dry_run:
+                self.ledger.put("complaint", source, None)
+                self.ledger.record_note_date(issue_id, f"complaint:{source}", created_at.isoformat())
             return
         note = self.complaint_note(source, author_id, created_at, text)
         field = self.live.custom_fields["complaints"]
@@ -832,21 +997,19 @@ class TicketMigration:
     def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str]:
         """Who logged it (None: the API user, for an unknown user) and the comment with its marker."""
         user, stand_in = self.m.author_of(entry.user_id)
-        comment = f"{entry.comment} [portal:time:{entry.id}]".strip()
+        # The marker opens the comment (where client text can never put it); the text follows.
+        comment = f"{time_marker(entry.id)} {entry.comment}".strip()
         if stand_in:
             comment = f"{comment} ({self._portal_user_name(entry.user_id)})"
-        return (None if stand_in else user), comment[-1024:]
+        return (None if stand_in else user), comment[:1024]
 
     def _time_markers(self, issue_id: int) -> dict[str, int]:
         if issue_id <= 0:
             return {}
-        markers: dict[str, int] = {}
-        for entry in self.gateway.iterate("/time_entries.json", "time_entries",
-                                          {"issue_id": issue_id, "sort": None}):
-            for kind, source in find_provenance(entry.get("comments")):
-                if kind == "time":
-                    markers[source] = int(entry["id"])
-        return markers
+        expected = {e.id: self.m.author_of(e.user_id)[0].redmine_id for e in self.t.time_entries}
+        entries = self.gateway.iterate("/time_entries.json", "time_entries", {"issue_id": issue_id, "sort": None})
+        ours = our_time_entries(entries, self.m.tool_writers(), expected)
+        return {source: int(entry["id"]) for source, entry in ours}
 
     # --- final state ------------------------------------------------------------------------------
 
@@ -902,12 +1065,14 @@ class TicketMigration:
         complaints = {f"{self.t.id}-{i}": c.created_at for i, c in enumerate(self.t.complaints, start=1)}
         for journal in issue.get("journals", []):
             self._date_timeline_journal(journal)
-            for kind, source in find_provenance(journal.get("notes")):
-                moment = created.get(source) if kind == "comment" else complaints.get(source)
-                if kind == "comment":
-                    self.ledger.put("journal", f"{self.t.id}:{source}", int(journal["id"]))
-                if moment is not None:
-                    self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+        for kind, source, journal in self._our_notes(issue):
+            if kind in TIMELINE_KINDS:
+                continue
+            moment = created.get(source) if kind == "comment" else complaints.get(source)
+            if kind == "comment":
+                self.ledger.put("journal", f"{self.t.id}:{source}", int(journal["id"]))
+            if moment is not None:
+                self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
 
     # --- timeline: replayed status changes (see migrator.timeline) -------------------------------
 

@@ -4,8 +4,10 @@ Redmine stamps every issue and journal with the moment of the API call; the swee
 (5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
 writes them with `update_all` (no callbacks, no journal of its own). Issues get created_on,
 updated_on, closed_on and start_date (the portal's creation day, Moscow time). Notes are found
-by their provenance marker within their issue; the status-change journals the migration
-replays (migrator.timeline) by their journal id, read back after writing. Values travel as
+by their provenance marker within their issue: the marker must open the note (client text quoting
+it never matches), and exactly one note per marker is touched; more than one is printed under
+"ambiguous" and left alone. The status-change journals the migration replays
+(migrator.timeline) are found by their journal id, read back after writing. Values travel as
 base64 JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
 """
 
@@ -28,13 +30,23 @@ PAYLOAD['issues'].each do |id, created, updated, closed|
   Issue.where(id: id).update_all(values)
   changed += 1
 end
+ambiguous = []
 PAYLOAD['notes'].each do |issue_id, marker, created|
-  pattern = "%#{Journal.sanitize_sql_like("[portal:#{marker}]")}%"
-  Journal.where(journalized_type: 'Issue', journalized_id: issue_id).where('notes LIKE ?', pattern).each do |journal|
-    next if journal.created_on.to_i == Time.iso8601(created).to_i
-    Journal.where(id: journal.id).update_all(created_on: Time.iso8601(created).utc)
-    changed += 1
+  # The marker counts only where the migration puts it: the very start of the note. A note that
+  # merely quotes it never matches; two notes that both start with it are reported and left alone.
+  opening = "_[portal:#{marker}] "
+  pattern = "#{Journal.sanitize_sql_like(opening)}%"
+  found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id)
+                 .where("notes LIKE ? ESCAPE '\\'", pattern)
+                 .select { |journal| journal.notes.start_with?(opening) }
+  if found.size > 1
+    ambiguous << {'issue' => issue_id, 'marker' => marker, 'journals' => found.map(&:id).sort}
+    next
   end
+  journal = found.first
+  next if journal.nil? || journal.created_on.to_i == Time.iso8601(created).to_i
+  Journal.where(id: journal.id).update_all(created_on: Time.iso8601(created).utc)
+  changed += 1
 end
 PAYLOAD['journals'].each do |id, created|
   journal = Journal.find_by(id: id)
@@ -42,7 +54,9 @@ PAYLOAD['journals'].each do |id, created|
   Journal.where(id: id).update_all(created_on: Time.iso8601(created).utc)
   changed += 1
 end
-puts JSON.generate({'changed' => changed})
+summary = {'changed' => changed}
+summary['ambiguous'] = ambiguous unless ambiguous.empty?
+puts JSON.generate(summary)
 """
 
 

@@ -28,16 +28,38 @@ CREATE TABLE IF NOT EXISTS note_dates (
 
 
 class Ledger:
-    """What was migrated, keyed by (kind, portal id); `ticket_done` makes re-runs free."""
+    """What was migrated, keyed by (kind, portal id); `ticket_done` makes re-runs free.
 
-    def __init__(self, path: Path) -> None:
+    A speed-up and a memory of the tool's own decisions, never the proof of what Redmine holds:
+    everything in it can be recovered from Redmine (ids and markers), so a lost ledger costs time.
+    """
+
+    def __init__(self, path: Path, *, db: sqlite3.Connection | None = None) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        if db is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        self._db = db
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+
+    @classmethod
+    def snapshot(cls, path: Path) -> Ledger:
+        """A private in-memory copy of the ledger at `path` (empty when there is none).
+
+        For `plan` and `verify`, which must write nothing anywhere: their own bookkeeping goes to
+        the copy, and the file is opened read-only (never created).
+        """
+        memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        if path.is_file():
+            source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                source.backup(memory)
+            finally:
+                source.close()
+        return cls(path, db=memory)
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ Kind = Literal["project", "user", "membership", "issue", "journal", "attachment"
                "complaint", "category", "lock", "status"]
 Verb = Literal["create", "match", "update", "skip", "fail"]
 FindingCategory = Literal["bad-record", "unmapped-value", "login-collision", "attachment", "authorship",
+                          "existing-account", "project-ambiguous", "ledger-conflict",
                           "workflow", "write-failed", "count-mismatch"]
 KINDS: tuple[Kind, ...] = ("project", "user", "membership", "issue", "journal", "attachment", "time_entry",
                            "complaint", "category", "lock", "status")

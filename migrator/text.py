@@ -19,6 +19,11 @@ SUBJECT_LIMIT = 255
 DROPPED_ELEMENTS = ("script", "style", "iframe", "object", "embed", "noscript", "template", "form")
 
 PROVENANCE = re.compile(r"\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\]")
+# Where the tool itself puts a marker, and nowhere else: at the very start of a note (its first
+# line, `provenance_line`) and at the very start of a time entry's comment (`time_marker`).
+# Client text comes after it, so a quoted marker inside the text never matches.
+NOTE_MARKER = re.compile(r"\A_\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\] ")
+TIME_MARKER = re.compile(r"\A\[portal:time:(?P<id>[^\]\s]+)\](?: |\Z)")
 
 
 def cut_subject(subject: str, limit: int = SUBJECT_LIMIT) -> tuple[str, bool]:
@@ -48,6 +53,20 @@ def html_to_markdown(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+FILENAME_LIMIT = 255
+
+
+def attachment_filename(name: str, limit: int = FILENAME_LIMIT) -> str:
+    """A file name Redmine accepts (at most 255 characters), cut before a short extension it keeps."""
+    name = name.replace("/", "_").replace("\\", "_").strip() or "file"
+    if len(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and 0 < len(ext) <= 16:
+        return stem[: limit - len(ext) - 2] + "…." + ext
+    return name[: limit - 1] + "…"
+
+
 def moscow_time(moment: datetime) -> str:
     return moment.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M МСК")
 
@@ -58,5 +77,21 @@ def provenance_line(kind: str, source_id: str, author: str, moment: datetime) ->
 
 
 def find_provenance(text: str | None) -> list[tuple[str, str]]:
-    """Every (kind, source id) marker in a note or comment."""
+    """Every (kind, source id) marker quoted anywhere in a text: for reports only, never for recognition."""
     return [(m["kind"], m["id"]) for m in PROVENANCE.finditer(text or "")]
+
+
+def note_marker(notes: str | None) -> tuple[str, str] | None:
+    """The (kind, source id) of a note the tool wrote: its marker opens the note, exactly."""
+    found = NOTE_MARKER.match(notes or "")
+    return (found["kind"], found["id"]) if found else None
+
+
+def time_marker(entry_id: str) -> str:
+    return f"[portal:time:{entry_id}]"
+
+
+def time_entry_marker(comments: str | None) -> str | None:
+    """The portal id of a time entry the tool logged: its marker opens the comment, exactly."""
+    found = TIME_MARKER.match(comments or "")
+    return found["id"] if found else None

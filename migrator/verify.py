@@ -1,8 +1,10 @@
 """`migrate verify`: the export and Redmine reconciled ticket by ticket.
 
-Independent of the ledger's claims: it reads Redmine (the portal-id index, then each issue
-with its journals and attachments, and its time entries) and compares what is there with
-what the export and mappings.yaml say should be there.
+Export ↔ Redmine alone: projects are found by the company id they carry, accounts by the portal
+user id the migration set on them, issues by «ID в портале», notes and time entries by the marker
+the migration wrote where it writes it (never a marker quoted in client text). The ledger is read
+only for what Redmine cannot say: which pre-existing accounts the administrator let it adopt and
+which notes it had to write as the API user. Without a ledger those checks are looser, never skipped.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from helpdesk_core.export_model import Ticket
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import Mappings
 from migrator.ledger import Ledger
-from migrator.live import index_portal_issues, read_live
-from migrator.text import find_provenance
+from migrator.live import index_portal_issues, our_notes, our_time_entries, read_live
+from migrator.text import attachment_filename
 
 Json = dict[str, Any]
 
@@ -42,26 +44,34 @@ class VerifyResult(BaseModel):
 
 def _sound_attachments(ticket: Ticket, check: Callable[[Any], bool]) -> set[tuple[str, str]]:
     files = list(ticket.attachments) + [a for c in ticket.comments for a in c.attachments]
-    return {(a.filename, a.sha256) for a in files if check(a)}
+    return {(attachment_filename(a.filename), a.sha256) for a in files if check(a)}
 
 
 def _all_attachments(ticket: Ticket, check: Callable[[Any], bool]) -> list[tuple[str, str]]:
     """With repeats: the same file attached twice in the portal is attached twice in Redmine."""
     files = list(ticket.attachments) + [a for c in ticket.comments for a in c.attachments]
-    return [(a.filename, a.sha256) for a in files if check(a)]
+    return [(attachment_filename(a.filename), a.sha256) for a in files if check(a)]
 
 
 def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, ledger: Ledger,
                      *, max_attachment_bytes: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     live = read_live(gateway, mappings)
-    migrated_projects = [rid for _, rid in ledger.items("project") if rid is not None]
-    index_portal_issues(gateway, live, migrated_projects or None)  # no ledger: look everywhere
-    admin_id = int(gateway.get("/users/current.json")["user"]["id"])
+    admin_id = live.api_user_id
     limit = max_attachment_bytes or mappings.settings.attachment_max_size_kb * 1024
     portal = mappings.portal
-    users = {source: rid for source, rid in ledger.items("user")}
-    projects = {source: rid for source, rid in ledger.items("project")}
+    standin = live.users_by_login.get(portal.standin_user.login.lower())
+    tool_writers = {admin_id, int(standin["id"]) if standin else 0}
+    # Accounts: the one carrying the portal user id, else one the ledger says was adopted with consent.
+    users = {source: int(user["id"]) for source, user in live.users_by_portal_id.items()}
+    for source, rid in [*ledger.items("adopted")]:
+        if rid is not None:
+            users.setdefault(source, rid)
+    with open_export(export_path) as company_pass:
+        company_ids = [c.id for c in company_pass.companies()]
+    projects = {cid: int(found[0]["id"]) for cid in company_ids
+                if len(found := live.projects_by_company.get(cid, [])) == 1}
+    index_portal_issues(gateway, live, list(projects.values()) or [0])
     differences: list[Difference] = []
     done = 0
     with open_export(export_path) as export:
@@ -74,13 +84,18 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
             done += 1
             if progress:
                 progress(done, total)
-            found = live.issues_by_portal_id.get(ticket.id, [])
+            author = users.get(ticket.author_id)
+            writers = tool_writers | {author or 0}
+            found = [i for i in live.issues_by_portal_id.get(ticket.id, []) if live.issue_authors.get(i) in writers]
 
             def differ(field: str, expected: object, actual: object, issue: int | None = None,
                        ticket: Ticket = ticket) -> None:
                 differences.append(Difference(ticket=ticket.id, issue=issue, field=field,
                                               expected=str(expected), actual=str(actual)))
 
+            if ticket.company_id not in projects:
+                differ("project", f"one project carrying company id {ticket.company_id}",
+                       len(live.projects_by_company.get(ticket.company_id, [])))
             if len(found) != 1:
                 differ("exists once", 1, len(found))
                 if not found:
@@ -98,16 +113,15 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
             for key, value in expected.items():
                 if value is not None and value != actual[key]:
                     differ(key, value, actual[key], issue_id)
-            author = users.get(ticket.author_id)
-            if author is not None and issue["author"]["id"] != author:
+            if author is not None and issue["author"]["id"] not in (author, admin_id):
                 differ("author", author, issue["author"]["id"], issue_id)
             comments = {}
             copies: Counter[tuple[str, str]] = Counter()  # a note written twice is a difference too
-            for journal in issue.get("journals", []):
-                for kind, source in find_provenance(journal.get("notes")):
-                    copies[(kind, source)] += 1
-                    if kind == "comment":
-                        comments[source] = journal
+            authors = {c.id: users.get(c.author_id, 0) for c in ticket.comments}
+            for kind, source, journal in our_notes(issue, tool_writers, authors):
+                copies[(kind, source)] += 1
+                if kind == "comment":
+                    comments[source] = journal
             for (kind, source), n in sorted(copies.items()):
                 if n > 1:
                     differ(f"{kind} {source} copies", 1, n, issue_id)
@@ -139,8 +153,10 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
             if ticket.time_entries:
                 entries = list(gateway.iterate("/time_entries.json", "time_entries",
                                                {"issue_id": issue_id, "sort": None}))
-                marked = {s: e for e in entries for k, s in find_provenance(e.get("comments")) if k == "time"}
-                logged = Counter(s for e in entries for k, s in find_provenance(e.get("comments")) if k == "time")
+                expected_users = {e.id: users.get(e.user_id, 0) for e in ticket.time_entries}
+                ours = our_time_entries(entries, tool_writers, expected_users)
+                marked = dict(ours)
+                logged = Counter(source for source, _ in ours)
                 for source, n in sorted(logged.items()):
                     if n > 1:
                         differ(f"time entry {source} copies", 1, n, issue_id)

@@ -110,11 +110,24 @@ def test_company_without_project_is_not_approvable() -> None:
     assert not item.approvable and "no project named" in (item.problem or "")
 
 
-def test_project_found_by_migration_identifier_then_by_name() -> None:
-    derived = CompanySpec(name="Renamed Ltd", derived_project="other", domains=("o.example",))
+def test_company_with_portal_id_is_found_by_the_id_its_project_carries_never_by_name() -> None:
+    twin_a = ProjectRef(7, "twin", "Twin Travel", company_id="C1", domains=("a.example",))
+    twin_b = ProjectRef(8, "twin-c2", "Twin Travel", company_id="C2", domains=("b.example",))
+    projects = ProjectIndex([*PROJECTS._all, twin_a, twin_b, ProjectRef(9, "other-twin", "Twin Travel")])
+    assert projects.for_company(CompanySpec(name="Twin Travel", source_id="C2"))[0] == twin_b
+    # the derived identifier and the name no longer decide for a company that has an id
+    missing = CompanySpec(name="Other", source_id="C9", derived_project="other")
+    assert projects.for_company(missing)[0] is None
+    assert "no project carries company id C9" in (projects.for_company(missing)[1] or "")
+    # a --companies entry without an id is still found by its name
     by_name = CompanySpec(name="sky  PARTNER", domains=("s.example",))
-    assert PROJECTS.for_company(derived)[0] == ProjectRef(4, "other", "Other")
-    assert PROJECTS.for_company(by_name)[0] == ProjectRef(3, "skypartner", "Sky Partner")
+    assert projects.for_company(by_name)[0] == ProjectRef(3, "skypartner", "Sky Partner")
+    # the projects' own fields make the directory: two companies of one name stay two
+    directory = CompanyDirectory.build(projects.companies())
+    assert directory.match_email("x@b.example").company == CompanySpec(
+        name="Twin Travel", domains=("b.example",), source_id="C2")
+    [item] = classify([account(30, "x", "x@b.example")], directory, projects)
+    assert item.approvable and item.project == twin_b
 
 
 CSV_TEXT = """name,email,company

@@ -113,7 +113,8 @@ def ticket(tid: str = "T1", **kw: Any) -> dict[str, Any]:
         ],
         "complaints": [{"author_id": "U10", "created_at": "2024-05-08T11:00:00+03:00", "text": "Нет ответа"}],
         "time_entries": [
-            {"id": "W3", "user_id": "U1", "spent_on": "2024-05-07", "hours": Decimal("0.75"), "comment": "Настройка"}
+            {"id": f"W3-{tid}", "user_id": "U1", "spent_on": "2024-05-07", "hours": Decimal("0.75"),
+             "comment": "Настройка"}
         ],
         "closed_at": None,
         **kw,
@@ -574,7 +575,7 @@ def test_blank_lines_crlf_and_bom_are_tolerated_and_lines_keep_their_numbers(tmp
     root = write_export(tmp_path / "e")
     good = dumps(ticket("T1")).encode()
     (root / "tickets.jsonl").write_bytes(
-        b"\xef\xbb\xbf" + good + b"\r\n\r\n   \n" + b"{oops}\r\n" + good.replace(b'"T1"', b'"T2"')
+        b"\xef\xbb\xbf" + good + b"\r\n\r\n   \n" + b"{oops}\r\n" + dumps(ticket("T2")).encode()
     )
     with open_export(root) as export:
         got = read_all(export)
