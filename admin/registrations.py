@@ -6,7 +6,7 @@ one means: a membership in its own company's project with the client role, then 
 
 The shape is plan → apply: `plan_approvals` decides everything (which account, which project,
 or why not), `apply_approvals` only executes; a dry run is `apply_approvals(..., dry_run=True)`, which
-walks the same plan and skips the writes.
+walks the same plan through the same `approve` (same reads and decisions) and only lists the writes.
 
 Order of the two writes (membership first, then activation) is on purpose: if the run stops
 between them, the account is still pending and the next run finishes it (the membership
@@ -371,15 +371,13 @@ def apply_approvals(gateway: Gateway, plan: ApprovalPlan, *, dry_run: bool) -> l
     for approval in plan.approvals:
         where = {"subject": approval.account.login, "company": approval.company,
                  "project": approval.project.identifier}
-        if dry_run:
-            outcomes.append(ApprovalOutcome(**where, status="would-approve", reason=approval.basis))
-            continue
         try:
-            approve(gateway, approval)
+            approve(gateway, approval, dry_run=dry_run)
         except HelpdeskError as exc:
             outcomes.append(ApprovalOutcome(**where, status="error", reason=str(exc)))
             continue
-        outcomes.append(ApprovalOutcome(**where, status="approved", reason=approval.basis))
+        outcomes.append(ApprovalOutcome(**where, status="would-approve" if dry_run else "approved",
+                                        reason=approval.basis))
     outcomes.extend(ApprovalOutcome(subject=s.subject, status="skipped", reason=s.reason, line=s.line)
                     for s in plan.skipped)
     outcomes.extend(ApprovalOutcome(subject=s.subject, status="unmatched", reason=s.reason, line=s.line)
@@ -387,10 +385,15 @@ def apply_approvals(gateway: Gateway, plan: ApprovalPlan, *, dry_run: bool) -> l
     return outcomes
 
 
-def approve(gateway: Gateway, approval: Approval) -> None:
-    """Membership with the client role in the company's project, then status active."""
+def approve(gateway: Gateway, approval: Approval, *, dry_run: bool = False) -> list[str]:
+    """Membership with the client role in the company's project, then status active.
+
+    One path for both modes: a dry run makes the same reads and decisions and only lists the
+    writes (returned as "METHOD path"), so what it shows is what a real run would send.
+    """
     user_id, project_id = approval.account.id, approval.project.id
     path = f"/projects/{project_id}/memberships.json"
+    writes: list[str] = []
 
     def existing() -> dict[str, Any] | None:
         for membership in gateway.iterate(path, "memberships"):
@@ -398,19 +401,31 @@ def approve(gateway: Gateway, approval: Approval) -> None:
                 return membership
         return None
 
-    try:
-        gateway.post(path, {"membership": {"user_id": user_id, "role_ids": [approval.role_id]}},
-                     recover=existing)
-    except ValidationFailed:
-        # Already a member (an earlier run stopped before activating): make sure of the role.
-        membership = existing()
-        if membership is None:
-            raise
+    def send(method: str, target: str, payload: dict[str, Any], **options: Any) -> None:
+        if not dry_run:
+            (gateway.post if method == "POST" else gateway.put)(target, payload, **options)
+        writes.append(f"{method} {target}")  # what was (or would be) accepted
+
+    # A real run learns "already a member" from the POST's 422 (one request fewer); a dry run
+    # cannot send it, so it reads the memberships first.
+    membership = existing() if dry_run else None
+    if membership is None:
+        try:
+            send("POST", path, {"membership": {"user_id": user_id, "role_ids": [approval.role_id]}},
+                 recover=existing)
+        except ValidationFailed:
+            # Already a member (an earlier run stopped before activating): make sure of the role.
+            membership = existing()
+            if membership is None:
+                raise
+    if membership is not None:
         role_ids = {int(r["id"]) for r in membership.get("roles", [])}
         if approval.role_id not in role_ids:
-            gateway.put(f"/memberships/{membership['id']}.json",
-                        {"membership": {"role_ids": sorted(role_ids | {approval.role_id})}})
-    gateway.put(f"/users/{user_id}.json", {"user": {"status": STATUS_ACTIVE}})
-    check = gateway.get(f"/users/{user_id}.json").get("user", {})
-    if int(check.get("status", STATUS_ACTIVE)) != STATUS_ACTIVE:
-        raise RedmineError("Redmine kept the account inactive", method="PUT", path=f"/users/{user_id}.json")
+            send("PUT", f"/memberships/{membership['id']}.json",
+                 {"membership": {"role_ids": sorted(role_ids | {approval.role_id})}})
+    send("PUT", f"/users/{user_id}.json", {"user": {"status": STATUS_ACTIVE}})
+    if not dry_run:
+        check = gateway.get(f"/users/{user_id}.json").get("user", {})
+        if int(check.get("status", STATUS_ACTIVE)) != STATUS_ACTIVE:
+            raise RedmineError("Redmine kept the account inactive", method="PUT", path=f"/users/{user_id}.json")
+    return writes

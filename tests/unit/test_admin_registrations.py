@@ -19,6 +19,7 @@ from admin.registrations import (
     ProjectIndex,
     ProjectRef,
     apply_approvals,
+    approve,
     classify,
     plan_by_domain,
     plan_from_rows,
@@ -278,6 +279,18 @@ def test_rerun_after_membership_adds_the_role_and_activates() -> None:
         ("PUT", "/memberships/77.json", {"membership": {"role_ids": [3, ROLE]}}),
         ("PUT", "/users/10.json", {"user": {"status": 1}}),
     ]
+
+
+@pytest.mark.parametrize("gateway_type", [RecordingGateway, MemberAlreadyGateway])
+def test_dry_run_lists_exactly_the_writes_a_real_run_sends(gateway_type: type[RecordingGateway]) -> None:
+    """`users approve --dry-run` goes through the same `approve`: same reads, same decisions."""
+    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
+    [approval] = plan.approvals
+    dry_gateway, real_gateway = gateway_type(writes_allowed=False), gateway_type()
+    listed = approve(dry_gateway, approval, dry_run=True)  # type: ignore[arg-type]
+    sent = approve(real_gateway, approval)  # type: ignore[arg-type]
+    assert dry_gateway.calls == []
+    assert listed == sent == [f"{method} {path}" for method, path, _ in real_gateway.calls]
 
 
 @pytest.mark.parametrize("command", [["users", "pending"], ["users", "approve"],
