@@ -83,6 +83,7 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     checks += _tracker_checks(gateway, mappings)
     checks += _enumeration_checks_all(gateway, mappings)
     checks += _custom_field_checks(fields, mappings)
+    checks += _recognition_field_checks(fields, mappings)
     checks += _role_checks(gateway, mappings)
     groups = set(Catalog.of(gateway).by_name("groups"))
     checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
@@ -132,6 +133,23 @@ def _enumeration_checks_all(gateway: Gateway, mappings: Mappings) -> list[Check]
         checks.append(_verdict("priority", "default", [f"default is {default}, want {mappings.default_priority}"]))
     activities = Catalog.of(gateway).by_name("activities")
     return checks + _enumeration_checks("activity", [a.name for a in mappings.time_entry_activities], activities)
+
+
+def _recognition_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappings) -> list[Check]:
+    """The project and user fields by which the migration recognises companies and its own accounts."""
+    wanted = [("project", spec) for spec in mappings.project_custom_fields.by_key().values()]
+    wanted += [("user", spec) for spec in mappings.user_custom_fields.by_key().values()]
+    checks = []
+    for customized, spec in wanted:
+        live = fields.get(spec.name)
+        if live is None:
+            problems = ["missing"]
+        elif live.get("customized_type") != customized:
+            problems = [f"a {live.get('customized_type')} field (want a {customized} field)"]
+        else:
+            problems = []
+        checks.append(_verdict("custom field", spec.name, problems))
+    return checks
 
 
 def _custom_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappings) -> list[Check]:
