@@ -36,7 +36,7 @@ from tests.unit.corpus_tickets import (  # noqa: E402
     score,
 )
 
-BASELINE = "cef3d27e7a62bb2776303205c6562690359cb885"  # main before issue 12
+BASELINE = "cef3d27e7a62bb2776303205c6562690359cb885"  # the commit of main before issue 12
 RESULTS = REPO / "bench" / "results"
 
 
