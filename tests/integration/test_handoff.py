@@ -24,7 +24,7 @@ from helpdesk_core.clock import MOSCOW
 from helpdesk_core.gateway import Gateway
 from tests.conftest import REPO, LocalRedmine
 from tests.integration import test_sweep_redmine as harness
-from tests.integration.test_sweep_redmine import HELPDESK, POLICIES_YAML
+from tests.integration.test_sweep_redmine import HELPDESK, POLICIES_YAML, support_project
 
 pytestmark = pytest.mark.redmine
 live = harness.live  # the running sqlite Redmine (or the `redmine` fixture starts it)
@@ -222,13 +222,7 @@ def twins(live: LocalRedmine, tmp_path_factory: pytest.TempPathFactory) -> Twins
     support = gw.get("/users.json", {"name": f"sup{token}"})["users"][0]
     client = gw.get("/users.json", {"name": f"cli{token}"})["users"][0]
     identifier = f"native-{token}"
-    trackers = [t["id"] for t in gw.get("/trackers.json")["trackers"]]
-    project = gw.post("/projects.json", {"project": {"name": identifier, "identifier": identifier,
-                                                     "tracker_ids": trackers, "is_public": False}})["project"]
-    roles = {r["name"]: r["id"] for r in gw.get("/roles.json")["roles"]}
-    for user, role in ((support["id"], "Техподдержка"), (client["id"], "Клиент")):
-        gw.post(f"/projects/{project['id']}/memberships.json",
-                {"membership": {"user_id": user, "role_ids": [roles[role]]}})
+    project = support_project(gw, identifier, support["id"], client["id"])
     dates: tuple[dict[int, dict[str, datetime | None]], dict[int, datetime]] = ({}, {})
     native = {case.name: create_native(gw, int(project["id"]), support["login"], client["login"], case, dates)
               for case in CASES}

@@ -127,17 +127,23 @@ def people(live: LocalRedmine) -> dict[str, Any]:
     return {"support": support, "support_id": support_id, "client": client, "client_id": client_id}
 
 
-@pytest.fixture
-def world(live: LocalRedmine, people: dict[str, Any], tmp_path: Path) -> World:
-    gw = live.gateway()
-    identifier = f"sw-{os.urandom(3).hex()}-" + tmp_path.name.lower().replace("_", "-")[-30:].strip("-")
+def support_project(gw: Gateway, identifier: str, support_id: int, client_id: int) -> dict[str, Any]:
+    """A private project with every tracker, one support member and one client member."""
     trackers = [t["id"] for t in gw.get("/trackers.json")["trackers"]]
     project = gw.post("/projects.json", {"project": {"name": identifier, "identifier": identifier,
                                                      "tracker_ids": trackers, "is_public": False}})["project"]
     roles = {r["name"]: r["id"] for r in gw.get("/roles.json")["roles"]}
-    for user, role in ((people["support_id"], "Техподдержка"), (people["client_id"], "Клиент")):
+    for user, role in ((support_id, "Техподдержка"), (client_id, "Клиент")):
         gw.post(f"/projects/{project['id']}/memberships.json",
                 {"membership": {"user_id": user, "role_ids": [roles[role]]}})
+    return project
+
+
+@pytest.fixture
+def world(live: LocalRedmine, people: dict[str, Any], tmp_path: Path) -> World:
+    gw = live.gateway()
+    identifier = f"sw-{os.urandom(3).hex()}-" + tmp_path.name.lower().replace("_", "-")[-30:].strip("-")
+    project = support_project(gw, identifier, people["support_id"], people["client_id"])
     state = tmp_path / "state"
     return World(live, gw, identifier, int(project["id"]), people["support"], people["support_id"],
                  people["client"], people["client_id"], scoped_policies(tmp_path / "policies.yaml", identifier),
