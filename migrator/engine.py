@@ -106,9 +106,28 @@ class RunContext:
     held: dict[str, str] = field(default_factory=dict)  # portal user id -> name, written by the stand-in
     standin: UserRef | None = None
     categories: dict[tuple[int, str], int] = field(default_factory=dict)
+    categories_read: set[int] = field(default_factory=set)  # projects whose categories are known
     categories_lock: threading.Lock = field(default_factory=threading.Lock)
     unlock_lock: threading.Lock = field(default_factory=threading.Lock)
     unlocked: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One status change as Redmine's workflow judges it on an issue this run created.
+
+    Redmine answers 204 even where its workflow ignores a status change, so the first change of
+    each kind is read back; once Redmine was seen to apply it, the same change (same writer,
+    tracker, from and to status, writer the author or not) is known to be allowed for the rest of
+    the run. A new issue has no assignee before its final state, no parent and no relations, so
+    nothing else in Redmine's rule (Issue#new_statuses_allowed_to) differs between two of them.
+    """
+
+    writer: int
+    tracker: int
+    old: int
+    new: int
+    author: bool
 
 
 class TicketLoader(Protocol):
@@ -168,6 +187,8 @@ class Migration:
         self.default_status = {t.name: t.default_status for t in mappings.trackers}
         self.live: LiveRedmine
         self._members: dict[int, set[int]] = {}  # project id -> principal ids, read once per project
+        # Status changes Redmine was seen to apply on an issue this run created (read back): see Move.
+        self.applied_moves: set[Move] = set()
         self.loader = None if options.dry_run else loader
 
     # --- the one branch point between plan and run ----------------------------------------------
@@ -273,7 +294,7 @@ class Migration:
                 "/projects.json", payload, recover=lambda: self._find_project(identifier, company.id)))
             project_id = int(created["project"]["id"]) if isinstance(created, dict) else int(created)
             if isinstance(created, dict):
-                self.live.remember_project(created["project"])
+                self.live.remember_project({"issue_categories": [], **created["project"]})  # new: none yet
         self._ensure_membership(project_id, self.live.support_group_id, self.live.support_role_id)
         if project_id > 0 and not self.options.dry_run:
             self.ledger.put("project", company.id, project_id)
@@ -548,19 +569,36 @@ class Migration:
         with self.ctx.categories_lock:
             if key in self.ctx.categories:
                 return self.ctx.categories[key]
-            if project_id > 0 and not any(k[0] == project_id for k in self.ctx.categories):
-                for category in self.gateway.get(f"/projects/{project_id}/issue_categories.json",
-                                                 {"limit": 100}).get("issue_categories", []):
+            if project_id > 0 and project_id not in self.ctx.categories_read:
+                for category in self._project_categories(project_id):
                     self.ctx.categories[(project_id, str(category["name"]))] = int(category["id"])
+                self.ctx.categories_read.add(project_id)
                 if key in self.ctx.categories:
                     self.tally.add("category", "match")
                     return self.ctx.categories[key]
-            created = self._write("category", "create", lambda: self.gateway.post(
-                f"/projects/{project_id}/issue_categories.json", {"issue_category": {"name": key[1]}},
-                recover=lambda: self._find_category(project_id, key[1])))
+            created = self._write("category", "create", lambda: self._post_category(project_id, key[1]))
             category_id = int(created["issue_category"]["id"]) if isinstance(created, dict) else int(created)
             self.ctx.categories[key] = category_id
             return category_id
+
+    def _project_categories(self, project_id: int) -> list[Json]:
+        """As the snapshot read them with the project (one read per project only when it did not)."""
+        project = self.live.projects_by_id.get(project_id, {})
+        if "issue_categories" in project:
+            return list(project["issue_categories"])
+        return list(self.gateway.get(f"/projects/{project_id}/issue_categories.json",
+                                     {"limit": 100}).get("issue_categories", []))
+
+    def _post_category(self, project_id: int, name: str) -> Json:
+        try:
+            return self.gateway.post(f"/projects/{project_id}/issue_categories.json",
+                                     {"issue_category": {"name": name}},
+                                     recover=lambda: self._find_category(project_id, name))
+        except ValidationFailed:
+            found = self._find_category(project_id, name)  # created since the snapshot (another run)
+            if found is None:
+                raise
+            return found
 
     def _find_category(self, project_id: int, name: str) -> Json | None:
         # After an ambiguous POST: a second one would be refused (name taken) and fail the ticket.
@@ -611,6 +649,8 @@ class TicketMigration:
         self.replayed = 0  # status-change journals written for this ticket in this run
         self.timeline_seen: list[tuple[str, str, Json]] = []  # timeline journals already in Redmine
         self.state_written: str | None = None  # the `state` journal's id written in this run
+        self.author_id: int | None = None  # the author of the issue this run created
+        self.moves: list[Move] = []  # status changes written on the issue this run created
 
     # --- mapping ----------------------------------------------------------------------------------
 
@@ -669,7 +709,7 @@ class TicketMigration:
                 issue = self._read_issue(issue_id)
                 self.present = self._markers(issue)
                 for journal in issue.get("journals", []):  # dates journals a crashed run wrote, free
-                    self._date_timeline_journal(journal)
+                    self._date_timeline_journal(issue_id, journal)
         if issue_id > 0:
             self.ledger.put("issue", t.id, issue_id)
         pending = self._pending_transitions(issue)
@@ -677,10 +717,10 @@ class TicketMigration:
         running = (issue or {}).get("status", {}).get("name") or self.m.default_status[tracker]
         for comment in t.comments:
             while pending and pending[0].at < comment.created_at:
-                running = self._replay(issue_id, pending.pop(0), running)
+                running = self._replay(issue_id, pending.pop(0), running, tracker)
             self._migrate_comment(issue_id, comment)
         for step in pending:
-            running = self._replay(issue_id, step, running)
+            running = self._replay(issue_id, step, running, tracker)
         if issue is not None:
             self._new_ticket_attachments(issue_id, issue)
         for index, complaint in enumerate(t.complaints, start=1):
@@ -688,8 +728,8 @@ class TicketMigration:
         self._migrate_time_entries(issue_id, tracker, created=issue is None)
         status_changed = self._final_state(issue_id, issue, tracker, status, priority, last, running)
         if issue_id > 0 and not self.m.options.dry_run:
-            if status_changed or self.replayed:
-                self._read_back(issue_id, status)
+            if (status_changed or self.replayed) and not self._moves_known(issue):
+                self._read_back(issue_id, status, learn=issue is None)
             self._record_issue_dates(issue_id)
             self.ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
 
@@ -750,6 +790,7 @@ class TicketMigration:
         created = self.m._write("issue", "create", lambda: self._post_issue(author, payload))
         if isinstance(created, dict):
             issue_id = int(created["issue"]["id"])
+            self.author_id = int((created["issue"].get("author") or {}).get("id") or 0) or None
             self._record_issue_dates(issue_id)
             return issue_id
         return int(created)
@@ -1039,11 +1080,11 @@ class TicketMigration:
         # On an existing issue (a delta run) this is an update of the issue, as it always was counted.
         final: tuple[Kind, Verb] = ("issue", "update") if issue is not None else ("status", "create")
         if "status_id" in wanted and last is not None:
-            self._write_transition(issue_id, last, wanted, count=final)
+            self._write_transition(issue_id, last, wanted, count=final, tracker=tracker, old=current)
             return True
         step = Transition(0, self.t.status, issue_dates(self.t, self._closed_portal_statuses()).updated_on, None,
                           f"{self.t.id}.{self._state_count() + 1}")
-        self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final)
+        self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final, tracker=tracker, old=current)
         return "status_id" in wanted
 
     def assignee(self) -> UserRef | None:
@@ -1053,10 +1094,19 @@ class TicketMigration:
         assignee, stand_in = self.m.author_of(self.t.assignee_id)
         return None if stand_in else assignee
 
-    def _read_back(self, issue_id: int, status: str) -> None:
+    def _moves_known(self, issue: Json | None) -> bool:
+        """Every status change written on this issue is one Redmine was seen to apply (see Move)."""
+        return issue is None and self.author_id is not None and all(m in self.m.applied_moves for m in self.moves)
+
+    def _read_back(self, issue_id: int, status: str, *, learn: bool = False) -> None:
         """After a status change, read the issue back: Redmine answers 204 even when its workflow
-        ignored the transition, so that is reported here. Journal ids found go to the ledger."""
+        ignored the transition, so that is reported here. Journal ids found go to the ledger.
+
+        `learn` (an issue this run created): the status changes its journals show Redmine applied
+        are remembered, so the same changes on later new issues need no read-back."""
         issue = self._read_issue(issue_id)
+        if learn:
+            self._learn_moves(issue)
         if issue.get("status", {}).get("name") != status:
             self.tally.find(Finding(category="workflow", file="tickets.jsonl", id=self.t.id, field="status",
                                     reason=f"Redmine kept status '{issue.get('status', {}).get('name')}' "
@@ -1064,7 +1114,7 @@ class TicketMigration:
         created = {c.id: c.created_at for c in self.t.comments}
         complaints = {f"{self.t.id}-{i}": c.created_at for i, c in enumerate(self.t.complaints, start=1)}
         for journal in issue.get("journals", []):
-            self._date_timeline_journal(journal)
+            self._date_timeline_journal(issue_id, journal)
         for kind, source, journal in self._our_notes(issue):
             if kind in TIMELINE_KINDS:
                 continue
@@ -1073,6 +1123,17 @@ class TicketMigration:
                 self.ledger.put("journal", f"{self.t.id}:{source}", int(journal["id"]))
             if moment is not None:
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+
+    def _learn_moves(self, issue: Json) -> None:
+        author = int((issue.get("author") or {}).get("id") or 0)
+        tracker = int((issue.get("tracker") or {}).get("id") or 0)
+        for journal in issue.get("journals", []):
+            writer = int((journal.get("user") or {}).get("id") or 0)
+            for detail in journal.get("details", []):
+                if detail.get("property") == "attr" and detail.get("name") == "status_id" and \
+                        detail.get("old_value") and detail.get("new_value"):
+                    self.m.applied_moves.add(Move(writer, tracker, int(detail["old_value"]),
+                                                  int(detail["new_value"]), writer == author))
 
     # --- timeline: replayed status changes (see migrator.timeline) -------------------------------
 
@@ -1103,14 +1164,15 @@ class TicketMigration:
     def _state_count(self) -> int:
         return sum(1 for kind, _, _ in self.timeline_seen if kind == STATE_KIND)
 
-    def _replay(self, issue_id: int, step: Transition, running: str) -> str:
+    def _replay(self, issue_id: int, step: Transition, running: str, tracker: str) -> str:
         """Write one intermediate transition (skipped when Redmine is already in that status)."""
         target = self._mapped("status", step.status, self.m.mappings.portal.statuses,
                               self.m.mappings.portal.fallback_status)
         if target == running:
             self.tally.add("status", "skip")
             return running
-        self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]})
+        self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]}, tracker=tracker,
+                               old=self.live.statuses[running])
         return target
 
     def transition_note(self, step: Transition, kind: str) -> tuple[str, UserRef | None]:
@@ -1122,24 +1184,32 @@ class TicketMigration:
         return provenance_line(kind, step.source, name, step.at), writer
 
     def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
-                          count: tuple[Kind, Verb] = ("status", "create")) -> None:
+                          count: tuple[Kind, Verb] = ("status", "create"), *, tracker: str, old: int) -> None:
         """One dated journal: the change plus its provenance line, written as its author when that
-        is staff (only support may change statuses), else by the API user with the author named."""
+        is staff (only support may change statuses), else by the API user with the author named.
+
+        Dated by its marker (fix-dates checks it is a timeline journal, see migrator.fix_dates), and
+        by its journal id too when a read-back sees it."""
         note, writer = self.transition_note(step, kind)
-        # Dated by journal id after the read-back (exactly that journal), not by searching notes.
+        if "status_id" in change:
+            by = writer.redmine_id if writer is not None else self.live.api_user_id
+            self.moves.append(Move(by, self.live.trackers[tracker], old, int(change["status_id"]),
+                                   by == self.author_id))
         self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
-                       kind=count[0], verb=count[1], extra=change)
+                       kind=count[0], verb=count[1], extra=change, created_at=step.at)
         self.replayed += 1
         if kind == STATE_KIND:
             self.state_written = step.source
 
-    def _date_timeline_journal(self, journal: Json) -> None:
+    def _date_timeline_journal(self, issue_id: int, journal: Json) -> None:
         """The read-back found a timeline journal: date it by its id (exactly that journal)."""
         for kind, source, _ in timeline_journals({"journals": [journal]}, self.live.api_user_id):
             if kind == STATUS_KIND:
                 moment = next((s.at for s in self._transitions() if s.source == source), None)
             else:  # a `state` journal is dated once: by the run that wrote it, or the next after a crash
-                fresh = source == self.state_written or not self.ledger.has_dates("journal", int(journal["id"]))
+                fresh = source == self.state_written or not (
+                    self.ledger.has_dates("journal", int(journal["id"]))
+                    or self.ledger.has_note_date(issue_id, f"{STATE_KIND}:{source}"))
                 moment = issue_dates(self.t, self._closed_portal_statuses()).updated_on if fresh else None
             if moment is not None and not self.m.options.dry_run:
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())

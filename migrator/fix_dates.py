@@ -7,7 +7,10 @@ updated_on, closed_on and start_date (the portal's creation day, Moscow time). N
 by their provenance marker within their issue: the marker must open the note (client text quoting
 it never matches), and exactly one note per marker is touched; more than one is printed under
 "ambiguous" and left alone. The status-change journals the migration replays
-(migrator.timeline) are found by their journal id, read back after writing. Values travel as
+(migrator.timeline) are found the same way, and only where they are what the migration writes
+(migrator.timeline.timeline_journals): the note is that one provenance line and the journal made the
+change (a status change; for a `state` line, status, assignee or priority, by an administrator, as the
+API user is); where a migration read one back, also by its journal id. Values travel as
 base64 JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
 """
 
@@ -18,6 +21,8 @@ from migrator.ledger import Ledger
 
 _BODY = r"""
 require 'time'
+TIMELINE_LINE = /\A_\[portal:(?:status|state):[^\]\s]+\] [^\n]*_\z/
+TIMELINE_CHANGES = {'status' => %w[status_id], 'state' => %w[status_id assigned_to_id priority_id]}
 changed = 0
 PAYLOAD['issues'].each do |id, created, updated, closed|
   values = {created_on: Time.iso8601(created).utc, updated_on: Time.iso8601(updated || created).utc}
@@ -39,6 +44,15 @@ PAYLOAD['notes'].each do |issue_id, marker, created|
   found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id)
                  .where("notes LIKE ? ESCAPE '\\'", pattern)
                  .select { |journal| journal.notes.start_with?(opening) }
+  wanted = TIMELINE_CHANGES[marker.split(':', 2).first]
+  if wanted
+    # a timeline line counts only on the journal that made its change (clients change no status)
+    found = found.select do |journal|
+      made = journal.details.select { |d| d.property == 'attr' }.map(&:prop_key)
+      journal.notes.strip.match?(TIMELINE_LINE) && (made & wanted).any? &&
+        (marker.start_with?('status:') || journal.user&.admin?)
+    end
+  end
   if found.size > 1
     ambiguous << {'issue' => issue_id, 'marker' => marker, 'journals' => found.map(&:id).sort}
     next

@@ -114,6 +114,11 @@ class Ledger:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO note_dates VALUES (?, ?, ?)", (issue_id, marker, created_on))
 
+    def has_note_date(self, issue_id: int, marker: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM note_dates WHERE issue_id=? AND marker=?",
+                                    (issue_id, marker)).fetchone() is not None
+
     def note_dates(self) -> list[tuple[int, str, str]]:
         with self._lock:
             return self._db.execute("SELECT * FROM note_dates ORDER BY issue_id, marker").fetchall()

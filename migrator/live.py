@@ -1,7 +1,7 @@
 """A snapshot of what the live Redmine already holds, read once at the start of a migration.
 
 One bulk read per collection (ids of trackers, statuses, priorities, activities, custom
-fields, roles, the support group, projects, users, and — per project of the export — every
+fields, roles, the support group, projects with their issue categories, users, and — per project of the export — every
 issue that carries an «ID в портале») replaces per-ticket lookups: the migration never scans
 Redmine per ticket.
 """
@@ -125,7 +125,8 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
         support_group_id=group_id, admin_login=str(me.get("login")), api_user_id=int(me.get("id", 0)),
         support_members={int(u["id"]) for u in group.get("users", [])},
     )
-    for project in gateway.iterate("/projects.json", "projects", {"sort": None}):
+    # the projects' issue categories come with the same pages: no read per project when tickets need them
+    for project in gateway.iterate("/projects.json", "projects", {"sort": None, "include": "issue_categories"}):
         live.remember_project(project)
     for user in gateway.iterate("/users.json", "users", {"status": "", "sort": None}):
         remember_user(live, user)

@@ -1,9 +1,11 @@
 """An in-memory Redmine with the gateway's interface, for migrator unit tests (no sockets).
 
 It answers what `migrator.live`, the engine and verify ask, with Redmine's rules that matter to
-them: impersonation of a locked account fails (412), a note is stamped with the user who wrote it,
-custom fields filter issues and carry recognition keys on projects and users, and every write is
-logged (`writes`) so a test can say "a plan writes nothing" by counting.
+them: impersonation of a locked account fails (412), a note is stamped with the user who wrote it
+and the attribute changes it made (`details`), a status change the workflow does not allow
+(`refused`) is ignored without a word as Redmine does (204), custom fields filter issues and carry
+recognition keys on projects and users, and every write is logged (`writes`, and every read of
+one issue in `issue_reads`) so a test can say "a plan writes nothing" by counting.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class FakeRedmine:
     memberships: dict[int, dict[int, set[int]]] = field(default_factory=dict)  # project -> principal -> roles
     group_users: set[int] = field(default_factory=set)
     uploads: dict[str, Json] = field(default_factory=dict)
+    refused: set[tuple[int, int, int]] = field(default_factory=set)  # (tracker, from, to) ids the workflow denies
+    issue_reads: list[int] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(100))
 
     def __post_init__(self) -> None:
@@ -76,10 +80,10 @@ class FakeRedmine:
         self.memberships[pid] = {}
         return pid
 
-    def add_note(self, issue_id: int, user_id: int, notes: str) -> int:
+    def add_note(self, issue_id: int, user_id: int, notes: str, details: list[Json] | None = None) -> int:
         jid = next(self._ids)
         self.issues[issue_id]["journals"].append({"id": jid, "user": {"id": user_id}, "notes": notes,
-                                                  "private_notes": False})
+                                                  "private_notes": False, "details": details or []})
         return jid
 
     # --- the gateway's interface -------------------------------------------------------------------
@@ -122,6 +126,7 @@ class FakeRedmine:
         if match := re.fullmatch(r"/issues/(\d+)\.json", path):
             if int(match[1]) not in self.issues:
                 raise NotFoundError("404", method="GET", path=path, status=404)
+            self.issue_reads.append(int(match[1]))
             return {"issue": self.issues[int(match[1])]}
         if match := re.fullmatch(r"/users/(\d+)\.json", path):
             return {"user": self.users[int(match[1])]}
@@ -218,12 +223,20 @@ class FakeRedmine:
         who = self._who(as_user)
         if match := re.fullmatch(r"/issues/(\d+)\.json", path):
             issue, data = self.issues[int(match[1])], payload["issue"]
-            if data.get("notes"):
-                jid = self.add_note(issue["id"], who, data["notes"])
+            details = []
+            old_status, new_status = issue["status"]["id"], data.get("status_id")
+            if new_status is not None and new_status != old_status and \
+                    (issue["tracker"]["id"], old_status, new_status) not in self.refused:
+                issue["status"] = {"id": new_status, "name": self._name(self.statuses, new_status)}
+                details.append({"property": "attr", "name": "status_id", "old_value": str(old_status),
+                                "new_value": str(new_status)})
+            if "assigned_to_id" in data:
+                details.append({"property": "attr", "name": "assigned_to_id", "old_value": None,
+                                "new_value": str(data["assigned_to_id"])})
+                issue["assigned_to"] = {"id": data["assigned_to_id"]}
+            if data.get("notes") or details:
+                self.add_note(issue["id"], who, data.get("notes") or "", details)
                 issue["journals"][-1]["private_notes"] = bool(data.get("private_notes"))
-                assert jid
-            if "status_id" in data:
-                issue["status"] = {"id": data["status_id"], "name": self._name(self.statuses, data["status_id"])}
             if "priority_id" in data:
                 issue["priority"] = {"id": data["priority_id"],
                                      "name": self._name(self.priorities, data["priority_id"])}

@@ -23,11 +23,14 @@ from migrator.verify import verify_migration
 from tests.hostile_export import (
     Accounts,
     Piece,
+    company,
     existing_accounts,
     forged_markers,
     lookalike_companies,
     repeated_ids,
     staff,
+    ticket,
+    user,
     write_export,
 )
 from tests.unit.fake_migration_redmine import ADMIN, FakeRedmine
@@ -181,6 +184,48 @@ def test_fix_dates_matches_only_the_marker_opening_a_note_and_reports_ambiguity(
     script = fix_dates_script(ledger)
     payload = json.loads(base64.b64decode(re.search(r"decode64\(['\"]([^'\"]+)", script)[1]))  # type: ignore[index]
     assert {marker for _, marker, _ in payload["notes"]} == {"comment:M1xt", "comment:M2xt",
-                                                             "complaint:TMt-1", "complaint:TMt-2"}
+                                                             "complaint:TMt-1", "complaint:TMt-2", "status:TMt.1"}
     assert 'opening = "_[portal:#{marker}] "' in script and "start_with?(opening)" in script
+    # a timeline marker dates only the journal that made the change, its note being just that line
+    assert "(made & wanted).any?" in script and "match?(TIMELINE_LINE)" in script
     assert "ambiguous << " in script and "'%" not in script  # never a substring pattern
+
+
+# --- the read-back of status changes ----------------------------------------------------------------
+
+
+def _same_move_tickets(token: str, count: int, status: str) -> Piece:
+    cid = f"CW{token}"
+    users = [user(f"UW{token}", f"client.{token}", f"client.{token}@w{token}.example", cid)]
+    tickets = [ticket(f"TW{token}x{n}", cid, f"UW{token}", status=status) for n in range(count)]
+    return Piece([company(cid, f"Workflow {token}", f"w{token}.example")], users, tickets)
+
+
+def test_a_status_change_seen_applied_once_is_not_read_back_again(fake: FakeRedmine, tmp_path: Path) -> None:
+    result = migrate(fake, write_export(tmp_path / "e", _same_move_tickets("t", 5, "Закрыто")),
+                     Ledger(tmp_path / "l.sqlite"))
+    issues = [i for i in fake.issues.values() if i["subject"].startswith("Обращение TWt")]
+    assert len(issues) == 5 and all(i["status"]["name"] == "Закрыто" for i in issues)
+    assert len(fake.issue_reads) == 1  # the first one proved the change; the next four are known
+    assert not [f for f in result.findings if f.category == "workflow"]
+
+
+def test_a_status_change_the_workflow_ignores_is_reported_on_every_ticket(fake: FakeRedmine,
+                                                                          tmp_path: Path) -> None:
+    closed, review = fake.statuses["Закрыто"], fake.statuses["На рассмотрении"]
+    fake.refused = {(tracker, review, closed) for tracker in fake.trackers.values()}
+    export = write_export(tmp_path / "e", _same_move_tickets("t", 3, "Закрыто") + _same_move_tickets("u", 2,
+                                                                                                 "В работе"))
+    result = migrate(fake, export, Ledger(tmp_path / "l.sqlite"))
+    reported = sorted(f.id for f in result.findings if f.category == "workflow")
+    assert reported == ["TWtx0", "TWtx1", "TWtx2"]  # never learned as allowed, so read back every time
+    assert all("Закрыто" in f.reason for f in result.findings if f.category == "workflow")
+    assert len(fake.issue_reads) == 4  # three refused changes, one allowed (learned for the second ticket)
+
+
+def test_a_timeline_journal_is_dated_by_its_marker_without_a_read_back(fake: FakeRedmine, tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    migrate(fake, write_export(tmp_path / "e", _same_move_tickets("t", 2, "Закрыто")), ledger)
+    issue = issue_of(fake, "TWtx1")
+    assert issue["id"] not in fake.issue_reads
+    assert (issue["id"], "status:TWtx1.1", "2024-05-08T12:00:00+03:00") in ledger.note_dates()
