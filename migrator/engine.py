@@ -1211,8 +1211,9 @@ class TicketMigration:
                     self.ledger.has_dates("journal", int(journal["id"]))
                     or self.ledger.has_note_date(issue_id, f"{STATE_KIND}:{source}"))
                 moment = issue_dates(self.t, self._closed_portal_statuses()).updated_on if fresh else None
-            if moment is not None and not self.m.options.dry_run:
+            if moment is not None and not self.m.options.dry_run:  # both ways it is dated say the same
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+                self.ledger.record_note_date(issue_id, f"{kind}:{source}", moment.isoformat())
 
     def _record_issue_dates(self, issue_id: int) -> None:
         dates = issue_dates(self.t, self._closed_portal_statuses())
