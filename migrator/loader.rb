@@ -152,6 +152,21 @@ def save_attachment(issue, spec)
   attachment
 end
 
+# A new issue's custom field values as acts_as_customizable starts them (each available field at its
+# default, a list for a multiple one), without the CustomValue records it builds alongside (most of the
+# cost of a new issue), then the ticket's values through Redmine's own setter (each format's normalisation).
+def fill_custom_field_values(issue, values)
+  issue.instance_variable_set(:@custom_field_values, issue.available_custom_fields.map do |field|
+    start = CustomFieldValue.new
+    start.custom_field = field
+    start.customized = issue
+    start.instance_variable_set(:@value, field.multiple? ? [field.default_value] : field.default_value)
+    start.value_was = start.value.dup if start.value
+    start
+  end)
+  issue.custom_field_values = values
+end
+
 # Rows Redmine would write for the issue's custom values (one per available field, one per value of a
 # multiple field), inserted in one statement: acts_as_customizable saves them one by one, twice.
 def insert_custom_values(issue)
@@ -228,13 +243,12 @@ def load_ticket(doc)
     issue.description = spec['description']
     issue.category_id = category
     issue.assigned_to = cached(Principal, spec['assigned_to_id'])
-    issue.custom_field_values = spec['custom_fields'].to_h { |cf| [cf['id'].to_s, cf['value']] }
+    fill_custom_field_values(issue, spec['custom_fields'].to_h { |cf| [cf['id'].to_s, cf['value']] })
     issue.created_on = moment(spec['created_on'])
     issue.updated_on = moment(spec['updated_on'])
     # Validated as Redmine validates an issue (the values above included); the custom value rows are then
-    # written in one statement instead of the ones custom_field_values built, which would be saved one by one.
+    # written in one statement instead of one by one.
     issue.define_singleton_method(:save_custom_field_values) { true }
-    issue.association(:custom_values).reset
     unless issue.save
       raise ActiveRecord::RecordInvalid, issue unless issue.errors.attribute_names.include?(:assigned_to_id)
 
