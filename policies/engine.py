@@ -6,9 +6,9 @@ journals are fetched once per candidate issue, shared by all rules. So requests 
 candidates, not with the size of the tracker.
 
 Speed: Redmine 5.0 has no list of issues with their journals, so the detail GETs are the
-sweep's time (~50 ms of server work each). With `workers` > 1 they are read a few ahead on
-that many threads (through the same gateway) while rules still judge the candidates one by
-one in list order, so the plan is the one a sequential run makes.
+sweep's time (~50 ms of server work each). With `workers` > 1 they, and the pages of long
+lists, are read a few ahead on that many threads (through the same gateway) while rules still
+judge the candidates one by one in list order, so the plan is the one a sequential run makes.
 
 Safety: `run_sweep` holds an exclusive file lock for the whole plan+apply (an overlapping
 cron run waits or gives up, it never plans from a stale view), `max_actions` aborts before
@@ -182,7 +182,7 @@ class Sweeper:
     def _list(self, params: dict[str, str]) -> list[Summary]:
         key = json.dumps(params, sort_keys=True)
         if key not in self._lists:
-            rows = self.gateway.iterate("/issues.json", "issues", params)
+            rows = self.gateway.iterate("/issues.json", "issues", params, workers=self.workers)
             self._lists[key] = [Summary.from_json(row) for row in rows]
         return self._lists[key]
 
