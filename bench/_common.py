@@ -24,6 +24,11 @@ HELPDESK = str(VENV_BIN / "helpdesk")
 GENERATOR = REPO / "samples" / "make_sample_export.py"
 REDMINE_LOCAL = REPO / "scripts" / "redmine-local"
 VARIANT = "pgsql"
+# The benchmarks fill Redmine with thousands of users and issues (the generator's U1..Un, which the
+# tests' sample shares): they get their own instance pair, never the one the tests use, unless
+# REDMINE_LOCAL_PREFIX / REDMINE_LOCAL_PORT_BASE name another.
+os.environ.setdefault("REDMINE_LOCAL_PREFIX", "bench")
+os.environ.setdefault("REDMINE_LOCAL_PORT_BASE", "3390")
 
 
 # --------------------------------------------------------------------------- Redmine

@@ -2,9 +2,10 @@
 
     --rails-runner "python bench/_timed_runner.py OUT.json <the real runner command>"
 
-Relays the tool's ticket lines to the loader and its answers back, and writes to OUT.json what the
-tool's own rusage cannot separate: the loader's CPU time and peak RSS (os.wait4 on it), this relay's
-CPU, and the ticket phase (first ticket sent to last answer received). Not part of the product.
+Relays the tool's ticket lines to the loader and its answers back, and writes to OUT.<pid>.json what
+the tool's own rusage cannot separate: the loader's CPU time and peak RSS (os.wait4 on it), this relay's
+CPU, and the ticket phase (first ticket sent to last answer received, on the system-wide monotonic
+clock, so that the files of several loader processes (`--workers N`) combine). Not part of the product.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ for raw in child.stdout:
     sys.stdout.buffer.write(raw)
     sys.stdout.buffer.flush()
 _, status, usage = os.wait4(child.pid, 0)
-with open(out_path, "w", encoding="utf-8") as out:
+with open(f"{out_path}.{os.getpid()}.json", "w", encoding="utf-8") as out:
     phase = round(last_answer - first_sent[0], 3) if first_sent else None
     json.dump({"tickets_answered": answers, "ticket_phase_seconds": phase,
+               "first_sent": first_sent[0] if first_sent else None, "last_answer": last_answer,
                "loader_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
                "loader_max_rss_mb": round(usage.ru_maxrss / 1024, 1),
                "relay_cpu_seconds": round(time.process_time(), 2), "exit": os.waitstatus_to_exitcode(status)}, out)

@@ -162,17 +162,33 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def run_loader(target: Target, work: Path, tickets: int, prefix: str, *, attachments: bool) -> dict[str, Any]:
-    """`migrate run --loader rails` on a fresh export; the loader's own figures come from _timed_runner."""
-    name = "loader-full" if attachments else "loader"
+def _loader_timing(prefix: Path) -> dict[str, Any]:
+    """The relays' files of one run combined: CPU summed, RSS summed (processes live side by side), the
+    ticket phase from the first ticket sent by any to the last answer received by any."""
+    parts = [json.loads(path.read_text("utf-8")) for path in sorted(prefix.parent.glob(f"{prefix.name}.*.json"))]
+    if not parts:
+        sys.exit(f"no loader timing files {prefix}.*.json")
+    firsts = [p["first_sent"] for p in parts if p["first_sent"] is not None]
+    return {"processes": len(parts),
+            "ticket_phase_seconds": (max(p["last_answer"] for p in parts) - min(firsts)) if firsts else None,
+            "loader_cpu_seconds": round(sum(p["loader_cpu_seconds"] for p in parts), 2),
+            "relay_cpu_seconds": round(sum(p["relay_cpu_seconds"] for p in parts), 2),
+            "loader_max_rss_mb": round(sum(p["loader_max_rss_mb"] for p in parts), 1)}
+
+
+def run_loader(target: Target, work: Path, tickets: int, prefix: str, *, attachments: bool,
+               workers: int = 1) -> dict[str, Any]:
+    """`migrate run --loader rails --workers W` on a fresh export; the loaders' own figures come from
+    _timed_runner (one file per loader process)."""
+    name = f"loader{'-full' if attachments else ''}-w{workers}"
     export = work / name
     generate(export, tickets, id_prefix=prefix, attachments=attachments)
-    timing = work / f"{name}.timing.json"
+    timing = work / f"{name}.timing"
     runner = " ".join([shlex.quote(sys.executable), shlex.quote(str(BENCH / "_timed_runner.py")),
                        shlex.quote(str(timing)), runner_command()])
     cmd = [HELPDESK, "migrate", "run", str(export), "--format", "json", "--loader", "rails", "--rails-runner",
-           runner, "--state", str(work / f"{name}.ledger.sqlite")]
-    log(f"loader: {tickets} tickets{' with attachments' if attachments else ''}")
+           runner, "--workers", str(workers), "--state", str(work / f"{name}.ledger.sqlite")]
+    log(f"loader: {tickets} tickets{' with attachments' if attachments else ''}, {workers} process(es)")
     out_dir = work / f"{name}.out"
     out_dir.mkdir(parents=True, exist_ok=True)
     peak: list[float] = [0.0]
@@ -194,7 +210,7 @@ def run_loader(target: Target, work: Path, tickets: int, prefix: str, *, attachm
     if code not in (0, 3):
         sys.exit(f"loader run exited {code}:\n{(out_dir / 'stderr.txt').read_text('utf-8')[-3000:]}")
     doc = json.loads(stdout)
-    t = json.loads(timing.read_text("utf-8"))
+    t = _loader_timing(timing)
     total_cpu = usage.ru_utime + usage.ru_stime  # the tool and, once reaped, its runner
     tool_cpu = total_cpu - t["loader_cpu_seconds"] - t["relay_cpu_seconds"]
     phase = t["ticket_phase_seconds"] or seconds
@@ -205,7 +221,7 @@ def run_loader(target: Target, work: Path, tickets: int, prefix: str, *, attachm
                                                                        "time_entry", "complaint"))
     reqs = doc["requests"]
     return {
-        "kind": "loader-full" if attachments else "loader", "workers": 1, "tickets": tickets,
+        "kind": "loader-full" if attachments else "loader", "workers": workers, "tickets": tickets,
         "issues_created": created, "objects_created": objects,
         "seconds_e2e": round(seconds, 2), "seconds_tickets": round(phase, 2),
         "issues_per_s_e2e": round(tickets / seconds, 2), "issues_per_s_tickets": round(tickets / phase, 2),
@@ -323,17 +339,21 @@ def run_python_redmine(target: Target, groups: list[Group], old: str, new: str) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", default="1,4,8", help="worker counts, comma-separated (default 1,4,8)")
+    parser.add_argument("--workers", default="1,4,8",
+                        help="REST worker counts, comma-separated (default 1,4,8; empty: no REST rows)")
     parser.add_argument("--tickets", type=int, default=300, help="tickets per run for W > 1 (default 300)")
     parser.add_argument("--tickets-w1", type=int, default=80, help="tickets for the W = 1 run (default 80)")
     parser.add_argument("--loop-tickets", type=int, default=80,
                         help="tickets for the python-redmine loop (default 80; 0 skips it)")
     parser.add_argument("--loader-tickets", type=int, default=1000,
                         help="tickets for each loader row (--loader rails; default 1000; 0 skips them)")
+    parser.add_argument("--loader-workers", default="1,2",
+                        help="loader process counts (--loader rails --workers W), comma-separated (default 1,2)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/helpdesk-bench"),
                         help="where exports, ledgers and request logs go (default /tmp/helpdesk-bench)")
     args = parser.parse_args(argv)
-    worker_counts = [int(w) for w in args.workers.split(",")]
+    worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    loader_counts = [int(w) for w in args.loader_workers.split(",") if w.strip()]
 
     host = machine()
     target = redmine()
@@ -369,11 +389,12 @@ def main(argv: list[str] | None = None) -> int:
 
     loaders: list[dict[str, Any]] = []
     if args.loader_tickets:
-        for attachments in (False, True):
-            loaders.append(run_loader(target, work, args.loader_tickets, f"{rid}l{int(attachments)}-",
-                                      attachments=attachments))
-            log(f"{loaders[-1]['kind']}: {loaders[-1]['issues_per_s_e2e']} issues/s e2e, "
-                f"{loaders[-1]['issues_per_s_tickets']} in the ticket phase")
+        for workers in loader_counts:
+            for attachments in (False, True):
+                loaders.append(run_loader(target, work, args.loader_tickets, f"{rid}l{workers}{int(attachments)}-",
+                                          attachments=attachments, workers=workers))
+                log(f"{loaders[-1]['kind']} W={workers}: {loaders[-1]['issues_per_s_e2e']} issues/s e2e, "
+                    f"{loaders[-1]['issues_per_s_tickets']} in the ticket phase")
         rows += loaders
 
     tool_rows = {r["workers"]: r for r in rows if r["kind"] == "tool"}
@@ -389,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                      round(r["requests"] / r["tickets"], 2), round(100 * t["cpu_share_of_wall"], 1)])
     print(f"Migration throughput — Redmine {target.variant} ({puma_mode()}), {host['cores']} cores, "
           f"notifications off")
-    print(table(headers, body))
+    if body:
+        print(table(headers, body))
     summary: dict[str, Any] = {}
     if loop is not None and max(worker_counts) in tool_rows:
         best = tool_rows[max(worker_counts)]
@@ -405,8 +427,9 @@ def main(argv: list[str] | None = None) -> int:
             for w in worker_counts]
     side += [["raw", w, raw_rows[w]["tickets"], "", raw_rows[w]["issues_per_s"], raw_rows[w]["requests_per_s"],
               raw_rows[w]["cpu_seconds"], "", "", ""] for w in worker_counts]
-    side += [[r["kind"], 1, r["tickets"], r["issues_per_s_e2e"], r["issues_per_s_tickets"], r["requests_per_s_e2e"],
-              r["cpu_seconds"], r["max_rss_mb"], r["loader_cpu_seconds"], r["loader_max_rss_mb"]] for r in loaders]
+    side += [[r["kind"], r["workers"], r["tickets"], r["issues_per_s_e2e"], r["issues_per_s_tickets"],
+              r["requests_per_s_e2e"], r["cpu_seconds"], r["max_rss_mb"], r["loader_cpu_seconds"],
+              r["loader_max_rss_mb"]] for r in loaders]
     print("\nSide by side (one run): tickets/s end to end and in the ticket phase, REST requests/s, CPU s, RSS MB")
     print(table(["path", "W", "tickets", "tickets/s e2e", "tickets/s phase", "req/s", "tool CPU s", "tool RSS MB",
                  "loader CPU s", "loader RSS MB"], side))

@@ -14,10 +14,11 @@ import typer
 from helpdesk_cli.support import FormatOption, HtmlOption, OutputFormat, Session, session_from
 from helpdesk_core.doctor import notifications_state
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_OK, ConfigError
+from helpdesk_core.mappings import Mappings
 from migrator.engine import Migration, MigrationOptions
 from migrator.fix_dates import fix_dates_script
 from migrator.ledger import Ledger, default_ledger_path
-from migrator.rails_loader import LoaderProcess, RailsLoader, runner_command
+from migrator.rails_loader import LoaderPool, RailsLoader, runner_command
 from migrator.rejects import default_rejects_path
 from migrator.report import migration_report, verify_report
 from migrator.verify import verify_migration
@@ -46,16 +47,17 @@ class LoaderKind(StrEnum):
 
 
 @contextmanager
-def _loader(kind: LoaderKind, runner: str | None) -> Iterator[RailsLoader | None]:
-    """The Ruby loader for `--loader rails`, booting while the snapshot is read; stopped at the end."""
+def _loader(kind: LoaderKind, runner: str | None, workers: int,
+            mappings: Mappings) -> Iterator[RailsLoader | None]:
+    """The Ruby loaders for `--loader rails` (one per worker), booting while the snapshot is read."""
     if kind is LoaderKind.rest:
         yield None
         return
-    process = LoaderProcess(runner_command(runner))
+    pool = LoaderPool(runner_command(runner), workers, mappings.custom_fields.portal_id.name)
     try:
-        yield RailsLoader(process)
+        yield RailsLoader(pool)
     finally:
-        process.close()
+        pool.close()
 
 
 @contextmanager
@@ -89,7 +91,7 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     options = MigrationOptions(dry_run=dry_run, workers=workers, adopt_existing=adopt_existing,
                                rejects=rejects)
     try:
-        with (_loader(loader, rails_runner) as ticket_loader,
+        with (_loader(loader, rails_runner, workers, mappings) as ticket_loader,
               _progress(session, output is OutputFormat.text, "plan" if dry_run else "migrate") as progress):
             result = Migration(export, gateway, mappings, ledger, options, progress=progress,
                                loader=ticket_loader).execute()
@@ -128,7 +130,9 @@ def plan(ctx: typer.Context, export: ExportArg, state: StateOption = None,
 
 @migrate_app.command("run")
 def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
-        workers: Annotated[int, typer.Option(min=1, max=32, help="Tickets written in parallel.")] = 1,
+        workers: Annotated[int, typer.Option(min=1, max=32, help=(
+            "Tickets written in parallel; with --loader rails, the number of loader processes "
+            "(2 on a 2-core Redmine host is a good start)."))] = 1,
         report: Annotated[Path | None, typer.Option(help="Write counts and bad records as JSON.")] = None,
         allow_notifications: Annotated[bool, typer.Option(
             help="Run even though Redmine would email clients.")] = False,
@@ -151,7 +155,8 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
 
     Example:
         helpdesk migrate run samples/export --workers 4 --report migration.json
-        helpdesk migrate run samples/export --loader rails --rails-runner "$(scripts/redmine-local runner-cmd)"
+        helpdesk migrate run samples/export --loader rails --workers 2 \
+            --rails-runner "$(scripts/redmine-local runner-cmd)"
     """
     return _migrate(ctx, export, state, dry_run=False, workers=workers, output=output, html=html,
                     report=report, allow_notifications=allow_notifications,

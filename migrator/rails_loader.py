@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable
 from importlib import resources
@@ -63,7 +64,7 @@ def runner_command(option: str | None) -> list[str]:
 class LoaderProcess:
     """The long-running `rails runner loader.rb`: JSON lines in, JSON lines out, in order."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], args: tuple[str, ...] = ()) -> None:
         self._dir = tempfile.mkdtemp(prefix="helpdesk-loader-")
         script = Path(self._dir) / "loader.rb"
         script.write_bytes(resources.files("migrator").joinpath("loader.rb").read_bytes())
@@ -71,8 +72,8 @@ class LoaderProcess:
         os.chmod(self._dir, 0o755)
         os.chmod(script, 0o644)
         try:
-            self._proc = subprocess.Popen([*command, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE)
+            self._proc = subprocess.Popen([*command, str(script), *args], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise LoaderError(f"cannot start the rails runner {command[0]!r}: {exc}") from exc
@@ -127,6 +128,15 @@ class LoaderProcess:
             raise LoaderError(f"the loader exited ({code}) with {len(self._pending)} tickets unanswered; "
                               f"its last words:\n{tail}")
 
+    def unanswered(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def check(self) -> None:
+        """Raise if the process died or its answers could not be handled."""
+        with self._cond:
+            self._check()
+
     def wait_ready(self, timeout: float = BOOT_TIMEOUT) -> None:
         with self._cond:
             if not self._cond.wait_for(lambda: self._ready or self._closed, timeout):
@@ -173,23 +183,58 @@ class LoaderProcess:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 
+class LoaderPool:
+    """Several loader processes (`--workers N`): Ruby is single-threaded, and while one process waits for
+    the database another one computes. Each ticket goes to the process with the fewest unanswered ones;
+    a ticket is still one transaction in one process, so exactly-once does not depend on the count."""
+
+    def __init__(self, command: list[str], processes: int, portal_field: str) -> None:
+        self.processes: list[LoaderProcess] = []
+        # The portal id field's name (at boot, each loader lists the issues that already carry one) and
+        # this run's name (a loader waits until loaders of other runs, e.g. a killed run's, are gone).
+        args = (portal_field, uuid.uuid4().hex)
+        try:
+            for _ in range(max(1, processes)):  # all boot at once, while the snapshot is read
+                self.processes.append(LoaderProcess(command, args))
+        except BaseException:
+            self.close()
+            raise
+
+    def wait_ready(self) -> None:
+        for process in self.processes:
+            process.wait_ready()
+
+    def send(self, message: Json, handler: Callable[[Json], None]) -> None:
+        for process in self.processes:  # one process gone stops the run: a re-run resumes from the ledger
+            process.check()
+        min(self.processes, key=LoaderProcess.unanswered).send(message, handler)
+
+    def drain(self) -> None:
+        for process in self.processes:
+            process.drain()
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.close()
+
+
 class RailsLoader:
     """The engine's TicketLoader: plans a new ticket with the REST path's helpers, ledger on the answer."""
 
-    def __init__(self, process: LoaderProcess) -> None:
-        self.process = process
+    def __init__(self, pool: LoaderPool) -> None:
+        self.pool = pool
         self.existing: dict[str, int] = {}
         self._started = False
 
     def submit(self, ticket: TicketMigration, project_id: int, tracker: str, priority: str, status: str) -> None:
         message, counts = self._plan(ticket, project_id, tracker, priority, status)
         if not self._started:
-            self.process.wait_ready()
+            self.pool.wait_ready()
             self._started = True
-        self.process.send(message, lambda answer: self._apply(ticket, answer, counts))
+        self.pool.send(message, lambda answer: self._apply(ticket, answer, counts))
 
     def finish(self) -> dict[str, int]:
-        self.process.drain()
+        self.pool.drain()
         return self.existing
 
     # --- the plan ---------------------------------------------------------------------------------

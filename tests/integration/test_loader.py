@@ -59,7 +59,8 @@ def loaded(redmine: LocalRedmine, tmp_path_factory: pytest.TempPathFactory) -> d
     root = tmp_path_factory.mktemp("loader")
     export = unique_export(root / "export", token)
     state = root / "ledger.sqlite"
-    result = migrate(redmine, export, state, *with_loader(redmine))
+    # Two loader processes: every assertion below also holds when tickets are split between them
+    result = migrate(redmine, export, state, *with_loader(redmine), "--workers", "2")
     return {"token": token, "export": export, "state": state, "result": result}
 
 
@@ -155,3 +156,56 @@ def test_an_assignee_redmine_refuses_is_left_out_and_reported(redmine: LocalRedm
     assert not [d for j in issue["journals"] for d in j["details"] if d["name"] == "assigned_to_id"]
     reasons = [f["reason"] for f in result["findings"] if f["id"] == ticket_id and f["category"] == "workflow"]
     assert len(reasons) == 1 and "left unassigned" in reasons[0], result["findings"]
+
+
+def _shape(issue: dict[str, Any], token: str) -> dict[str, Any]:
+    """What an issue holds, without what differs between two copies (ids, tokens, the migration's clock)."""
+    def plain(text: Any) -> Any:
+        return text.replace(token, "TOKEN") if isinstance(text, str) else text
+
+    return {
+        "custom_fields": sorted((f["name"], plain(f.get("value"))) for f in issue["custom_fields"]),
+        "status": issue["status"]["name"], "priority": issue["priority"]["name"],
+        # as a multiset: Redmine lists journals by date, and REST's dates are the migration's until fix-dates
+        "journals": sorted(repr((j["private_notes"], j["user"]["name"] == issue["author"]["name"], bool(j.get("notes")),
+                                 [(d["property"], d["name"] if d["property"] == "attr" else "file")
+                                  for d in j["details"]])) for j in issue["journals"]),
+        "attachments": sorted(a["filename"] for a in issue["attachments"]),
+    }
+
+
+def test_the_loader_writes_what_rest_writes(redmine: LocalRedmine, tmp_path: Path) -> None:
+    """The same ticket (a private note with two files among its comments) through REST and through the
+    loader: the same custom values, the same journals (the files' details in a public journal of their own,
+    as Redmine splits them), the same files; the loader's journals carry the portal's dates."""
+    issues = {}
+    for way in ("rest", "rails"):
+        token = __import__("os").urandom(3).hex()
+        ticket_id = portal_id("T10", token)
+
+        def edit(ticket: dict[str, Any], ticket_id: str = ticket_id) -> dict[str, Any]:
+            if ticket["id"] == ticket_id:
+                for comment in ticket["comments"]:
+                    comment["internal"] = comment["internal"] or bool(comment.get("attachments"))
+            return ticket
+
+        export = unique_export(tmp_path / way, token, edit_ticket=edit)
+        extra = with_loader(redmine) if way == "rails" else []
+        result = migrate(redmine, export, tmp_path / f"{way}.sqlite", *extra)
+        assert result["counts"]["issue"].get("fail", 0) == 0, result["findings"]
+        issue = issue_for(redmine, ticket_id)
+        issues[way] = (_shape(issue, token), issue)
+    rest, rails = issues["rest"][0], issues["rails"][0]
+    assert rails == rest
+    split = [j for j in issues["rails"][1]["journals"] if j["details"] and j["details"][0]["property"] == "attachment"]
+    assert split and all(not j["private_notes"] and not j.get("notes") for j in split)
+    ticket = next(json.loads(line) for line in (tmp_path / "rails" / "tickets.jsonl").read_text("utf-8").splitlines()
+                  if line.startswith("{") and '"T' in line and json.loads(line).get("id", "").endswith("x10"))
+    private = [c for c in ticket["comments"] if c.get("attachments")]
+    notes = {j["id"]: j for j in issues["rails"][1]["journals"]}
+    for comment in private:
+        journal = next(j for j in notes.values() if f"[portal:comment:{comment['id']}]" in (j.get("notes") or ""))
+        assert journal["private_notes"] is True
+        assert when(journal["created_on"]) == when(comment["created_at"])
+        files = notes.get(journal["id"] - 1)  # its files' journal, written just before it, at the same moment
+        assert files is not None and files["details"] and when(files["created_on"]) == when(comment["created_at"])
