@@ -558,3 +558,33 @@ def test_a_redmine_error_redacted_keeps_nothing_of_the_key() -> None:
     assert exc.redacted(Redactor(KEY)) is exc
     assert not Redactor(KEY).found_in(_everything_about(exc))
     assert (exc.status, exc.method, type(exc)) == (422, "GET", ValidationFailed)
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_pages_read_ahead_come_out_in_order_each_read_once(fake: responses.RequestsMock, workers: int) -> None:
+    """13 items in pages of 2; a page's answer takes longer the earlier it is (they finish out of order)."""
+    lock, state = threading.Lock(), {"in_flight": 0, "most": 0}
+    offsets: list[int] = []
+
+    def page(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        offset = int(urllib.parse.parse_qs(urllib.parse.urlsplit(request.url or "").query)["offset"][0])
+        with lock:
+            offsets.append(offset)
+            state["in_flight"] += 1
+            state["most"] = max(state["most"], state["in_flight"])
+        time.sleep((14 - offset) / 1000)
+        with lock:
+            state["in_flight"] -= 1
+        body = {"issues": [{"id": i + 1} for i in range(offset, min(offset + 2, 13))], "total_count": 13}
+        return 200, {}, json.dumps(body)
+
+    fake.add_callback(responses.GET, f"{URL}/issues.json", callback=page)
+    seen: list[tuple[str, int, int | None]] = []
+    gw = Gateway(settings(), progress=lambda path, done, total: seen.append((path, done, total)))
+    assert [i["id"] for i in gw.iterate("/issues.json", "issues", page_size=2, workers=workers)] == list(range(1, 14))
+    assert sorted(offsets) == list(range(0, 13, 2))  # each page once, none past the total
+    assert [done for _, done, _ in seen] == [2, 4, 6, 8, 10, 12, 13]
+    assert (state["most"] > 1) == (workers > 1)
