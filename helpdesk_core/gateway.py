@@ -201,6 +201,12 @@ class Gateway:
             session.mount("https://", adapter)
             session.verify = self._settings.verify_tls
             session.headers.update({"X-Redmine-API-Key": self._key, "User-Agent": "helpdesk/0.1"})
+            # The environment (proxies, no_proxy, CA bundle) is read once per session for the one origin
+            # we talk to: requests re-reads it, and ~/.netrc, on every call (~2 ms of CPU per request).
+            # Passing verify explicitly keeps REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from undoing --insecure.
+            self._local.send_options = session.merge_environment_settings(
+                self._settings.url, {}, None, self._settings.verify_tls, None)
+            session.trust_env = False  # the key is our authentication: no netrc credentials either
             self._local.session = session
         return session
 
@@ -258,11 +264,9 @@ class Gateway:
             prepared = session.prepare_request(requests.Request(method, url, params=params, data=body,
                                                                 headers=headers))
             self._check_origin(prepared.url or "", method, path)
-            # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE /
-            # CURL_CA_BUNDLE override `session.verify = False`, which silently undid --insecure.
-            options = session.merge_environment_settings(prepared.url, {}, None, self._settings.verify_tls, None)
             return session.send(prepared, allow_redirects=False,
-                                timeout=(self._settings.timeout, self._settings.timeout), **options)
+                                timeout=(self._settings.timeout, self._settings.timeout),
+                                **self._local.send_options)
         # Chains are dropped (`from None`): urllib3 errors can carry the request and its headers.
         except requests.exceptions.SSLError as exc:
             if "certificate" in str(exc).lower():  # not transient: retrying cannot make it trusted

@@ -357,6 +357,25 @@ def test_insecure_is_not_undone_by_a_ca_bundle_in_the_environment(fake: response
     assert verified.request.req_kwargs["verify"] not in (False, None)
 
 
+def test_the_environment_is_read_once_per_session_and_still_applies(fake: responses.RequestsMock,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proxies (and no_proxy) from the environment reach every request, but are looked up once, not per
+    request (requests re-reads the environment and ~/.netrc on every call otherwise)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    lookups: list[str] = []
+    real = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies",
+                        lambda url, no_proxy=None: lookups.append(url) or real(url, no_proxy))
+    fake.get("https://redmine.test/x.json", json={})
+    gateway = Gateway(settings("https://redmine.test"))
+    for _ in range(5):
+        gateway.get("/x.json")
+    assert len(fake.calls) == 5 and len(lookups) == 1
+    assert all(call.request.req_kwargs["proxies"].get("https") == "http://proxy.test:3128" for call in fake.calls)
+
+
 # --- the key goes to the configured origin only (issue 11, item 7) ------------------------------
 
 HELPDESK = "https://helpdesk.example.tech"
