@@ -3,20 +3,34 @@
 A dedicated project (`bench-sweep`, every rule of a generated policies file scoped to it) is
 filled through `rails runner` — the REST API cannot backdate — with old issues no rule should
 pick (70 % closed, 30 % long in work, 120 days old) and candidates waiting six days for the
-client's answer (feedback-reminder; also sla-analysis, which shares their journal GET).
-Measured steps, each with a fresh `helpdesk sweep plan --format json` in a child process:
+client's answer (feedback-reminder; also feedback-autoclose, client-reply-resume and
+sla-analysis, which judge them from the same journal GET). Measured steps, each with a fresh
+`helpdesk sweep plan --format json --now <after seeding>` in a child process, once per
+`--workers` value:
 
 1. 1,000 issues, 1 % candidates;
 2. ~10,000 issues, the same candidates (control: only the issues grew);
-3. 10,000 issues, 1 % candidates.
+3. 10,000 issues, 1 % candidates;
+4. with `--per-rule`: step 3 again, each rule alone (`--only`), one plan per rule and workers.
 
 Requests track candidates: step 2 costs what step 1 costs, step 3 about ten times more
-candidates' detail GETs. A re-run empties the project first (it only grows within a run). Wall
-time is the fastest of `--repeat` identical plans (the machine is shared; requests are equal).
+candidates' detail GETs. Every plan of a step must be the same whatever `--workers` (the
+script stops otherwise), so each row's requests are equal too. A re-run empties the project
+first (it only grows within a run). Wall time is the fastest of `--repeat` identical plans (the
+machine is shared).
 
-    .venv/bin/python bench/sweep_cost.py [--sizes 1000,10000] [--share 0.01]
+Why a bulk insert and not the migration loader (`helpdesk migrate run --loader rails`): the
+loader writes a portal ticket's whole history one ticket at a time, 3-6 tickets/s on this
+machine (bench/README.md, «Loader beside REST»), so 100,000 tickets would take 5-9 hours, and
+a portal export cannot say «closed 120 days ago» or «asked six days ago» (its dates are
+restored afterwards by `migrate fix-dates`). The sweep reads issues, statuses and journals,
+which the bulk rows have as Redmine stores them: old issues by `insert_all` (no journals, which
+no rule reads for them), candidates through the model, so their status change is a real journal.
 
-Prints a table and writes bench/results/sweep_cost.json. ~2-3 min on a 2-core machine.
+    .venv/bin/python bench/sweep_cost.py [--sizes 1000,10000] [--share 0.01] [--workers 1,4] [--per-rule]
+
+Prints a table and writes bench/results/sweep_cost.json. ~2-3 min on a 2-core machine at the
+default sizes; ~25 min with `--sizes 1000,100000 --per-rule`.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +124,35 @@ def scoped_policies(path: Path) -> Path:
     return path
 
 
-def plan(target: Target, policies: Path, workdir: Path, only: str | None) -> dict[str, Any]:
-    args = ["sweep", "plan", "--format", "json", "--policies", str(policies)]
+def plan(target: Target, policies: Path, workdir: Path, only: str | None, workers: int,
+         now: str) -> tuple[dict[str, Any], list[Any]]:
+    """One `sweep plan` child: its row and its actions (compared across --workers)."""
+    args = ["sweep", "plan", "--format", "json", "--policies", str(policies), "--now", now,
+            "--workers", str(workers)]
     if only:
         args += ["--only", only]
     child = helpdesk(args, target, workdir=workdir)
-    return {"rules": only or "all rules", "candidates": child.doc["candidates"], "actions": len(child.doc["actions"]),
-            "requests": child.doc["requests"], "seconds": round(child.seconds, 2)}
+    row = {"rules": only or "all rules", "workers": workers, "candidates": child.doc["candidates"],
+           "actions": len(child.doc["actions"]), "requests": child.doc["requests"],
+           "seconds": round(child.seconds, 2)}
+    return row, child.doc["actions"]
+
+
+def measure(target: Target, policies: Path, workdir: Path, only: str | None, workers: list[int], now: str,
+            repeat: int) -> list[dict[str, Any]]:
+    """One row per workers value, the fastest of `repeat` plans; every plan must be the same."""
+    rows, expected = [], None
+    for w in workers:
+        log(f"plan ({only or 'all rules'}, --workers {w})")
+        runs = [plan(target, policies, workdir / f"{only}-{w}-{i}", only, w, now) for i in range(repeat)]
+        for row, actions in runs:
+            if expected is None:
+                expected = (row["requests"], row["candidates"], actions)
+            if (row["requests"], row["candidates"], actions) != expected:
+                sys.exit(f"plans differ ({only or 'all rules'}, --workers {w}): {row} vs "
+                         f"{expected[0]} requests, {expected[1]} candidates")
+        rows.append(min((row for row, _ in runs), key=lambda r: r["seconds"]))
+    return rows
 
 
 def main() -> int:
@@ -124,8 +161,12 @@ def main() -> int:
     parser.add_argument("--share", type=float, default=0.01, help="share of candidates at each size")
     parser.add_argument("--repeat", type=int, default=2, help="plans per row; the fastest wall time is kept "
                         "(requests must be equal)")
+    parser.add_argument("--workers", default="1,4", help="`sweep plan --workers` values, comma-separated: "
+                        "each row is measured with each (4 is the command's default)")
+    parser.add_argument("--per-rule", action="store_true", help="at the last step, also plan each rule alone")
     args = parser.parse_args()
     small, large = (int(s) for s in args.sizes.split(","))
+    workers = [int(w) for w in args.workers.split(",")]
     k_small, k_large = max(1, round(small * args.share)), max(1, round(large * args.share))
     steps = [Step("small", small - k_small, k_small), Step("large, same candidates", large - k_large, k_small),
              Step("large", large - k_large, k_large)]
@@ -139,30 +180,36 @@ def main() -> int:
             if (total, waiting) != (step.old + step.candidates, step.candidates):
                 sys.exit(f"{PROJECT} holds {total} issues ({waiting} waiting), expected "
                          f"{step.old + step.candidates} ({step.candidates})")
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            log(f"plans over {total} issues at {now}")
             for only in (None, "feedback-reminder"):
-                log(f"plan ({only or 'all rules'}) over {total} issues")
-                runs = [plan(target, policies, Path(tmp) / f"{n}-{only}-{i}", only) for i in range(args.repeat)]
-                if len({(r["requests"], r["candidates"]) for r in runs}) != 1:
-                    sys.exit(f"requests differ between identical plans: {runs}")
-                best = min(runs, key=lambda r: r["seconds"])
-                rows.append({"step": step.label, "issues": total, **best})
-    all_rules = [r for r in rows if r["rules"] == "all rules"]
-    first, control, last = all_rules
+                rows += [{"step": step.label, "issues": total, **row}
+                         for row in measure(target, policies, Path(tmp) / str(n), only, workers, now, args.repeat)]
+        if args.per_rule:
+            enabled = [r for r, e in yaml.safe_load(policies.read_text(encoding="utf-8"))["rules"].items()
+                       if e.get("enabled", True)]
+            for rule in enabled:
+                rows += [{"step": "large, each rule alone", "issues": total, **row}
+                         for row in measure(target, policies, Path(tmp) / "per-rule", rule, workers, now, 1)]
+    top = max(workers)
+    first, control, last = [r for r in rows if r["rules"] == "all rules" and r["workers"] == top
+                            and r["step"] in {s.label for s in steps}]
 
     def ratio(key: str, a: dict[str, Any], b: dict[str, Any]) -> float:
         return round(b[key] / a[key], 2) if a[key] else 0.0
 
     ratios = {f"{b['step']} / {a['step']}": {k: ratio(k, a, b) for k in ("issues", "candidates", "requests", "seconds")}
               for a, b in ((first, control), (first, last))}
-    headers = ["step", "rules", "issues", "candidates", "actions", "requests", "req/candidate", "seconds"]
+    headers = ["step", "rules", "workers", "issues", "candidates", "actions", "requests", "req/candidate", "seconds"]
     print(f"{PROJECT} on the {VARIANT} Redmine ({target.url}); every rule scoped to {PROJECT}")
-    print(table(headers, [[r["step"], r["rules"], r["issues"], r["candidates"], r["actions"], r["requests"],
-                           round(r["requests"] / r["candidates"], 2) if r["candidates"] else "-", r["seconds"]]
-                          for r in rows]))
+    print(table(headers, [[r["step"], r["rules"], r["workers"], r["issues"], r["candidates"], r["actions"],
+                           r["requests"], round(r["requests"] / r["candidates"], 2) if r["candidates"] else "-",
+                           r["seconds"]] for r in rows]))
     print()
-    print(table(["ratio (all rules)", "issues", "candidates", "requests", "seconds"],
+    print(table([f"ratio (all rules, --workers {top})", "issues", "candidates", "requests", "seconds"],
                 [[name, v["issues"], v["candidates"], v["requests"], v["seconds"]] for name, v in ratios.items()]))
-    path = write_result("sweep_cost", {"project": PROJECT, "share": args.share, "rows": rows, "ratios": ratios})
+    path = write_result("sweep_cost", {"project": PROJECT, "share": args.share, "workers": workers, "rows": rows,
+                                       "ratios": ratios})
     print(f"written: {path}")
     return 0
 

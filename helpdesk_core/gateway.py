@@ -25,8 +25,9 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, TypeVar
@@ -200,6 +201,12 @@ class Gateway:
             session.mount("https://", adapter)
             session.verify = self._settings.verify_tls
             session.headers.update({"X-Redmine-API-Key": self._key, "User-Agent": "helpdesk/0.1"})
+            # The environment (proxies, no_proxy, CA bundle) is read once per session for the one origin
+            # we talk to: requests re-reads it, and ~/.netrc, on every call (~2 ms of CPU per request).
+            # Passing verify explicitly keeps REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from undoing --insecure.
+            self._local.send_options = session.merge_environment_settings(
+                self._settings.url, {}, None, self._settings.verify_tls, None)
+            session.trust_env = False  # the key is our authentication: no netrc credentials either
             self._local.session = session
         return session
 
@@ -257,11 +264,9 @@ class Gateway:
             prepared = session.prepare_request(requests.Request(method, url, params=params, data=body,
                                                                 headers=headers))
             self._check_origin(prepared.url or "", method, path)
-            # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE /
-            # CURL_CA_BUNDLE override `session.verify = False`, which silently undid --insecure.
-            options = session.merge_environment_settings(prepared.url, {}, None, self._settings.verify_tls, None)
             return session.send(prepared, allow_redirects=False,
-                                timeout=(self._settings.timeout, self._settings.timeout), **options)
+                                timeout=(self._settings.timeout, self._settings.timeout),
+                                **self._local.send_options)
         # Chains are dropped (`from None`): urllib3 errors can carry the request and its headers.
         except requests.exceptions.SSLError as exc:
             if "certificate" in str(exc).lower():  # not transient: retrying cannot make it trusted
@@ -414,20 +419,33 @@ class Gateway:
         return hashlib.sha256(response.content).hexdigest()
 
     def iterate(self, path: str, key: str, params: Mapping[str, Any] | None = None, *,
-                as_user: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Json]:
-        """Stream a collection page by page (one page in memory), sorted by id where supported."""
+                as_user: str | None = None, page_size: int = PAGE_SIZE, workers: int = 1) -> Iterator[Json]:
+        """Stream a collection page by page (one page in memory), sorted by id where supported.
+        With `workers` > 1, up to that many of the pages the last total_count announces are read
+        ahead on as many threads (and wait in memory); pages are still handed out in order."""
         query = {"sort": "id", **(params or {}), "limit": page_size}
         offset = 0
-        while True:
-            page = self.get(path, {**query, "offset": offset}, as_user=as_user)
-            items = page.get(key, [])
-            yield from items
-            offset += len(items)
-            total = page.get("total_count")
-            if self._progress is not None:
-                self._progress(path, offset, int(total) if total is not None else None)
-            if not items or (total is not None and offset >= int(total)) or len(items) < page_size:
-                return
+        ahead: deque[Future[Json]] = deque()  # the pages at offset, offset + page_size, ...
+        with contextlib.ExitStack() as stack:
+            pool: ThreadPoolExecutor | None = None
+            while True:
+                page = ahead.popleft().result() if ahead else self.get(path, {**query, "offset": offset},
+                                                                       as_user=as_user)
+                items = page.get(key, [])
+                offset += len(items)
+                total = page.get("total_count")
+                last = not items or (total is not None and offset >= int(total)) or len(items) < page_size
+                if not last and workers > 1 and total is not None:
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page")
+                        stack.callback(pool.shutdown, cancel_futures=True)
+                    while len(ahead) < workers and (ask := offset + len(ahead) * page_size) < int(total):
+                        ahead.append(pool.submit(self.get, path, {**query, "offset": ask}, as_user=as_user))
+                yield from items
+                if self._progress is not None:
+                    self._progress(path, offset, int(total) if total is not None else None)
+                if last:
+                    return
 
     def count(self, path: str, params: Mapping[str, Any] | None = None) -> int:
         """How many items a filter matches, in one request of one item."""

@@ -22,7 +22,7 @@ from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigErr
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Outcome, Plan
 from policies.config import Policies, load_policies
-from policies.engine import apply_saved_plan, default_state_dir, plan_sweep, run_sweep
+from policies.engine import DEFAULT_WORKERS, apply_saved_plan, default_state_dir, plan_sweep, run_sweep
 from policies.registry import registered_rules
 from policies.sla_report import build_sla_report
 from policies.text_audits import AuditConfig, load_audit_config
@@ -44,6 +44,9 @@ LockWaitOption = Annotated[float, typer.Option(
     "--lock-wait", help="Seconds to wait for another sweep to finish (0: give up at once, exit 3).")]
 MaxActionsOption = Annotated[int | None, typer.Option(
     "--max-actions", min=0, help="Abort before the first write if the plan writes more than N times.")]
+WorkersOption = Annotated[int, typer.Option(
+    "--workers", min=1, max=32, help="Candidates read from Redmine at once while planning (the plan is "
+    "the same for any N; 1 reads them one by one).")]
 
 
 def _load(policies: Path | None, audit_rules: Path | None) -> tuple[Policies, AuditConfig]:
@@ -102,7 +105,8 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
                  out: Annotated[Path | None, typer.Option("-o", "--output", dir_okay=False,
                                                           help="Write the plan (JSON) for `sweep apply`.")] = None,
                  output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-                 policies: PoliciesOption = None, audit_rules: AuditRulesOption = None) -> int:
+                 policies: PoliciesOption = None, audit_rules: AuditRulesOption = None,
+                 workers: WorkersOption = DEFAULT_WORKERS) -> int:
     """Show what each rule would do, per issue, with the reason and computed times. Reads only.
 
     Exit code 3 when the plan reports SLA breaches.
@@ -113,7 +117,7 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
     session = session_from(ctx)
     loaded, audit = _load(policies, audit_rules)
     plan = plan_sweep(session.gateway(writes_allowed=False), loaded, session.clock(now).now(),
-                      only=only, audit=audit, progress=_issues_bar(session))
+                      only=only, audit=audit, progress=_issues_bar(session), workers=workers)
     if out is not None:
         out.write_text(json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if html is not None:
@@ -156,7 +160,7 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
                 dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan, write nothing.")] = False,
                 output: FormatOption = OutputFormat.text, policies: PoliciesOption = None,
                 audit_rules: AuditRulesOption = None, state_dir: StateDirOption = None,
-                lock_wait: LockWaitOption = 0.0) -> int:
+                lock_wait: LockWaitOption = 0.0, workers: WorkersOption = DEFAULT_WORKERS) -> int:
     """Plan and apply in one go under a lock (for cron).
 
     Example:
@@ -169,7 +173,8 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
     clock = session.clock(now)
     result = run_sweep(session.gateway(writes_allowed=not dry_run), loaded, clock,
                        state_dir=state_dir or default_state_dir(), only=only, max_actions=max_actions,
-                       dry_run=dry_run, lock_wait=lock_wait, audit=audit, progress=_issues_bar(session))
+                       dry_run=dry_run, lock_wait=lock_wait, audit=audit, progress=_issues_bar(session),
+                       workers=workers)
     if dry_run:
         if output is OutputFormat.json:
             session.emit_json(result.plan.to_json())

@@ -5,6 +5,11 @@ updated_on/created_on, project, tracker); identical list queries are made once p
 journals are fetched once per candidate issue, shared by all rules. So requests grow with
 candidates, not with the size of the tracker.
 
+Speed: Redmine 5.0 has no list of issues with their journals, so the detail GETs are the
+sweep's time (~50 ms of server work each). With `workers` > 1 they, and the pages of long
+lists, are read a few ahead on that many threads (through the same gateway) while rules still
+judge the candidates one by one in list order, so the plan is the one a sequential run makes.
+
 Safety: `run_sweep` holds an exclusive file lock for the whole plan+apply (an overlapping
 cron run waits or gives up, it never plans from a stale view), `max_actions` aborts before
 the first write, and every applied action goes to a JSONL audit log.
@@ -18,7 +23,9 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,10 +39,11 @@ from policies.actions import Action, Outcome, Plan
 from policies.config import Policies, ResolvedRule
 from policies.context import Directory, RuleContext
 from policies.issues import IssueView, Summary, marker, sweep_note_marker
-from policies.registry import Query, registered_rules
+from policies.registry import Query, Rule, registered_rules
 from policies.text_audits import AuditConfig, load_audit_config
 
 DETAIL_INCLUDE = "journals,attachments,watchers"
+DEFAULT_WORKERS = 4  # the CLI's --workers: Redmine's Puma serves 2 workers x 5 threads here
 
 
 class LockBusy(HelpdeskError):
@@ -169,11 +177,12 @@ class Sweeper:
     _details: dict[int, IssueView | None] = field(default_factory=dict)
     candidates: set[int] = field(default_factory=set)
     progress: Callable[[int, int], None] | None = None  # (issues read in full, candidates so far)
+    workers: int = 1  # detail GETs in flight at once (1: one by one, no threads)
 
     def _list(self, params: dict[str, str]) -> list[Summary]:
         key = json.dumps(params, sort_keys=True)
         if key not in self._lists:
-            rows = self.gateway.iterate("/issues.json", "issues", params)
+            rows = self.gateway.iterate("/issues.json", "issues", params, workers=self.workers)
             self._lists[key] = [Summary.from_json(row) for row in rows]
         return self._lists[key]
 
@@ -200,17 +209,72 @@ class Sweeper:
                                if f.get("customized_type", "issue") == "issue"}
         return self._field_ids
 
+    def _fetch(self, issue_id: int) -> IssueView | None:
+        """One detail GET (any thread): the issue with journals; None if it vanished since the list."""
+        assert self.facts is not None
+        try:
+            data = self.gateway.get(f"/issues/{issue_id}.json", {"include": DETAIL_INCLUDE})["issue"]
+        except NotFoundError:
+            return None
+        return IssueView.from_json(data, self.facts.status_names, self.sweep_users)
+
     def detail(self, issue_id: int) -> IssueView | None:
         """The issue with journals, fetched once per run; None if it vanished since the list."""
         if issue_id not in self._details:
-            assert self.facts is not None
-            try:
-                data = self.gateway.get(f"/issues/{issue_id}.json", {"include": DETAIL_INCLUDE})["issue"]
-            except NotFoundError:
-                self._details[issue_id] = None
-                return None
-            self._details[issue_id] = IssueView.from_json(data, self.facts.status_names, self.sweep_users)
+            self._details[issue_id] = self._fetch(issue_id)
         return self._details[issue_id]
+
+    def _candidates(self, rule: Rule, ctx: RuleContext) -> Iterator[int]:
+        """One rule's candidates in list order, each once: its queries' rows that `wants` keeps."""
+        assert self.facts is not None
+        seen: set[int] = set()
+        for query in rule.queries(ctx):
+            for params in query_params(query, ctx.rule, self.facts, self.now, self.field_ids):
+                for summary in self._rows(params, ctx.rule):
+                    if summary.id not in seen and rule.wants(ctx, summary):
+                        seen.add(summary.id)
+                        yield summary.id
+
+    def _read(self, ids: Iterable[int], pool: ThreadPoolExecutor | None) -> Iterator[tuple[int, IssueView | None]]:
+        """(id, detail) in the order of `ids`, each read once per run. With a pool, up to
+        2 x workers reads are in flight ahead of the caller. Whatever stops `ids` (a list that
+        fails, a `wants` that raises) is raised only after the candidates before it were handed
+        out, and a failed read only when the caller reaches it: errors come in the order a
+        one-by-one run meets them."""
+        if pool is None:
+            for issue_id in ids:
+                yield issue_id, self.detail(issue_id)
+            return
+        source = iter(ids)
+        ahead: deque[tuple[int, Future[IssueView | None] | None]] = deque()
+        flying: dict[int, Future[IssueView | None]] = {}
+        exhausted = False
+        failure: Exception | None = None
+        try:
+            while True:
+                while not exhausted and len(ahead) < 2 * self.workers:
+                    try:
+                        issue_id = next(source)
+                    except StopIteration:
+                        exhausted = True
+                    except Exception as exc:  # re-raised below, in its turn
+                        exhausted, failure = True, exc
+                    else:
+                        if issue_id not in self._details and issue_id not in flying:
+                            flying[issue_id] = pool.submit(self._fetch, issue_id)
+                        ahead.append((issue_id, flying.get(issue_id)))
+                if not ahead:
+                    break
+                issue_id, future = ahead.popleft()
+                if future is not None and issue_id not in self._details:
+                    self._details[issue_id] = future.result()
+                flying.pop(issue_id, None)
+                yield issue_id, self._details[issue_id]
+        finally:
+            for future in flying.values():
+                future.cancel()
+        if failure is not None:
+            raise failure
 
     def plan(self, only: Sequence[str] | None = None) -> list[Action]:
         registry = registered_rules()
@@ -226,25 +290,23 @@ class Sweeper:
         if any(r in SLA_RULES for r in selected):
             check_sla_budgets(self.gateway, self.policies)
         actions: list[Action] = []
-        for rule_id in selected:
-            resolved = self.policies.rules[rule_id]
-            rule = registry[rule_id]()
-            ctx = RuleContext(now=self.now, rule=resolved, settings=self.policies.settings,
-                              directory=directory, audit=self.audit, closed_statuses=self.facts.closed,
-                              peers=self.policies.rules)
-            seen: set[int] = set()
-            for query in rule.queries(ctx):
-                for params in query_params(query, resolved, self.facts, self.now, self.field_ids):
-                    for summary in self._rows(params, resolved):
-                        if summary.id in seen or not rule.wants(ctx, summary):
-                            continue
-                        seen.add(summary.id)
-                        self.candidates.add(summary.id)
-                        issue = self.detail(summary.id)
-                        if self.progress is not None:
-                            self.progress(len(self._details), len(self.candidates))
-                        if issue is not None:
-                            actions.extend(rule.evaluate(ctx, issue))
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if self.workers > 1:
+                pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sweep-read")
+                stack.callback(pool.shutdown, cancel_futures=True)
+            for rule_id in selected:
+                resolved = self.policies.rules[rule_id]
+                rule = registry[rule_id]()
+                ctx = RuleContext(now=self.now, rule=resolved, settings=self.policies.settings,
+                                  directory=directory, audit=self.audit, closed_statuses=self.facts.closed,
+                                  peers=self.policies.rules)
+                for issue_id, issue in self._read(self._candidates(rule, ctx), pool):
+                    self.candidates.add(issue_id)
+                    if self.progress is not None:
+                        self.progress(len(self._details), len(self.candidates))
+                    if issue is not None:
+                        actions.extend(rule.evaluate(ctx, issue))
         return self._hold_closes(actions)
 
     def _hold_closes(self, actions: list[Action]) -> list[Action]:
@@ -301,11 +363,12 @@ def check_sla_budgets(reader: Any, policies: Policies) -> None:
 
 
 def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequence[str] | None = None,
-               audit: AuditConfig | None = None, progress: Callable[[int, int], None] | None = None) -> Plan:
-    """What every enabled rule would do at `now`; reads only."""
+               audit: AuditConfig | None = None, progress: Callable[[int, int], None] | None = None,
+               workers: int = 1) -> Plan:
+    """What every enabled rule would do at `now`; reads only (`workers` detail GETs at once)."""
     before = gateway.stats.total if hasattr(gateway, "stats") else 0
     sweeper = Sweeper(gateway, policies, now, audit=audit if audit is not None else load_audit_config(),
-                      progress=progress)
+                      progress=progress, workers=workers)
     actions = sweeper.plan(only)
     spent = (gateway.stats.total - before) if hasattr(gateway, "stats") else 0
     rules = tuple(r for r in policies.rules if not only or r in only)
@@ -427,11 +490,13 @@ class RunResult:
 def run_sweep(gateway: Gateway, policies: Policies, clock: Clock, *, state_dir: Path,
               only: Sequence[str] | None = None, max_actions: int | None = None, dry_run: bool = False,
               lock_wait: float = 0.0, audit: AuditConfig | None = None,
-              log_clock: Clock | None = None, progress: Callable[[int, int], None] | None = None) -> RunResult:
+              log_clock: Clock | None = None, progress: Callable[[int, int], None] | None = None,
+              workers: int = 1) -> RunResult:
     """Plan and apply under the lock (cron's entry point). The plan is made inside the lock,
     so a run that waited sees what the previous one wrote."""
     with sweep_lock(state_dir, wait=lock_wait):
-        plan = plan_sweep(gateway, policies, clock.now(), only=only, audit=audit, progress=progress)
+        plan = plan_sweep(gateway, policies, clock.now(), only=only, audit=audit, progress=progress,
+                          workers=workers)
         if dry_run:
             return RunResult(plan, ())
         _check_max_actions(plan, max_actions)

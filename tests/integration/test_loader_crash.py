@@ -52,25 +52,36 @@ spec = json.load(open(sys.argv[1]))
 child = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 tool = os.getppid()
 
+def kill_tool():
+    try:
+        os.kill(tool, signal.SIGKILL)
+    except ProcessLookupError:  # already gone: this relay must still close its loader's input below
+        pass
+
 def fire(n):
+    # One kill per run: with several loader processes, each has a relay, and only the first to reach
+    # the moment fires (a late one would otherwise log its kill into the next run's record).
+    try:
+        os.close(os.open(sys.argv[1] + ".fired", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
     with open(spec["log"], "a") as log:
         log.write(json.dumps([spec["mode"], n]) + "\n")
+    return True
 
 def pump_in():
     sent = 0
     for line in sys.stdin.buffer:
         sent += 1
-        if spec["mode"] == "tool-on-send" and sent == spec["at"]:
-            fire(sent)
-            os.kill(tool, signal.SIGKILL)
+        if spec["mode"] == "tool-on-send" and sent == spec["at"] and fire(sent):
+            kill_tool()
         try:
             child.stdin.write(line)
             child.stdin.flush()
         except BrokenPipeError:
             break
-        if spec["mode"] == "loader-after-send" and sent == spec["at"]:
+        if spec["mode"] == "loader-after-send" and sent == spec["at"] and fire(sent):
             time.sleep(random.Random(spec["seed"]).uniform(0, 0.08))
-            fire(sent)
             child.kill()
             break
     try:
@@ -82,9 +93,8 @@ threading.Thread(target=pump_in, daemon=True).start()
 answers = -1  # the first line is the loader's "ready"
 for line in child.stdout:
     answers += 1
-    if spec["mode"] == "tool-on-answer" and answers == spec["at"] > 0:
-        fire(answers)
-        os.kill(tool, signal.SIGKILL)
+    if spec["mode"] == "tool-on-answer" and answers == spec["at"] > 0 and fire(answers):
+        kill_tool()
     try:
         sys.stdout.buffer.write(line)
         sys.stdout.buffer.flush()

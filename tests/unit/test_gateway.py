@@ -357,6 +357,25 @@ def test_insecure_is_not_undone_by_a_ca_bundle_in_the_environment(fake: response
     assert verified.request.req_kwargs["verify"] not in (False, None)
 
 
+def test_the_environment_is_read_once_per_session_and_still_applies(fake: responses.RequestsMock,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proxies (and no_proxy) from the environment reach every request, but are looked up once, not per
+    request (requests re-reads the environment and ~/.netrc on every call otherwise)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    lookups: list[str] = []
+    real = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies",
+                        lambda url, no_proxy=None: lookups.append(url) or real(url, no_proxy))
+    fake.get("https://redmine.test/x.json", json={})
+    gateway = Gateway(settings("https://redmine.test"))
+    for _ in range(5):
+        gateway.get("/x.json")
+    assert len(fake.calls) == 5 and len(lookups) == 1
+    assert all(call.request.req_kwargs["proxies"].get("https") == "http://proxy.test:3128" for call in fake.calls)
+
+
 # --- the key goes to the configured origin only (issue 11, item 7) ------------------------------
 
 HELPDESK = "https://helpdesk.example.tech"
@@ -558,3 +577,33 @@ def test_a_redmine_error_redacted_keeps_nothing_of_the_key() -> None:
     assert exc.redacted(Redactor(KEY)) is exc
     assert not Redactor(KEY).found_in(_everything_about(exc))
     assert (exc.status, exc.method, type(exc)) == (422, "GET", ValidationFailed)
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_pages_read_ahead_come_out_in_order_each_read_once(fake: responses.RequestsMock, workers: int) -> None:
+    """13 items in pages of 2; a page's answer takes longer the earlier it is (they finish out of order)."""
+    lock, state = threading.Lock(), {"in_flight": 0, "most": 0}
+    offsets: list[int] = []
+
+    def page(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        offset = int(urllib.parse.parse_qs(urllib.parse.urlsplit(request.url or "").query)["offset"][0])
+        with lock:
+            offsets.append(offset)
+            state["in_flight"] += 1
+            state["most"] = max(state["most"], state["in_flight"])
+        time.sleep((14 - offset) / 1000)
+        with lock:
+            state["in_flight"] -= 1
+        body = {"issues": [{"id": i + 1} for i in range(offset, min(offset + 2, 13))], "total_count": 13}
+        return 200, {}, json.dumps(body)
+
+    fake.add_callback(responses.GET, f"{URL}/issues.json", callback=page)
+    seen: list[tuple[str, int, int | None]] = []
+    gw = Gateway(settings(), progress=lambda path, done, total: seen.append((path, done, total)))
+    assert [i["id"] for i in gw.iterate("/issues.json", "issues", page_size=2, workers=workers)] == list(range(1, 14))
+    assert sorted(offsets) == list(range(0, 13, 2))  # each page once, none past the total
+    assert [done for _, done, _ in seen] == [2, 4, 6, 8, 10, 12, 13]
+    assert (state["most"] > 1) == (workers > 1)

@@ -89,7 +89,7 @@ class FakeRedmine:
 
     # --- gateway interface -----------------------------------------------------------------
     def get(self, path: str, params: Any = None, *, as_user: str | None = None) -> dict[str, Any]:
-        self.stats.by_method["GET"] += 1
+        self.stats.count("GET")  # locked: `sweep plan --workers N` reads from N threads
         if path == "/issue_statuses.json":
             return {"issue_statuses": [{"id": i, "name": n, "is_closed": c} for i, n, c in STATUSES]}
         if path == "/trackers.json":
