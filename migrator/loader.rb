@@ -128,17 +128,27 @@ end
 # was held is still asked for); on SQLite, or when unsure, every ticket asks the database.
 PORTAL_FIELD = ARGV[0] && IssueCustomField.find_by(name: ARGV[0])&.id
 RUN = Zlib.crc32(ARGV[1].to_s) & 0x7fffffff
-KNOWN = {}
+KNOWN = Hash.new { |h, value| h[value] = [] } # portal id => [[issue id, author id], ...]
 PRECISE = !(PORTAL_FIELD && ARGV[1] && postgres? && other_runs_gone?(PORTAL_FIELD, RUN))
-unless PRECISE
-  CustomValue.where(custom_field_id: PORTAL_FIELD, customized_type: 'Issue').where.not(value: [nil, ''])
-             .pluck(:value, :customized_id).each { |value, id| KNOWN[value] = [KNOWN[value], id].compact.min }
+
+def issues_carrying(field_id, value = nil)
+  scope = CustomValue.where(custom_field_id: field_id, customized_type: 'Issue')
+  scope = value.nil? ? scope.where.not(value: [nil, '']) : scope.where(value: value)
+  scope.joins('INNER JOIN issues ON issues.id = custom_values.customized_id')
+       .pluck('custom_values.value', 'issues.id', 'issues.author_id')
 end
 
-def existing_issue(field_id, portal_id, contended)
-  return KNOWN[portal_id] unless PRECISE || contended || field_id != PORTAL_FIELD
+issues_carrying(PORTAL_FIELD).each { |value, id, author| KNOWN[value] << [id, author] } unless PRECISE
 
-  CustomValue.where(custom_field_id: field_id, customized_type: 'Issue', value: portal_id).pluck(:customized_id).min
+# The ticket's issue: one carrying its portal id and written by the tool or by the ticket's author (the
+# Python side names them) — as over REST, an id typed on someone else's issue is not ours.
+def existing_issue(field_id, portal_id, contended, authors)
+  found = if PRECISE || contended || field_id != PORTAL_FIELD
+            issues_carrying(field_id, portal_id).map { |_, id, author| [id, author] }
+          else
+            KNOWN.fetch(portal_id, [])
+          end
+  found.select { |_, author| authors.include?(author) }.map(&:first).min
 end
 
 def save_attachment(issue, spec)
@@ -227,7 +237,7 @@ def load_ticket(doc)
   found = nil
   ActiveRecord::Base.transaction do
     contended = lock_ticket(doc['portal_field'], doc['ticket'])
-    found = existing_issue(doc['portal_field'], doc['ticket'], contended)
+    found = existing_issue(doc['portal_field'], doc['ticket'], contended, doc['authors'])
     next if found
 
     project = project_with_lists(spec['project_id'])

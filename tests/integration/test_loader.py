@@ -209,3 +209,34 @@ def test_the_loader_writes_what_rest_writes(redmine: LocalRedmine, tmp_path: Pat
         assert when(journal["created_on"]) == when(comment["created_at"])
         files = notes.get(journal["id"] - 1)  # its files' journal, written just before it, at the same moment
         assert files is not None and files["details"] and when(files["created_on"]) == when(comment["created_at"])
+
+
+@pytest.mark.parametrize("variant", ["sqlite", "pgsql"])
+def test_an_issue_someone_else_wrote_with_the_portal_id_is_not_taken_for_the_ticket(
+        variant: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """As over REST, only an issue the tool (or the ticket's author) wrote counts as the ticket's: one that
+    someone else wrote carrying the same «ID в портале» is neither adopted nor completed. SQLite asks the
+    database per ticket; PostgreSQL reads the list at boot."""
+    target: LocalRedmine = request.getfixturevalue("redmine" if variant == "sqlite" else "redmine_pg")
+    token = __import__("os").urandom(3).hex()
+    ticket_id = portal_id("T1", token)
+    gateway = target.gateway()
+    field = next(f["id"] for f in gateway.get("/custom_fields.json")["custom_fields"] if f["name"] == "ID в портале")
+    outsider = gateway.post("/users.json", {"user": {
+        "login": f"outsider{token}", "firstname": "Посторонний", "lastname": "Автор", "mail": f"o{token}@example.test",
+        "generate_password": True}})["user"]["id"]
+    project = gateway.get("/projects.json", {"limit": 1})["projects"][0]["id"]
+    forged = gateway.post("/issues.json", {"issue": {"project_id": project, "subject": "не тикет портала",
+                                                     "custom_fields": [{"id": field, "value": ticket_id}]}})
+    forged_id = forged["issue"]["id"]
+    target.runner(f"Issue.where(id: {int(forged_id)}).update_all(author_id: {int(outsider)})")
+    export = unique_export(tmp_path / "export", token)
+    result = migrate(target, export, tmp_path / "s.sqlite", "--loader", "rails", "--rails-runner", runner_cmd(target),
+                     "--workers", "2")
+    assert result["counts"]["issue"]["create"] == 36, result["counts"]
+    carrying = gateway.get("/issues.json", {f"cf_{field}": ticket_id, "status_id": "*"})["issues"]
+    assert sorted(i["id"] for i in carrying) != [forged_id] and len(carrying) == 2
+    ours = next(i for i in carrying if i["id"] != forged_id)
+    assert ours["author"]["id"] != outsider
+    untouched = gateway.get(f"/issues/{forged_id}.json", {"include": "journals"})["issue"]
+    assert untouched["journals"] == [] and untouched["author"]["id"] == outsider
