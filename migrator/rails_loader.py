@@ -327,7 +327,8 @@ class RailsLoader:
         # Whose issue carrying the portal id counts as this ticket's: the REST path's rule (TicketMigration.run).
         authors = sorted(tm.m.tool_writers() | {author.redmine_id})
         message = {"ticket": t.id, "portal_field": live.custom_fields["portal_id"], "api_user_id": api_user,
-                   "authors": authors, "issue": issue, "attachments": attachments, "journals": journals, "time_entries": times}
+                   "authors": authors, "issue": issue, "attachments": attachments, "journals": journals,
+                   "time_entries": times}
         counts = {"attachment": len(attachments), "journal": len(t.comments), "complaint": len(t.complaints),
                   "time_entry": len(times), "status": statuses_written}
         return message, counts
