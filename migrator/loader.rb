@@ -114,8 +114,18 @@ def other_runs_gone?(field_id, run, timeout = 60)
   sql = ActiveRecord::Base.sanitize_sql_array(["SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND " \
                                                'objsubid = 1 AND classid = ? AND objid <> ?', field_id, run])
   deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
-  until connection.select_value(sql).to_i.zero?
-    return false if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+  announced = false
+  until (alive = connection.select_value(sql).to_i).zero?
+    unless announced # the tool shows "helpdesk-loader:" lines to the administrator
+      STDERR.puts "helpdesk-loader: waiting up to #{timeout} s for #{alive} loader(s) of another run to end " \
+                  '(a killed run still finishing, or a second run at the same time)'
+      announced = true
+    end
+    if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+      STDERR.puts 'helpdesk-loader: loaders of another run are still alive: each ticket is looked up in the ' \
+                  'database instead (slower)'
+      return false
+    end
 
     sleep 0.2
   end

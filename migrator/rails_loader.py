@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -40,6 +41,8 @@ RUNNER_ENV = "HELPDESK_RAILS_RUNNER"
 WINDOW = 64  # tickets in flight: the pipe never holds more than this, memory stays flat
 WINDOW_BYTES = 64 * 1024 * 1024  # ... nor more than this much JSON (attachments travel base64)
 BOOT_TIMEOUT = 300.0
+NOTICE = "helpdesk-loader: "  # a loader's stderr line meant for the administrator, shown as a warning
+log = logging.getLogger("helpdesk.loader")
 
 
 class LoaderError(HelpdeskError):
@@ -84,7 +87,8 @@ class LoaderProcess:
         self._failure: BaseException | None = None
         self._ready = False
         self._closed = False
-        threading.Thread(target=self._read_stderr, name="loader-stderr", daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, name="loader-stderr", daemon=True)
+        self._stderr_reader.start()
         threading.Thread(target=self._read_answers, name="loader-answers", daemon=True).start()
 
     # --- threads ----------------------------------------------------------------------------------
@@ -92,7 +96,10 @@ class LoaderProcess:
     def _read_stderr(self) -> None:
         assert self._proc.stderr is not None
         for raw in self._proc.stderr:
-            self._stderr.append(raw.decode("utf-8", "replace").rstrip()[:500])
+            line = raw.decode("utf-8", "replace").rstrip()[:500]
+            self._stderr.append(line)
+            if line.startswith(NOTICE):  # what the loader tells the administrator (e.g. why it waits)
+                log.warning("%s", line[len(NOTICE):])
 
     def _read_answers(self) -> None:
         assert self._proc.stdout is not None
@@ -179,6 +186,7 @@ class LoaderProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            self._stderr_reader.join(timeout=5)  # its last lines (notices included) are read before we go on
         finally:
             shutil.rmtree(self._dir, ignore_errors=True)
 

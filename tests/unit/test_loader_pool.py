@@ -22,6 +22,9 @@ script, args = sys.argv[1], sys.argv[2:]
 print(json.dumps({"ready": True}), flush=True)
 for n, line in enumerate(sys.stdin, start=1):
     doc = json.loads(line)
+    if doc.get("say"):
+        sys.stderr.write(doc["say"] + "\n")
+        sys.stderr.flush()
     if doc.get("die"):
         sys.stderr.write("dying as asked\n")
         sys.exit(9)
@@ -95,3 +98,15 @@ def test_one_loader_dying_stops_the_run_with_its_last_words(tmp_path: Path) -> N
 def test_a_runner_that_cannot_start_leaves_no_process_behind(tmp_path: Path) -> None:
     with pytest.raises(LoaderError, match="cannot start"):
         LoaderPool([str(tmp_path / "no-such-runner")], 3, "ID в портале")
+
+
+def test_the_loaders_notices_reach_the_administrator_and_other_output_does_not(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pool = LoaderPool(fake_runner(tmp_path), 1, "ID в портале")
+    try:
+        collect(pool, [{"ticket": "T1", "say": "helpdesk-loader: waiting for 1 loader(s) of another run"},
+                       {"ticket": "T2", "say": "DEPRECATION WARNING: Rails chatter"}])
+    finally:
+        pool.close()
+    shown = [r.getMessage() for r in caplog.records if r.name == "helpdesk.loader"]
+    assert shown == ["waiting for 1 loader(s) of another run"]
