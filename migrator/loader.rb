@@ -4,9 +4,10 @@
 # Python side); nothing from the export is ever part of this source. One answer per line on stdout
 # (JSON), in the order of the input; everything else Redmine or Rails print goes to stderr.
 #
-# Exactly once: a ticket is one transaction (issue, attachments, notes, time entries, dates), and an issue
-# that already carries the ticket's «ID в портале» is never created again: the answer says so and the
-# Python side completes it the REST way (by provenance markers).
+# Exactly once: a ticket is one transaction (issue, attachments, notes, time entries, dates), and a ticket
+# whose «ID в портале» already is on an issue the tool or the ticket's author wrote is never created again:
+# the answer says so and the Python side completes it the REST way (by provenance markers). Several
+# loaders may run side by side (--workers N): each ticket goes to one of them.
 require 'json'
 require 'base64'
 require 'stringio'
