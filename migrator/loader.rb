@@ -85,16 +85,15 @@ def moment(value)
   value && Time.iso8601(value).utc
 end
 
-def postgres?
-  ActiveRecord::Base.connection.adapter_name.downcase.include?('postg')
-end
+# The database does not change during a run: asked once, not per ticket.
+POSTGRES = ActiveRecord::Base.connection.adapter_name.downcase.include?('postg')
 
 # Two loaders (a killed run's orphan finishing its last ticket, and the re-run) must not both find the
 # ticket absent: on PostgreSQL the check and the create hold a lock on the ticket's portal id. SQLite
 # serialises writers by itself (the loser's upgrade is "busy", retried, and then sees the issue).
 # Returns true when another process held the lock (it may have just written this very ticket).
 def lock_ticket(field_id, portal_id)
-  return false unless postgres?
+  return false unless POSTGRES
 
   key = [field_id.to_i, Zlib.crc32(portal_id.to_s) & 0x7fffffff]
   connection = ActiveRecord::Base.connection
@@ -140,7 +139,7 @@ end
 PORTAL_FIELD = ARGV[0] && IssueCustomField.find_by(name: ARGV[0])&.id
 RUN = Zlib.crc32(ARGV[1].to_s) & 0x7fffffff
 KNOWN = Hash.new { |h, value| h[value] = [] } # portal id => [[issue id, author id], ...]
-PRECISE = !(PORTAL_FIELD && ARGV[1] && postgres? && other_runs_gone?(PORTAL_FIELD, RUN))
+PRECISE = !(PORTAL_FIELD && ARGV[1] && POSTGRES && other_runs_gone?(PORTAL_FIELD, RUN))
 
 def issues_carrying(field_id, value = nil)
   scope = CustomValue.where(custom_field_id: field_id, customized_type: 'Issue')
