@@ -2,7 +2,8 @@
 
 Clients register themselves; Redmine keeps them as "registered" (status 2) until an
 administrator activates them (regulation, «Регистрация в трекере техподдержки»). Approving
-one means: a membership in its own company's project with the client role, then activation.
+one means: a membership in its own company's project with the client role, then activation
+with the email preferences every client has (`helpdesk_core.mail_preferences`).
 
 The shape is plan → apply: `plan_approvals` decides everything (which account, which project,
 or why not), `apply_approvals` only executes; a dry run is `apply_approvals(..., dry_run=True)`, which
@@ -29,6 +30,7 @@ from admin.companies import CompanyDirectory, CompanySpec, DomainMatch, company_
 from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import ConfigError, HelpdeskError, RedmineError, ValidationFailed
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.mail_preferences import with_client_preferences
 from helpdesk_core.mappings import Mappings, load_mappings
 
 STATUS_ACTIVE = 1
@@ -423,7 +425,8 @@ def approve(gateway: Gateway, approval: Approval, *, dry_run: bool = False) -> l
         if approval.role_id not in role_ids:
             send("PUT", f"/memberships/{membership['id']}.json",
                  {"membership": {"role_ids": sorted(role_ids | {approval.role_id})}})
-    send("PUT", f"/users/{user_id}.json", {"user": {"status": STATUS_ACTIVE}})
+    # activated with the email preferences go-live gives migrated clients (О7: told of their own tickets)
+    send("PUT", f"/users/{user_id}.json", with_client_preferences({"user": {"status": STATUS_ACTIVE}}))
     if not dry_run:
         check = gateway.get(f"/users/{user_id}.json").get("user", {})
         if int(check.get("status", STATUS_ACTIVE)) != STATUS_ACTIVE:

@@ -38,6 +38,7 @@ from helpdesk_core.export import BadRecord, Export, open_export
 from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, TimeEntry, User
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
+from helpdesk_core.mail_preferences import CLIENT_PREFERENCES, STEADY_MAIL_NOTIFICATION
 from helpdesk_core.mappings import Mappings
 from migrator.ledger import Ledger
 from migrator.live import (
@@ -70,12 +71,6 @@ from migrator.timeline import (
 T = TypeVar("T")
 Json = dict[str, Any]
 LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
-# Users are created with their steady-state email preferences; "no email during the migration" is
-# the global switch alone (`provision --notifications off|on`). Redmine's only_my_events mails a
-# user about issues they wrote, are assigned or watch. The regulation mails the client also when a
-# ticket is created (their own action), so clients do not skip their own events.
-STEADY_MAIL_NOTIFICATION = "only_my_events"
-CLIENT_PREFERENCES = {"no_self_notified": "0"}
 
 
 @dataclass(frozen=True)

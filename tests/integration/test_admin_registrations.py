@@ -167,3 +167,51 @@ def test_named_login_and_csv_rows(world: World, capsys: pytest.CaptureFixture[st
         world.projects["beta"]["id"]]
     assert _user(world, "unknown_user")["status"] == 2
     assert mappings.roles.client.name == "Клиент"
+
+
+# Runs inside Redmine (`rails runner`): each account's stored preferences, then a ticket it creates
+# in its project, handed to Redmine's own Mailer.deliver_issue_add (the test delivery method only
+# catches the mails), so Redmine's own rules (mail_notification, no_self_notified) pick the recipients.
+# The global switch (`provision --notifications on|off`) is not what this checks: it is left alone.
+NEW_TICKET_MAIL = """
+ActionMailer::Base.delivery_method = :test
+ActionMailer::Base.perform_deliveries = true
+ActiveJob::Base.queue_adapter = :inline
+out = {}
+%(logins)s.each do |login|
+  user = User.find_by!(login: login)
+  project = user.memberships.first.project
+  User.current = user
+  issue = Issue.new(project: project, tracker: project.trackers.first, author: user,
+                    subject: 'Новое обращение', priority: IssuePriority.default || IssuePriority.active.first)
+  issue.save!
+  ActionMailer::Base.deliveries.clear
+  Mailer.deliver_issue_add(issue)
+  told = ActionMailer::Base.deliveries.flat_map { |m| Array(m.to) + Array(m.cc) + Array(m.bcc) }
+  out[login] = {'pref' => [user.mail_notification, user.pref.no_self_notified], 'told' => told.include?(user.mail)}
+end
+puts JSON.generate(out)
+"""
+
+
+def test_approved_client_is_emailed_about_the_ticket_it_creates(
+        world: World, redmine: LocalRedmine, capsys: pytest.CaptureFixture[str]) -> None:
+    """О7 («при создании обращения … приходит уведомление»): `users approve` gives the account the
+    preferences migrated clients get (only_my_events, not no_self_notified), so Redmine emails the
+    client about its own new ticket. An account merely activated (what approval did before) keeps
+    Redmine's default `no_self_notified` and is not emailed: the check can tell the two apart."""
+    code, doc = _run(["users", "approve", world.login("alpha_user"), "--companies",
+                      str(world.companies_file), "--format", "json"], capsys)
+    assert code == 0, doc
+    assert [o["status"] for o in doc["outcomes"]] == ["approved"]
+    # the control: the same membership, then only activation (Redmine's defaults for the rest)
+    control = world.users["beta_user"]
+    role = next(r["id"] for r in world.gateway.get("/roles.json")["roles"] if r["name"] == "Клиент")
+    world.gateway.post(f"/projects/{world.projects['beta']['id']}/memberships.json",
+                       {"membership": {"user_id": control["id"], "role_ids": [role]}})
+    world.gateway.put(f"/users/{control['id']}.json", {"user": {"status": 1, "mail_notification": "only_my_events"}})
+    approved, activated = world.login("alpha_user"), world.login("beta_user")
+    found = json.loads(redmine.runner(NEW_TICKET_MAIL % {"logins": json.dumps([approved, activated])})
+                       .strip().splitlines()[-1])
+    assert found[approved] == {"pref": ["only_my_events", False], "told": True}
+    assert found[activated] == {"pref": ["only_my_events", True], "told": False}

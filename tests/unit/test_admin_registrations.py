@@ -178,6 +178,10 @@ def test_bad_csv_is_a_config_error(tmp_path: Path, text: str) -> None:
         read_registration_csv(path)
 
 
+# activation carries the client's steady-state email preferences (О7: told of their own new tickets)
+ACTIVATED = {"user": {"status": 1, "mail_notification": "only_my_events"}, "pref": {"no_self_notified": "0"}}
+
+
 class RecordingGateway:
     """Records writes; refuses them when read-only, like the real gateway."""
 
@@ -221,7 +225,7 @@ def test_apply_adds_membership_in_own_project_with_client_role_then_activates() 
     assert outcome.status == "approved" and outcome.project == "romashka"
     assert gateway.calls == [
         ("POST", "/projects/1/memberships.json", {"membership": {"user_id": 10, "role_ids": [ROLE]}}),
-        ("PUT", "/users/10.json", {"user": {"status": 1}}),
+        ("PUT", "/users/10.json", ACTIVATED),
     ]
 
 
@@ -277,7 +281,7 @@ def test_rerun_after_membership_adds_the_role_and_activates() -> None:
     assert outcome.status == "approved"
     assert gateway.calls == [
         ("PUT", "/memberships/77.json", {"membership": {"role_ids": [3, ROLE]}}),
-        ("PUT", "/users/10.json", {"user": {"status": 1}}),
+        ("PUT", "/users/10.json", ACTIVATED),
     ]
 
 
