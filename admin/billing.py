@@ -1,11 +1,15 @@
 """Consultation billing: the hours a company pays for in one month.
 
-Regulation: «Консультации могут быть как платными, так и бесплатными»; paid ones are billed
-by the hour, each rounded up to a whole consultation hour. Which time counts (the
-«Обсуждение» tracker and/or an activity), what one consultation is (by default the time
-logged on one issue on one day; or one time entry; or an issue's time in the month) and
-which issues support marked free (the issue field «Бесплатная консультация») are
-`BillingRules`. Free consultations are listed, never billed.
+Regulation: paid consultations are consultations and meetings with the project manager
+(«Подобные консультации подлежат оплате … с округлением до целого консультационного часа в
+большую сторону»), and «Обсуждение — консультации… Консультации могут быть как платными, так и
+бесплатными». So what is billed is consultation *time*, not a tracker: by default the time
+logged with the activity «Консультация», on an issue of any tracker (or on no issue), unless
+support marked the issue free (the issue field «Бесплатная консультация»). Support's other
+time — reading a question on «Обсуждение», fixing a bug — is work under the support contract,
+never billed. Which time counts (activities and/or trackers), what one consultation is (by
+default the time logged on one issue on one day; or one time entry; or an issue's time in the
+month) and the free field are `BillingRules`. Free consultations are listed, never billed.
 
 Hours are `Decimal` from the moment they leave Redmine's JSON to the report: a float sum of
 0.1 + 0.2 is not 0.3, and a bill must add up.
@@ -32,19 +36,21 @@ CONSULTATION_HOUR = Decimal(1)
 
 Unit = Literal["day", "entry", "issue"]
 FREE_FIELD = "Бесплатная консультация"
+CONSULTATION_ACTIVITY = "Консультация"  # mappings.yaml time_entry_activities; migrated «Обсуждение» time too
 
 
 class BillingRules(BaseModel):
-    """What is billed: time on these trackers and/or with these activities, and the unit.
+    """What is billed: time with these activities and/or on these trackers, and the unit.
 
-    `match: any` bills time that meets either condition, `all` only time that meets both
-    (when both lists are given).
+    The default is the regulation's paid consultation: the activity «Консультация» on any
+    tracker. `match: any` bills time that meets either condition, `all` only time that meets
+    both (when both lists are given).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    trackers: tuple[str, ...] = ("Обсуждение",)
-    activities: tuple[str, ...] = ()
+    trackers: tuple[str, ...] = ()
+    activities: tuple[str, ...] = (CONSULTATION_ACTIVITY,)
     match: Literal["any", "all"] = "any"
     unit: Unit = "day"
     free_field: str | None = FREE_FIELD  # issue boolean custom field; "1" = not billed
@@ -64,6 +70,10 @@ class BillingRules(BaseModel):
         if not tests:
             return False
         return all(tests) if self.match == "all" else any(tests)
+
+    def may_count(self, activity: str | None) -> bool:
+        """Whether time with this activity can be a consultation on some tracker (its issue is worth reading)."""
+        return any(self.counts(tracker, activity) for tracker in (*self.trackers, None))
 
     def describe(self) -> str:
         what = [f"tracker {', '.join(self.trackers)}" if self.trackers else "",
@@ -278,7 +288,8 @@ def compute_bill(month: Month, entries: Sequence[TimeEntry], issues: dict[int, I
     free.sort(key=order)
     issue_lines = _by_issue(consultations)
     company_lines = _by_company(consultations)
-    unknown = sorted({e.issue_id for e in entries if e.issue_id is not None and e.issue_id not in issues})
+    unknown = sorted({e.issue_id for e in entries if e.issue_id is not None and e.issue_id not in issues
+                      and rules.may_count(e.activity)})
     return Bill(month=str(month), rules=rules, consultations=consultations, issues=issue_lines,
                 companies=company_lines, logged=sum((c.logged for c in consultations), Decimal(0)),
                 billable=sum((c.billable for c in consultations), Decimal(0)),
@@ -307,9 +318,11 @@ def _by_company(consultations: Sequence[Consultation]) -> list[CompanyLine]:
 
 
 def bill_month(gateway: Gateway, month: Month, rules: BillingRules, project: str | None = None) -> Bill:
-    """Read the month's time entries and their issues' trackers (in bulk), and compute the bill."""
+    """Read the month's time entries and, in bulk, the issues of those that may be consultations
+    (tracker, subject, free mark), and compute the bill."""
     entries = list(read_time_entries(gateway, month, project))
-    issues = read_issues(gateway, (e.issue_id for e in entries if e.issue_id is not None), rules.free_field)
+    wanted = (e.issue_id for e in entries if e.issue_id is not None and rules.may_count(e.activity))
+    issues = read_issues(gateway, wanted, rules.free_field)
     return compute_bill(month, entries, issues, rules)
 
 

@@ -182,10 +182,12 @@ def consultations(
     output: FormatOption = OutputFormat.text,
     html: HtmlOption = None,
     tracker: Annotated[list[str] | None, typer.Option(
-        "--tracker", help="Tracker whose time is consultation time (repeatable; default Обсуждение).")
+        "--tracker", help="Tracker whose time is consultation time (repeatable). With --tracker or "
+        "--activity, the two lists as given are the whole selection.")
     ] = None,
     activity: Annotated[list[str] | None, typer.Option(
-        "--activity", help="Activity whose time is consultation time (repeatable), e.g. Консультация.")
+        "--activity", help="Activity whose time is consultation time (repeatable; default Консультация, "
+        "on any tracker).")
     ] = None,
     match: Annotated[str, typer.Option(
         "--match", help="any: tracker OR activity; all: tracker AND activity.")] = "any",
@@ -201,21 +203,23 @@ def consultations(
 ) -> int:
     """Bill consultations of one month: per company and per issue, each rounded up to an hour.
 
-    Time entries of the month on «Обсуждение» issues (and/or the given activities) are read
-    from Redmine; each consultation (an issue's time on one day) is rounded up to a whole hour
-    with exact decimals. Issues support marked «Бесплатная консультация» are listed, not billed.
+    Time entries of the month with the activity «Консультация» on any tracker (or the given
+    activities and/or trackers) are read from Redmine; each consultation (an issue's time on one
+    day) is rounded up to a whole hour with exact decimals. Issues support marked «Бесплатная
+    консультация» are listed, not billed.
 
     Example:
         helpdesk report consultations --month 2026-03
-        helpdesk report consultations --month 2026-03 --activity Консультация --unit issue --html bill.html
+        helpdesk report consultations --month 2026-03 --unit issue --html bill.html
+        helpdesk report consultations --month 2026-03 --tracker Обсуждение --activity Консультация --match all
         helpdesk report consultations --month 2026-03 --format csv --table companies > bill.csv
     """
     session = session_from(ctx)
     try:
-        rules = BillingRules.model_validate({
-            **({"trackers": tuple(tracker)} if tracker else {}),
-            **({"activities": tuple(activity)} if activity else {}),
-            "match": match, "unit": unit})
+        # given, --tracker/--activity replace the default selection whole: `--tracker Обсуждение`
+        # alone is "any time on Обсуждение", not that or the default activity
+        chosen = {"trackers": tuple(tracker or ()), "activities": tuple(activity or ())} if tracker or activity else {}
+        rules = BillingRules.model_validate({**chosen, "match": match, "unit": unit})
     except ValueError as exc:
         raise ConfigError(str(exc).splitlines()[-1] if str(exc) else "invalid billing rules") from None
     parsed = Month.parse(month)

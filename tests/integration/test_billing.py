@@ -1,7 +1,8 @@
 """Consultation billing over real time entries in the local Redmine.
 
-0.25 h, 1.0 h and 2.2 h on an «Обсуждение» issue bill as 1, 1 and 3 hours; time on a «Баг»
-issue is not a consultation. `--project` keeps other tests' time out of the totals.
+0.25 h, 1.0 h and 2.2 h of consultation on an «Обсуждение» issue bill as 1, 1 and 3 hours;
+support's own time (activity «Поддержка») on that issue or on a «Баг» is not a consultation,
+consultation time on a «Баг» is. `--project` keeps other tests' time out of the totals.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ def _id_by_name(items: list[dict[str, Any]], name: str) -> int:
 
 
 def make_billing_world(redmine: LocalRedmine, unique: str) -> Iterator[Billed]:
-    """A project with one «Обсуждение» issue (0.25, 1.0, 2.2 h) and one «Баг» issue (5 h)."""
+    """A project with one «Обсуждение» issue (0.25, 1.0, 2.2 h of consultation, 0.1 h of support
+    reading it) and one «Баг» issue (5 h of support)."""
     gateway = redmine.gateway()
     trackers = gateway.get("/trackers.json")["trackers"]
     discussion, bug = _id_by_name(trackers, "Обсуждение"), _id_by_name(trackers, "Баг")
     activities = gateway.get("/enumerations/time_entry_activities.json")["time_entry_activities"]
-    activity = _id_by_name(activities, "Консультация")
+    activity, support = _id_by_name(activities, "Консультация"), _id_by_name(activities, "Поддержка")
     project = gateway.post("/projects.json", {"project": {
         "name": f"Биллинг {unique}", "identifier": f"hd-bill-{unique}", "tracker_ids": [discussion, bug],
         "enabled_module_names": ["issue_tracking", "time_tracking"]}})["project"]
@@ -58,8 +60,10 @@ def make_billing_world(redmine: LocalRedmine, unique: str) -> Iterator[Billed]:
             gateway.post("/time_entries.json", {"time_entry": {
                 "issue_id": consultation["id"], "hours": hours, "spent_on": f"{MONTH}-{day}",
                 "activity_id": activity}})
+        gateway.post("/time_entries.json", {"time_entry": {  # support reading the question: 6 minutes
+            "issue_id": consultation["id"], "hours": "0.1", "spent_on": f"{MONTH}-07", "activity_id": support}})
         gateway.post("/time_entries.json", {"time_entry": {
-            "issue_id": bug_issue["id"], "hours": "5", "spent_on": f"{MONTH}-10", "activity_id": activity}})
+            "issue_id": bug_issue["id"], "hours": "5", "spent_on": f"{MONTH}-10", "activity_id": support}})
         gateway.post("/time_entries.json", {"time_entry": {  # next month: not in the bill
             "issue_id": consultation["id"], "hours": "4", "spent_on": "2025-04-01", "activity_id": activity}})
         yield Billed(unique, gateway, project, consultation, bug_issue)
@@ -103,9 +107,37 @@ def test_unit_issue_and_activity_rule(billed: Billed, capsys: pytest.CaptureFixt
     code, out = _report([*project, "--unit", "issue"], capsys)
     assert code == 0, out
     assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "4"  # ⌈3.45⌉
-    code, out = _report([*project, "--activity", "Консультация"], capsys)  # the bug's 5 h now count too
+    # the tracker rule, chosen: any time on «Обсуждение» (support's 0.1 h too, rounded to 1), none on the bug
+    code, out = _report([*project, "--tracker", "Обсуждение"], capsys)
     assert code == 0, out
-    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "10"
+    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "6"
+    code, out = _report([*project, "--tracker", "Обсуждение", "--activity", "Поддержка"], capsys)  # either
+    assert code == 0, out
+    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "11"
+    code, out = _report([*project, "--tracker", "Обсуждение", "--activity", "Консультация", "--match", "all"], capsys)
+    assert code == 0, out
+    assert {m["label"]: m["value"] for m in json.loads(out)["summary"]}["Billable hours"] == "5"
+
+
+def test_consultation_time_on_any_tracker_is_billed_support_time_never(
+        billed: Billed, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default, from the regulation's words: consultation time is billed whatever the
+    tracker (1.5 h of «Консультация» on the «Баг» → 2 h), support's own time never (the bug's 5 h
+    and the 0.1 h on «Обсуждение» of the world stay out)."""
+    activity = _id_by_name(billed.gateway.get("/enumerations/time_entry_activities.json")["time_entry_activities"],
+                           "Консультация")
+    billed.gateway.post("/time_entries.json", {"time_entry": {
+        "issue_id": billed.bug["id"], "hours": "1.5", "spent_on": f"{MONTH}-11", "activity_id": activity}})
+    code, out = _report(["--project", billed.project["identifier"], "--format", "json"], capsys)
+    assert code == 0, out
+    report = json.loads(out)
+    summary = {m["label"]: m["value"] for m in report["summary"]}
+    assert (summary["Billable hours"], summary["Logged hours"]) == ("7", "4.95")
+    assert summary["Time entries billed"] == "4 of 6"
+    issues = {r["issue"]: (r["tracker"], r["billable"]) for r in
+              {s["title"]: s["table"]["rows"] for s in report["sections"]}["Per issue"]}
+    assert issues == {f"#{billed.consultation['id']}": ("Обсуждение", "5"), f"#{billed.bug['id']}": ("Баг", "2")}
+    assert "activity Консультация" in report["subtitle"]
 
 
 def test_csv_and_unfiltered_report(billed: Billed, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

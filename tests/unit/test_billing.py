@@ -67,7 +67,7 @@ def test_month_bounds_and_bad_month() -> None:
             Month.parse(text)
 
 
-def entry(id: int, hours: str, issue: int | None, project: int = 1, activity: str = "Поддержка") -> TimeEntry:
+def entry(id: int, hours: str, issue: int | None, project: int = 1, activity: str = "Консультация") -> TimeEntry:
     return TimeEntry.from_api({
         "id": id, "hours": float(hours), "spent_on": "2026-03-10", "activity": {"id": 9, "name": activity},
         "project": {"id": project, "name": {1: "Ромашка", 2: "Авиа Лайн"}[project]},
@@ -83,7 +83,7 @@ ISSUES = {
 
 def test_per_entry_bill_with_totals_per_company_and_issue() -> None:
     entries = [entry(1, "0.25", 100), entry(2, "1.0", 100), entry(3, "2.2", 200, project=2),
-               entry(4, "5", 101), entry(5, "1.5", None)]
+               entry(4, "5", 101, activity="Поддержка"), entry(5, "1.5", None, activity="Поддержка")]
     bill = compute_bill(MARCH, entries, ISSUES, BillingRules(unit="entry"))
     assert {c.entry_ids: c.billable for c in bill.consultations} == {(1,): 1, (2,): 1, (3,): 3}
     assert bill.billable == 5 and bill.logged == Decimal("3.45")
@@ -97,10 +97,11 @@ def test_per_entry_bill_with_totals_per_company_and_issue() -> None:
 def test_default_consultation_is_one_issue_on_one_day() -> None:
     """Two entries on one issue on one day are one consultation (0.25 + 0.5 → 1 h, not 2);
     another day is another consultation; time on no issue stays one entry each."""
-    entries = [entry(1, "0.25", 100), entry(2, "0.5", 100), entry(5, "0.5", None, activity="Консультация"),
+    entries = [entry(1, "0.25", 100), entry(2, "0.5", 100), entry(5, "0.5", None),
                TimeEntry.from_api({"id": 3, "hours": 0.5, "spent_on": "2026-03-11",
+                                   "activity": {"name": "Консультация"},
                                    "project": {"id": 1, "name": "Ромашка"}, "issue": {"id": 100}})]
-    rules = BillingRules(activities=("Консультация",))
+    rules = BillingRules()
     assert rules.unit == "day"
     bill = compute_bill(MARCH, entries, ISSUES, rules)
     assert {c.entry_ids: c.billable for c in bill.consultations} == {(1, 2): 1, (3,): 1, (5,): 1}
@@ -145,19 +146,44 @@ def test_per_issue_unit_rounds_the_month_sum_once() -> None:
 
 
 def test_activity_rule_any_and_all() -> None:
-    entries = [entry(1, "0.5", 101, activity="Консультация"), entry(2, "0.5", 100),
-               entry(3, "0.5", None, activity="Консультация")]
+    entries = [entry(1, "0.5", 101), entry(2, "0.5", 100, activity="Поддержка"), entry(3, "0.5", None)]
     by_activity = BillingRules(trackers=(), activities=("Консультация",))
     assert [c.entry_ids for c in compute_bill(MARCH, entries, ISSUES, by_activity).consultations] == [(1,), (3,)]
-    either = BillingRules(activities=("Консультация",))
+    either = BillingRules(trackers=("Обсуждение",), activities=("Консультация",))
     assert compute_bill(MARCH, entries, ISSUES, either).entries_billed == 3
-    both = BillingRules(activities=("Консультация",), match="all")
+    both = BillingRules(trackers=("Обсуждение",), activities=("Консультация",), match="all")
     assert compute_bill(MARCH, entries, ISSUES, both).entries_billed == 0
+    by_tracker = BillingRules(trackers=("Обсуждение",), activities=())  # the old default: any time on Обсуждение
+    assert [c.entry_ids for c in compute_bill(MARCH, entries, ISSUES, by_tracker).consultations] == [(2,)]
     assert not BillingRules(trackers=(), activities=()).counts("Обсуждение", "Консультация")
 
 
+def test_default_bills_consultation_time_on_any_tracker_and_not_support_time() -> None:
+    """The regulation's paid consultation is consultation time, whatever the tracker: 6 minutes
+    of support reading an «Обсуждение» question (activity «Поддержка») bill nothing; 1.5 h of
+    consultation logged on a «Баг» bill 2 h; consultation on an issue marked free is listed only."""
+    issues = {**ISSUES, 200: IssueInfo(id=200, subject="Бесплатно", tracker="Обсуждение", free=True)}
+    entries = [entry(1, "0.1", 100, activity="Поддержка"), entry(2, "1.5", 101),
+               entry(3, "0.5", 200, project=2), entry(4, "3", 101, activity="Поддержка"), entry(5, "0.2", None)]
+    rules = BillingRules()
+    assert (rules.trackers, rules.activities, rules.free_field) == ((), ("Консультация",), "Бесплатная консультация")
+    bill = compute_bill(MARCH, entries, issues, rules)
+    assert {c.entry_ids: (c.tracker, c.billable) for c in bill.consultations} == {(2,): ("Баг", 1 + 1),
+                                                                                 (5,): (None, 1)}
+    assert [(c.entry_ids, c.billable) for c in bill.free] == [((3,), 0)]
+    assert bill.billable == 3 and (bill.entries_seen, bill.entries_billed) == (5, 2)
+    assert rules.describe() == "time on activity Консультация; each issue's time on one day rounded up to a whole hour"
+    # only issues whose time may be billed are read (support time's issues are not asked for)
+    assert not rules.may_count("Поддержка") and rules.may_count("Консультация")
+    assert BillingRules(trackers=("Обсуждение",), activities=()).may_count("Поддержка")
+
+
 def test_issue_that_cannot_be_read_is_reported() -> None:
-    bill = compute_bill(MARCH, [entry(1, "1", 999)], ISSUES, BillingRules())
+    """An issue that cannot be read is judged by activity alone, and named; support time on one is no concern."""
+    bill = compute_bill(MARCH, [entry(1, "1", 999), entry(2, "1", 998, activity="Поддержка")], ISSUES, BillingRules())
+    assert bill.issues_unknown == [999] and bill.billable == 1
+    by_tracker = BillingRules(trackers=("Обсуждение",), activities=())
+    bill = compute_bill(MARCH, [entry(1, "1", 999)], ISSUES, by_tracker)
     assert bill.issues_unknown == [999] and bill.billable == 0
 
 
