@@ -246,7 +246,7 @@ RUSSIAN: Mapping[str, str] = {
     "{t_first} and {t_second}": "{t_first} и {t_second}",
     "{t_first} or {t_second}": "{t_first} или {t_second}",
     "tracker {names}": "трекеру {names}",
-    "activity {names}": "деятельности {names}",
+    "activity {names}": "виду деятельности {names}",
     "nothing": "ничему",
     # registrations
     "Accounts awaiting activation": "Учётные записи, ожидающие активации",

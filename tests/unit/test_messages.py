@@ -83,11 +83,12 @@ def test_localize_translates_labels_not_data_and_json_stays_english() -> None:
     russian = RU.localize(report)
     assert russian.title == "Консультации к оплате за 2026-03"
     assert russian.summary[0].label == "Часы к оплате"
-    assert russian.subtitle == "время по трекеру Обсуждение; время задачи за один день округляется вверх до целого часа"
+    assert russian.subtitle == ("время по виду деятельности Консультация; время задачи за один день округляется "
+                                "вверх до целого часа")
     assert RU.text(BillingRules(unit="entry").describe()) == (
-        "время по трекеру Обсуждение; каждая запись трудозатрат округляется вверх до целого часа")
+        "время по виду деятельности Консультация; каждая запись трудозатрат округляется вверх до целого часа")
     both = BillingRules(trackers=["Обсуждение"], activities=["Консультация"], match="any", unit="issue")
-    assert RU.text(both.describe()) == ("время по трекеру Обсуждение или деятельности Консультация; "
+    assert RU.text(both.describe()) == ("время по трекеру Обсуждение или виду деятельности Консультация; "
                                         "время задачи за месяц округляется вверх до целого часа")
     assert report_to_json(report) == before  # the report itself is not changed
     assert json.loads(before)["title"] == "Consultation billing 2026-03"
