@@ -56,7 +56,7 @@ class CustomFieldSpec(Strict):
     format: Literal["string", "text", "int", "bool", "date", "link"] = "string"
     filter: bool = False
     searchable: bool = False
-    # What a client may do with the field on an existing issue (clients have edit_own_issues,
+    # What a client may do with the field on an existing issue (clients have edit_issues,
     # every other field is read-only for them after creation, see provision):
     # editable: also afterwards (the complaint button) · readonly: never, not even at creation
     client: Literal["creation", "editable", "readonly"] = "creation"

@@ -282,7 +282,7 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
                  "workflow": "переход статуса", "write-failed": "запись не удалась",
                  "count-mismatch": "расхождение счёта"},
     "action": {"comment": "комментарий", "note": "заметка", "close": "закрыть", "set-status": "сменить статус",
-               "watch": "наблюдатель", "assign": "назначить", "flag": "отметить"},
+               "watch": "наблюдатель", "assign": "назначить", "count": "учесть", "flag": "отметить"},
     "sla": _SLA_STATES,
     "state": _SLA_STATES,
     "status": {"approved": "одобрено", "would-approve": "будет одобрено", "skipped": "пропущено",

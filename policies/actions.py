@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 # comment: public note · note: private note to support · close/set-status: change status (with
-# a note) · watch: add watchers · assign: set the assignee · flag: report only, writes nothing
-ActionKind = Literal["comment", "note", "close", "set-status", "watch", "assign", "flag"]
-WRITING: frozenset[str] = frozenset({"comment", "note", "close", "set-status", "watch", "assign"})
+# a note) · watch: add watchers · assign: set the assignee · count: set fields only (a complaint
+# counted) · flag: report only, writes nothing
+ActionKind = Literal["comment", "note", "close", "set-status", "watch", "assign", "count", "flag"]
+WRITING: frozenset[str] = frozenset({"comment", "note", "close", "set-status", "watch", "assign", "count"})
 
 OutcomeKind = Literal["ok", "skipped", "error"]
 

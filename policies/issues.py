@@ -60,6 +60,7 @@ class Summary(_Model):
     status: Ref
     priority: Ref
     author: Ref
+    assigned_to: Ref | None = None
     subject: str = ""
     description: str = ""
     created_on: datetime

@@ -9,11 +9,12 @@ and a rule that finds its marker for the same fingerprint plans nothing (or only
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import Field
 
+from helpdesk_core.catalog import Catalog
 from helpdesk_core.clock import MOSCOW
 from helpdesk_core.errors import ConfigError
 from policies.actions import Action, ActionKind
@@ -651,8 +652,11 @@ class ToneAudit(_AuditRule):
 
 class DelayParams(Params):
     lookback_days: float = Field(2, gt=0, description="complaints written this recently")
-    watchers: list[int] = Field(default_factory=list, description="user ids added by `watch`")
-    assignee: int | None = Field(None, description="user id set by `assign`")
+    lead: int | None = Field(None, description="user or group id made a watcher (`watch`) when the issue has "
+                             "no assignee; none: the support group (settings.support.group)")
+    watchers: list[int] = Field(default_factory=list, description="further user ids added by `watch` on "
+                                "every escalation")
+    assignee: int | None = Field(None, description="user id set by `assign` when the issue has no assignee")
 
 
 def _field(issue: IssueView, name: str) -> dict[str, object] | None:
@@ -661,18 +665,24 @@ def _field(issue: IssueView, name: str) -> dict[str, object] | None:
 
 @register("delay-complaint")
 class DelayComplaint(Rule):
-    """The client pressed «Пожаловаться на задержку» (ticked the boolean field
-    `settings.complaints.button` on the issue) or complained about a delay in a comment:
-    escalate with a private note, and a watcher and/or assignee per configuration.
-    A press is also recorded: the same write adds one to `settings.complaints.counter`
-    («Жалобы на задержку», where migrated complaints are already counted) and clears the
-    button, so one press is one complaint, whatever the number of runs.
+    """The client (the author or a colleague of the company) pressed «Пожаловаться на задержку»
+    (ticked the boolean field `settings.complaints.button`) or complained about a delay in a
+    comment: escalate to a person. Every press is counted: one write adds one to
+    `settings.complaints.counter` («Жалобы на задержку», where migrated complaints are already
+    counted) and clears the button, so one press is one complaint, whatever the number of runs.
+
+    An escalation is a private note that Redmine emails to a person: the issue's assignee
+    (Redmine mails the assignee of every journal), else — the issue has nobody — the note's
+    journal goes to a watcher added first (`watch`): `params.lead`, or the support group. At
+    most one escalation per issue per working day (the day of the support calendar a moment
+    falls in, or the next one outside working hours): a later press that day is only counted,
+    a later complaint in words only reported.
 
     YAML:
         delay-complaint:
-          params: {lookback_days: 2, watchers: [5], assignee: null}
+          params: {lookback_days: 2, lead: null, watchers: [], assignee: null}
           actions: [note, watch]     # note | watch | assign | flag
-          templates: {note: "Жалоба клиента на задержку: {summary}"}
+          templates: {note: "Жалоба клиента на задержку: {summary}\\n{evidence}\\nПолучатель: {recipient}."}
     """
 
     Params = DelayParams
@@ -684,25 +694,75 @@ class DelayComplaint(Rule):
         return [Query(status_id="open", fields=((button, "1", "settings.complaints.button"),)),
                 Query(status_id="open", updated_after_days=ctx.params.lookback_days)]
 
-    def _escalate(self, ctx: RuleContext, issue: IssueView, reason: str, evidence: tuple[str, ...],
-                  tag: str, note: dict[str, object], fields: dict[str, str] | None = None) -> list[Action]:
+    @staticmethod
+    def _working_day(ctx: RuleContext, moment: datetime) -> date:
+        """The support day `moment` belongs to: its own date in working hours, else the next working day's."""
+        calendar = ctx.settings.calendar.calendar()
+        return calendar.add_working_time(moment, timedelta(microseconds=1)).astimezone(calendar.zone).date()
+
+    def _escalated_today(self, ctx: RuleContext, issue: IssueView) -> datetime | None:
+        """When this issue was last escalated, if that was in the current working day."""
+        today = self._working_day(ctx, ctx.now)
+        times = [j.created_on for j, _ in issue.markers_of(self.id) if self._working_day(ctx, j.created_on) == today]
+        return max(times, default=None)
+
+    @staticmethod
+    def _support_group(ctx: RuleContext) -> tuple[int, str]:
+        name = ctx.settings.support.group
+        found = [g for g in Catalog.of(ctx.directory.reader).items("groups") if g.get("name") == name] if name else []
+        if not found:
+            raise ConfigError("a complaint on an unassigned issue would reach nobody: set "
+                              "rules.delay-complaint.params.lead, or settings.support.group to a Redmine group",
+                              key="rules.delay-complaint.params.lead")
+        return int(found[0]["id"]), f"группа «{name}»"
+
+    def _reach(self, ctx: RuleContext, issue: IssueView) -> tuple[list[Action], str, str]:
+        """The assign/watch writes that make the note reach a person, and who that is (reason, note)."""
         out: list[Action] = []
+        assignee = issue.summary.assigned_to
+        assign = ctx.params.assignee if assignee is None and "assign" in ctx.rule.actions else None
+        wanted = list(ctx.params.watchers)
+        if assignee is not None:
+            who = f"assignee #{assignee.id}"
+            text = f"исполнитель {assignee.name}" if assignee.name else f"исполнитель (пользователь #{assignee.id})"
+        elif assign is not None:
+            who, text = f"assignee #{assign} (assigned now)", f"исполнитель (пользователь #{assign}), назначен сейчас"
+        elif ctx.params.lead is not None:
+            wanted.insert(0, ctx.params.lead)
+            who = f"lead #{ctx.params.lead} (watcher)"
+            text = f"ответственный (пользователь #{ctx.params.lead}), добавлен в наблюдатели"
+        else:
+            group, name = self._support_group(ctx)
+            wanted.insert(0, group)
+            who, text = f"support group #{group} (watcher)", f"{name}, добавлена в наблюдатели"
+        if assign is not None:
+            out.append(_act(ctx, issue, "assign", f"complaint: assign #{assign}", users=(assign,)))
         watchers = ctx.watchers_of(issue)
-        new_watchers = tuple(u for u in ctx.params.watchers if u not in watchers)
+        new_watchers = tuple(dict.fromkeys(u for u in wanted if u not in watchers))
         if "watch" in ctx.rule.actions and new_watchers:
-            out.append(_act(ctx, issue, "watch", reason, users=new_watchers))
-        if "assign" in ctx.rule.actions and ctx.params.assignee is not None:
-            out.append(_act(ctx, issue, "assign", reason, users=(ctx.params.assignee,)))
-        # a press is always recorded and cleared when the rule may write at all
-        if "note" in ctx.rule.actions or (fields and out):
-            text = ctx.render("note", issue=issue.id, **note)
-            out.append(_act(ctx, issue, "note", reason, marker=tag, notes=_with_marker(text, tag),
-                            private=True, evidence=evidence, fields=fields or {}))
-        if not out:
-            out.append(_act(ctx, issue, "flag", reason, evidence=evidence))
+            out.append(_act(ctx, issue, "watch", f"complaint: told through watchers {list(new_watchers)}",
+                            users=new_watchers))
+        elif assignee is None and assign is None and wanted and wanted[0] not in watchers:
+            who, text = "nobody (`watch` is off and the issue has no assignee)", "нет (у задачи нет исполнителя)"
+        return out, who, text
+
+    def _escalate(self, ctx: RuleContext, issue: IssueView, reason: str, evidence: tuple[str, ...],
+                  tag: str, note: dict[str, object], earlier: datetime | None,
+                  fields: dict[str, str] | None = None) -> list[Action]:
+        if not any(a in ctx.rule.actions for a in ("note", "watch", "assign")):
+            return [_act(ctx, issue, "flag", reason, evidence=evidence)]
+        if earlier is not None:
+            why = f"{reason}; already escalated this working day ({_fmt(earlier)})"
+            if fields:  # counted and cleared, nobody told twice in a day
+                return [_act(ctx, issue, "count", why, evidence=evidence, fields=fields)]
+            return [_act(ctx, issue, "flag", why, evidence=evidence)]
+        out, who, recipient = self._reach(ctx, issue)
+        text = ctx.render("note", issue=issue.id, recipient=recipient, **note)
+        out.append(_act(ctx, issue, "note", f"{reason}; reaches {who}", marker=tag, notes=_with_marker(text, tag),
+                        private=True, evidence=evidence, fields=fields or {}))
         return out
 
-    def _button(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+    def _button(self, ctx: RuleContext, issue: IssueView, earlier: datetime | None) -> list[Action]:
         names = ctx.settings.complaints
         button = _field(issue, names.button)
         if button is None or str(button.get("value")) != "1":
@@ -727,14 +787,15 @@ class DelayComplaint(Rule):
         evidence = (f"{who}, {_fmt(when)}",)
         if issue.has_marker(tag):
             return [_act(ctx, issue, "flag", reason + " (already escalated)", evidence=evidence)]
-        summary = f"клиент нажал «{names.button}» ({who}, {_fmt(when)}); жалоб всего: {count + 1}"
+        summary = f"нажата кнопка «{names.button}», всего жалоб: {count + 1}"
         note = {"summary": summary, "journal": press.id if press is not None else "—",
-                "evidence": f"- {evidence[0]}"}
-        return self._escalate(ctx, issue, reason, evidence, tag, note,
+                "evidence": f"- кто и когда: {who}, {when.astimezone(MOSCOW).strftime('%d.%m.%Y %H:%M')} МСК"}
+        return self._escalate(ctx, issue, reason, evidence, tag, note, earlier,
                               {str(counter["id"]): str(count + 1), str(button["id"]): "0"})
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        out = self._button(ctx, issue)
+        earlier = self._escalated_today(ctx, issue)
+        out = self._button(ctx, issue, earlier)
         if ctx.audit is None:
             return out
         since = ctx.now - timedelta(days=ctx.params.lookback_days)
@@ -750,7 +811,9 @@ class DelayComplaint(Rule):
             if issue.has_marker(tag):
                 out.append(_act(ctx, issue, "flag", reason + " (already escalated)", evidence=evidence))
                 continue
+            if earlier is None and any(a.action == "note" for a in out):
+                earlier = ctx.now  # escalated by this very run
             out += self._escalate(ctx, issue, reason, evidence, tag, {
-                "summary": finding.summary, "journal": journal.id,
-                "evidence": "\n".join(f"- {e}" for e in finding.evidence)})
+                "summary": f"комментарий #{journal.id}", "journal": journal.id,
+                "evidence": "\n".join(f"- {e}" for e in finding.evidence)}, earlier)
         return out

@@ -21,6 +21,7 @@ from helpdesk_core.errors import HelpdeskError
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import Mappings
 from tests.conftest import LocalRedmine
+from tests.integration.mail_probe import CATCH_MAIL
 
 pytestmark = pytest.mark.redmine
 
@@ -173,10 +174,7 @@ def test_named_login_and_csv_rows(world: World, capsys: pytest.CaptureFixture[st
 # in its project, handed to Redmine's own Mailer.deliver_issue_add (the test delivery method only
 # catches the mails), so Redmine's own rules (mail_notification, no_self_notified) pick the recipients.
 # The global switch (`provision --notifications on|off`) is not what this checks: it is left alone.
-NEW_TICKET_MAIL = """
-ActionMailer::Base.delivery_method = :test
-ActionMailer::Base.perform_deliveries = true
-ActiveJob::Base.queue_adapter = :inline
+NEW_TICKET_MAIL = CATCH_MAIL + """
 out = {}
 %(logins)s.each do |login|
   user = User.find_by!(login: login)
@@ -187,8 +185,8 @@ out = {}
   issue.save!
   ActionMailer::Base.deliveries.clear
   Mailer.deliver_issue_add(issue)
-  told = ActionMailer::Base.deliveries.flat_map { |m| Array(m.to) + Array(m.cc) + Array(m.bcc) }
-  out[login] = {'pref' => [user.mail_notification, user.pref.no_self_notified], 'told' => told.include?(user.mail)}
+  out[login] = {'pref' => [user.mail_notification, user.pref.no_self_notified],
+                'told' => caught_recipients.include?(user.mail)}
 end
 puts JSON.generate(out)
 """

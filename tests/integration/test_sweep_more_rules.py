@@ -71,7 +71,8 @@ def test_delay_complaint_escalates_once_and_neutral_comment_does_nothing(world: 
     now = BASE + timedelta(days=1, hours=2)
     only = ("--only", "delay-complaint")
     code, result = world.sweep("run", now, *only)
-    assert code == 0 and writes(result) == [("delay-complaint", complaint, "ok")], result
+    # the support group made a watcher (nobody is assigned), then the note
+    assert code == 0 and writes(result) == [("delay-complaint", complaint, "ok")] * 2, result
     notes = marked(world, complaint, "delay-complaint")
     assert len(notes) == 1 and notes[0]["private_notes"] is True
     assert f"[helpdesk:delay-complaint:{angry}]" in notes[0]["notes"]

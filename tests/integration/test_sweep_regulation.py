@@ -203,7 +203,8 @@ def test_priority_without_an_sla_budget_is_exit_2_or_the_declared_fallback(world
 def test_delay_button_is_one_tick_for_the_client_and_counts_once_per_press(world: World) -> None:
     """«...нажать кнопку “Пожаловаться на задержку”»: the client ticks a boolean on their issue
     (and can change nothing else there); delay-complaint escalates, adds one to «Жалобы на
-    задержку» (2 migrated complaints already counted) and clears the tick, once per press."""
+    задержку» (2 migrated complaints already counted) and clears the tick, once per press; a
+    second press the same working day is counted, not escalated again."""
     ids = field_ids(world)
     button, counter, free = (ids["Пожаловаться на задержку"], ids["Жалобы на задержку"],
                              ids["Бесплатная консультация"])
@@ -220,7 +221,7 @@ def test_delay_button_is_one_tick_for_the_client_and_counts_once_per_press(world
     only = ("--only", "delay-complaint")
     code, result = world.sweep("run", now, *only)
     assert code == 0, result
-    assert writes(result) == [("delay-complaint", issue, "ok")]
+    assert writes(result) == [("delay-complaint", issue, "ok")] * 2  # the support group as watcher, the note
     assert value(world, issue, "Жалобы на задержку") == "3"
     assert value(world, issue, "Пожаловаться на задержку") == "0"
     (note,) = marked(world, issue, "delay-complaint")
@@ -232,8 +233,10 @@ def test_delay_button_is_one_tick_for_the_client_and_counts_once_per_press(world
                  as_user=world.client)
     code, second = world.sweep("run", now, *only)
     assert code == 0 and writes(second) == [("delay-complaint", issue, "ok")], second
+    assert second["outcomes"][0]["action"] == "count"
     assert value(world, issue, "Жалобы на задержку") == "4"
-    assert len(marked(world, issue, "delay-complaint")) == 2
+    assert value(world, issue, "Пожаловаться на задержку") == "0"
+    assert len(marked(world, issue, "delay-complaint")) == 1
 
 
 def test_act_as_reminder_counts_and_a_support_marker_line_does_not(world: World, tmp_path: Path) -> None:

@@ -297,20 +297,95 @@ def test_reminder_and_stale_close_never_in_one_run_nor_within_5_days() -> None:
     assert "another rule closes it" in closes[1].reason
 
 
-def test_delay_button_counts_once_per_press() -> None:
+COLLEAGUE = 22  # another client of the company (not the author): may press the button too
+SUPPORT_GROUP = 7  # the fake's «Сотрудники техподдержки»
+
+
+def _complaint_fields() -> tuple[int, int]:
     from tests.unit.test_sweep_fake import CUSTOM_FIELDS
 
-    button, counter = CUSTOM_FIELDS["Пожаловаться на задержку"], CUSTOM_FIELDS["Жалобы на задержку"]
-    fake = FakeRedmine(T0)
+    return CUSTOM_FIELDS["Пожаловаться на задержку"], CUSTOM_FIELDS["Жалобы на задержку"]
+
+
+def test_delay_button_counts_every_press_and_escalates_once_per_working_day() -> None:
+    """Every press is one complaint (counter +1, button cleared, in one write); an unassigned
+    issue's escalation reaches the support group, made a watcher before the note; a second
+    press the same working day is counted only; the next working day escalates again."""
+    button, counter = _complaint_fields()
+    fake = FakeRedmine(T0)  # 15:00 МСК, a working hour
     issue = fake.add_issue(created=T0 - timedelta(days=1), status="В работе")
     fake.journal(issue, T0 - timedelta(hours=5), user=SUPPORT, fields={counter: "2", button: "0"})
-    press = fake.journal(issue, T0, user=CLIENT, fields={button: "1"})
+    press = fake.journal(issue, T0, user=COLLEAGUE, fields={button: "1"})
     first = plan(fake, T0 + timedelta(minutes=5), "delay-complaint")
-    (note,) = first.actions
+    watch, note = first.actions
+    assert (watch.action, watch.users) == ("watch", (SUPPORT_GROUP,))
     assert (note.action, note.private, note.marker) == ("note", True, f"[helpdesk:delay-complaint:button-{press}]")
     assert note.fields == {str(counter): "3", str(button): "0"}
-    assert apply(fake, first) == ["ok"]
+    assert note.notes == (
+        "Жалоба клиента на задержку: нажата кнопка «Пожаловаться на задержку», всего жалоб: 3\n"
+        "- кто и когда: user22, 02.11.2026 15:00 МСК\n"
+        "Получатель: группа «Сотрудники техподдержки», добавлена в наблюдатели."
+        f"\n\n[helpdesk:delay-complaint:button-{press}]")
+    assert "reaches support group #7 (watcher)" in note.reason
+    assert apply(fake, first) == ["ok", "ok"]
+    assert fake.issues[issue]["watchers"] == [{"id": SUPPORT_GROUP}]
     assert plan(fake, T0 + timedelta(minutes=10), "delay-complaint").actions == ()
+
     fake.journal(issue, T0 + timedelta(hours=1), user=CLIENT, fields={button: "1"})
     (again,) = plan(fake, T0 + timedelta(hours=1, minutes=5), "delay-complaint").actions
+    assert (again.action, again.notes, again.marker) == ("count", None, None)
     assert again.fields == {str(counter): "4", str(button): "0"}
+    assert "already escalated this working day" in again.reason
+    assert apply(fake, again_plan := plan(fake, T0 + timedelta(hours=1, minutes=5), "delay-complaint")) == ["ok"]
+    assert again_plan.actions[0].action == "count"
+    escalations = [j for j in fake.issues[issue]["journals"] if "[helpdesk:delay-complaint:" in j["notes"]]
+    assert len(escalations) == 1 and value_of(fake, issue, counter) == "4" and value_of(fake, issue, button) == "0"
+    assert plan(fake, T0 + timedelta(hours=1, minutes=10), "delay-complaint").actions == ()
+
+    # after 19:00 МСК a press belongs to the next working day: escalated again (the group already watches)
+    fake.journal(issue, T0 + timedelta(hours=6), user=CLIENT, fields={button: "1"})
+    (late,) = plan(fake, T0 + timedelta(hours=6, minutes=5), "delay-complaint").actions
+    assert (late.action, late.fields[str(counter)]) == ("note", "5")
+    assert apply(fake, plan(fake, T0 + timedelta(hours=6, minutes=5), "delay-complaint")) == ["ok"]
+    # the next morning, before 10:00, is that same working day: counted only
+    fake.journal(issue, T0 + timedelta(hours=18), user=CLIENT, fields={button: "1"})
+    (morning,) = plan(fake, T0 + timedelta(hours=18, minutes=5), "delay-complaint").actions
+    assert (morning.action, morning.fields[str(counter)]) == ("count", "6")
+
+
+def value_of(fake: FakeRedmine, issue: int, field_id: int) -> str:
+    return str(next(f["value"] for f in fake.issues[issue]["custom_fields"] if f["id"] == field_id))
+
+
+def test_delay_complaint_on_an_assigned_issue_reaches_the_assignee() -> None:
+    """Redmine mails the assignee of every journal they may read: the note alone reaches them."""
+    button, counter = _complaint_fields()
+    fake = FakeRedmine(T0)
+    issue = fake.add_issue(created=T0 - timedelta(days=1), status="В работе")
+    fake.issues[issue]["assigned_to"] = {"id": SUPPORT, "name": "Иван Петров"}
+    fake.journal(issue, T0 - timedelta(hours=1), user=SUPPORT, fields={counter: "0"})
+    fake.journal(issue, T0, user=CLIENT, fields={button: "1"})
+    (note,) = plan(fake, T0 + timedelta(minutes=5), "delay-complaint").actions
+    assert note.action == "note" and "reaches assignee #10" in note.reason
+    assert note.notes is not None and "Получатель: исполнитель Иван Петров." in note.notes
+
+
+def test_delay_complaint_lead_and_one_escalation_for_a_press_and_a_comment_in_one_run() -> None:
+    """A configured lead is the watcher instead of the group; a press and a complaint in words
+    in the same run make one escalation (the comment is reported, not escalated twice)."""
+    from policies.config import DEFAULT_POLICIES_PATH
+
+    doc = DEFAULT_POLICIES_PATH.read_text(encoding="utf-8")
+    assert doc.count("lead: null") == 1
+    policies = parse_policies(doc.replace("lead: null", "lead: 77"))
+    button, counter = _complaint_fields()
+    fake = FakeRedmine(T0)
+    issue = fake.add_issue(created=T0 - timedelta(days=1), status="В работе")
+    fake.journal(issue, T0 - timedelta(hours=1), user=SUPPORT, fields={counter: "0"})
+    fake.journal(issue, T0 - timedelta(minutes=30), user=CLIENT, notes="Сколько можно ждать ответа?")
+    fake.journal(issue, T0, user=CLIENT, fields={button: "1"})
+    fake.now = T0 + timedelta(minutes=5)
+    actions = plan_sweep(fake, policies, fake.now, only=["delay-complaint"], audit=AUDIT).actions
+    assert [(a.action, a.users) for a in actions] == [("watch", (77,)), ("note", ()), ("flag", ())]
+    assert "ответственный (пользователь #77), добавлен в наблюдатели" in (actions[1].notes or "")
+    assert "already escalated this working day" in actions[2].reason
