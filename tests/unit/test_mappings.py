@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.mappings import Mappings, bundled_mappings_text, load_mappings
-from helpdesk_core.provision import provision_payload, provision_script
+from helpdesk_core.provision import client_readonly, provision_payload, provision_script
 from helpdesk_core.yaml_source import load_yaml_model
 
 
@@ -61,3 +61,19 @@ def test_provision_script_carries_names_only_as_base64_data() -> None:
     assert "system(" not in script and "pwned" not in script
     assert provision_payload(mappings, "off")["settings"]["notified_events"] == []
     assert "notified_events" not in provision_payload(mappings, "keep")["settings"]
+
+
+def test_any_client_of_the_company_may_tick_the_complaint_button() -> None:
+    """The button is `client: editable`: the client role gets edit_issues (a colleague of the
+    author, not only the author), even from a mappings file that still says edit_own_issues;
+    every other field stays read-only once the issue has left its first status."""
+    mappings = load_mappings()
+    assert "edit_issues" in provision_payload(mappings)["roles"]["client"]["permissions"]
+    text = bundled_mappings_text().replace("add_issues, edit_issues,", "add_issues, edit_own_issues,")
+    older = load(text)
+    permissions = provision_payload(older)["roles"]["client"]["permissions"]
+    assert "edit_issues" in permissions and "edit_own_issues" not in permissions
+    readonly = {(t, s, f) for t, s, f, _ in client_readonly(mappings)}
+    assert ("Баг", "В работе", "subject") in readonly and ("Баг", "В работе", "Жалобы на задержку") in readonly
+    assert ("Баг", "В работе", "Пожаловаться на задержку") not in readonly
+    assert ("Баг", "Закрыто", "Пожаловаться на задержку") in readonly
