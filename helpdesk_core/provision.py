@@ -140,9 +140,10 @@ PAYLOAD['workflow'].each do |key, transitions|
   changed << "workflow #{role.name}: added #{(wanted - have).size} transitions" unless (wanted - have).empty?
 end
 
-# Clients may tick the complaint button on their company's issues (edit_issues, see
-# client_permissions) and nothing else: every field is read-only for them except where the
-# payload says (field permissions).
+# Clients may tick the complaint button on their company's issues (the bundled mappings give the
+# client role edit_issues: a colleague of the author may press it too; edit_own_issues instead
+# keeps it to the author) and nothing else: every field is read-only for them except where the
+# payload says (field permissions), and clients have no status transition.
 client_role = roles.fetch('client')
 wanted_ro = PAYLOAD['client_readonly'].map do |tracker, status, field, is_cf|
   [trackers.fetch(tracker).id, statuses.fetch(status).id,
@@ -213,22 +214,6 @@ def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
-def client_permissions(mappings: Mappings) -> list[str]:
-    """The client role's permissions: mappings.yaml's, with `edit_issues` for `edit_own_issues`
-    when some field is `client: editable`.
-
-    The complaint button is the company's: any client of the project (a colleague of the
-    author, regulation «нажать кнопку “Пожаловаться на задержку”») must be able to tick it, and
-    Redmine lets only the author edit with `edit_own_issues`. What `edit_issues` would allow
-    beyond the button the field permissions (`client_readonly`) take back: every other field is
-    read-only once the issue has left its first status, and clients have no status transition."""
-    permissions = list(mappings.roles.client.permissions)
-    if any(f.client == "editable" for f in mappings.custom_fields.by_key().values()):
-        permissions = [p for p in permissions if p != "edit_own_issues"]
-        permissions += [] if "edit_issues" in permissions else ["edit_issues"]
-    return permissions
-
-
 def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "keep") -> dict[str, Any]:
     """The data the script needs, derived from mappings.yaml only."""
     tracker_names = [t.name for t in mappings.trackers]
@@ -248,8 +233,7 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
                           for f in mappings.custom_fields.by_key().values()],
         "project_fields": [f.model_dump() for f in mappings.project_custom_fields.by_key().values()],
         "user_fields": [f.model_dump() for f in mappings.user_custom_fields.by_key().values()],
-        "roles": {"client": {**mappings.roles.client.model_dump(), "permissions": client_permissions(mappings)},
-                  "support": mappings.roles.support.model_dump()},
+        "roles": {key: getattr(mappings.roles, key).model_dump() for key in ("client", "support")},
         "support_group": mappings.support_group,
         "builtin_roles": {"non_member": mappings.non_member_permissions,
                           "anonymous": mappings.anonymous_permissions},
