@@ -215,7 +215,10 @@ def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
 def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "keep") -> dict[str, Any]:
     """The data the script needs, derived from mappings.yaml only."""
     tracker_names = [t.name for t in mappings.trackers]
-    settings: dict[str, Any] = {"rest_api_enabled": "1",
+    # self_registration "1": account activation by email. A registrant proves the mailbox by the
+    # link Redmine mails it (then it is active, in no project) before anyone approves it by its
+    # domain (admin/registrations.py); "2" (manual) would prove nothing.
+    settings: dict[str, Any] = {"rest_api_enabled": "1", "self_registration": "1",
                                 "text_formatting": mappings.settings.text_formatting,
                                 "attachment_max_size": str(mappings.settings.attachment_max_size_kb)}
     if notifications == "off":
