@@ -1,5 +1,9 @@
 """Hostile and mistyped configuration files against the real local Redmine (issue 19.6, 19.7).
 
+Mistyped ones — a note template with `{`, `{0}`, `{x!z}`, `{x:%Y}` or a name the rule never
+supplies, `Europe/Moskow`, an unknown permission, two custom fields with one Redmine name —
+stop every command at load with exit 2 naming the key, before any read or write.
+
 Every YAML file the tool reads — `--config`, `--mappings`, `--policies`, `--companies`,
 `--audit-rules` — is given an alias bomb, a self-referencing alias and a duplicate key; every
 command refuses it with exit 2 naming the file and the line, at once, and a sweep that would
@@ -12,8 +16,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import REPO, LocalRedmine
 
@@ -72,3 +78,55 @@ def test_a_duplicate_key_is_refused_not_silently_the_last(redmine: LocalRedmine,
     config.write_text(f"redmine:\n  url: {redmine.url}\n  url: http://elsewhere.example\n", encoding="utf-8")
     done = _helpdesk(redmine, ["--config", str(config), "doctor"])
     assert done.returncode == 2 and f"{config}:3" in done.stderr and "redmine.url" in done.stderr, done.stderr
+
+
+def _policies_with(tmp_path: Path, template: str | None = None, zone: str | None = None) -> Path:
+    doc = yaml.safe_load((REPO / "policies" / "policies.yaml").read_text(encoding="utf-8"))
+    if template is not None:
+        doc["rules"]["feedback-reminder"]["templates"]["comment"] = "Здравствуйте! " + template
+    if zone is not None:
+        doc["settings"].setdefault("calendar", {})["timezone"] = zone
+    path = tmp_path / "policies.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("template", "words"), [
+    ("{", "not a valid template"), ("{0}", "has no name"), ("{since!z}", "conversions"),
+    ("{since:%Y}", "format specs"), ("{dealine}", "unknown placeholder '{dealine}'"),
+    ("{issue.__class__}", "only plain names"),
+])
+def test_a_bad_template_stops_the_sweep_before_any_read_or_write(redmine: LocalRedmine, tmp_path: Path,
+                                                                 template: str, words: str) -> None:
+    path, state = _policies_with(tmp_path, template=template), tmp_path / "state"
+    done = _helpdesk(redmine, ["sweep", "run", "--policies", str(path), "--state-dir", str(state)])
+    assert done.returncode == 2, done.stderr[-1000:]
+    assert "rules.feedback-reminder.templates.comment" in done.stderr and words in done.stderr, done.stderr
+    assert f"{path}:" in done.stderr and "Traceback" not in done.stderr
+    assert not state.exists()
+
+
+def test_a_mistyped_time_zone_is_named_at_load(redmine: LocalRedmine, tmp_path: Path) -> None:
+    path, state = _policies_with(tmp_path, zone="Europe/Moskow"), tmp_path / "state"
+    done = _helpdesk(redmine, ["sweep", "run", "--policies", str(path), "--state-dir", str(state)])
+    assert done.returncode == 2 and "settings.calendar.timezone" in done.stderr and "Europe/Moskow" in done.stderr
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(("change", "key", "words"), [
+    (lambda m: m["roles"]["client"]["permissions"].append("view_isues"), "roles.client.permissions",
+     "unknown Redmine permission 'view_isues'"),
+    (lambda m: m["custom_fields"]["orders"].update(name=m["custom_fields"]["account"]["name"]),
+     "custom_fields.", "is already used by"),
+])
+def test_mappings_mistakes_redmine_would_swallow_are_refused(redmine: LocalRedmine, tmp_path: Path,
+                                                             change: Any, key: str, words: str) -> None:
+    doc = yaml.safe_load((REPO / "helpdesk_core" / "mappings.yaml").read_text(encoding="utf-8"))
+    change(doc)
+    path = tmp_path / "mappings.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    for argv in (["--mappings", str(path), "provision", "--ruby"], ["--mappings", str(path), "doctor"]):
+        done = _helpdesk(redmine, argv)
+        assert done.returncode == 2, (argv, done.stderr[-1000:])
+        assert key in done.stderr and words in done.stderr and f"{path}:" in done.stderr, done.stderr
+        assert done.stdout == ""  # no provisioning script was printed
