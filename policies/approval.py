@@ -53,7 +53,8 @@ def _difference(listed: Action, produced: Iterable[Action]) -> str:
         ("status", listed.status or "", theirs.status or ""), ("fields", listed.fields, theirs.fields),
         ("users", tuple(listed.users), tuple(theirs.users)), ("marker", listed.marker or "", theirs.marker or ""))
         if mine != rule]
-    return f"refused: the file's {', '.join(differing) or 'action'} differs from what rule '{listed.rule}' produces now"
+    return (f"refused: not what rule '{listed.rule}' produces now (differs in: "
+            f"{', '.join(differing) or 'the expected issue state'})")
 
 
 def vet_plan(plan: Plan, policies: Policies, now: datetime,
