@@ -17,7 +17,15 @@ from rich.text import Text
 
 from admin import commands as admin_commands
 from helpdesk_cli import core_commands
-from helpdesk_cli.support import ConfigOption, InsecureOption, LangOption, MappingsOption, Session, TableRowsOption
+from helpdesk_cli.support import (
+    ConfigOption,
+    CsvDialectOption,
+    InsecureOption,
+    LangOption,
+    MappingsOption,
+    Session,
+    TableRowsOption,
+)
 from helpdesk_cli.terminal import MAX_TERMINAL_ROWS, safe
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
 from helpdesk_core.messages import DEFAULT_LANG, Messages, messages_for
@@ -42,11 +50,13 @@ def root(
     insecure: InsecureOption = False,
     lang: LangOption = None,
     table_rows: TableRowsOption = MAX_TERMINAL_ROWS,
+    csv_dialect: CsvDialectOption = None,
 ) -> None:
     """Shared options; see each command's --help."""
     session = ctx.ensure_object(Session)
     session.config, session.mappings_path, session.insecure, session.lang = config, mappings, insecure, lang
     session.table_rows = table_rows
+    session.csv_dialect = csv_dialect
     session.messages  # noqa: B018 - an unknown --lang is a usage error before any work
 
 

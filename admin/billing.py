@@ -218,6 +218,8 @@ class Consultation(BaseModel):
     entry_ids: tuple[int, ...]
     logged: Decimal
     billable: Decimal
+    first_day: date | None = None  # the days its time was spent (one day for the default unit)
+    last_day: date | None = None
 
 
 class IssueLine(BaseModel):
@@ -281,6 +283,7 @@ def compute_bill(month: Month, entries: Sequence[TimeEntry], issues: dict[int, I
             project_id=first.project_id, company=first.project, issue_id=first.issue_id,
             subject=info.subject if info else "", tracker=info.tracker if info else None,
             entry_ids=tuple(e.id for e, _ in group), logged=logged,
+            first_day=min(e.spent_on for e, _ in group), last_day=max(e.spent_on for e, _ in group),
             billable=Decimal(0) if info is not None and info.free else billable_hours(logged))
         (free if info is not None and info.free else consultations).append(unit)
     order = lambda c: (c.company, c.issue_id is None, c.issue_id or 0, c.entry_ids)  # noqa: E731
@@ -362,12 +365,15 @@ def bill_report(bill: Bill, generated_at: datetime) -> Report:
                "tracker": i.tracker, "consultations": i.consultations, "logged": _hours(i.logged),
                "billable": i.billable} for i in bill.issues],
         empty_text="No consultation time this month.")
+    spans = any(c.last_day != c.first_day for c in bill.consultations)  # --unit issue: several days
     units = Table(
         columns=[Column(key="company", label="Company"), Column(key="issue", label="Issue"),
+                 Column(key="day", label="Date"), *([Column(key="last_day", label="Last date")] if spans else []),
                  Column(key="entries", label="Time entries"),
                  Column(key="logged", label="Logged h", numeric=True),
                  Column(key="billable", label="Billable h", numeric=True)],
-        rows=[{"company": c.company, "issue": _issue_ref(c.issue_id),
+        rows=[{"company": c.company, "issue": _issue_ref(c.issue_id), "day": c.first_day,
+               **({"last_day": c.last_day} if spans else {}),
                "entries": ", ".join(f"#{e}" for e in c.entry_ids), "logged": _hours(c.logged),
                "billable": c.billable} for c in bill.consultations],
         empty_text="No consultation time this month.")

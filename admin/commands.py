@@ -16,13 +16,14 @@ from admin.companies import CompanyDirectory, load_directory
 from admin.registrations import (
     ApprovalOutcome,
     Pending,
+    PendingAccount,
     ProjectIndex,
     apply_approvals,
     classify,
     plan_by_domain,
     plan_from_rows,
+    read_awaiting,
     read_client_role_id,
-    read_pending,
     read_registration_csv,
 )
 from helpdesk_cli.support import (
@@ -34,6 +35,7 @@ from helpdesk_cli.support import (
     session_from,
 )
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
+from helpdesk_core.gateway import Gateway
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 
 users_app = typer.Typer(help="Registration approvals: accounts clients registered themselves.",
@@ -51,12 +53,18 @@ ExportOption = Annotated[Path | None, typer.Option(
 
 
 
+def _awaiting(session: Session, gateway: Gateway, projects: ProjectIndex) -> list[PendingAccount]:
+    """Registered accounts and those confirmed through Redmine's activation email (no project yet)."""
+    return read_awaiting(gateway, projects, session.mappings().user_custom_fields.portal_user_id.name)
+
+
 def _pending_row(item: Pending) -> dict[str, str | int | None]:
     account = item.account
     return {"id": account.id, "login": account.login, "name": account.name, "mail": account.mail,
             "company": item.match.company.name if item.match.company else None,
             "project": item.project.identifier if item.project else None,
             "match": item.match.kind, "approvable": "yes" if item.approvable else "no",
+            "mailbox": "confirmed" if account.confirmed else "unconfirmed",
             "reason": item.problem or item.match.reason}
 
 
@@ -69,10 +77,12 @@ def pending(
     html: HtmlOption = None,
     now: NowOption = None,
 ) -> int:
-    """List accounts awaiting activation, each with its company by email domain, or why none.
+    """List accounts awaiting approval, each with its company by email domain, or why none.
 
-    Exit code 0 when every pending account can be approved by its domain, 3 when some need a
-    person (public mail domain, unknown domain, domain shared by two companies).
+    Awaiting: registered accounts (mailbox not confirmed) and active ones in no project yet
+    (confirmed through Redmine's activation email). Only confirmed ones are approvable by
+    domain. Exit code 0 when every one can be approved by its domain, 3 when some need a
+    person (unconfirmed mailbox, public or unknown domain, domain shared by two companies).
 
     Example:
         helpdesk users pending --companies companies.yaml
@@ -82,7 +92,7 @@ def pending(
     gateway = session.gateway(writes_allowed=False)
     projects = ProjectIndex.read(gateway, session.mappings())
     directory = load_directory(companies, export, projects.companies())
-    items = classify(read_pending(gateway), directory, projects)
+    items = classify(_awaiting(session, gateway, projects), directory, projects)
     rows = [_pending_row(i) for i in items]
     needs_person = sum(not i.approvable for i in items)
     # Narrow enough for a terminal; JSON carries every field.
@@ -122,8 +132,11 @@ def approve(
 ) -> int:
     """Activate accounts and make each a member of its own company's project, with the client role.
 
-    An account whose domain is public, unknown or shared by two companies is never approved
-    by the domain rule; name its company in a CSV (--from-csv). Exit code 0 when everything
+    Access needs proof: by domain (LOGIN..., --all-matching) only accounts that confirmed their
+    mailbox through Redmine's activation email; an unconfirmed one, or one whose domain is
+    public, unknown or shared, only from a request support received (--from-csv), whose company
+    must be a client company and whose email domain must be that company's (or the row names
+    the login alone). Administrators are never approved. Exit code 0 when everything
     asked for was done, 3 when something was skipped or a CSV row matched no account, 1 on
     errors.
 
@@ -143,7 +156,7 @@ def approve(
     projects = ProjectIndex.read(gateway, session.mappings())
     directory = CompanyDirectory(()) if csv_alone else load_directory(companies, export, projects.companies())
     role_id = read_client_role_id(gateway, session.mappings().roles.client.name)
-    accounts = list(read_pending(gateway))
+    accounts = _awaiting(session, gateway, projects)
     if rows is not None:
         plan = plan_from_rows(rows, accounts, directory, projects, role_id)
     else:

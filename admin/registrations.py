@@ -1,9 +1,15 @@
-"""Registration approvals: who is waiting for activation, whose company that is, and approving.
+"""Registration approvals: who is waiting for access, whose company that is, and approving.
 
-Clients register themselves; Redmine keeps them as "registered" (status 2) until an
-administrator activates them (regulation, «Регистрация в трекере техподдержки»). Approving
-one means: a membership in its own company's project with the client role, then activation
-with the email preferences every client has (`helpdesk_core.mail_preferences`).
+Clients register themselves (regulation, «Регистрация в трекере техподдержки»). Access needs
+proof, never a domain alone: provisioning sets Redmine's account activation by email, so an
+account that clicked the link Redmine mailed it is *active without any project* (it owns the
+mailbox, it sees nothing yet), and one that did not is still *registered* (status 2). Approving
+by domain (`--all-matching`, named logins) takes only the first kind; a registered account is
+approved only from a request support received (`--from-csv`). Approving one means: a
+membership in its own company's project with the client role, then activation when needed.
+An administrator account is never approved and never given the client role.
+Approval gives the account the email preferences every client has
+(`helpdesk_core.mail_preferences`).
 
 The shape is plan → apply: `plan_approvals` decides everything (which account, which project,
 or why not), `apply_approvals` only executes; a dry run is `apply_approvals(..., dry_run=True)`, which
@@ -38,7 +44,8 @@ STATUS_REGISTERED = 2
 
 
 class PendingAccount(BaseModel):
-    """A Redmine account in status "registered", as /users.json returns it."""
+    """An account awaiting approval, as /users.json returns it: registered (mailbox not
+    confirmed) or active without any project (confirmed through Redmine's activation email)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -48,10 +55,22 @@ class PendingAccount(BaseModel):
     lastname: str = ""
     mail: str = ""
     created_on: str | None = None
+    admin: bool = False
+    status: int = STATUS_REGISTERED
 
     @property
     def name(self) -> str:
         return f"{self.firstname} {self.lastname}".strip()
+
+    @property
+    def confirmed(self) -> bool:
+        """It used the activation link Redmine mailed to it: it owns the mailbox."""
+        return self.status == STATUS_ACTIVE
+
+
+NOT_CONFIRMED = ("mailbox not confirmed (the activation link Redmine mailed was not used): approve it only "
+                 "from a request support received (--from-csv)")
+ADMINISTRATOR = "an administrator account: never approved, never given the client role"
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,9 @@ class ProjectIndex:
                               domains=tuple(value(p, domains_field).split()))
                    for p in gateway.iterate("/projects.json", "projects", {"sort": None}))
 
+    def all(self) -> list[ProjectRef]:
+        return list(self._all)
+
     def companies(self) -> list[CompanySpec]:
         """A company for each project that carries a portal company id (what the migration made)."""
         return [CompanySpec(name=p.name, domains=valid_domains(p.domains), source_id=p.company_id)
@@ -143,9 +165,42 @@ class ProjectIndex:
 
 
 def read_pending(gateway: Gateway) -> Iterator[PendingAccount]:
-    """Accounts awaiting activation, streamed page by page."""
+    """Accounts still registered (status 2: the mailbox is not confirmed), page by page."""
     for user in gateway.iterate("/users.json", "users", {"status": STATUS_REGISTERED}):
-        yield PendingAccount.model_validate(user)
+        yield PendingAccount.model_validate({**user, "status": STATUS_REGISTERED})
+
+
+def _users_with_access(gateway: Gateway, projects: ProjectIndex) -> set[int]:
+    """Everyone who is in a group (support staff) or a member of some project, directly or
+    through a group: such an account is somebody's already, never a registration to approve."""
+    users: set[int] = set()
+    group_members: dict[int, set[int]] = {}
+    for group in Catalog.of(gateway).items("groups"):
+        detail = gateway.get(f"/groups/{group['id']}.json", {"include": "users"}).get("group", {})
+        group_members[int(group["id"])] = {int(u["id"]) for u in detail.get("users", [])}
+        users |= group_members[int(group["id"])]
+    for project in projects.all():
+        for membership in gateway.iterate(f"/projects/{project.id}/memberships.json", "memberships"):
+            if membership.get("user"):
+                users.add(int(membership["user"]["id"]))
+            elif membership.get("group"):
+                users |= group_members.get(int(membership["group"]["id"]), set())
+    return users
+
+
+def read_awaiting(gateway: Gateway, projects: ProjectIndex, portal_user_field: str) -> list[PendingAccount]:
+    """Every account awaiting approval: the registered ones (unconfirmed) and the active ones
+    that belong to no project and no group, are no administrator and were not made by the
+    migration (no «ID пользователя в портале»): confirmed through Redmine's activation email."""
+    awaiting = list(read_pending(gateway))
+    taken = _users_with_access(gateway, projects)
+    for user in gateway.iterate("/users.json", "users", {"status": STATUS_ACTIVE}):
+        migrated = any(f.get("name") == portal_user_field and f.get("value")
+                       for f in user.get("custom_fields", []))
+        if user.get("admin") or migrated or int(user["id"]) in taken:
+            continue
+        awaiting.append(PendingAccount.model_validate({**user, "status": STATUS_ACTIVE}))
+    return awaiting
 
 
 def classify(accounts: Iterable[PendingAccount], directory: CompanyDirectory,
@@ -157,6 +212,10 @@ def classify(accounts: Iterable[PendingAccount], directory: CompanyDirectory,
         project, problem = None, None if match.matched else match.reason
         if match.company is not None:
             project, problem = projects.for_company(match.company)
+        if account.admin:
+            problem = ADMINISTRATOR
+        elif not account.confirmed:
+            problem = NOT_CONFIRMED
         result.append(Pending(account, match, project, problem))
     return result
 
@@ -306,10 +365,16 @@ def plan_from_rows(rows: Sequence[RegistrationRow], accounts: Sequence[PendingAc
         if isinstance(account, str):
             unmatched.append(Skip(subject, account, row.line))
             continue
-        spec = directory.by_name(row.company) or CompanySpec(name=row.company)
-        project, problem = projects.for_company(spec)
-        if project is None:
+        if account.admin:
+            skipped.append(Skip(account.login, ADMINISTRATOR, row.line))
+            continue
+        spec, project, problem = _client_company(row.company, directory, projects)
+        if project is None or spec is None:
             skipped.append(Skip(account.login, f"company '{row.company}': {problem}", row.line))
+            continue
+        foreign = _foreign_domain(row, spec, project)
+        if foreign is not None:
+            skipped.append(Skip(account.login, foreign, row.line))
             continue
         previous = approvals.get(account.id)
         if previous is not None and previous.project != project:
@@ -320,6 +385,30 @@ def plan_from_rows(rows: Sequence[RegistrationRow], accounts: Sequence[PendingAc
         approvals[account.id] = Approval(account, spec.name, project, role_id, f"CSV line {row.line}")
         lines_for[account.id] = row.line
     return ApprovalPlan(tuple(approvals.values()), tuple(skipped), tuple(unmatched))
+
+
+def _client_company(name: str, directory: CompanyDirectory,
+                    projects: ProjectIndex) -> tuple[CompanySpec | None, ProjectRef | None, str | None]:
+    """The client company a CSV row names and its project, or why there is none: only a project
+    carrying a portal company id is a client company."""
+    spec = directory.by_name(name) or CompanyDirectory.build(projects.companies()).by_name(name)
+    if spec is None:
+        return None, None, "no client company of that name (a project with a portal company id)"
+    project, problem = projects.for_company(spec)
+    if project is not None and not project.company_id:
+        return None, None, f"project '{project.identifier}' carries no portal company id: not a client company"
+    return spec, project, problem
+
+
+def _foreign_domain(row: RegistrationRow, spec: CompanySpec, project: ProjectRef) -> str | None:
+    """Why the row's email is not that company's, or None (no email: support named the login)."""
+    if not row.email:
+        return None
+    own = valid_domains([*spec.domains, *project.domains])
+    if CompanyDirectory.build([spec.model_copy(update={"domains": own})]).match_email(row.email).matched:
+        return None
+    return (f"the email's domain does not belong to '{spec.name}': name the login alone (no email) "
+            f"if support vouches for this account")
 
 
 def _row_account(row: RegistrationRow, by_mail: dict[str, list[PendingAccount]],
@@ -339,6 +428,11 @@ def _row_account(row: RegistrationRow, by_mail: dict[str, list[PendingAccount]],
 
 
 # --- apply --------------------------------------------------------------------------------------
+
+
+class ApprovalRefused(HelpdeskError):
+    """The account may not be approved at all (an administrator): nothing was written."""
+
 
 ApprovalStatus = Literal["approved", "would-approve", "skipped", "unmatched", "error"]
 
@@ -396,6 +490,8 @@ def approve(gateway: Gateway, approval: Approval, *, dry_run: bool = False) -> l
     user_id, project_id = approval.account.id, approval.project.id
     path = f"/projects/{project_id}/memberships.json"
     writes: list[str] = []
+    if approval.account.admin or gateway.get(f"/users/{user_id}.json").get("user", {}).get("admin"):
+        raise ApprovalRefused(f"{approval.account.login}: {ADMINISTRATOR}")
 
     def existing() -> dict[str, Any] | None:
         for membership in gateway.iterate(path, "memberships"):
@@ -408,6 +504,11 @@ def approve(gateway: Gateway, approval: Approval, *, dry_run: bool = False) -> l
             (gateway.post if method == "POST" else gateway.put)(target, payload, **options)
         writes.append(f"{method} {target}")  # what was (or would be) accepted
 
+    preferences = f"/users/{user_id}.json"
+    if approval.account.confirmed:
+        # Active already, pending because it is in no project: its preferences first, so that a
+        # run stopped before the membership leaves it pending (the next run finishes it).
+        send("PUT", preferences, with_client_preferences({"user": {}}))
     # A real run learns "already a member" from the POST's 422 (one request fewer); a dry run
     # cannot send it, so it reads the memberships first.
     membership = existing() if dry_run else None
@@ -425,8 +526,10 @@ def approve(gateway: Gateway, approval: Approval, *, dry_run: bool = False) -> l
         if approval.role_id not in role_ids:
             send("PUT", f"/memberships/{membership['id']}.json",
                  {"membership": {"role_ids": sorted(role_ids | {approval.role_id})}})
-    # activated with the email preferences go-live gives migrated clients (О7: told of their own tickets)
-    send("PUT", f"/users/{user_id}.json", with_client_preferences({"user": {"status": STATUS_ACTIVE}}))
+    if not approval.account.confirmed:
+        # activation (CSV only), with the email preferences go-live gives migrated clients (О7:
+        # told of their own tickets)
+        send("PUT", preferences, with_client_preferences({"user": {"status": STATUS_ACTIVE}}))
     if not dry_run:
         check = gateway.get(f"/users/{user_id}.json").get("user", {})
         if int(check.get("status", STATUS_ACTIVE)) != STATUS_ACTIVE:

@@ -24,7 +24,7 @@ from helpdesk_cli.progress import Bars
 from helpdesk_cli.terminal import MAX_TERMINAL_ROWS, render_terminal
 from helpdesk_core.clock import Clock, clock_for
 from helpdesk_core.config import ConnectionSettings, load_connection
-from helpdesk_core.csv_report import render_csv
+from helpdesk_core.csv_report import dialect_from, render_csv
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.html_report import render_html
@@ -61,6 +61,10 @@ InsecureOption = Annotated[bool, typer.Option(
 TableRowsOption = Annotated[int, typer.Option(
     "--table-rows", envvar="HELPDESK_TABLE_ROWS", min=0,
     help="Rows per table on the terminal (0: one line per table); JSON, CSV and HTML carry every row.")]
+CsvDialectOption = Annotated[str | None, typer.Option(
+    "--csv-dialect", envvar="HELPDESK_CSV_DIALECT", help="CSV for --format csv: rfc4180 (comma, 3.45, ISO "
+    "dates) or excel-ru (BOM, ';', 3,45, ДД.ММ.ГГГГ: opens as columns in Russian Excel). Default: excel-ru "
+    "when LC_NUMERIC is Russian, else rfc4180.")]
 LangOption = Annotated[str | None, typer.Option(
     "--lang", envvar="HELPDESK_LANG", help=f"Language of tables, reports and hints: {' or '.join(LANGS)}. "
     "Default: en when the locale (LC_ALL, LC_MESSAGES, LANG) is English, else ru. JSON is always the same.")]
@@ -96,6 +100,7 @@ class Session:
     insecure: bool = False
     lang: str | None = None
     table_rows: int = MAX_TERMINAL_ROWS
+    csv_dialect: str | None = None
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     _settings: ConnectionSettings | None = None
@@ -210,7 +215,11 @@ class Session:
 
     def csv(self, table: Table) -> str:
         """A report table as CSV with its header in the reader's language."""
-        return render_csv(table, self.messages)
+        try:
+            dialect = dialect_from(self.csv_dialect, dict(os.environ))
+        except ValueError as exc:
+            raise ConfigError(str(exc), key="--csv-dialect") from None
+        return render_csv(table, self.messages, dialect)
 
 
 def session_from(ctx: typer.Context) -> Session:

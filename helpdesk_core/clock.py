@@ -6,7 +6,7 @@ show what will fire next week and tests never sleep.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -58,3 +58,18 @@ def clock_for(now: str | None) -> Clock:
 def utc_stamp(moment: datetime) -> str:
     """A moment as Redmine's filters want it: UTC, whole seconds, `Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# How far a run that writes may be from the real clock without --allow-far-now: back past the
+# regulation's longest clock (a year), ahead by at most a week; 1970 or 2099 is a typo.
+FAR_BEHIND = timedelta(days=400)
+FAR_AHEAD = timedelta(days=7)
+
+
+def far_off(moment: datetime, real: datetime) -> str | None:
+    """Why `moment` is too far from `real` for a run that writes, or None when it is not."""
+    if moment - real > FAR_AHEAD:
+        return f"{moment.isoformat()} is more than {FAR_AHEAD.days} days after the real clock"
+    if real - moment > FAR_BEHIND:
+        return f"{moment.isoformat()} is more than {FAR_BEHIND.days} days before the real clock"
+    return None

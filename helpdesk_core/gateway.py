@@ -13,7 +13,10 @@ The key goes to the configured origin only (scheme, host and port, as parsed by 
 `urllib.parse` and urllib3, which must agree): every request URL is checked before it is sent,
 redirects are never followed by `requests` (it would carry our header to any host), a
 redirect within the origin is followed for a read, and one to another origin is refused with
-`RedirectRefused`. Every error leaving the gateway is redacted (`helpdesk_core.redaction`).
+`RedirectRefused`. Within the origin the key goes under the configured URL's path only
+(`REDMINE_URL=http://host/redmine`: never to `http://host/other-app/`, nor through `..`
+segments): another application on the same host is another party (issue 19).
+Every error leaving the gateway is redacted (`helpdesk_core.redaction`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -87,6 +90,14 @@ def origin_of(url: str) -> Origin | None:
     if (parsed_port or DEFAULT_PORTS[scheme]) != port:
         return None
     return scheme, host, port
+
+
+def under_base(path: str, base: str) -> bool:
+    """`path` is the configured URL's path `base` or below it, with no `.`/`..` segment (also
+    percent-encoded) that a server would resolve to somewhere else."""
+    if any(segment in (".", "..") for segment in unquote(path).split("/")):
+        return False
+    return not base or path == base or path.startswith(base + "/")
 
 
 def _show(origin: Origin | None) -> str:
@@ -217,6 +228,11 @@ class Gateway:
     def _check_origin(self, url: str, method: str, path: str) -> None:
         """The key is about to go to `url`: refuse unless it is the configured origin."""
         origin = origin_of(url)
+        if origin == self._origin and self._origin is not None and not under_base(urlsplit(url).path,
+                                                                                  self._base_path):
+            raise RedirectRefused(f"refusing to send the API key to {self.redact(urlsplit(url).path)!r}: outside "
+                                  f"the configured URL's path {self._base_path or '/'!r}", method=method,
+                                  path=self.redact(path))
         if self._origin is None or origin != self._origin:
             raise RedirectRefused(f"refusing to send the API key to {_show(origin)}: only "
                                   f"{_show(self._origin)} (the configured URL) gets it",
@@ -240,6 +256,11 @@ class Gateway:
                 raise RedirectRefused(
                     f"Redmine redirected to {_show(origin_of(target))}, another origin than the configured "
                     f"{_show(self._origin)}: not followed, the API key is not sent there",
+                    method=method, path=path, status=response.status_code)
+            if not under_base(urlsplit(target).path, self._base_path):
+                raise RedirectRefused(
+                    f"Redmine redirected to {self.redact(urlsplit(target).path)!r}, outside the configured URL's "
+                    f"path {self._base_path or '/'!r}: not followed, the API key is not sent there",
                     method=method, path=path, status=response.status_code)
             if method != "GET":  # a redirected write was not applied; re-sending it could change its meaning
                 raise RedmineError(f"HTTP {response.status_code}: Redmine redirected a write (not followed)",
@@ -410,7 +431,7 @@ class Gateway:
             raise RedirectRefused(f"refusing to send the API key to {_show(origin_of(url))}: the attachment "
                                   f"is not on {_show(self._origin)} (the configured URL)", method="GET",
                                   path=self.redact(url))
-        if not split.path.startswith(self._base_path + "/"):
+        if not under_base(split.path, self._base_path) or split.path == self._base_path:
             raise RedirectRefused(f"refusing to download {self.redact(split.path)!r}: not under the configured "
                                   f"URL's path {self._base_path or '/'!r}", method="GET", path=self.redact(url))
         path = split.path[len(self._base_path):] + (f"?{split.query}" if split.query else "")

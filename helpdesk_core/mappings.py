@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpdesk_core.mapping_checks import mapping_problems
 from helpdesk_core.yaml_source import load_yaml_file, load_yaml_model
 
 ANY = "*"
@@ -239,6 +240,5 @@ def bundled_mappings_text() -> str:
 def load_mappings(path: Path | None = None) -> Mappings:
     """The given mappings file, or the bundled default."""
     if path is not None:
-        return load_yaml_file(path, Mappings, check=Mappings.reference_problems)
-    return load_yaml_model(bundled_mappings_text(), Mappings, source=BUNDLED,
-                           check=Mappings.reference_problems)
+        return load_yaml_file(path, Mappings, check=mapping_problems)
+    return load_yaml_model(bundled_mappings_text(), Mappings, source=BUNDLED, check=mapping_problems)

@@ -220,6 +220,8 @@ RUSSIAN: Mapping[str, str] = {
     "Subject": "Тема",
     "Tracker": "Трекер",
     "Time entries": "Трудозатраты",
+    "Date": "Дата",
+    "Last date": "Последняя дата",
     "No consultation time this month.": "В этом месяце консультаций нет.",
     "Billable hours per company": "Часы к оплате по компаниям",
     "Billable hours": "Часы к оплате",

@@ -191,6 +191,15 @@ CORE_FIELDS = ("project_id", "tracker_id", "subject", "priority_id", "is_private
                "estimated_hours", "done_ratio", "description")
 
 
+# What a client fills in when creating an issue (regulation: «Тема», «Описание», the priority; the
+# portal's module is the category, and the start date is Redmine's own, both written at creation
+# by the migration as the client): the only core fields a client may set in the first status.
+# The tracker is chosen at creation all the same (Redmine applies these rules once the tracker
+# is set), but never changed afterwards (billing: «Обсуждение» is paid); nor the assignee,
+# privacy, version, parent, due date, estimate or progress (issue 19.9).
+CLIENT_CREATION_CORE_FIELDS = ("subject", "description", "priority_id", "category_id", "start_date")
+
+
 def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
     """(tracker, status, field, is custom field) the client role may not change.
 
@@ -205,8 +214,8 @@ def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
     for tracker in mappings.trackers:
         for status in mappings.statuses:
             first = status.name == tracker.default_status
-            if not first:
-                rows += [(tracker.name, status.name, core, False) for core in CORE_FIELDS]
+            rows += [(tracker.name, status.name, core, False) for core in CORE_FIELDS
+                     if not first or core not in CLIENT_CREATION_CORE_FIELDS]
             for spec in fields:
                 editable = spec.client == "editable" and status.name not in closed
                 if spec.client == "readonly" or (not first and not editable):
@@ -217,7 +226,10 @@ def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
 def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "keep") -> dict[str, Any]:
     """The data the script needs, derived from mappings.yaml only."""
     tracker_names = [t.name for t in mappings.trackers]
-    settings: dict[str, Any] = {"rest_api_enabled": "1",
+    # self_registration "1": account activation by email. A registrant proves the mailbox by the
+    # link Redmine mails it (then it is active, in no project) before anyone approves it by its
+    # domain (admin/registrations.py); "2" (manual) would prove nothing.
+    settings: dict[str, Any] = {"rest_api_enabled": "1", "self_registration": "1",
                                 "text_formatting": mappings.settings.text_formatting,
                                 "attachment_max_size": str(mappings.settings.attachment_max_size_kb)}
     if notifications == "off":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -17,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 Tone = Literal["ok", "warn", "bad"]
 Align = Literal["left", "center", "right"]
-Cell = str | int | Decimal | None
+Cell = str | int | Decimal | date | None  # a date: each format spells it its own way
 ChartValue = float | int | Decimal
 
 __all__ = [

@@ -3,6 +3,12 @@
 PyYAML's composer keeps a mark (line, column) for every node; we index those marks by
 key path so that a pydantic error at `roles.client.permissions.2` becomes
 `mappings.yaml:41, key 'roles.client.permissions.2': ...` instead of a traceback.
+
+Every YAML file the tool reads (`--config`, mappings, policies, companies, audit rules) comes
+through here, and none needs YAML's aliases: an alias is refused where it stands (a 500-byte
+"billion laughs" would otherwise expand to gigabytes, a self-referencing one recurse forever),
+and so is a key given twice in one mapping (YAML would silently keep the last: a rule disabled
+without a word). Both are a `ConfigError` (exit 2) with the file and the line.
 """
 
 from __future__ import annotations
@@ -44,19 +50,70 @@ def _line_for(loc: KeyPath, lines: dict[KeyPath, int]) -> int | None:
 Check = Callable[[Model], list[tuple[KeyPath, str]]]
 
 
+class _RefusedAlias(yaml.MarkedYAMLError):
+    """An alias (`*name`) in a file the tool reads."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases while composing: nothing is ever expanded."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _RefusedAlias(problem=f"alias '*{event.anchor}' refused: write the value out "
+                                "(aliases are not accepted in the tool's files)", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+def _duplicate_key(node: yaml.Node | None, path: KeyPath = ()) -> tuple[KeyPath, int] | None:
+    """The first key given twice in one mapping (its path and the line of the second), if any."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    return path + (str(key_node.value),), key_node.start_mark.line + 1
+                seen.add(key_node.value)
+            found = _duplicate_key(value_node, path + (str(key_node.value),))
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_key(item, path + (index,))
+            if found is not None:
+                return found
+    return None
+
+
+def parse_yaml(text: str, *, source: str) -> tuple[yaml.Node | None, object]:
+    """The node tree and the data of a YAML text, aliases and duplicate keys refused."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        duplicate = _duplicate_key(node)
+        if duplicate is not None:
+            path, line = duplicate
+            raise ConfigError(f"key '{path[-1]}' is given twice in one mapping (YAML would keep only "
+                              "the last)", source=source, key=".".join(str(p) for p in path), line=line)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"not valid YAML: {exc.problem}", source=source,
+                          line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source=source) from None
+    finally:
+        loader.dispose()
+    return node, data
+
+
 def load_yaml_model(text: str, model: type[Model], *, source: str, check: Check | None = None) -> Model:
     """Parse `text` and validate it as `model`; every failure is a `ConfigError` with a line.
 
     `check` runs cross-reference checks on the validated model and returns (key path,
     message) pairs, reported the same way as schema errors.
     """
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(f"not valid YAML: {exc.problem}", source=source,
-                          line=mark.line + 1 if mark else None) from None
+    node, data = parse_yaml(text, source=source)
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _index_lines(node, (), lines)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 ActionKind = Literal["comment", "note", "close", "set-status", "watch", "assign", "count", "flag"]
 WRITING: frozenset[str] = frozenset({"comment", "note", "close", "set-status", "watch", "assign", "count"})
 
-OutcomeKind = Literal["ok", "skipped", "error"]
+OutcomeKind = Literal["ok", "skipped", "error", "refused"]  # refused: a saved plan's line no rule produces
 
 
 @dataclass(frozen=True)

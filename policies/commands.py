@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 
 from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
 from helpdesk_cli.terminal import safe
+from helpdesk_core.clock import SystemClock, far_off, parse_instant
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Outcome, Plan
@@ -44,6 +45,9 @@ LockWaitOption = Annotated[float, typer.Option(
     "--lock-wait", help="Seconds to wait for another sweep to finish (0: give up at once, exit 3).")]
 MaxActionsOption = Annotated[int | None, typer.Option(
     "--max-actions", min=0, help="Abort before the first write if the plan writes more than N times.")]
+AllowFarNowOption = Annotated[bool, typer.Option(
+    "--allow-far-now", help="Write even when the moment (--now, or a saved plan's) is more than a week "
+    "ahead of the real clock or more than 400 days behind it.")]
 WorkersOption = Annotated[int, typer.Option(
     "--workers", min=1, max=32, help="Candidates read from Redmine at once while planning (the plan is "
     "the same for any N; 1 reads them one by one).")]
@@ -51,6 +55,15 @@ WorkersOption = Annotated[int, typer.Option(
 
 def _load(policies: Path | None, audit_rules: Path | None) -> tuple[Policies, AuditConfig]:
     return load_policies(policies), load_audit_config(audit_rules)
+
+
+def _writing_moment(moment: datetime, allow_far: bool, *, key: str, source: str | None = None) -> datetime:
+    """A run that writes refuses a far-off moment (a typo like 1970 or 2099) unless asked."""
+    why = None if allow_far else far_off(moment, SystemClock().now())
+    if why is not None:
+        raise ConfigError(f"{why}: a run that writes refuses it (pass --allow-far-now if you mean it)",
+                          key=key, source=source)
+    return moment
 
 
 def _issues_bar(session: Session) -> Callable[[int, int], None]:
@@ -83,7 +96,8 @@ def _plan_code(plan: Plan) -> int:
 def _outcome_code(plan: Plan, outcomes: list[Outcome] | tuple[Outcome, ...]) -> int:
     if any(o.outcome == "error" for o in outcomes):
         return EXIT_FAILED
-    if any(o.outcome == "skipped" and o.reason.startswith("stale") for o in outcomes):
+    if any(o.outcome == "refused" or (o.outcome == "skipped" and o.reason.startswith("stale"))
+           for o in outcomes):
         return EXIT_ATTENTION
     return _plan_code(plan)
 
@@ -133,10 +147,13 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
 def apply_command(ctx: typer.Context, plan_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
                   max_actions: MaxActionsOption = None, output: FormatOption = OutputFormat.text,
                   policies: PoliciesOption = None, state_dir: StateDirOption = None,
-                  lock_wait: LockWaitOption = 0.0) -> int:
-    """Apply exactly a saved plan; an action whose issue changed since the plan is skipped.
+                  lock_wait: LockWaitOption = 0.0, audit_rules: AuditRulesOption = None,
+                  allow_far_now: AllowFarNowOption = False) -> int:
+    """Apply a saved plan as an approval list: each issue is planned again with the named rule
+    at the plan's moment, and only what the rule produces now and the file lists is written.
 
-    Exit code 3 when an action was skipped as stale, 1 when one failed.
+    Exit code 3 when an action was refused (the rule does not produce it now) or skipped as
+    stale, 1 when one failed.
 
     Example:
         helpdesk sweep apply plan.json
@@ -145,11 +162,17 @@ def apply_command(ctx: typer.Context, plan_file: Annotated[Path, typer.Argument(
     session.refuse_csv(output, "sweep apply")
     try:
         plan = Plan.from_json(json.loads(plan_file.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(f"not a sweep plan: {exc}", source=str(plan_file)) from None
-    outcomes = apply_saved_plan(session.gateway(), plan, load_policies(policies),
+    try:
+        moment = parse_instant(plan.now)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="now", source=str(plan_file)) from None
+    _writing_moment(moment, allow_far_now, key="now", source=str(plan_file))
+    loaded, audit = _load(policies, audit_rules)
+    outcomes = apply_saved_plan(session.gateway(), plan, loaded,
                                 state_dir=state_dir or default_state_dir(), max_actions=max_actions,
-                                lock_wait=lock_wait)
+                                lock_wait=lock_wait, audit=audit, now=moment)
     _show_outcomes(session, outcomes, output, plan)
     return _outcome_code(plan, outcomes)
 
@@ -160,8 +183,12 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
                 dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan, write nothing.")] = False,
                 output: FormatOption = OutputFormat.text, policies: PoliciesOption = None,
                 audit_rules: AuditRulesOption = None, state_dir: StateDirOption = None,
-                lock_wait: LockWaitOption = 0.0, workers: WorkersOption = DEFAULT_WORKERS) -> int:
+                lock_wait: LockWaitOption = 0.0, workers: WorkersOption = DEFAULT_WORKERS,
+                allow_far_now: AllowFarNowOption = False) -> int:
     """Plan and apply in one go under a lock (for cron).
+
+    A run that writes refuses a --now more than a week ahead or 400 days behind the real clock
+    (exit 2) unless --allow-far-now.
 
     Example:
         */5 * * * * helpdesk sweep run --max-actions 50 --format json >> /var/log/helpdesk-sweep.log
@@ -171,6 +198,8 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
         session.refuse_csv(output, "sweep run")
     loaded, audit = _load(policies, audit_rules)
     clock = session.clock(now)
+    if not dry_run:
+        _writing_moment(clock.now(), allow_far_now, key="--now")
     result = run_sweep(session.gateway(writes_allowed=not dry_run), loaded, clock,
                        state_dir=state_dir or default_state_dir(), only=only, max_actions=max_actions,
                        dry_run=dry_run, lock_wait=lock_wait, audit=audit, progress=_issues_bar(session),

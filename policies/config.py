@@ -18,6 +18,7 @@ from helpdesk_core.errors import ConfigError
 from helpdesk_core.yaml_source import load_yaml_file, load_yaml_model
 from policies.calendar import SlaPolicy, WorkingCalendar
 from policies.registry import Rule, registered_rules
+from policies.validation import policy_problems
 
 DEFAULT_POLICIES_PATH = Path(__file__).with_name("policies.yaml")
 ANY = "*"
@@ -198,9 +199,14 @@ def load_policies(path: Path | None = None) -> Policies:
     if path is None:
         text = DEFAULT_POLICIES_PATH.read_text(encoding="utf-8")
         return parse_policies(text, source=DEFAULT_POLICIES_PATH.name)
-    doc = load_yaml_file(path, PoliciesFile, check=_rule_problems)
+    doc = load_yaml_file(path, PoliciesFile, check=_load_problems)
     return _resolve(doc, str(path), path.read_text(encoding="utf-8"))
 
 
 def parse_policies(text: str, *, source: str = "policies.yaml") -> Policies:
-    return _resolve(load_yaml_model(text, PoliciesFile, source=source, check=_rule_problems), source, text)
+    return _resolve(load_yaml_model(text, PoliciesFile, source=source, check=_load_problems), source, text)
+
+
+def _load_problems(doc: PoliciesFile) -> list[tuple[tuple[str | int, ...], str]]:
+    """Schema-level rule problems first, then the load-time checks (templates, time zone)."""
+    return _rule_problems(doc) + policy_problems(doc)

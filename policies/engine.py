@@ -36,6 +36,7 @@ from helpdesk_core.clock import MOSCOW, Clock, SystemClock, utc_stamp
 from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, NotFoundError, RedmineError
 from helpdesk_core.gateway import Gateway
 from policies.actions import Action, Outcome, Plan
+from policies.approval import vet_plan
 from policies.config import Policies, ResolvedRule
 from policies.context import Directory, RuleContext
 from policies.issues import IssueView, Summary, marker, sweep_note_marker
@@ -178,6 +179,7 @@ class Sweeper:
     candidates: set[int] = field(default_factory=set)
     progress: Callable[[int, int], None] | None = None  # (issues read in full, candidates so far)
     workers: int = 1  # detail GETs in flight at once (1: one by one, no threads)
+    only_issues: frozenset[int] | None = None  # `sweep apply`: re-derive these issues only
 
     def _list(self, params: dict[str, str]) -> list[Summary]:
         key = json.dumps(params, sort_keys=True)
@@ -231,6 +233,8 @@ class Sweeper:
         for query in rule.queries(ctx):
             for params in query_params(query, ctx.rule, self.facts, self.now, self.field_ids):
                 for summary in self._rows(params, ctx.rule):
+                    if self.only_issues is not None and summary.id not in self.only_issues:
+                        continue
                     if summary.id not in seen and rule.wants(ctx, summary):
                         seen.add(summary.id)
                         yield summary.id
@@ -507,9 +511,28 @@ def run_sweep(gateway: Gateway, policies: Policies, clock: Clock, *, state_dir: 
 
 def apply_saved_plan(gateway: Gateway, plan: Plan, policies: Policies, *, state_dir: Path,
                      max_actions: int | None = None, lock_wait: float = 0.0,
-                     log_clock: Clock | None = None) -> list[Outcome]:
-    """`sweep apply plan.json`: the same re-checks and log, under the same lock."""
+                     log_clock: Clock | None = None, audit: AuditConfig | None = None,
+                     now: datetime | None = None) -> list[Outcome]:
+    """`sweep apply plan.json`: the file approves, the rules decide (policies/approval.py).
+    Under the lock, the file's issues are planned again at `now` (the plan's moment, checked
+    by the caller) with the file's rules; only writes both agree on are applied, with the
+    same re-checks and log as `sweep run`; the rest is refused or stale, and logged too."""
+    moment = now if now is not None else datetime.fromisoformat(plan.now)
     with sweep_lock(state_dir, wait=lock_wait):
         _check_max_actions(plan, max_actions)
-        return apply_plan(gateway, plan, policies,
-                          log=AuditLog(state_dir / "audit.jsonl", log_clock or SystemClock()))
+        sweeper = Sweeper(gateway, policies, moment, audit=audit if audit is not None else load_audit_config())
+
+        def derive(rules: list[str], issues: frozenset[int]) -> list[Action]:
+            sweeper.only_issues = issues
+            return sweeper.plan(rules)
+
+        def updated_on(issue_id: int) -> str | None:
+            view = sweeper.detail(issue_id)  # read during derive() when it was a candidate
+            return view.summary.raw_updated_on if view is not None else None
+
+        vetted = vet_plan(plan, policies, moment, derive, updated_on)
+        log = AuditLog(state_dir / "audit.jsonl", log_clock or SystemClock())
+        for outcome in vetted.outcomes:
+            log.write(outcome, evaluated_at=vetted.approved.now)
+        applied = apply_plan(gateway, vetted.approved, policies, log=log, facts=sweeper.facts)
+        return [*vetted.outcomes, *applied]

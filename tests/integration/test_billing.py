@@ -144,7 +144,7 @@ def test_csv_and_unfiltered_report(billed: Billed, capsys: pytest.CaptureFixture
     code, out = _report(["--project", billed.project["identifier"], "--format", "csv", "--table", "companies"],
                         capsys)
     assert code == 0
-    assert out.splitlines()[1] == f"{billed.project['name']},1,3,3.45,5"
+    assert out.splitlines()[1] == f"\"{billed.project['name']}\",1,3,3.45,5"  # text quoted, numbers bare
     # Without --project the company is still there, beside whatever else this Redmine holds.
     html = tmp_path / "bill.html"
     code, out = _report(["--format", "json", "--html", str(html)], capsys)

@@ -546,3 +546,54 @@ def test_a_server_echoing_the_key_in_any_spelling_never_gets_it_printed(tmp_path
         for form in _echo_forms(key):
             assert form.lower() not in (done.stdout + done.stderr).lower(), form
     assert server.saw(key)  # it really was sent to the configured server
+
+
+# --- the key inside the configured path (issue 19, item 10) ----------------------------------------
+
+
+def _path_proxy(redmine: LocalRedmine, redirect: dict[str, str]) -> _Recorder:
+    """`http://127.0.0.1:P/redmine/...` in front of the real Redmine (what a reverse proxy with a
+    sub-path does); a request whose path is a key of `redirect` is answered with a 302 there."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        path = handler.path.split("?")[0]
+        if path in redirect:
+            return 302, {"Location": redirect[path]}, b""
+        if not handler.path.startswith("/redmine/"):
+            return 200, {"Content-Type": "application/json"}, b'{"user": {"id": 1, "admin": true}}'
+        upstream = http.client.HTTPConnection(urlsplit(redmine.url).hostname, urlsplit(redmine.url).port,
+                                              timeout=60)
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        upstream.request(handler.command, handler.path[len("/redmine"):], headers=headers)
+        response = upstream.getresponse()
+        body = response.read()
+        return response.status, {"Content-Type": response.getheader("Content-Type") or "application/json"}, body
+
+    return _Recorder(answer)
+
+
+def test_a_redirect_outside_the_configured_path_gets_no_key(redmine: LocalRedmine,
+                                                            recorders: list[_Recorder]) -> None:
+    """REDMINE_URL=http://host/redmine: a redirect to http://host/other-app/... (same origin, another
+    application) or through `..` is refused; nothing outside /redmine/ ever sees the key."""
+    redirect: dict[str, str] = {}
+    proxy = _path_proxy(redmine, redirect)  # reads `redirect` at each request
+    recorders.append(proxy)
+    base = proxy.url + "/redmine"
+    env = {**helpdesk_env(redmine), "REDMINE_URL": base, "HELPDESK_LANG": "en"}
+    fine = helpdesk(["doctor", "--format", "json"], env, timeout=120)
+    assert fine.returncode in (0, 3), fine.stderr[-2000:]  # the sub-path itself works end to end
+    assert any(r["path"].startswith("/redmine/") for r in proxy.requests)
+    for target in (f"{proxy.url}/other-app/users/current.json", "/other-app/users/current.json",
+                   f"{base}/../other-app/users/current.json", f"{base}/%2e%2e/other-app/users/current.json"):
+        proxy.requests.clear()
+        redirect.clear()
+        redirect["/redmine/users/current.json"] = target
+        done = helpdesk(["doctor"], env, timeout=120)
+        assert done.returncode == 2, (target, done.stdout[-1000:], done.stderr[-1000:])
+        assert "outside the configured URL's path '/redmine'" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and redmine.api_key not in done.stdout + done.stderr
+        outside = [r["path"] for r in proxy.requests if not r["path"].startswith("/redmine/")
+                   or ".." in r["path"] or "%2e" in r["path"].lower()]
+        assert outside == [], outside
+        assert any(r.get("x-redmine-api-key") == redmine.api_key for r in proxy.requests)

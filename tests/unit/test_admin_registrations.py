@@ -15,6 +15,8 @@ from admin.companies import (
     load_directory,
 )
 from admin.registrations import (
+    Approval,
+    ApprovalPlan,
     PendingAccount,
     ProjectIndex,
     ProjectRef,
@@ -34,12 +36,14 @@ ROMASHKA = CompanySpec(name="ООО «Ромашка»", project="romashka", dom
 AVIA = CompanySpec(name="Авиа Лайн", project="avialine", domains=("avialine.ru", "shared.example"))
 SKY = CompanySpec(name="Sky Partner", project="skypartner", domains=("shared.example",))
 DIRECTORY = CompanyDirectory.build([ROMASHKA, AVIA, SKY])
-PROJECTS = ProjectIndex([ProjectRef(1, "romashka", "ООО «Ромашка»"), ProjectRef(2, "avialine", "Авиа Лайн"),
-                         ProjectRef(3, "skypartner", "Sky Partner"), ProjectRef(4, "other", "Other")])
+PROJECTS = ProjectIndex([ProjectRef(1, "romashka", "ООО «Ромашка»", "R1"), ProjectRef(2, "avialine", "Авиа Лайн", "R2"),
+                         ProjectRef(3, "skypartner", "Sky Partner", "R3"), ProjectRef(4, "other", "Other")])
 
 
-def account(id: int, login: str, mail: str) -> PendingAccount:
-    return PendingAccount(id=id, login=login, firstname="Имя", lastname=login, mail=mail)
+def account(id: int, login: str, mail: str, *, status: int = 1, admin: bool = False) -> PendingAccount:
+    """Status 1 (default): confirmed through Redmine's activation email, in no project yet."""
+    return PendingAccount(id=id, login=login, firstname="Имя", lastname=login, mail=mail, status=status,
+                          admin=admin)
 
 
 ACCOUNTS = [
@@ -122,7 +126,7 @@ def test_company_with_portal_id_is_found_by_the_id_its_project_carries_never_by_
     assert "no project carries company id C9" in (projects.for_company(missing)[1] or "")
     # a --companies entry without an id is still found by its name
     by_name = CompanySpec(name="sky  PARTNER", domains=("s.example",))
-    assert projects.for_company(by_name)[0] == ProjectRef(3, "skypartner", "Sky Partner")
+    assert projects.for_company(by_name)[0] == ProjectRef(3, "skypartner", "Sky Partner", "R3")
     # the projects' own fields make the directory: two companies of one name stay two
     directory = CompanyDirectory.build(projects.companies())
     assert directory.match_email("x@b.example").company == CompanySpec(
@@ -132,7 +136,7 @@ def test_company_with_portal_id_is_found_by_the_id_its_project_carries_never_by_
 
 
 CSV_TEXT = """name,email,company
-petrova,petrova@gmail.com,Авиа Лайн
+petrova,,Авиа Лайн
 kozlov,KOZLOV@shared.example,Sky Partner
 ghost,ghost@nowhere.example,Sky Partner
 sidorov,sidorov@unknown.example,Компания Которой Нет
@@ -153,6 +157,55 @@ def test_csv_rows_replace_the_domain_rule_and_unmatched_rows_are_reported(tmp_pa
     assert [(s.subject, s.line) for s in plan.skipped] == [("sidorov", 5)]
 
 
+def test_csv_company_is_a_client_company_and_the_email_domain_must_be_its_own(tmp_path: Path) -> None:
+    """«Other» carries no portal company id (an internal project): never a CSV's company; a
+    row whose email is not the company's approves nothing unless it names the login alone."""
+    path = tmp_path / "reg.csv"
+    path.write_text("name,email,company\n"
+                    "sidorov,sidorov@unknown.example,Other\n"          # internal project
+                    "petrova,petrova@gmail.com,Авиа Лайн\n"            # public mail, another company
+                    "ivanov,ivanov@romashka.travel,Авиа Лайн\n"        # Ромашка's address, Авиа's name
+                    "orlova,orlova@msk.avialine.ru,Авиа Лайн\n"        # a subdomain of the company's
+                    "kozlov,,Sky Partner\n", encoding="utf-8")         # support names the login alone
+    plan = plan_from_rows(read_registration_csv(path), ACCOUNTS, DIRECTORY, PROJECTS, ROLE)
+    assert {a.account.login: a.project.identifier for a in plan.approvals} == {
+        "orlova": "avialine", "kozlov": "skypartner"}
+    skipped = {s.subject: s.reason for s in plan.skipped}
+    assert set(skipped) == {"sidorov", "petrova", "ivanov"}
+    assert "client company" in skipped["sidorov"]
+    assert "does not belong" in skipped["petrova"] and "does not belong" in skipped["ivanov"]
+
+
+def test_unconfirmed_and_administrator_accounts_are_never_approved_by_domain(tmp_path: Path) -> None:
+    waiting = [account(40, "fresh", "fresh@romashka.travel", status=2),
+               account(41, "boss", "boss@romashka.travel", admin=True)]
+    items = {i.account.login: i for i in classify(waiting, DIRECTORY, PROJECTS)}
+    assert "not confirmed" in (items["fresh"].problem or "") and "administrator" in (items["boss"].problem or "")
+    assert not plan_by_domain(list(items.values()), ROLE).approvals
+    assert not plan_by_domain(list(items.values()), ROLE, logins=["fresh", "boss"]).approvals
+    # the request support received is the proof for an unconfirmed mailbox, never for an admin
+    path = tmp_path / "reg.csv"
+    path.write_text("name,email,company\nfresh,fresh@romashka.travel,ООО «Ромашка»\n"
+                    "boss,boss@romashka.travel,ООО «Ромашка»\n", encoding="utf-8")
+    plan = plan_from_rows(read_registration_csv(path), waiting, DIRECTORY, PROJECTS, ROLE)
+    assert [a.account.login for a in plan.approvals] == ["fresh"]
+    assert [s.subject for s in plan.skipped] == ["boss"]
+    gateway = RecordingGateway()
+    [outcome] = apply_approvals(gateway, ApprovalPlan(plan.approvals, ()), dry_run=False)  # type: ignore[arg-type]
+    assert outcome.status == "approved"
+    assert [(m, p) for m, p, _ in gateway.calls] == [("POST", "/projects/1/memberships.json"),
+                                                     ("PUT", "/users/40.json")]
+
+
+def test_approve_refuses_an_account_redmine_says_is_an_administrator() -> None:
+    """The list may be stale: `approve` reads the account and refuses an admin before any write."""
+    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
+    gateway = AdminGateway()
+    [outcome] = apply_approvals(gateway, plan, dry_run=False)  # type: ignore[arg-type]
+    assert outcome.status == "error" and "administrator" in outcome.reason
+    assert gateway.calls == []
+
+
 def test_csv_with_semicolons_bom_and_russian_headers(tmp_path: Path) -> None:
     path = tmp_path / "reg.csv"
     path.write_text("\ufeffИмя пользователя;E-mail;Компания\npetrova;petrova@gmail.com;Sky Partner\n",
@@ -163,8 +216,7 @@ def test_csv_with_semicolons_bom_and_russian_headers(tmp_path: Path) -> None:
 
 def test_csv_two_rows_naming_different_companies_for_one_account(tmp_path: Path) -> None:
     path = tmp_path / "reg.csv"
-    path.write_text("name,email,company\n,petrova@gmail.com,Sky Partner\n,petrova@gmail.com,Авиа Лайн\n",
-                    encoding="utf-8")
+    path.write_text("name,email,company\npetrova,,Sky Partner\npetrova,,Авиа Лайн\n", encoding="utf-8")
     plan = plan_from_rows(read_registration_csv(path), ACCOUNTS, DIRECTORY, PROJECTS, ROLE)
     assert not plan.approvals
     assert "different companies" in plan.skipped[0].reason
@@ -180,6 +232,7 @@ def test_bad_csv_is_a_config_error(tmp_path: Path, text: str) -> None:
 
 # activation carries the client's steady-state email preferences (О7: told of their own new tickets)
 ACTIVATED = {"user": {"status": 1, "mail_notification": "only_my_events"}, "pref": {"no_self_notified": "0"}}
+CLIENT_PREFERENCES = {"user": {"mail_notification": "only_my_events"}, "pref": {"no_self_notified": "0"}}
 
 
 class RecordingGateway:
@@ -218,14 +271,15 @@ def test_dry_run_walks_the_same_plan_and_writes_nothing() -> None:
     assert gateway.calls == []
 
 
-def test_apply_adds_membership_in_own_project_with_client_role_then_activates() -> None:
+def test_apply_adds_membership_in_own_project_with_client_role() -> None:
+    """A confirmed account is active already: its client mail preferences, then the membership."""
     plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
     gateway = RecordingGateway()
     [outcome] = apply_approvals(gateway, plan, dry_run=False)  # type: ignore[arg-type]
     assert outcome.status == "approved" and outcome.project == "romashka"
     assert gateway.calls == [
+        ("PUT", "/users/10.json", CLIENT_PREFERENCES),
         ("POST", "/projects/1/memberships.json", {"membership": {"user_id": 10, "role_ids": [ROLE]}}),
-        ("PUT", "/users/10.json", ACTIVATED),
     ]
 
 
@@ -261,6 +315,11 @@ def test_directory_needs_a_source() -> None:
         load_directory(None, None)
 
 
+class AdminGateway(RecordingGateway):
+    def get(self, path: str, params: Any = None, **_: Any) -> dict[str, Any]:
+        return {"user": {"status": 1, "admin": True}}
+
+
 class MemberAlreadyGateway(RecordingGateway):
     """A run that stopped after the membership: POST says "taken", the membership is there."""
 
@@ -275,9 +334,10 @@ class MemberAlreadyGateway(RecordingGateway):
 
 
 def test_rerun_after_membership_adds_the_role_and_activates() -> None:
-    plan = plan_by_domain(classify(ACCOUNTS, DIRECTORY, PROJECTS), ROLE, logins=["ivanov"])
+    unconfirmed = [account(10, "ivanov", "ivanov@romashka.travel", status=2)]
+    approval = Approval(unconfirmed[0], "ООО «Ромашка»", PROJECTS.for_company(ROMASHKA)[0], ROLE, "CSV line 2")  # type: ignore[arg-type]
     gateway = MemberAlreadyGateway()
-    [outcome] = apply_approvals(gateway, plan, dry_run=False)  # type: ignore[arg-type]
+    [outcome] = apply_approvals(gateway, ApprovalPlan((approval,), ()), dry_run=False)  # type: ignore[arg-type]
     assert outcome.status == "approved"
     assert gateway.calls == [
         ("PUT", "/memberships/77.json", {"membership": {"role_ids": [3, ROLE]}}),

@@ -118,7 +118,7 @@ def test_free_consultations_are_listed_not_billed() -> None:
     assert [i.issue_id for i in bill.issues] == [200] and bill.entries_billed == 1
     report = bill_report(bill, NOW)
     assert report.sections[-1].title == "Free consultations"
-    assert render_csv(report_table(report, "free"), ENGLISH).splitlines()[1].startswith("Ромашка,#100,")
+    assert render_csv(report_table(report, "free"), ENGLISH).splitlines()[1].startswith("\"Ромашка\",\"#100\",")
     assert render_csv(report_table(bill_report(compute_bill(MARCH, entries, ISSUES, BillingRules()), NOW),
                                    "free"), ENGLISH).splitlines()[1:] == []
 
@@ -199,7 +199,7 @@ def test_report_shape_json_and_csv() -> None:
     assert [(r["logged"], r["billable"]) for r in rows] == [("2.20", "3"), ("0.25", "1"), ("1.00", "1")]
     csv_text = render_csv(report_table(report, "companies"), ENGLISH)
     assert csv_text.splitlines()[0] == "Company,Issues,Consultations,Logged h,Billable h"
-    assert "Ромашка,1,2,1.25,2" in csv_text
+    assert "\"Ромашка\",1,2,1.25,2" in csv_text  # text quoted, numbers bare
     russian = render_csv(report_table(report, "companies"), messages_for("ru"))
     assert russian.splitlines()[0] == 'Компания,Задачи,Консультации,"Списано, ч","К оплате, ч"'
     with pytest.raises(ConfigError):

@@ -126,4 +126,4 @@ def test_codes_in_known_columns_read_in_russian_on_screen_but_not_in_json_or_csv
     shown = RU.table(table)
     assert shown.rows == [{"kind": "задача", "category": "плохая запись", "reason": "issue"}]  # data stays
     assert table.rows[0]["kind"] == "issue"
-    assert render_csv(table, RU).splitlines() == ["объект,категория,причина", "issue,bad-record,issue"]
+    assert render_csv(table, RU).splitlines() == ["объект,категория,причина", "\"issue\",\"bad-record\",\"issue\""]
