@@ -117,6 +117,7 @@ table.data thead th.num { white-space: nowrap; }
 table.data tbody tr:nth-child(even of :not([hidden])) { background: #fbfbfc; }
 table.data tbody tr:hover { background: #f1f5fb; }
 table.data td { overflow-wrap: break-word; }
+table.data td.block { white-space: pre-line; min-width: 22em; }
 table.data .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data .center { text-align: center; }
 table.data .right { text-align: right; }
@@ -383,15 +384,23 @@ def _class_attr(*classes: str) -> str:
     return f' class="{names}"' if names else ""
 
 
+def _linked(text: str, column: Column, value: Cell) -> str:
+    """The cell's text as a link when its column has one (only http(s) links: a page never runs a URL)."""
+    href = column.href(value)
+    if not href or not href.lower().startswith(("http://", "https://")):
+        return text
+    return f'<a href="{_e(href)}" rel="noreferrer noopener" target="_blank">{text}</a>'
+
+
 def _render_cell(value: Cell, column: Column) -> str:
-    cls = _align_class(column)
+    cls = _class_attr(_align_class(column), "block" if column.block else "")
     if value is None:
-        return f'<td{_class_attr(cls)} data-sort=""><span class="nil">\u2014</span></td>'
+        return f'<td{cls} data-sort=""><span class="nil">\u2014</span></td>'
     if isinstance(value, str):
-        return f"<td{_class_attr(cls)}>{_e(value)}</td>"
+        return f"<td{cls}>{_linked(_e(value), column, value)}</td>"
     # Not digit-grouped: ids and codes live in numeric columns too, and copy-paste stays exact.
     plain = _e(format_value(value))
-    return f'<td{_class_attr(cls)} data-sort="{plain}">{plain}</td>'
+    return f'<td{cls} data-sort="{plain}">{_linked(plain, column, value)}</td>'
 
 
 def _render_table(table: Table, caption: str, ident: str, m: Messages) -> str:

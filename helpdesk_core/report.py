@@ -58,6 +58,15 @@ class Column(_Model):
     label: str
     align: Align = "left"
     numeric: bool = False
+    # A cell's link, "{value}" replaced by the cell (e.g. an issue in Redmine); for people's
+    # renderers only, so the JSON of a report stays as it was.
+    link: str | None = Field(default=None, exclude=True)
+    # Multi-line text shown whole (a message as a client will read it), not squeezed into a cell.
+    block: bool = Field(default=False, exclude=True)
+
+    def href(self, value: Cell) -> str | None:
+        """The cell's link, when the column has one and the cell has a value."""
+        return self.link.replace("{value}", str(value)) if self.link and value not in (None, "") else None
 
     @model_validator(mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputForm
 from helpdesk_cli.terminal import safe
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
-from policies.actions import Outcome, Plan
+from policies.actions import Action, Outcome, Plan
 from policies.config import Policies, load_policies
 from policies.engine import DEFAULT_WORKERS, apply_saved_plan, default_state_dir, plan_sweep, run_sweep
 from policies.registry import registered_rules
@@ -58,22 +58,92 @@ def _issues_bar(session: Session) -> Callable[[int, int], None]:
     return lambda done, total: session.bars.update("sweep: issues read", done, total)
 
 
-def _plan_report(plan: Plan, title: str) -> Report:
-    rows: list[dict[str, Any]] = [{"rule": a.rule, "issue": a.issue, "action": a.action, "sla": a.sla or "",
-                                   "deadline": a.deadline or "", "reason": a.reason} for a in plan.actions]
-    columns = [Column(key="rule", label="Rule"), Column(key="issue", label="Issue", numeric=True),
-               Column(key="action", label="Action"), Column(key="sla", label="SLA"),
-               Column(key="deadline", label="Deadline"), Column(key="reason", label="Reason")]
+CLIENT_READS = frozenset({"comment", "close", "set-status"})
+
+
+def client_text(action: Action) -> str | None:
+    """The text the issue's client will read after this action: a public note; None when none."""
+    return action.notes if action.action in CLIENT_READS and action.notes and not action.private else None
+
+
+def _issue_facts(gateway: Any, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Subject and company (project) of each planned issue, read a hundred at a time for the reader."""
+    facts: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), 100):
+        chunk = ids[start:start + 100]
+        params = {"issue_id": ",".join(str(i) for i in chunk), "status_id": "*"}
+        for issue in gateway.iterate("/issues.json", "issues", params):
+            facts[issue["id"]] = (issue.get("subject", ""), issue.get("project", {}).get("name", ""))
+    return facts
+
+
+def _plan_report(plan: Plan, title: str, facts: dict[int, tuple[str, str]] | None = None,
+                 redmine_url: str = "") -> Report:
+    """The plan as a reviewer reads it: counts per rule, then per rule each issue with its subject,
+    company, link, and the exact text its client will receive."""
+    facts = facts or {}
+    link = f"{redmine_url.rstrip('/')}/issues/{{value}}" if redmine_url else None
+    columns = [Column(key="issue", label="Issue", numeric=True, link=link), Column(key="subject", label="Subject"),
+               Column(key="company", label="Company"), Column(key="action", label="Action"),
+               Column(key="sla", label="SLA"), Column(key="deadline", label="Deadline"),
+               Column(key="client_text", label="The client will read", block=True),
+               Column(key="reason", label="Reason")]
+    by_rule: dict[str, list[Action]] = {}
+    for action in plan.actions:
+        by_rule.setdefault(action.rule, []).append(action)
+    counts = [{"rule": rule, "actions": len(actions), "to_clients": sum(1 for a in actions if client_text(a)),
+               "writes": sum(1 for a in actions if a.writes)} for rule, actions in by_rule.items()]
+    sections = [Section(title="Actions per rule", table=Table(
+        columns=[Column(key="rule", label="Rule"), Column(key="actions", label="actions", numeric=True),
+                 Column(key="to_clients", label="to clients", numeric=True),
+                 Column(key="writes", label="writes", numeric=True)],
+        rows=counts, empty_text="Nothing to do."))]
+    for rule, actions in by_rule.items():
+        rows = [_plan_row(a, facts) for a in actions]
+        sections.append(Section(title=f"{rule}: {len(actions)}", table=Table(columns=columns, rows=rows)))
     breached = sum(1 for a in plan.actions if a.sla == "breached")
     return Report(title=title, generated_at=datetime.fromisoformat(plan.now),
                   subtitle=f"evaluated at {plan.now}",
-                  summary=[Metric(label="actions", value=len(plan.actions)),
+                  summary=[Metric(label="messages to clients", value=sum(c["to_clients"] for c in counts)),
+                           Metric(label="actions", value=len(plan.actions)),
                            Metric(label="writes", value=sum(1 for a in plan.actions if a.writes)),
                            Metric(label="SLA breaches", value=breached, tone="bad" if breached else "ok"),
                            Metric(label="candidates", value=plan.candidates),
                            Metric(label="API requests", value=plan.requests)],
-                  sections=[Section(title="Actions", table=Table(columns=columns, rows=rows,
-                                                                    empty_text="Nothing to do."))])
+                  sections=sections)
+
+
+def _plan_row(action: Action, facts: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    subject, company = facts.get(action.issue, ("", ""))
+    shown = client_text(action) or ("" if not action.writes else "(not shown to the client)")
+    return {"issue": action.issue, "subject": subject, "company": company, "action": action.action,
+            "sla": action.sla or "", "deadline": action.deadline or "", "client_text": shown, "reason": action.reason}
+
+
+def _plan_table(plan: Plan, facts: dict[int, tuple[str, str]]) -> Table:
+    """CSV: every action in one table, the columns of before first (rule, issue, action, sla, deadline,
+    reason), then what the reviewer reads (subject, company, the client's text)."""
+    keys = [("rule", "Rule"), ("issue", "Issue"), ("action", "Action"), ("sla", "SLA"), ("deadline", "Deadline"),
+            ("reason", "Reason"), ("subject", "Subject"), ("company", "Company"),
+            ("client_text", "The client will read")]
+    return Table(columns=[Column(key=k, label=label, numeric=k == "issue") for k, label in keys],
+                 rows=[{"rule": a.rule, **_plan_row(a, facts)} for a in plan.actions], empty_text="Nothing to do.")
+
+
+def _show_plan(session: Session, plan: Plan, title: str, output: OutputFormat, html: Path | None,
+               gateway: Any) -> None:
+    """Text, CSV and HTML of a plan (JSON is the plan itself); facts are read only for people's formats."""
+    if output is OutputFormat.json and html is None:
+        session.emit_json(plan.to_json())
+        return
+    ids = sorted({a.issue for a in plan.actions})
+    facts = _issue_facts(gateway, ids)
+    report = _plan_report(plan, title, facts, gateway.url)
+    if output is OutputFormat.json:
+        session.write_html(report, html)  # type: ignore[arg-type]
+        session.emit_json(plan.to_json())  # the plan itself: `actions` with rule, issue, action, reason
+    else:
+        session.show_report(report, output, html, table=_plan_table(plan, facts))
 
 
 def _plan_code(plan: Plan) -> int:
@@ -116,16 +186,12 @@ def plan_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = N
     """
     session = session_from(ctx)
     loaded, audit = _load(policies, audit_rules)
-    plan = plan_sweep(session.gateway(writes_allowed=False), loaded, session.clock(now).now(),
+    gateway = session.gateway(writes_allowed=False)
+    plan = plan_sweep(gateway, loaded, session.clock(now).now(),
                       only=only, audit=audit, progress=_issues_bar(session), workers=workers)
     if out is not None:
         out.write_text(json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    if html is not None:
-        session.write_html(_plan_report(plan, "Sweep plan"), html)
-    if output is OutputFormat.json:
-        session.emit_json(plan.to_json())  # the plan itself: `actions` with rule, issue, action, reason
-    else:
-        session.show_report(_plan_report(plan, "Sweep plan"), output)
+    _show_plan(session, plan, "Sweep plan", output, html, gateway)
     return _plan_code(plan)
 
 
@@ -171,15 +237,13 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
         session.refuse_csv(output, "sweep run")
     loaded, audit = _load(policies, audit_rules)
     clock = session.clock(now)
-    result = run_sweep(session.gateway(writes_allowed=not dry_run), loaded, clock,
+    gateway = session.gateway(writes_allowed=not dry_run)
+    result = run_sweep(gateway, loaded, clock,
                        state_dir=state_dir or default_state_dir(), only=only, max_actions=max_actions,
                        dry_run=dry_run, lock_wait=lock_wait, audit=audit, progress=_issues_bar(session),
                        workers=workers)
     if dry_run:
-        if output is OutputFormat.json:
-            session.emit_json(result.plan.to_json())
-        else:
-            session.show_report(_plan_report(result.plan, "Sweep plan (dry run)"), output)
+        _show_plan(session, result.plan, "Sweep plan (dry run)", output, None, gateway)
         return _plan_code(result.plan)
     _show_outcomes(session, result.outcomes, output, result.plan)
     return _outcome_code(result.plan, result.outcomes)
