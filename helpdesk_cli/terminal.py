@@ -59,46 +59,47 @@ def _table(table: Table, title: str | None, max_rows: int, columns: list[Column]
 
 
 def _wrapped(text: str, width: int, indent: str) -> list[str]:
-    """Lines of `text` within `width`, words never broken; a word longer than a line is cut with «…»."""
+    """Lines of `text` within `width`, words never broken (no-break spaces hold pairs together);
+    a word longer than a line is cut with «…»."""
     lines: list[str] = []
     room = max(width - len(indent), 10)
     for paragraph in text.splitlines() or [""]:
-        words = [w if len(w) <= room else w[:room - 1] + "…" for w in paragraph.split()]
+        words = [w if len(w) <= room else w[:room - 1] + "…" for w in paragraph.split(" ") if w]
         lines += [indent + line for line in textwrap.wrap(" ".join(words), room, break_long_words=False,
                                                           break_on_hyphens=False)] or [""]
     return lines
 
 
+def _pair(label: str, value: str, sep: str = " ") -> str:
+    return f"{label}{sep}{value}".replace(" ", "\u00a0") if len(label) + len(value) < 40 else f"{label}{sep}{value}"
+
+
 def _records(table: Table, title: str | None, max_rows: int, columns: list[Column], console: Console) -> None:
-    """A table too wide for the terminal, one record per row: the first columns as a heading, numbers
-    on one line, each other value under its label; nothing is broken mid-word."""
+    """A table too wide for the terminal, one record per row: the first columns as a heading, then
+    short values as "label: value" pairs, and long or multi-line text under its label; no word broken."""
     width = console.width
     if title:
         console.print(safe(title, "bold"))
     head, rest = columns[:min(3, len(columns))], columns[min(3, len(columns)):]
+    spaced = any(c.block for c in columns)
     for row in table.rows[:max_rows]:
         heading = " · ".join(("#" if c.link else "") + format_value(row.get(c.key)) for c in head
                              if row.get(c.key) not in (None, ""))
         for line in _wrapped(heading, width, ""):
             console.print(safe(line, "bold"))
-        links = [c.href(row.get(c.key)) for c in columns]
-        for link in filter(None, links):
+        for link in filter(None, (c.href(row.get(c.key)) for c in columns)):
             console.print(safe(f"  {link}", "dim"))
-        numbers = " · ".join(f"{c.label} {format_value(row.get(c.key))}" for c in rest
-                             if c.numeric and row.get(c.key) not in (None, ""))
-        for line in _wrapped(numbers, width, "  ") if numbers else []:
+        values = [(c, format_value(row.get(c.key))) for c in rest if row.get(c.key) not in (None, "")]
+        long = [(c, v) for c, v in values if c.block or "\n" in v or len(v) > width // 2]
+        pairs = " · ".join(_pair(c.label, v, " " if c.numeric else ": ") for c, v in values if (c, v) not in long)
+        for line in _wrapped(pairs, width, "  ") if pairs else []:
             console.print(safe(line))
-        for column in rest:
-            value = format_value(row.get(column.key))
-            if column.numeric or not value:
-                continue
-            if column.block or "\n" in value or len(column.label) + len(value) + 4 > width:
-                console.print(safe(f"  {column.label}:", "dim"))
-                for line in _wrapped(value, width, "    "):
-                    console.print(safe(line))
-            else:
-                console.print(Text.assemble(safe(f"  {column.label}: ", "dim"), safe(value)))
-        console.print()
+        for column, value in long:
+            console.print(safe(f"  {column.label}:", "dim"))
+            for line in _wrapped(value, width, "    "):
+                console.print(safe(line))
+        if spaced:
+            console.print()
 
 
 def _chart(chart: Chart, console: Console) -> None:

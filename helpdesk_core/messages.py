@@ -196,6 +196,9 @@ RUSSIAN: Mapping[str, str] = {
     # SLA report
     "SLA report": "Отчёт по SLA",
     "issues created {period}": "задачи, созданные {period}",
+    "issues created {period} · migrated issues left out: {n}":
+        "задачи, созданные {period}; перенесённые из портала не учтены: {n}",
+    "the period ends ({last}) before it starts ({first})": "период кончается ({last}) раньше, чем начинается ({first})",
     "clocks": "отсчётов",
     "met": "соблюдено",
     "breached": "нарушено",

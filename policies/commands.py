@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -288,17 +288,27 @@ def _day(value: str | None, key: str) -> date | None:
         raise ConfigError(f"'{value}' is not a date (YYYY-MM-DD)", key=key) from None
 
 
+def last_full_month(today: date) -> tuple[date, date]:
+    """The month before `today`'s: the default period of a report read at the start of a month."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
 @sla_app.command("report")
 def sla_report_command(
         ctx: typer.Context,
-        from_: Annotated[str | None, typer.Option("--from", help="First creation day (YYYY-MM-DD).")] = None,
+        from_: Annotated[str | None, typer.Option(
+            "--from", help="First creation day (YYYY-MM-DD). Default: the last full month.")] = None,
         to: Annotated[str | None, typer.Option("--to", help="Last creation day (YYYY-MM-DD).")] = None,
+        include_migrated: Annotated[bool, typer.Option(
+            "--include-migrated", help="Also judge issues migrated from the portal.")] = False,
         now: NowOption = None,
         output: FormatOption = OutputFormat.text,
         html: HtmlOption = None, policies: PoliciesOption = None) -> int:
     """Breaches and compliance per priority, company and rule for issues created in a period.
 
-    Exit code 3 when there are breaches.
+    Without --from/--to: the last full month. Issues migrated from the portal are left out
+    unless --include-migrated. Exit code 3 when there are breaches, 2 for a reversed period.
 
     Example:
         helpdesk sla report --from 2026-11-01 --to 2026-11-30 --html sla.html
@@ -308,10 +318,16 @@ def sla_report_command(
     moment = session.clock(now).now()
     zone = loaded.settings.calendar.calendar().zone
     first, last = _day(from_, "--from"), _day(to, "--to")
+    if first is None and last is None:
+        first, last = last_full_month(moment.astimezone(zone).date())
+    if first and last and first > last:
+        raise ConfigError(f"the period ends ({last}) before it starts ({first})", key="--to")
     start = datetime.combine(first, time(0), tzinfo=zone) if first else None
     end = datetime.combine(last, time(23, 59, 59), tzinfo=zone) if last else None
+    mappings = session.mappings()
     report, breaches = build_sla_report(session.gateway(writes_allowed=False), loaded, moment,
-                                        start=start, end=end)
+                                        start=start, end=end, severity=[p.name for p in mappings.priorities],
+                                        skip_field=None if include_migrated else mappings.custom_fields.portal_id.name)
     session.show_report(report, output, html)
     return EXIT_ATTENTION if breaches else EXIT_OK
 
