@@ -58,7 +58,20 @@ RUSSIAN: Mapping[str, str] = {
     "this report has no table to write as CSV": "в этом отчёте нет таблицы для CSV",
     "check REDMINE_API_KEY and that the REST API is enabled (helpdesk doctor)":
         "проверьте REDMINE_API_KEY и что REST API включён (helpdesk doctor)",
-    "is Redmine running? (scripts/redmine-local status)": "Redmine запущен? (scripts/redmine-local status)",
+    "check REDMINE_URL: scheme, host and port of the Redmine server, and that it is running":
+        "проверьте REDMINE_URL: схему, хост и порт сервера Redmine, и что он запущен",
+    "check REDMINE_URL: the path after the host must be where Redmine is installed (often none)":
+        "проверьте REDMINE_URL: путь после хоста — это место, куда установлен Redmine (обычно его нет)",
+    "{what}: {t_reason}; gave up after {n} attempts": "{what}: {t_reason}; попыток: {n}, все неудачны",
+    "{what}: {t_reason}; retry {n} of {total} in {s} s": "{what}: {t_reason}; повтор {n} из {total} через {s} с",
+    "{where} refused the connection": "{where} отказывает в соединении (там ничего не слушает этот порт)",
+    "the host of {where} does not exist (DNS lookup failed)": "хоста из {where} не существует (DNS его не знает)",
+    "connection to {where} failed ({name})": "соединение с {where} не удалось ({name})",
+    "{where} answered with a web page, not Redmine's API (HTTP 404)":
+        "{where} отвечает веб-страницей, а не API Redmine (HTTP 404)",
+    "timed out after {s}s": "нет ответа за {s} с",
+    "TLS connection failed (SSLError)": "TLS-соединение не удалось (SSLError)",
+    "{what}: {t_reason}": "{what}: {t_reason}",
     "trust the server's certificate (REQUESTS_CA_BUNDLE), or pass --insecure for a test server":
         "добавьте сертификат сервера в доверенные (REQUESTS_CA_BUNDLE) или для тестового сервера --insecure",
     "another `helpdesk sweep` is running; it is safe to try again later":

@@ -68,7 +68,7 @@ def test_unreachable_redmine_fails_with_exit_1_and_a_hint(tmp_path: Path, monkey
     assert cli.main(["--config", str(config), "doctor", "--format", "json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "gave up after 2 attempts" in captured.err and "подсказка: Redmine запущен?" in captured.err
+    assert "попыток: 2, все неудачны" in captured.err and "подсказка: проверьте REDMINE_URL" in captured.err
     assert key not in captured.err
 
 
