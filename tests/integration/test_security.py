@@ -178,7 +178,7 @@ def test_tls_is_verified_by_default_and_insecure_warns(tls_server: str, tmp_path
     assert verified.returncode == 1, verified.stderr
     errors = [line for line in verified.stderr.splitlines() if line.startswith(("ошибка:", "error:"))]
     assert len(errors) == 1 and "TLS" in errors[0], verified.stderr
-    assert "retry" not in verified.stderr and "повтор" not in verified.stderr  # an untrusted certificate is not a transient fault
+    assert "retry" not in verified.stderr and "повтор" not in verified.stderr  # untrusted: not transient
     assert not any(line.startswith(("внимание:", "warning:")) for line in verified.stderr.splitlines())
     assert "Traceback" not in verified.stderr
 
