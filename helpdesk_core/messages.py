@@ -292,6 +292,242 @@ RUSSIAN: Mapping[str, str] = {
     "error": "ошибка",
 }
 
+# Help pages (commands' and options' help, by paragraph) and click's usage errors, kept apart from
+# RUSSIAN: they change with the commands, not with the reports.
+RUSSIAN_HELP: Mapping[str, str] = {
+    ('Move Nemo Travel support from the client portal to Redmine, and run the tracker by its regulation. '
+     'Connection: REDMINE_URL and REDMINE_API_KEY, or --config FILE.'):
+        ('Перенос техподдержки Nemo Travel из клиентского портала в Redmine и работа трекера по регламенту. '
+         'Подключение: REDMINE_URL и REDMINE_API_KEY или --config FILE.'),
+    'Print the version and exit.': 'Показать версию и выйти.',
+    'YAML file with `redmine: {url, api_key}`; REDMINE_URL / REDMINE_API_KEY override it.':
+        'YAML-файл с `redmine: {url, api_key}`; REDMINE_URL и REDMINE_API_KEY важнее него.',
+    'mappings.yaml to use instead of the bundled one.': 'Свой mappings.yaml вместо встроенного.',
+    'Do not verify TLS certificates (prints a warning).': 'Не проверять TLS-сертификаты (с предупреждением).',
+    ('Language of tables, reports and hints: ru or en. Default: en when the locale (LC_ALL, LC_MESSAGES, LANG) is '
+     'English, else ru. JSON is always the same.'):
+        ('Язык таблиц, отчётов, подсказок и справки: ru или en. По умолчанию en, если локаль (LC_ALL, LC_MESSAGES, '
+         'LANG) английская, иначе ru. JSON от языка не зависит. Можно указать и после команды.'),
+    'Rows per table on the terminal (0: one line per table); JSON, CSV and HTML carry every row.':
+        'Строк таблицы в терминале (0 — одна строка на таблицу); в JSON, CSV и HTML — все строки.',
+    'Install completion for the current shell.': 'Установить автодополнение для текущей оболочки.',
+    'Show completion for the current shell, to copy it or customize the installation.':
+        'Показать сценарий автодополнения для текущей оболочки (чтобы скопировать или настроить).',
+    'Print a Ruby script that creates or updates every object of mappings.yaml.':
+        'Вывести Ruby-скрипт, который создаёт или обновляет все объекты из mappings.yaml.',
+    ("Redmine's REST API cannot create trackers, statuses, priorities, custom fields, roles or workflows; run the "
+     'script on the Redmine host. Running it twice changes nothing.'):
+        ('REST API Redmine не умеет создавать трекеры, статусы, приоритеты, настраиваемые поля, роли и '
+         'последовательности действий; скрипт выполняют на сервере Redmine. Повторный запуск ничего не меняет.'),
+    'Print the rails-runner script (required).': 'Вывести скрипт для rails runner (обязательно).',
+    "keep, on or off: switch Redmine's email notifications (off during a migration).":
+        'keep, on или off: оставить, включить или выключить почтовые уведомления Redmine (на время миграции — off).',
+    'Check a live Redmine against mappings.yaml and say how to fix each problem.':
+        'Сверить работающий Redmine с mappings.yaml и подсказать, как исправить каждую проблему.',
+    'Exit code 0 when everything is in place, 3 when something is missing or wrong.':
+        'Код выхода 0, если всё на месте, 3 — если чего-то нет или что-то не так.',
+    ("text for people; json prints one JSON document and nothing else on stdout; csv prints the report's main table "
+     '(commands that print a report).'):
+        ('text — для людей; json — один JSON-документ и ничего больше в stdout; csv — главная таблица отчёта (у '
+         'команд, которые выводят отчёт).'),
+    'Move a portal export into Redmine: plan, run, verify, fix-dates.':
+        'Перенос выгрузки портала в Redmine: plan, run, verify, fix-dates.',
+    ('Show what `run` would do, writing nothing anywhere (not even the ledger): creates, matches, bad records, '
+     'unmapped values, and every portal user whose email matches an account already in Redmine.'):
+        ('Показать, что сделает `run`, ничего никуда не записывая (даже в журнал): что будет создано, что найдено, '
+         'плохие записи, значения без соответствия и пользователи портала, чья почта совпадает с уже существующей '
+         'учётной записью Redmine.'),
+    ('Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention. Bad lines are '
+     'written whole only when asked (--rejects DIR).'):
+        ('Читает выгрузку и работающий Redmine. Код выхода 0, если всё чисто, 3 — если что-то требует внимания. '
+         'Плохие строки записываются целиком только по просьбе (--rejects DIR).'),
+    'The export: a directory or a .zip (portal-export-v1).': 'Выгрузка: каталог или .zip (portal-export-v1).',
+    'The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.':
+        'Журнал миграции (SQLite). По умолчанию <выгрузка>.ledger.sqlite рядом с выгрузкой.',
+    'Also write the report as one self-contained HTML page.':
+        'Записать отчёт ещё и как одну самодостаточную HTML-страницу.',
+    'Largest attachment Redmine accepts (default: mappings settings).':
+        'Наибольшее вложение, которое принимает Redmine (по умолчанию — из настроек mappings).',
+    ("Write as accounts that already exist in Redmine with a portal user's email (never an administrator's or a "
+     'locked one; their status is never changed). Without it such users are held: the stand-in writes for them, '
+     'naming them.'):
+        ('Писать от имени учётных записей Redmine, у которых та же почта, что у пользователя портала (никогда — '
+         'администратора или заблокированной; их статус не меняется). Без этого такие пользователи придерживаются: '
+         'за них пишет заместитель, называя их.'),
+    'Directory for the bad lines, whole, for a corrected re-run (DIR/<file>.jsonl byte for byte + DIR/index.jsonl).':
+        ('Каталог для плохих строк целиком, для исправления и повторного запуска (DIR/<файл>.jsonl байт в байт + '
+         'DIR/index.jsonl).'),
+    'Migrate the export into Redmine. Safe to re-run: what is done is skipped.':
+        'Перенести выгрузку в Redmine. Повторять безопасно: сделанное пропускается.',
+    ('Bad lines are written whole to --rejects DIR (default: <report>.rejects beside --report, else '
+     '<export>.rejects beside the export), replaced by each run, absent when there are none.'):
+        ('Плохие строки записываются целиком в --rejects DIR (по умолчанию <отчёт>.rejects рядом с --report, иначе '
+         '<выгрузка>.rejects рядом с выгрузкой); каждый запуск их заменяет; если плохих строк нет, каталога нет.'),
+    ('Tickets written in parallel; with --loader rails, the number of loader processes (2 on a 2-core Redmine host '
+     'is a good start).'):
+        ('Сколько обращений записывать параллельно; с --loader rails — число процессов загрузчика (для сервера '
+         'Redmine с 2 ядрами хорошее начало — 2).'),
+    'Write counts and bad records as JSON.': 'Записать счётчики и плохие записи в JSON.',
+    'Run even though Redmine would email clients.': 'Выполнять, даже если Redmine разошлёт письма клиентам.',
+    ('How new tickets are written: rest (the API, as each author) or rails (inside Redmine through rails runner: '
+     'portal dates and authors set natively, no email; needs host access).'):
+        ('Как записываются новые обращения: rest (через API, от имени каждого автора) или rails (внутри Redmine '
+         'через rails runner: даты и авторы портала ставятся сразу, писем нет; нужен доступ к серверу).'),
+    ("The command that runs a Ruby script inside Redmine, split like a shell would; the loader script's path is "
+     "appended. E.g. 'sudo -u www-data RAILS_ENV=production /usr/share/redmine/bin/rails runner'."):
+        ('Команда, которая выполняет Ruby-скрипт внутри Redmine (разбирается как в оболочке); путь к скрипту '
+         "загрузчика добавляется в конец. Например: 'sudo -u www-data RAILS_ENV=production "
+         "/usr/share/redmine/bin/rails runner'."),
+    'Reconcile the export with Redmine ticket by ticket; exit 0 only when nothing differs.':
+        'Сверить выгрузку с Redmine обращение за обращением; код выхода 0 только если расхождений нет.',
+    ('Reads the export and Redmine only (projects by their company id, issues by «ID в портале», notes and time '
+     'entries by the markers the migration wrote); a ledger, when there is one, is read (never written) only to '
+     'know which pre-existing accounts were adopted.'):
+        ('Читает только выгрузку и Redmine (проекты — по ID компании, задачи — по «ID в портале», комментарии и '
+         'трудозатраты — по меткам миграции); журнал, если он есть, только читается — чтобы знать, какие '
+         'существующие учётные записи были приняты.'),
+    'Print a rails-runner script that restores portal dates on migrated issues and journals.':
+        'Вывести скрипт для rails runner, который возвращает перенесённым задачам и комментариям даты портала.',
+    'Print the rails-runner script.': 'Вывести скрипт для rails runner.',
+    'The ledger of the migration.': 'Журнал миграции.',
+    "Apply the regulation's rules to the tracker (plan → apply).":
+        'Применить правила регламента к трекеру (plan → apply).',
+    'Show what each rule would do, per issue, with the reason and computed times. Reads only.':
+        ('Показать, что сделает каждое правило, по задачам, с причиной, расчётными сроками и текстом, который '
+         'получит клиент. Только читает.'),
+    'Exit code 3 when the plan reports SLA breaches.': 'Код выхода 3, если в плане есть нарушения SLA.',
+    'Evaluate at this moment instead of the clock (ISO 8601 with offset).':
+        'Считать на этот момент, а не по часам (ISO 8601 со смещением).',
+    'Run only this rule (repeatable).': 'Только это правило (можно повторять).',
+    'Write the plan (JSON) for `sweep apply`.': 'Записать план (JSON) для `sweep apply`.',
+    'policies.yaml to use instead of the bundled one.': 'Свой policies.yaml вместо встроенного.',
+    'audit_rules.yaml instead of the bundled one.': 'Свой audit_rules.yaml вместо встроенного.',
+    'Candidates read from Redmine at once while planning (the plan is the same for any N; 1 reads them one by one).':
+        'Сколько задач-кандидатов читать из Redmine одновременно (план одинаков при любом N; 1 — по одной).',
+    'Apply exactly a saved plan; an action whose issue changed since the plan is skipped.':
+        'Выполнить ровно сохранённый план; действие над задачей, изменившейся после плана, пропускается.',
+    'Exit code 3 when an action was skipped as stale, 1 when one failed.':
+        'Код выхода 3, если действие пропущено как устаревшее, 1 — если действие не удалось.',
+    'Abort before the first write if the plan writes more than N times.':
+        'Прервать до первой записи, если план пишет больше N раз.',
+    'Directory of the lock file and audit.jsonl.': 'Каталог файла блокировки и audit.jsonl.',
+    'Seconds to wait for another sweep to finish (0: give up at once, exit 3).':
+        'Сколько секунд ждать окончания другого обхода (0 — не ждать, код выхода 3).',
+    'Plan and apply in one go under a lock (for cron).':
+        'Спланировать и выполнить за один раз под блокировкой (для cron).',
+    'Print the plan, write nothing.': 'Показать план, ничего не записывать.',
+    'List every rule: id, whether enabled, actions, parameters and its YAML form.':
+        'Перечислить правила: id, включено ли, действия, параметры и вид в YAML.',
+    'SLA compliance reports.': 'Отчёты о соблюдении SLA.',
+    'Breaches and compliance per priority, company and rule for issues created in a period.':
+        'Нарушения и соблюдение SLA по приоритетам, компаниям и правилам для задач, созданных за период.',
+    ('Without --from/--to: the last full month. Issues migrated from the portal are left out unless '
+     '--include-migrated. Exit code 3 when there are breaches, 2 for a reversed period.'):
+        ('Без --from/--to — последний полный месяц. Задачи, перенесённые из портала, не учитываются без '
+         '--include-migrated. Код выхода 3, если есть нарушения, 2 — если период перевёрнут.'),
+    'First creation day (YYYY-MM-DD). Default: the last full month.':
+        'Первый день создания (ГГГГ-ММ-ДД). По умолчанию — последний полный месяц.',
+    'Last creation day (YYYY-MM-DD).': 'Последний день создания (ГГГГ-ММ-ДД).',
+    'Also judge issues migrated from the portal.': 'Учитывать и задачи, перенесённые из портала.',
+    'Registration approvals: accounts clients registered themselves.':
+        'Одобрение регистраций: учётные записи, которые клиенты завели сами.',
+    'List accounts awaiting activation, each with its company by email domain, or why none.':
+        ('Перечислить учётные записи, ожидающие активации, с компанией по почтовому домену или с причиной, почему '
+         'её нет.'),
+    ('Exit code 0 when every pending account can be approved by its domain, 3 when some need a person (public mail '
+     'domain, unknown domain, domain shared by two companies).'):
+        ('Код выхода 0, если каждую ожидающую запись можно одобрить по домену, 3 — если для некоторых нужно решение '
+         'человека (публичный почтовый домен, неизвестный домен, домен двух компаний).'),
+    ('YAML file with a `companies:` section (name, project, domains) and optional `public_domains:` / '
+     '`extra_public_domains:`.'):
+        ('YAML-файл с разделом `companies:` (name, project, domains) и, при желании, `public_domains:` / '
+         '`extra_public_domains:`.'),
+    ('A portal export (directory or .zip): companies.jsonl gives the domains. Not needed after a migration: the '
+     "domains and company id are read from the projects' custom fields."):
+        ('Выгрузка портала (каталог или .zip): домены берутся из companies.jsonl. После миграции не нужна: домены и '
+         'ID компании читаются из настраиваемых полей проектов.'),
+    "Activate accounts and make each a member of its own company's project, with the client role.":
+        'Активировать учётные записи и сделать каждую участником проекта своей компании с ролью «Клиент».',
+    ('An account whose domain is public, unknown or shared by two companies is never approved by the domain rule; '
+     'name its company in a CSV (--from-csv). Exit code 0 when everything asked for was done, 3 when something was '
+     'skipped or a CSV row matched no account, 1 on errors.'):
+        ('Запись с публичным, неизвестным или общим для двух компаний доменом по правилу домена не одобряется '
+         'никогда; её компанию называют в CSV (--from-csv). Код выхода 0, если сделано всё, о чём просили, 3 — если '
+         'что-то пропущено или строка CSV не совпала ни с одной записью, 1 — при ошибках.'),
+    'Logins of pending accounts.': 'Логины ожидающих учётных записей.',
+    'Every pending account whose domain names exactly one company.':
+        'Все ожидающие записи, чей домен указывает ровно на одну компанию.',
+    ('CSV with columns name,email,company (what clients sent by email); the company named there replaces the domain '
+     'rule.'):
+        ('CSV со столбцами name,email,company (что клиенты прислали письмом); названная там компания заменяет '
+         'правило домена.'),
+    'Say what would be done; write nothing.': 'Сказать, что будет сделано; ничего не записывать.',
+    'Reports for administrators.': 'Отчёты для администраторов.',
+    'Bill consultations of one month: per company and per issue, each rounded up to an hour.':
+        'Счёт за консультации одного месяца: по компаниям и по задачам, каждая округляется вверх до часа.',
+    ('Time entries of the month on «Обсуждение» issues (and/or the given activities) are read from Redmine; each '
+     "consultation (an issue's time on one day) is rounded up to a whole hour with exact decimals. Issues support "
+     'marked «Бесплатная консультация» are listed, not billed.'):
+        ('Трудозатраты месяца по задачам «Обсуждение» (и/или указанным видам деятельности) читаются из Redmine; '
+         'каждая консультация (время задачи за один день) округляется вверх до целого часа точной десятичной '
+         'арифметикой. Задачи с отметкой «Бесплатная консультация» показываются, но к оплате не идут.'),
+    'Calendar month to bill, YYYY-MM.': 'Календарный месяц счёта, ГГГГ-ММ.',
+    'Tracker whose time is consultation time (repeatable; default Обсуждение).':
+        'Трекер, время по которому — консультации (можно повторять; по умолчанию Обсуждение).',
+    'Activity whose time is consultation time (repeatable), e.g. Консультация.':
+        'Деятельность, время по которой — консультации (можно повторять), например Консультация.',
+    'any: tracker OR activity; all: tracker AND activity.':
+        'any — трекер ИЛИ деятельность; all — трекер И деятельность.',
+    ("What one consultation is, rounded up to a whole hour: day (an issue's time on one day, default), entry (each "
+     "time entry) or issue (an issue's time in the month)."):
+        ('Что считается одной консультацией при округлении до часа: day (время задачи за день, по умолчанию), entry '
+         '(каждая запись трудозатрат) или issue (время задачи за месяц).'),
+    "Only this project (identifier or id) and its subprojects: one client's bill.":
+        'Только этот проект (идентификатор или id) и его подпроекты: счёт одного клиента.',
+    'Table for --format csv: companies, issues, consultations, free.':
+        'Таблица для --format csv: companies, issues, consultations, free.',
+    'Example:': 'Пример:',
+    'Examples:': 'Примеры:',
+    'Usage:': 'Использование:',
+    '[OPTIONS]': '[ПАРАМЕТРЫ]',
+    'COMMAND [ARGS]...': 'КОМАНДА [АРГУМЕНТЫ]...',
+    'Arguments:': 'Аргументы:',
+    'Options:': 'Параметры:',
+    'Commands:': 'Команды:',
+    'Show this message and exit.': 'Показать эту справку и выйти.',
+    '({low}…{high})': '({low}…{high})',
+    '(at least {low})': '(не меньше {low})',
+    '[default: {value}]': '[по умолчанию: {value}]',
+    '[env: {name}]': '[переменная: {name}]',
+    '[required]': '[обязательно]',
+    'see `{command} --help`': 'см. `{command} --help`',
+    "No such command '{name}'.": 'нет такой команды: {name}.',
+    'No such option: {name}': 'нет такого параметра: {name}',
+    'No such option: {name} (Possible options: {options})': 'нет такого параметра: {name} (есть похожие: {options})',
+    "Missing argument '{name}'.": 'не хватает аргумента {name}.',
+    "Missing option '{name}'.": 'не задан обязательный параметр {name}.',
+    "Option '{name}' requires an argument.": 'параметру {name} нужно значение.',
+    "Invalid value for '{name}': {t_detail}": 'недопустимое значение {name}: {t_detail}',
+    'Got unexpected extra argument ({args})': 'лишний аргумент ({args})',
+    'Got unexpected extra arguments ({args})': 'лишние аргументы ({args})',
+    'Input should be at least {n}': 'нужно не меньше {n}',
+    'Input should be at most {n}': 'нужно не больше {n}',
+    '{value} is not a valid integer.': '{value} — не целое число.',
+    "Path '{path}' does not exist.": 'путь «{path}» не существует.',
+    "File '{path}' does not exist.": 'файла «{path}» не существует.',
+    "File '{path}' is a directory.": '«{path}» — каталог, а нужен файл.',
+    "Directory '{path}' is a file.": '«{path}» — файл, а нужен каталог.',
+    "Invalid value for '{name}' (env var: '{env}'): {t_detail}":
+        'недопустимое значение {name} (переменная {env}): {t_detail}',
+    'Input should be a valid integer, unable to parse string as an integer': 'нужно целое число',
+    'Input should be a valid number, unable to parse string as a number': 'нужно число',
+    "Value error, '{value}' is not one of {choices}.": '«{value}» — не из списка: {choices}.',
+    "file '{path}' does not exist.": 'файла «{path}» не существует.',
+    "file '{path}' is a directory.": '«{path}» — каталог, а нужен файл.',
+    "path '{path}' does not exist.": 'пути «{path}» не существует.',
+    "directory '{path}' is a file.": '«{path}» — файл, а нужен каталог.',
+}
+
 _KINDS = {"project": "проект", "user": "пользователь", "membership": "участие в проекте", "issue": "задача",
           "journal": "комментарий", "attachment": "вложение", "time_entry": "трудозатраты", "complaint": "жалоба",
           "category": "категория", "lock": "блокировка"}
@@ -433,7 +669,7 @@ def plural_category(lang: Lang, n: int) -> str:
 
 
 ENGLISH = Messages("en")
-RUSSIAN_MESSAGES = Messages("ru", RUSSIAN, RUSSIAN_CODES)
+RUSSIAN_MESSAGES = Messages("ru", {**RUSSIAN, **RUSSIAN_HELP}, RUSSIAN_CODES)
 
 
 def messages_for(lang: str) -> Messages:

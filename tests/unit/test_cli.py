@@ -41,8 +41,10 @@ def test_every_command_is_documented_with_an_example() -> None:
 
 @pytest.mark.parametrize("path", all_commands())
 def test_help_of_every_command_exits_0(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main([*path, "--help"]) == 0
+    assert cli.main(["--lang", "en", *path, "--help"]) == 0
     assert "Usage" in capsys.readouterr().out
+    assert cli.main([*path, "--help", "--lang", "ru"]) == 0
+    assert "Использование:" in capsys.readouterr().out
 
 
 def test_missing_connection_is_a_one_line_configuration_error(monkeypatch: pytest.MonkeyPatch,
