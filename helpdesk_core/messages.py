@@ -112,6 +112,8 @@ RUSSIAN: Mapping[str, str] = {
     "the key belongs to '{login}', who is not an administrator": "ключ принадлежит '{login}', а он не администратор",
     "use an administrator's API key (impersonation and provisioning need it)":
         "нужен API-ключ администратора (для работы от имени пользователей и настройки)",
+    "not exposed by the REST API": "REST API их не показывает",
+    "provisioning sets them from mappings.yaml": "настройка (provision) задаёт их по mappings.yaml",
     "not exposed by the REST API; provisioning sets them from mappings.yaml":
         "REST API их не показывает; настройка (provision) задаёт их по mappings.yaml",
     "ON: a migration would email every client": "ВКЛЮЧЕНЫ: миграция разошлёт письма всем клиентам",
@@ -126,6 +128,47 @@ RUSSIAN: Mapping[str, str] = {
     "not searchable": "не участвует в поиске",
     "clients can read private notes": "клиенты видят приватные комментарии",
     "{n} problem(s)": "проблем: {n}",
+    "{n} checks fine (--verbose lists them)": "в порядке проверок: {n} (перечислит --verbose)",
+    "no problems; mode: {mode}": "проблем нет; режим: {mode}",
+    "{n} problem(s); mode: {mode}": "проблем: {n}; режим: {mode}",
+    "migration (nobody is emailed)": "миграция (писем никто не получает)",
+    "live (clients are emailed)": "рабочий (клиенты получают письма)",
+    "unknown": "неизвестен",
+    "the mode is {t_mode}, not {t_expect} (--for)": "режим — {t_mode}, а не {t_expect} (--for)",
+    "migration": "миграция",
+    "live": "рабочий",
+    "Redmine's email settings": "настройки почты Redmine",
+    "not read: the REST API does not expose them; the mode is the last provisioning run's record":
+        "не прочитаны: REST API их не показывает; режим — по отметке последней настройки (provision)",
+    "pass --rails-runner CMD (or HELPDESK_RAILS_RUNNER) to read Redmine's own settings":
+        "укажите --rails-runner CMD (или HELPDESK_RAILS_RUNNER), чтобы прочитать настройки самого Redmine",
+    "the rails runner could not run ({name})": "rails runner не запустился ({name})",
+    "the rails runner failed (exit code {n})": "rails runner завершился с ошибкой (код {n})",
+    "the rails runner printed no settings": "rails runner не вывел настроек",
+    "ON in Redmine's settings ({n} events, delivery {method})":
+        "ВКЛЮЧЕНЫ в настройках Redmine (событий: {n}, доставка {method})",
+    "off in Redmine's settings (no notified events)": "выключены в настройках Redmine (ни одного события)",
+    "changed by hand since the last provisioning run (it set {t_marker})":
+        "изменены вручную после последней настройки (она ставила {t_marker})",
+    "on": "вкл.",
+    "off": "выкл.",
+    "provision again with the --notifications you mean": "повторите provision с нужным --notifications",
+    "switch email off: `helpdesk provision --ruby --notifications off > off.rb` and rails runner off.rb":
+        "выключите почту: `helpdesk provision --ruby --notifications off > off.rb` и rails runner off.rb",
+    "switch email on: `helpdesk provision --ruby --notifications on > live.rb` and rails runner live.rb":
+        "включите почту: `helpdesk provision --ruby --notifications on > live.rb` и rails runner live.rb",
+    ("migration mode: nobody is emailed; after migrate, fix-dates and verify, go live with "
+     "`helpdesk provision --ruby --notifications on` (README: runbook)"):
+        ("режим миграции: писем никто не получает; после migrate, fix-dates и verify переход в рабочий режим — "
+         "`helpdesk provision --ruby --notifications on` (README: порядок работ)"),
+    ("live: clients are emailed when support answers and when a ticket is created; "
+     "switch to migration mode (--notifications off) before another migrate run"):
+        ("рабочий режим: клиенты получают письма, когда отвечает поддержка и когда создано обращение; "
+         "перед новым migrate run переключитесь в режим миграции (--notifications off)"),
+    "lacks {names}": "не хватает {names}",
+    "also has {names}": "лишние права {names}",
+    "issues visibility {have} (want {want})": "видимость задач {have} (нужно {want})",
+    "403 forbidden": "403: доступ запрещён",
     # migration
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",
@@ -331,7 +374,7 @@ RUSSIAN_HELP: Mapping[str, str] = {
         ('text — для людей; json — один JSON-документ и ничего больше в stdout; csv — главная таблица отчёта (у '
          'команд, которые выводят отчёт).'),
     'Move a portal export into Redmine: plan, run, verify, fix-dates.':
-        'Перенос выгрузки портала в Redmine: plan, run, verify, fix-dates.',
+        'Перенос выгрузки портала в Redmine: `plan`, `run`, `verify`, `fix-dates`.',
     ('Show what `run` would do, writing nothing anywhere (not even the ledger): creates, matches, bad records, '
      'unmapped values, and every portal user whose email matches an account already in Redmine.'):
         ('Показать, что сделает `run`, ничего никуда не записывая (даже в журнал): что будет создано, что найдено, '
@@ -485,7 +528,7 @@ RUSSIAN_HELP: Mapping[str, str] = {
     "Only this project (identifier or id) and its subprojects: one client's bill.":
         'Только этот проект (идентификатор или id) и его подпроекты: счёт одного клиента.',
     'Table for --format csv: companies, issues, consultations, free.':
-        'Таблица для --format csv: companies, issues, consultations, free.',
+        'Таблица для --format csv: `companies`, `issues`, `consultations`, `free`.',
     'Example:': 'Пример:',
     'Examples:': 'Примеры:',
     'Usage:': 'Использование:',
@@ -528,6 +571,88 @@ RUSSIAN_HELP: Mapping[str, str] = {
     "directory '{path}' is a file.": '«{path}» — файл, а нужен каталог.',
 }
 
+
+# Sentences in report cells (sweep reasons, migration findings): the builders' English, whole or by parts.
+# Times, numbers and quoted names are values; "{t_…}" parts are translated in turn.
+RUSSIAN_REASONS: Mapping[str, str] = {
+    # sweeps (policies/rules.py, policies/engine.py)
+    "waiting for the client since {since} ({days} d ≥ {limit} d), no reminder yet":
+        "ждём ответа клиента с {since} ({days} дн. ≥ {limit} дн.), напоминания ещё не было",
+    "reminder #{id} of {at} unanswered for {days} d": "напоминание #{id} от {at} без ответа {days} дн.",
+    "awaiting verification since {since} ({days} d), no client comment since":
+        "ждёт проверки клиентом с {since} ({days} дн.), комментариев клиента с тех пор нет",
+    "created {created}, asked for an update {asked}, unanswered in «{status}» for {days} d, no client comment since":
+        "создана {created}, уточнение запрошено {asked}, без ответа в «{status}» {days} дн., "
+        "комментариев клиента с тех пор нет",
+    "client comment #{id} of {at} after «{status}» of {since}":
+        "комментарий клиента #{id} от {at} после «{status}» от {since}",
+    "client comment #{id} on an issue closed {at}": "комментарий клиента #{id} к задаче, закрытой {at}",
+    "{t_reason}; close held: {t_why}": "{t_reason}; закрытие отложено: {t_why}",
+    "a reminder is planned in this run": "в этом прогоне запланировано напоминание",
+    "another rule closes it in this run": "в этом прогоне её закрывает другое правило",
+    "the reminder of {at} is younger than {days} d": "напоминанию от {at} меньше {days} дн.",
+    "{t_clock} SLA {t_state}: {priority}, started {start}, deadline {deadline}, used {used}":
+        "SLA ({t_clock}) {t_state}: {priority}, начало {start}, срок {deadline}, израсходовано {used}",
+    "{t_clock} SLA {t_state}: {priority}, started {start}, deadline {deadline}, used {used} (already noted)":
+        "SLA ({t_clock}) {t_state}: {priority}, начало {start}, срок {deadline}, израсходовано {used} (уже отмечено)",
+    "{t_reason} (already noted)": "{t_reason} (уже отмечено)",
+    "{t_reason} (already escalated)": "{t_reason} (уже передано выше)",
+    "«{button}» pressed by {who} at {at}; complaint no. {n}": "«{button}»: {who}, {at}; жалоба № {n}",
+    "comment #{id}: {summary}": "комментарий #{id}: {summary}",
+    "breached": "нарушен",
+    "at-risk": "под угрозой",
+    "reaction": "реакция",
+    "analysis": "анализ",
+    # migration findings (migrator/)
+    "portal value '{value}' has no mapping; used '{used}'":
+        "у значения портала «{value}» нет соответствия; взято «{used}»",
+    "logins {logins} differ only in case: kept apart as different people, later ones renamed":
+        "логины {logins} различаются только регистром: это разные люди, следующие переименованы",
+    "malformed email address '{value}'": "неправильный адрес почты «{value}»",
+    "not valid JSON: the line ends before the JSON does (truncated?)":
+        "не JSON: строка кончается раньше, чем JSON (обрезана?)",
+    "timestamp has no UTC offset": "у момента времени нет смещения от UTC",
+    "company {id} is not a valid record of companies.jsonl": "компания {id} — не правильная запись companies.jsonl",
+    "duplicate id {id}, first seen on line {n}": "повторный id {id}, впервые — в строке {n}",
+    "file {path} is not in the export": "файла {path} нет в выгрузке",
+    "file content does not match its sha256 (file {t_detail})":
+        "содержимое файла не совпадает с его sha256 (файл {t_detail})",
+    "{size} bytes is over the server's limit of {limit} bytes": "{size} байт — больше предела сервера в {limit} байт",
+}
+
+
+# `sweep rules` in Russian: what each rule does, in the regulation's words (the rule's docstring,
+# English with YAML, is shown with --lang en). Key: "rule <id>".
+RUSSIAN_RULES: Mapping[str, str] = {
+    "rule feedback-reminder": "Задача в «Требует обратной связи», последний публичный комментарий — от поддержки и ему "
+                              "не меньше after_days дней, напоминания не было: клиенту уходит напоминание.",
+    "rule feedback-autoclose": "Напоминанию не меньше after_days дней, клиент с тех пор не писал, статус тот же: "
+                               "задача закрывается с комментарием клиенту.",
+    "rule verification-autoclose": "Задача в «Решено, требует проверки» не меньше after_days дней и клиент с тех пор "
+                                   "не писал: задача закрывается с комментарием клиенту.",
+    "rule stale-year-close": "Открытая задача старше after_days дней, поддержка запросила уточнение, и оно без ответа "
+                             "не меньше wait_days дней: задача закрывается с комментарием клиенту.",
+    "rule client-reply-resume": "Клиент ответил в задаче в «Требует обратной связи» или «Решено, требует проверки»: "
+                                "статус «В работе» и приватная заметка поддержке.",
+    "rule closed-reply-redirect": "Клиент написал в закрытой задаче: один вежливый комментарий, что нужно новое "
+                                  "обращение; задача остаётся закрытой.",
+    "rule sla-reaction": "Срок реакции: задача должна покинуть «На рассмотрении» в срок (Блокер и Критический — "
+                         "15 минут круглосуточно, остальные — 1 рабочий час); нарушения и угрозы — заметкой поддержке.",
+    "rule sla-analysis": "Срок первичного анализа (Высокий — 1, Средний — 3, Низкий — 5 рабочих дней; Блокер и "
+                         "Критический — 4 часа круглосуточно); «Требует обратной связи» останавливает отсчёт.",
+    "rule priority-audit": "Приоритет не соответствует описанию из регламента: отметка с доводами и предлагаемым "
+                           "приоритетом (по желанию — приватная заметка).",
+    "rule completeness-audit": "Не хватает данных, которых требует регламент (номера заказов, учётная запись, ссылка, "
+                               "браузер, снимки GDS): отметка; по желанию — один вопрос клиенту.",
+    "rule tone-audit": "Повышенный тон (почти всё заглавными, «!!!») в обращении или комментарии клиента: отметка для "
+                       "сотрудников, автоматически не отвечаем.",
+    "rule delay-complaint": "Клиент нажал «Пожаловаться на задержку» или пожаловался в комментарии: приватная заметка, "
+                            "наблюдатель и/или исполнитель по настройке; нажатие засчитывается в счётчик жалоб.",
+    "enabled": "включено",
+    "disabled": "выключено",
+    "{id} ({t_state}; actions: {actions})": "{id} ({t_state}; действия: {actions})",
+}
+
 _KINDS = {"project": "проект", "user": "пользователь", "membership": "участие в проекте", "issue": "задача",
           "journal": "комментарий", "attachment": "вложение", "time_entry": "трудозатраты", "complaint": "жалоба",
           "category": "категория", "lock": "блокировка"}
@@ -546,6 +671,10 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
     "status": {"approved": "одобрено", "would-approve": "будет одобрено", "skipped": "пропущено",
                "unmatched": "без совпадения", "error": "ошибка"},
 }
+
+# Columns whose cells are our own sentences (a reason, a finding), not data: translated like labels
+# (a sentence has a space; a single word in them may be data).
+SENTENCE_COLUMNS = frozenset({"reason"})
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that only ever hold a count: "{billed} of {seen}" must not match "Ticket 7 of 9 and more".
@@ -641,8 +770,10 @@ class Messages:
         """Labels in this language; with `codes`, also the known codes in cells (kind, category, action…)."""
         columns = [c.model_copy(update={"label": self.text(c.label)}) for c in table.columns]
         coded = {c.key: self.codes[c.key] for c in table.columns if c.key in self.codes} if codes else {}
-        rows = [{k: coded[k].get(v, v) if k in coded and isinstance(v, str) else v for k, v in row.items()}
-                for row in table.rows] if coded else table.rows
+        sentences = {c.key for c in table.columns if c.key in SENTENCE_COLUMNS} if codes and self.catalogue else set()
+        rows = [{k: coded[k].get(v, v) if k in coded and isinstance(v, str)
+                 else self.text(v, nested=True) if k in sentences and isinstance(v, str) and " " in v else v
+                 for k, v in row.items()} for row in table.rows] if coded or sentences else table.rows
         return table.model_copy(update={"columns": columns, "rows": rows, "empty_text": self.text(table.empty_text)})
 
     def _chart(self, chart: Chart) -> Chart:
@@ -669,7 +800,7 @@ def plural_category(lang: Lang, n: int) -> str:
 
 
 ENGLISH = Messages("en")
-RUSSIAN_MESSAGES = Messages("ru", {**RUSSIAN, **RUSSIAN_HELP}, RUSSIAN_CODES)
+RUSSIAN_MESSAGES = Messages("ru", {**RUSSIAN, **RUSSIAN_HELP, **RUSSIAN_REASONS, **RUSSIAN_RULES}, RUSSIAN_CODES)
 
 
 def messages_for(lang: str) -> Messages:

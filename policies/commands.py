@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import textwrap
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -270,11 +271,16 @@ def rules_command(ctx: typer.Context, output: FormatOption = OutputFormat.text,
     if output is OutputFormat.json:
         session.emit_json({"rules": items})
         return EXIT_OK
+    m = session.messages
     for item in items:
         state = "enabled" if item["enabled"] else "disabled"
-        session.stdout.print(f"[bold]{item['id']}[/] ({state}; actions: {', '.join(item['configured_actions'])})",
-                             highlight=False)
-        session.stdout.print(item["doc"], markup=False, highlight=False)
+        heading = m.text(f"{item['id']} ({state}; actions: {', '.join(item['configured_actions']) or '—'})",
+                         nested=True)
+        session.stdout.print(safe(heading, "bold"))
+        # The docstring (English, with its YAML) for --lang en; the regulation's words otherwise.
+        described = m.text(f"rule {item['id']}")
+        text = item["doc"] if described == f"rule {item['id']}" else textwrap.fill(described, session.stdout.width)
+        session.stdout.print(safe(text))
         session.stdout.print("")
     return EXIT_OK
 
