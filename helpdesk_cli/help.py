@@ -22,6 +22,8 @@ from typing import Any
 from helpdesk_core.messages import Messages
 
 MAX_WIDTH = 80
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+NBSP = "\u00a0"
 _BOUND = re.compile(r"Input should be (greater|less) than or equal to (\S+)")
 NAME_COLUMN = 26
 CONTINUED = " \\"  # a shell line continued on the next  # option names up to this width share their line with the help
@@ -91,19 +93,19 @@ def _option_help(param: Any, m: Messages) -> str:
     words = [m.text(" ".join((param.help or "").split()))] if param.help else []
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None and high is not None:
-        words.append(m("({low}…{high})", low=low, high=high))
+        words.append(m("({low}…{high})", low=low, high=high).replace(" ", NBSP))
     elif low is not None:
-        words.append(m("(at least {low})", low=low))
+        words.append(m("(at least {low})", low=low).replace(" ", NBSP))
     default = param.default
     is_flag = getattr(param, "is_flag", False) or _annotation(param) is bool
     if default not in (None, "", [], ()) and not is_flag and param.param_type_name == "option":
         shown = default.value if isinstance(default, enum.Enum) else default
-        words.append(m("[default: {value}]", value=shown))
+        words.append(m("[default: {value}]", value=shown).replace(" ", NBSP))
     envvar = getattr(param, "envvar", None)
     if envvar:
-        words.append(m("[env: {name}]", name=envvar))
+        words.append(m("[env: {name}]", name=envvar).replace(" ", NBSP))
     if param.required and param.param_type_name == "option":
-        words.append(m("[required]"))
+        words.append(m("[required]").replace(" ", NBSP))
     return " ".join(words)
 
 
@@ -136,8 +138,10 @@ def render_help(command: Any, ctx: Any, m: Messages, width: int) -> str:
         if "\n" in paragraph:  # an example block: commands as written, long ones continued with "\\"
             lines.append(paragraph.split("\n", 1)[0])
             for line in paragraph.split("\n")[1:]:
-                parts = textwrap.wrap(" ".join(line.split()), width - 4, break_long_words=False,
-                                      break_on_hyphens=False)
+                # a quoted argument is never split: a continued line inside quotes would change it
+                held = _QUOTED.sub(lambda q: q[0].replace(" ", NBSP), " ".join(line.split()))
+                parts = [p.replace(NBSP, " ") for p in textwrap.wrap(held, width - 4, break_long_words=False,
+                                                                        break_on_hyphens=False)]
                 last = len(parts) - 1
                 lines += [("  " if i == 0 else "    ") + part + (CONTINUED if i < last else "")
                           for i, part in enumerate(parts)]

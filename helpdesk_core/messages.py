@@ -243,7 +243,6 @@ RUSSIAN: Mapping[str, str] = {
     "to clients": "клиентам",
     "messages to clients": "сообщений клиентам",
     "The client will read": "Клиент прочитает",
-    "(not shown to the client)": "(клиент не увидит)",
     "{rule}: {n}": "{rule}: {n}",
     "Outcomes": "Результаты",
     "rule": "правило",
@@ -343,6 +342,15 @@ RUSSIAN_HELP: Mapping[str, str] = {
         ('Перенос техподдержки Nemo Travel из клиентского портала в Redmine и работа трекера по регламенту. '
          'Подключение: REDMINE_URL и REDMINE_API_KEY или --config FILE.'),
     'Print the version and exit.': 'Показать версию и выйти.',
+    ('Prints the problems, warnings and the mode (--verbose: every check). Exit code 0 when everything is in '
+     'place, 3 when something is missing or wrong (or the mode is not --for\'s).'):
+        ('Выводит проблемы, предупреждения и режим (--verbose — все проверки). Код выхода 0, если всё на месте, '
+         '3 — если чего-то нет, что-то не так или режим не тот, что в --for.'),
+    'Also list what is fine.': 'Перечислить и то, что в порядке.',
+    "The rails runner command of this Redmine: Redmine's real email setting is read with it.":
+        'Команда rails runner этого Redmine: с ней читается настоящая настройка почты Redmine.',
+    'migration or live: the mode Redmine must be in for what comes next.':
+        'migration или live: в каком режиме Redmine должен быть для следующего шага.',
     'YAML file with `redmine: {url, api_key}`; REDMINE_URL / REDMINE_API_KEY override it.':
         'YAML-файл с `redmine: {url, api_key}`; REDMINE_URL и REDMINE_API_KEY важнее него.',
     'mappings.yaml to use instead of the bundled one.': 'Свой mappings.yaml вместо встроенного.',
@@ -667,6 +675,7 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
     "action": {"comment": "комментарий", "note": "заметка", "close": "закрыть", "set-status": "сменить статус",
                "watch": "наблюдатель", "assign": "назначить", "flag": "отметить"},
     "sla": _SLA_STATES,
+    "client_text": {"(not shown to the client)": "(клиент не увидит)"},
     "state": _SLA_STATES,
     "status": {"approved": "одобрено", "would-approve": "будет одобрено", "skipped": "пропущено",
                "unmatched": "без совпадения", "error": "ошибка"},
