@@ -611,6 +611,30 @@ RUSSIAN_REASONS: Mapping[str, str] = {
     "at-risk": "под угрозой",
     "reaction": "реакция",
     "analysis": "анализ",
+    # registrations (admin/): why an account is or is not approved
+    "corporate domain {domain}": "корпоративный домен {domain}",
+    "{domain} is a public mail domain: ask for the company (or --from-csv)":
+        "{domain} — публичный почтовый домен: уточните компанию (или --from-csv)",
+    "no company has the domain {domain}": "ни у одной компании нет домена {domain}",
+    "{domain} belongs to several companies: {names}": "{domain} принадлежит нескольким компаниям: {names}",
+    "the email address has no valid domain": "у адреса почты нет правильного домена",
+    "project '{name}' does not exist": "проекта «{name}» нет",
+    "no project carries company id {id} (migrate the company first, or give the project identifier in --companies)":
+        "ни у одного проекта нет ID компании {id} (сначала перенесите компанию или укажите идентификатор проекта "
+        "в --companies)",
+    "several projects carry company id {id} ({names}): give the identifier":
+        "ID компании {id} есть у нескольких проектов ({names}): укажите идентификатор",
+    "no project named '{name}' (give its identifier in --companies)":
+        "нет проекта «{name}» (укажите его идентификатор в --companies)",
+    "several projects are named '{name}' ({names}): give the identifier":
+        "несколько проектов называются «{name}» ({names}): укажите идентификатор",
+    "no company": "нет компании",
+    "company '{name}': {t_problem}": "компания «{name}»: {t_problem}",
+    "rows {lines} and {line} name different companies": "строки {lines} и {line} называют разные компании",
+    "email {email} is pending as '{login}', not '{name}'": "почта {email} ожидает как «{login}», а не «{name}»",
+    "several pending accounts use {email}": "{email} у нескольких ожидающих учётных записей",
+    "matches no pending account": "не совпадает ни с одной ожидающей учётной записью",
+    "CSV line {n}": "строка CSV {n}",
     # migration findings (migrator/)
     "portal value '{value}' has no mapping; used '{used}'":
         "у значения портала «{value}» нет соответствия; взято «{used}»",

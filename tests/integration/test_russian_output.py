@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,12 @@ def english_sentences(text: str, data: list[str]) -> list[str]:
     return found
 
 
+def page_text(html: str) -> str:
+    """What a reader of the page sees: no script, style or markup; one line per element."""
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", "", html)
+    return unescape(re.sub(r"<[^>]+>", "\n", html))
+
+
 def test_the_heuristic_finds_english_and_leaves_data_alone() -> None:
     assert english_sentences("ошибка: key 'x': Redmine's email notifications are on", [])
     assert english_sentences("  Причина: waiting for the client since 2024-03-03", [])
@@ -84,16 +91,17 @@ def test_every_command_speaks_russian(redmine: LocalRedmine, tmp_path: Path) -> 
         ["--help"], ["migrate", "--help"], ["nosuch"], ["migrate", "plan"], ["sweep", "run", "--workers", "x"],
         ["sla", "report", "--from", "2026-11-30", "--to", "2026-11-01"],
         ["doctor"], ["doctor", "--verbose"],
-        ["migrate", "plan", str(SAMPLE), "--attachment-limit-kb", "200"],
+        ["migrate", "plan", str(SAMPLE), "--attachment-limit-kb", "200", "--html", str(tmp_path / "plan.html")],
         ["migrate", "run", str(SAMPLE), "--state", ledger, "--attachment-limit-kb", "200"],
         ["migrate", "verify", str(SAMPLE), "--state", ledger, "--attachment-limit-kb", "200"],
-        ["sweep", "rules"], ["sweep", "plan", "--now", NOW],
+        ["sweep", "rules"], ["sweep", "plan", "--now", NOW, "--html", str(tmp_path / "sweep.html")],
         ["sweep", "run", "--dry-run", "--now", NOW, "--max-actions", "1", "--state-dir", str(tmp_path)],
-        ["sla", "report", "--now", NOW, "--from", "2024-01-01", "--include-migrated"],
+        ["sla", "report", "--now", NOW, "--from", "2024-01-01", "--include-migrated", "--html",
+         str(tmp_path / "sla.html")],
         ["sla", "report", "--now", NOW],
         ["users", "pending", "--export", str(SAMPLE)],
         ["users", "approve", "--all-matching", "--dry-run", "--export", str(SAMPLE)],
-        ["report", "consultations", "--month", "2024-03"],
+        ["report", "consultations", "--month", "2024-03", "--html", str(tmp_path / "bill.html")],
     ]
     data = sample_names()
     found: dict[str, list[str]] = {}
@@ -109,6 +117,11 @@ def test_every_command_speaks_russian(redmine: LocalRedmine, tmp_path: Path) -> 
         english = english_sentences(done.stdout + "\n" + done.stderr, data)
         if english:
             found[name] = english
+    for page in sorted(tmp_path.glob("*.html")):
+        english = english_sentences(page_text(page.read_text(encoding="utf-8")), data)
+        if english:
+            found[page.name] = english
+    assert len(list(tmp_path.glob("*.html"))) == 4
     report = os.environ.get("HELPDESK_ENGLISH_REPORT")
     if report:
         Path(report).write_text(json.dumps(found, ensure_ascii=False, indent=2), encoding="utf-8")
