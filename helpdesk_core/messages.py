@@ -173,6 +173,14 @@ RUSSIAN: Mapping[str, str] = {
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",
     "export {export} · ledger {ledger}": "выгрузка {export} · журнал {ledger}",
+    "export {export} · no ledger yet ({ledger}): the state was read from Redmine":
+        "выгрузка {export} · журнала ещё нет ({ledger}): состояние прочитано из Redmine",
+    "export {export} · no ledger yet ({ledger}): the state was read from Redmine · bad lines kept whole in {rejects}":
+        "выгрузка {export} · журнала ещё нет ({ledger}): состояние прочитано из Redmine · "
+        "плохие строки целиком в {rejects}",
+    ("the plan writes {writes} times, more than --max-actions {limit}: a real run would stop "
+     "before its first write"):
+        "записей в плане: {writes} — больше, чем --max-actions {limit}: настоящий запуск остановится до первой записи",
     "export {export} · ledger {ledger} · bad lines kept whole in {rejects}":
         "выгрузка {export} · журнал {ledger} · плохие строки целиком в {rejects}",
     "tickets read": "прочитано обращений",
@@ -692,6 +700,7 @@ _SLA_STATES = {"ok": "в срок", "at-risk": "под угрозой", "breache
 # Codes in the cells of known columns (by column key), shown in Russian; JSON keeps the codes.
 RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
     "kind": _KINDS,
+    "field": {"status": "статус", "priority": "приоритет", "category": "категория", "tracker": "трекер"},
     "category": {"bad-record": "плохая запись", "unmapped-value": "значение без соответствия",
                  "login-collision": "совпадение логинов", "attachment": "вложение", "authorship": "авторство",
                  "workflow": "переход статуса", "write-failed": "запись не удалась",

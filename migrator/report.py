@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from migrator.outcome import KINDS, VERBS, MigrationResult
@@ -60,7 +61,9 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     subtitle_cut = "; ".join(f"{c}: first {sum(1 for f in result.findings if f.category == c)} of {n} shown"
                              for c, n in sorted(cut.items()))
     return Report(
-        title=f"Migration {mode}", subtitle=f"export {result.export} · ledger {result.ledger}"
+        title=f"Migration {mode}", subtitle=f"export {result.export} · " + (
+            f"ledger {result.ledger}" if Path(result.ledger).exists()
+            else f"no ledger yet ({result.ledger}): the state was read from Redmine")
         + (f" · bad lines kept whole in {result.rejects}" if result.rejects else ""),
         generated_at=generated_at, summary=summary,
         sections=[Section(title="What it does", table=counts, chart=chart),

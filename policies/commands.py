@@ -23,7 +23,14 @@ from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigErr
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Action, Outcome, Plan
 from policies.config import Policies, load_policies
-from policies.engine import DEFAULT_WORKERS, apply_saved_plan, default_state_dir, plan_sweep, run_sweep
+from policies.engine import (
+    DEFAULT_WORKERS,
+    apply_saved_plan,
+    count_writes,
+    default_state_dir,
+    plan_sweep,
+    run_sweep,
+)
 from policies.registry import registered_rules
 from policies.sla_report import build_sla_report
 from policies.text_audits import AuditConfig, load_audit_config
@@ -245,6 +252,13 @@ def run_command(ctx: typer.Context, now: NowOption = None, only: OnlyOption = No
                        workers=workers)
     if dry_run:
         _show_plan(session, result.plan, "Sweep plan (dry run)", output, None, gateway)
+        writes = count_writes(result.plan)
+        if max_actions is not None and writes > max_actions:  # the real run would refuse this plan
+            m = session.messages
+            session.stderr.print(safe(m("warning: ") + m(
+                "the plan writes {writes} times, more than --max-actions {limit}: a real run would stop "
+                "before its first write", writes=writes, limit=max_actions), "yellow"))
+            return EXIT_ATTENTION
         return _plan_code(result.plan)
     _show_outcomes(session, result.outcomes, output, result.plan)
     return _outcome_code(result.plan, result.outcomes)
