@@ -16,7 +16,7 @@ from rich.text import Text
 
 from helpdesk_core.inert import inert
 from helpdesk_core.messages import Messages
-from helpdesk_core.report import Chart, Column, Report, Table, format_value
+from helpdesk_core.report import Chart, Column, Report, Table, columns_with_values, format_value, ordered_summary
 
 TONE_STYLE = {"ok": "green", "warn": "yellow", "bad": "bold red", None: ""}
 MAX_TERMINAL_ROWS = 40
@@ -25,11 +25,6 @@ MAX_TERMINAL_ROWS = 40
 def safe(text: str, style: str = "") -> Text:
     """Text for the terminal: never markup ("[bold]" stays literal), never a control sequence."""
     return Text(inert(text), style=style)
-
-
-def _shown_columns(table: Table) -> list[Column]:
-    """Columns with at least one value: a column empty in every row says nothing on a terminal."""
-    return [c for c in table.columns if any(row.get(c.key) not in (None, "") for row in table.rows)]
 
 
 def _longest_word(text: str) -> int:
@@ -126,7 +121,7 @@ def _chart(chart: Chart, console: Console) -> None:
 def render_terminal(report: Report, console: Console, messages: Messages, *,
                     max_rows: int = MAX_TERMINAL_ROWS) -> None:
     """Print a report: headline metrics, then each section's table (cut) and chart, in `messages`' language."""
-    report = messages.localize(report)
+    report = messages.localize(ordered_summary(report))
     console.print(safe(report.title, "bold underline"))
     if report.subtitle:
         console.print(safe(report.subtitle, "dim"))
@@ -148,7 +143,7 @@ def render_terminal(report: Report, console: Console, messages: Messages, *,
                 console.print(safe(messages("{title}: {rows} (all of them: --format json or --html FILE)",
                                             title=section.title, rows=messages.rows(len(section.table.rows)))))
             else:
-                columns = _shown_columns(section.table)
+                columns = columns_with_values(section.table)
                 if _fits(section.table, columns, console.width):
                     console.print(_table(section.table, section.title, max_rows, columns))
                 else:
