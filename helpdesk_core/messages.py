@@ -643,6 +643,30 @@ RUSSIAN_REASONS: Mapping[str, str] = {
     "several pending accounts use {email}": "{email} у нескольких ожидающих учётных записей",
     "matches no pending account": "не совпадает ни с одной ожидающей учётной записью",
     "CSV line {n}": "строка CSV {n}",
+    # migration verify (migrator/report.py): one sentence per difference
+    "difference": "расхождение",
+    "projects carrying company id {id}: {n}, should be one": "проектов с ID компании {id}: {n}, а должен быть один",
+    "the ticket should be one issue in Redmine; found {n}":
+        "обращение должно быть одной задачей в Redmine; найдено: {n}",
+    "{t_field} is «{actual}» in Redmine, the export says «{expected}»":
+        "{t_field} в Redmine — «{actual}», а по выгрузке — «{expected}»",
+    "the issue's author is user #{actual} in Redmine, should be user #{expected}":
+        "автор задачи в Redmine — пользователь #{actual}, а должен быть #{expected}",
+    "comment {id} is by user #{actual} in Redmine, should be by user #{expected}":
+        "комментарий {id} в Redmine написан пользователем #{actual}, а должен — #{expected}",
+    "attachments {t_parts}": "вложения: {t_parts}",
+    "missing in Redmine: {names}; in Redmine but not in the export: {extra}":
+        "нет в Redmine: {names}; есть в Redmine, но нет в выгрузке: {extra}",
+    "missing in Redmine: {names}": "нет в Redmine: {names}",
+    "in Redmine but not in the export: {names}": "есть в Redmine, но нет в выгрузке: {names}",
+    "attachments differ in content (sha256)": "вложения отличаются содержимым (sha256)",
+    "{actual} of the export's {expected} comments are in Redmine":
+        "в Redmine {actual} из {expected} комментариев выгрузки",
+    "{actual} private comments in Redmine, {expected} internal in the export":
+        "приватных комментариев в Redmine: {actual}, внутренних в выгрузке: {expected}",
+    "{what}: copies in Redmine: {n}": "{what}: копий в Redmine: {n}",
+    "hours: {actual} in Redmine, {expected} in the export": "часов: в Redmine {actual}, в выгрузке {expected}",
+    "{field}: expected {expected}, Redmine has {actual}": "{field}: ожидалось {expected}, в Redmine {actual}",
     # migration findings (migrator/)
     "portal value '{value}' has no mapping; used '{used}'":
         "у значения портала «{value}» нет соответствия; взято «{used}»",
@@ -716,7 +740,7 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
 
 # Columns whose cells are our own sentences (a reason, a finding), not data: translated like labels
 # (a sentence has a space; a single word in them may be data).
-SENTENCE_COLUMNS = frozenset({"reason"})
+SENTENCE_COLUMNS = frozenset({"reason", "difference"})
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that only ever hold a count: "{billed} of {seen}" must not match "Ticket 7 of 9 and more".
