@@ -87,7 +87,7 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
         ("ok plan text", redmine_pg.url, key, ["migrate", "plan", str(export), "--state", str(tmp_path / "s.sqlite"),
                                                "--html", str(tmp_path / "plan.html")], (0, 3)),
         ("doctor", redmine_pg.url, key, ["doctor", "--format", "json"], (0, 3)),
-        ("wrong URL path", redmine_pg.url + "/no/such/prefix", key, ["doctor"], (1,)),
+        ("wrong URL path", redmine_pg.url + "/no/such/prefix", key, ["doctor"], (2,)),  # not the API: config
         ("wrong URL host", "http://redmine.invalid", key, ["--config", str(config), "doctor"], (1,)),
         ("down server", f"http://127.0.0.1:{_closed_port()}", key,
          ["--config", str(config), "migrate", "plan", str(export), "--format", "json"], (1,)),
