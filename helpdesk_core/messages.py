@@ -719,7 +719,8 @@ RUSSIAN_RULES: Mapping[str, str] = {
 
 _KINDS = {"project": "проект", "user": "пользователь", "membership": "участие в проекте", "issue": "задача",
           "journal": "комментарий", "attachment": "вложение", "time_entry": "трудозатраты", "complaint": "жалоба",
-          "category": "категория", "lock": "блокировка"}
+          "category": "категория", "lock": "блокировка",
+          "status": "статус"}
 _SLA_STATES = {"ok": "в срок", "at-risk": "под угрозой", "breached": "нарушен", "met": "соблюдён"}
 # Codes in the cells of known columns (by column key), shown in Russian; JSON keeps the codes.
 RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
@@ -728,7 +729,8 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
     "category": {"bad-record": "плохая запись", "unmapped-value": "значение без соответствия",
                  "login-collision": "совпадение логинов", "attachment": "вложение", "authorship": "авторство",
                  "workflow": "переход статуса", "write-failed": "запись не удалась",
-                 "count-mismatch": "расхождение счёта"},
+                 "count-mismatch": "расхождение счёта", "existing-account": "существующая учётная запись",
+                 "project-ambiguous": "неоднозначный проект", "ledger-conflict": "расхождение с журналом"},
     "action": {"comment": "комментарий", "note": "заметка", "close": "закрыть", "set-status": "сменить статус",
                "watch": "наблюдатель", "assign": "назначить", "flag": "отметить"},
     "sla": _SLA_STATES,
