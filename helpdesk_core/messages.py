@@ -619,6 +619,14 @@ RUSSIAN_REASONS: Mapping[str, str] = {
     "at-risk": "под угрозой",
     "reaction": "реакция",
     "analysis": "анализ",
+    # applying a sweep (policies/engine.py)
+    "reported only": "только отмечено",
+    "done": "сделано",
+    "already done (marker present)": "уже сделано (метка на месте)",
+    "stale: issue changed since the plan (updated_on {before} → {after})":
+        "устарело: задача изменилась после плана (updated_on {before} → {after})",
+    "stale: status changed since the plan ({before} → {after})":
+        "устарело: статус изменился после плана ({before} → {after})",
     # registrations (admin/): why an account is or is not approved
     "corporate domain {domain}": "корпоративный домен {domain}",
     "{domain} is a public mail domain: ask for the company (or --from-csv)":
@@ -731,6 +739,7 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
                  "workflow": "переход статуса", "write-failed": "запись не удалась",
                  "count-mismatch": "расхождение счёта", "existing-account": "существующая учётная запись",
                  "project-ambiguous": "неоднозначный проект", "ledger-conflict": "расхождение с журналом"},
+    "outcome": {"ok": "выполнено", "skipped": "пропущено", "error": "ошибка"},
     "action": {"comment": "комментарий", "note": "заметка", "close": "закрыть", "set-status": "сменить статус",
                "watch": "наблюдатель", "assign": "назначить", "flag": "отметить"},
     "sla": _SLA_STATES,

@@ -10,12 +10,11 @@ import inspect
 import json
 import textwrap
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table as RichTable
 
 from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
 from helpdesk_cli.terminal import safe
@@ -171,11 +170,13 @@ def _show_outcomes(session: Session, outcomes: list[Outcome] | tuple[Outcome, ..
     if output is OutputFormat.json:
         session.emit_json({**plan.to_json(), "outcomes": [o.to_json() for o in outcomes]})
         return
-    m = session.messages
-    table = RichTable(*(m(h) for h in ("rule", "issue", "action", "outcome", "reason")), title=m("Outcomes"))
-    for o in outcomes:
-        table.add_row(*(safe(v) for v in (o.action.rule, str(o.action.issue), o.action.action, o.outcome, o.reason)))
-    session.stdout.print(table)
+    columns = [Column(key=k, label=k, numeric=k == "issue") for k in ("rule", "issue", "action", "outcome", "reason")]
+    rows: list[dict[str, Any]] = [{"rule": o.action.rule, "issue": o.action.issue, "action": o.action.action,
+                                   "outcome": o.outcome, "reason": o.reason} for o in outcomes]
+    report = Report(title="Outcomes", generated_at=datetime.fromisoformat(plan.now) if plan.now else datetime.now(UTC),
+                    sections=[Section(title="Actions", table=Table(columns=columns, rows=rows,
+                                                                   empty_text="Nothing to do."))])
+    session.show_report(report, OutputFormat.text)
 
 
 @sweep_app.command("plan")
