@@ -310,7 +310,7 @@ class Gateway:
             raise TransientError("TLS connection failed (SSLError)", ambiguous=True, method=method,
                                  path=path) from None
         except requests.Timeout:
-            raise TransientError(f"timed out after {self._settings.timeout:g}s", ambiguous=True,
+            raise TransientError(f"{self.where} timed out after {self._settings.timeout:g}s", ambiguous=True,
                                  method=method, path=path) from None
         except requests.ConnectionError as exc:
             fault = _connection_fault(exc)

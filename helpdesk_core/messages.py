@@ -70,7 +70,7 @@ RUSSIAN: Mapping[str, str] = {
     "connection to {where} failed ({name})": "соединение с {where} не удалось ({name})",
     "{where} answered with a web page, not Redmine's API (HTTP 404)":
         "{where} отвечает веб-страницей, а не API Redmine (HTTP 404)",
-    "timed out after {s}s": "нет ответа за {s} с",
+    "{where} timed out after {s}s": "{where} не ответил за {s} с",
     "TLS connection failed (SSLError)": "TLS-соединение не удалось (SSLError)",
     "{what}: {t_reason}": "{what}: {t_reason}",
     "trust the server's certificate (REQUESTS_CA_BUNDLE), or pass --insecure for a test server":
