@@ -37,3 +37,20 @@ def test_a_plan_without_a_ledger_says_the_state_was_read_from_redmine(redmine: L
     assert done.returncode in (0, 3), done.stderr
     assert f"журнала ещё нет ({ledger}): состояние прочитано из Redmine" in done.stdout
     assert not ledger.exists()
+
+
+def test_applying_a_plan_reports_each_outcome_in_russian(world: World, tmp_path: Path) -> None:  # noqa: F811
+    issue, _ = asked(world, BASE)
+    now = (BASE + timedelta(days=5, hours=1)).isoformat()
+    plan = tmp_path / "plan.json"
+    env = {**world.live.env(), "HELPDESK_LANG": "ru", "COLUMNS": "80"}
+    planned = subprocess.run([*HELPDESK, "sweep", "plan", "--now", now, "--only", "feedback-reminder", "--policies",
+                              str(world.policies), "-o", str(plan), "--format", "json"], env=env,
+                             capture_output=True, text=True, cwd=REPO)
+    assert planned.returncode == 0, planned.stderr
+    applied = subprocess.run([*HELPDESK, "sweep", "apply", str(plan), "--policies", str(world.policies),
+                              "--state-dir", str(tmp_path)], env=env, capture_output=True, text=True, cwd=REPO)
+    assert applied.returncode == 0, applied.stderr
+    assert "Результаты" in applied.stdout and "выполнено" in applied.stdout and "комментарий" in applied.stdout
+    assert str(issue) in applied.stdout
+    assert max(len(line) for line in applied.stdout.splitlines()) <= 80
