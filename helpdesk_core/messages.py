@@ -236,6 +236,7 @@ RUSSIAN: Mapping[str, str] = {
     "Sweep plan": "План обхода",
     "Sweep plan (dry run)": "План обхода (пробный прогон)",
     "evaluated at {now}": "на момент {now}",
+    "evaluated at {now} (Moscow)": "на момент {now} МСК",
     "actions": "действий",
     "writes": "записей",
     "SLA breaches": "нарушений SLA",

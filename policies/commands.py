@@ -18,6 +18,7 @@ import typer
 
 from helpdesk_cli.support import FormatOption, HtmlOption, NowOption, OutputFormat, Session, session_from
 from helpdesk_cli.terminal import safe
+from helpdesk_core.clock import MOSCOW
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Action, Outcome, Plan
@@ -109,8 +110,9 @@ def _plan_report(plan: Plan, title: str, facts: dict[int, tuple[str, str]] | Non
         rows = [_plan_row(a, facts) for a in actions]
         sections.append(Section(title=f"{rule}: {len(actions)}", table=Table(columns=columns, rows=rows)))
     breached = sum(1 for a in plan.actions if a.sla == "breached")
-    return Report(title=title, generated_at=datetime.fromisoformat(plan.now),
-                  subtitle=f"evaluated at {plan.now}",
+    moment = datetime.fromisoformat(plan.now)
+    return Report(title=title, generated_at=moment,
+                  subtitle=f"evaluated at {moment.astimezone(MOSCOW):%d.%m.%Y %H:%M} (Moscow)",
                   summary=[Metric(label="messages to clients", value=sum(c["to_clients"] for c in counts)),
                            Metric(label="actions", value=len(plan.actions)),
                            Metric(label="writes", value=sum(1 for a in plan.actions if a.writes)),
