@@ -482,14 +482,15 @@ RUSSIAN_HELP: Mapping[str, str] = {
     'SLA compliance reports.': 'Отчёты о соблюдении SLA.',
     'Breaches and compliance per priority, company and rule for issues created in a period.':
         'Нарушения и соблюдение SLA по приоритетам, компаниям и правилам для задач, созданных за период.',
-    ('Without --from/--to: the last full month. Issues migrated from the portal are left out unless '
-     '--include-migrated. Exit code 3 when there are breaches, 2 for a reversed period.'):
-        ('Без --from/--to — последний полный месяц. Задачи, перенесённые из портала, не учитываются без '
-         '--include-migrated. Код выхода 3, если есть нарушения, 2 — если период перевёрнут.'),
+    ('Without --from/--to: the last full month, issues migrated from the portal left out (unless '
+     '--include-migrated). Exit code 3 when there are breaches, 2 for a reversed period.'):
+        ('Без --from/--to — последний полный месяц, без задач, перенесённых из портала (если не '
+         '--include-migrated). Код выхода 3, если есть нарушения, 2 — если период перевёрнут.'),
     'First creation day (YYYY-MM-DD). Default: the last full month.':
         'Первый день создания (ГГГГ-ММ-ДД). По умолчанию — последний полный месяц.',
     'Last creation day (YYYY-MM-DD).': 'Последний день создания (ГГГГ-ММ-ДД).',
-    'Also judge issues migrated from the portal.': 'Учитывать и задачи, перенесённые из портала.',
+    'Without --from/--to: also judge issues migrated from the portal.':
+        'Без --from/--to: учитывать и задачи, перенесённые из портала.',
     'Registration approvals: accounts clients registered themselves.':
         'Одобрение регистраций: учётные записи, которые клиенты завели сами.',
     'List accounts awaiting activation, each with its company by email domain, or why none.':

@@ -324,14 +324,14 @@ def sla_report_command(
             "--from", help="First creation day (YYYY-MM-DD). Default: the last full month.")] = None,
         to: Annotated[str | None, typer.Option("--to", help="Last creation day (YYYY-MM-DD).")] = None,
         include_migrated: Annotated[bool, typer.Option(
-            "--include-migrated", help="Also judge issues migrated from the portal.")] = False,
+            "--include-migrated", help="Without --from/--to: also judge issues migrated from the portal.")] = False,
         now: NowOption = None,
         output: FormatOption = OutputFormat.text,
         html: HtmlOption = None, policies: PoliciesOption = None) -> int:
     """Breaches and compliance per priority, company and rule for issues created in a period.
 
-    Without --from/--to: the last full month. Issues migrated from the portal are left out
-    unless --include-migrated. Exit code 3 when there are breaches, 2 for a reversed period.
+    Without --from/--to: the last full month, issues migrated from the portal left out (unless
+    --include-migrated). Exit code 3 when there are breaches, 2 for a reversed period.
 
     Example:
         helpdesk sla report --from 2026-11-01 --to 2026-11-30 --html sla.html
@@ -341,7 +341,8 @@ def sla_report_command(
     moment = session.clock(now).now()
     zone = loaded.settings.calendar.calendar().zone
     first, last = _day(from_, "--from"), _day(to, "--to")
-    if first is None and last is None:
+    default_period = first is None and last is None
+    if default_period:  # the last full month, after go-live: the portal's history is not judged
         first, last = last_full_month(moment.astimezone(zone).date())
     if first and last and first > last:
         raise ConfigError(f"the period ends ({last}) before it starts ({first})", key="--to")
@@ -350,7 +351,8 @@ def sla_report_command(
     mappings = session.mappings()
     report, breaches = build_sla_report(session.gateway(writes_allowed=False), loaded, moment,
                                         start=start, end=end, severity=[p.name for p in mappings.priorities],
-                                        skip_field=None if include_migrated else mappings.custom_fields.portal_id.name)
+                                        skip_field=mappings.custom_fields.portal_id.name
+                                        if default_period and not include_migrated else None)
     session.show_report(report, output, html)
     return EXIT_ATTENTION if breaches else EXIT_OK
 

@@ -79,3 +79,18 @@ def test_a_share_far_beyond_the_budget_is_said_as_such(fake: object, capsys: pyt
     forgotten = [r for r in rows if r["issue"] == fake[1]["forgotten"]]
     assert forgotten and all(r["used"] == "> 1000%" for r in forgotten)  # 23 days against 15 minutes
     assert all(r["used"] == "> 1000%" or int(r["used"].rstrip("%")) < 1000 for r in rows)
+
+
+def test_the_default_month_leaves_migrated_issues_out_an_explicit_period_keeps_them(
+        fake: tuple[FakeRedmine, dict[str, int]], capsys: pytest.CaptureFixture[str]) -> None:
+    redmine, ids = fake
+    redmine.issues[ids["blocker_late"]]["custom_fields"].append({"id": 1, "name": "ID в портале", "value": "T7"})
+    code, out, _ = run(capsys, "--now", "2026-12-03T10:00+03:00", "--format", "json")
+    doc = json.loads(out)
+    assert doc["subtitle"].endswith("migrated issues left out: 1")
+    assert ids["blocker_late"] not in {r["issue"] for r in doc["sections"][2]["table"]["rows"]}
+    code, out, _ = run(capsys, "--now", "2026-12-03T10:00+03:00", "--format", "json", "--include-migrated")
+    assert ids["blocker_late"] in {r["issue"] for r in json.loads(out)["sections"][2]["table"]["rows"]}
+    code, out, _ = run(capsys, "--from", "2026-11-01", "--to", "2026-11-30", "--now", NOW.isoformat(),
+                       "--format", "json")
+    assert ids["blocker_late"] in {r["issue"] for r in json.loads(out)["sections"][2]["table"]["rows"]}
