@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import version as package_version
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from admin import commands as admin_commands
 from helpdesk_cli import core_commands
+from helpdesk_cli.help import localize, usage_error
 from helpdesk_cli.support import (
     ConfigOption,
     CsvDialectOption,
@@ -28,7 +31,7 @@ from helpdesk_cli.support import (
 )
 from helpdesk_cli.terminal import MAX_TERMINAL_ROWS, safe
 from helpdesk_core.errors import EXIT_USAGE, HelpdeskError
-from helpdesk_core.messages import DEFAULT_LANG, Messages, messages_for
+from helpdesk_core.messages import DEFAULT_LANG, Messages, language_from, messages_for
 from migrator import commands as migrator_commands
 from policies import commands as policies_commands
 
@@ -42,9 +45,17 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"helpdesk {package_version('helpdesk')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
     config: ConfigOption = None,
     mappings: MappingsOption = None,
     insecure: InsecureOption = False,
@@ -74,10 +85,43 @@ def main(argv: list[str] | None = None) -> int:
         session.finish()
 
 
+def hoist_lang(argv: list[str]) -> list[str]:
+    """`--lang X` is accepted anywhere (`helpdesk sweep plan --lang en`): moved before the command."""
+    hoisted, rest, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            hoisted, i = ["--lang", argv[i + 1]], i + 2
+            continue
+        if arg.startswith("--lang="):
+            hoisted = [arg]
+        else:
+            rest.append(arg)
+        i += 1
+    return hoisted + rest
+
+
+def _reader_messages(argv: list[str]) -> Messages:
+    """The language of help and usage errors, known before click parses anything."""
+    lang = argv[1] if argv[:1] == ["--lang"] and len(argv) > 1 else (
+        argv[0].split("=", 1)[1] if argv and argv[0].startswith("--lang=") else None)
+    try:
+        return messages_for(language_from(lang, os.environ))
+    except ValueError:
+        return messages_for(DEFAULT_LANG)
+
+
 def _run(session: Session, argv: list[str] | None) -> int:
     err = session.stderr
+    argv = hoist_lang(list(sys.argv[1:] if argv is None else argv))
+    reader = _reader_messages(argv)
+    command = typer.main.get_command(app)
+    localize(command, reader)
     try:
-        result = app(args=argv, standalone_mode=False, obj=session)
+        result = command.main(args=argv, prog_name="helpdesk", standalone_mode=False, obj=session)
     except HelpdeskError as exc:
         session.close()
         if os.environ.get("HELPDESK_TRACEBACK"):
@@ -101,9 +145,12 @@ def _run(session: Session, argv: list[str] | None) -> int:
     except Exception as exc:
         session.close()
         # Usage errors come from click, which newer typer vendors: recognise them by shape.
-        show = getattr(exc, "show", None)
-        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
-            show()
+        if callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `helpdesk sweep`: the group's help
+                err.print(Text(exc.format_message()), highlight=False)
+            else:
+                for line in usage_error(exc, reader):
+                    err.print(safe(line), highlight=False)
             return EXIT_USAGE
         raise
     return int(result or 0)

@@ -85,10 +85,17 @@ class RedactingFilter(logging.Filter):
 
 
 class InertFormatter(logging.Formatter):
-    """Log lines quote Redmine and export data: shown inert on the terminal."""
+    """Log lines quote Redmine and export data: shown inert on the terminal, in the reader's language
+    ("внимание: …"), without the logger's name (a developer's detail)."""
+
+    def __init__(self, messages: Messages) -> None:
+        super().__init__("%(message)s")
+        self._messages = messages
 
     def format(self, record: logging.LogRecord) -> str:
-        return inert(super().format(record))
+        m = self._messages
+        prefix = m("warning: ") if record.levelno == logging.WARNING else f"{record.levelname.lower()}: "
+        return inert(prefix + m.text(super().format(record)))
 
 
 @dataclass
@@ -126,12 +133,18 @@ class Session:
         """
         handler = logging.StreamHandler(sys.stderr)
         handler.addFilter(RedactingFilter(secret))
-        handler.setFormatter(InertFormatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(InertFormatter(self._log_messages()))
         logger = logging.getLogger("helpdesk")
         self._logging = (handler, logger.handlers[:], logger.level, logger.propagate)
         logger.handlers[:] = [handler]
         logger.setLevel(logging.WARNING)
         logger.propagate = False
+
+    def _log_messages(self) -> Messages:
+        try:
+            return self.messages
+        except ConfigError:
+            return messages_for("ru")
 
     @property
     def messages(self) -> Messages:

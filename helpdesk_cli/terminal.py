@@ -7,6 +7,7 @@ through `safe`: report text quotes clients and must not drive the terminal.
 
 from __future__ import annotations
 
+import textwrap
 from decimal import Decimal
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from rich.text import Text
 
 from helpdesk_core.inert import inert
 from helpdesk_core.messages import Messages
-from helpdesk_core.report import Chart, Report, Table, format_value
+from helpdesk_core.report import Chart, Column, Report, Table, columns_with_values, format_value, ordered_summary
 
 TONE_STYLE = {"ok": "green", "warn": "yellow", "bad": "bold red", None: ""}
 MAX_TERMINAL_ROWS = 40
@@ -26,30 +27,101 @@ def safe(text: str, style: str = "") -> Text:
     return Text(inert(text), style=style)
 
 
-def _table(table: Table, title: str | None, max_rows: int) -> RichTable:
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
+
+
+def _fits(table: Table, columns: list[Column], width: int) -> bool:
+    """Whether every column gets its longest word whole (so no word is ever broken) within `width`."""
+    if any(c.block for c in columns):
+        return False
+    need = [max(_longest_word(c.label), *(_longest_word(format_value(r.get(c.key))) for r in table.rows))
+            for c in columns]
+    # rich's heavy-head box: one border per column plus one, and one space of padding on each side.
+    return sum(need) + 3 * len(columns) + 1 <= width and all(n <= width // 2 for n in need)
+
+
+def _table(table: Table, title: str | None, max_rows: int, columns: list[Column]) -> RichTable:
     rich = RichTable(title=safe(title) if title else None, title_justify="left", show_lines=False,
                      header_style="bold")
-    for column in table.columns:
-        rich.add_column(safe(column.label), justify=column.align, overflow="fold")
+    for column in columns:
+        minimum = max(_longest_word(column.label),
+                      *(_longest_word(format_value(r.get(column.key))) for r in table.rows[:max_rows]))
+        rich.add_column(safe(column.label), justify=column.align, overflow="fold", min_width=minimum)
     for row in table.rows[:max_rows]:
-        rich.add_row(*(safe(format_value(row.get(c.key))) for c in table.columns))
+        rich.add_row(*(safe(format_value(row.get(c.key))) for c in columns))
     return rich
 
 
+def _wrapped(text: str, width: int, indent: str) -> list[str]:
+    """Lines of `text` within `width`, words never broken (no-break spaces hold pairs together);
+    a word longer than a line is cut with «…»."""
+    lines: list[str] = []
+    room = max(width - len(indent), 10)
+    for paragraph in text.splitlines() or [""]:
+        words = [w if len(w) <= room else w[:room - 1] + "…" for w in paragraph.split(" ") if w]
+        lines += [indent + line for line in textwrap.wrap(" ".join(words), room, break_long_words=False,
+                                                          break_on_hyphens=False)] or [""]
+    return lines
+
+
+def _pair(label: str, value: str, sep: str = " ") -> str:
+    return f"{label}{sep}{value}".replace(" ", "\u00a0") if len(label) + len(value) < 40 else f"{label}{sep}{value}"
+
+
+def _records(table: Table, title: str | None, max_rows: int, columns: list[Column], console: Console) -> None:
+    """A table too wide for the terminal, one record per row: the first columns as a heading, then
+    short values as "label: value" pairs, and long or multi-line text under its label; no word broken."""
+    width = console.width
+    if title:
+        console.print(safe(title, "bold"))
+    head, rest = columns[:min(3, len(columns))], columns[min(3, len(columns)):]
+    spaced = any(c.block for c in columns)
+    for row in table.rows[:max_rows]:
+        heading = " · ".join(("#" if c.link else "") + format_value(row.get(c.key)) for c in head
+                             if row.get(c.key) not in (None, ""))
+        for line in _wrapped(heading, width, ""):
+            console.print(safe(line, "bold"))
+        for link in filter(None, (c.href(row.get(c.key)) for c in columns)):
+            console.print(safe(f"  {link}", "dim"))
+        values = [(c, format_value(row.get(c.key))) for c in rest if row.get(c.key) not in (None, "")]
+        long = [(c, v) for c, v in values if c.block or "\n" in v or len(v) > width // 2]
+        pairs = " · ".join(_pair(c.label, v, " " if c.numeric else ": ") for c, v in values if (c, v) not in long)
+        for line in _wrapped(pairs, width, "  ") if pairs else []:
+            console.print(safe(line))
+        for column, value in long:
+            console.print(safe(f"  {column.label}:", "dim"))
+            for line in _wrapped(value, width, "    "):
+                console.print(safe(line))
+        if spaced:
+            console.print()
+
+
 def _chart(chart: Chart, console: Console) -> None:
-    totals = [sum(Decimal(str(s.values[i])) for s in chart.series) for i in range(len(chart.categories))]
-    peak = max(totals, default=Decimal(0)) or Decimal(1)
+    """Stacked bars add up; grouped bars (one per series, e.g. two rules' percentages) never do."""
+    if chart.kind == "stacked-bar" or len(chart.series) == 1:
+        bars = [(c, "", sum(Decimal(str(s.values[i])) for s in chart.series)) for i, c in enumerate(chart.categories)]
+    else:
+        bars = [(c if j == 0 else "", s.name, Decimal(str(s.values[i])))
+                for i, c in enumerate(chart.categories) for j, s in enumerate(chart.series)]
+    peak = max((v for _, _, v in bars), default=Decimal(0)) or Decimal(1)
+    if chart.unit == "%":
+        peak = max(peak, Decimal(100))
     width = max((len(c) for c in chart.categories), default=0)
+    names = max((len(n) for _, n, _ in bars), default=0)
+    unit = f" {chart.unit}" if chart.unit else ""
+    room = max(console.width - width - names - 14, 10)
     console.print(safe(chart.title, "bold"))
-    for category, total in zip(chart.categories, totals, strict=True):
-        bar = "█" * int(Decimal(30) * total / peak)
-        console.print(safe(f"  {category:<{width}} {bar} {format_value(total)}"))
+    for category, name, value in bars:
+        bar = "█" * int(Decimal(room) * value / peak)
+        label = f"{name:<{names}} " if names else ""
+        console.print(safe(f"  {category:<{width}} {label}{bar} {format_value(value)}{unit}"))
 
 
 def render_terminal(report: Report, console: Console, messages: Messages, *,
                     max_rows: int = MAX_TERMINAL_ROWS) -> None:
     """Print a report: headline metrics, then each section's table (cut) and chart, in `messages`' language."""
-    report = messages.localize(report)
+    report = messages.localize(ordered_summary(report))
     console.print(safe(report.title, "bold underline"))
     if report.subtitle:
         console.print(safe(report.subtitle, "dim"))
@@ -71,7 +143,11 @@ def render_terminal(report: Report, console: Console, messages: Messages, *,
                 console.print(safe(messages("{title}: {rows} (all of them: --format json or --html FILE)",
                                             title=section.title, rows=messages.rows(len(section.table.rows)))))
             else:
-                console.print(_table(section.table, section.title, max_rows))
+                columns = columns_with_values(section.table)
+                if _fits(section.table, columns, console.width):
+                    console.print(_table(section.table, section.title, max_rows, columns))
+                else:
+                    _records(section.table, section.title, max_rows, columns, console)
                 hidden = len(section.table.rows) - max_rows
                 if hidden > 0:
                     console.print(safe(messages("  … {hidden} more rows: use --format json or --html FILE",

@@ -7,6 +7,10 @@ the doctor says so instead of pretending (provisioning is what sets them).
 
 from __future__ import annotations
 
+import json
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -33,10 +37,54 @@ Mode = Literal["migration", "live", "unknown"]
 MODES: dict[str, Mode] = {"off": "migration", "on": "live", "unknown": "unknown"}
 
 
+Notifications = Literal["on", "off", "unknown"]
+# Redmine's own email settings, read inside Redmine (the REST API does not expose them).
+EMAIL_SETTINGS_RUBY = """require 'json'
+events = Setting.notified_events.reject(&:blank?)
+puts({"notified_events" => events, "delivery_method" => ActionMailer::Base.delivery_method.to_s}.to_json)
+"""
+RAILS_TIMEOUT_S = 300
+
+
+class EmailSettings(BaseModel):
+    """What Redmine itself says about email: `Setting.notified_events` and the delivery method."""
+
+    notified_events: list[str]
+    delivery_method: str = ""
+
+    @property
+    def state(self) -> Notifications:
+        return "on" if self.notified_events else "off"
+
+
+def read_email_settings(runner: list[str]) -> EmailSettings | str:
+    """Redmine's email settings through `rails runner` (the command the administrator already uses),
+    or why they could not be read (one sentence, for the report)."""
+    with tempfile.TemporaryDirectory(prefix="helpdesk-doctor-") as tmp:
+        script = Path(tmp) / "email_settings.rb"
+        script.write_text(EMAIL_SETTINGS_RUBY, encoding="utf-8")
+        script.chmod(0o644)
+        Path(tmp).chmod(0o755)  # the runner may switch user (sudo -u www-data)
+        try:
+            done = subprocess.run([*runner, str(script)], capture_output=True, text=True, timeout=RAILS_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"the rails runner could not run ({type(exc).__name__})"
+    if done.returncode != 0:
+        return f"the rails runner failed (exit code {done.returncode})"
+    for line in reversed(done.stdout.splitlines()):
+        try:
+            return EmailSettings.model_validate(json.loads(line))
+        except ValueError:
+            continue
+    return "the rails runner printed no settings"
+
+
 class DoctorResult(BaseModel):
     url: str
     checks: list[Check]
-    notifications: Literal["on", "off", "unknown"] = "unknown"
+    notifications: Notifications = "unknown"
+    # rails: read from Redmine's settings; marker: what the last provisioning run recorded
+    notifications_source: Literal["rails", "marker"] = "marker"
     # migration: notifications off, nobody is emailed (migrate run allowed); live: clients are emailed
     mode: Mode = "unknown"
 
@@ -73,8 +121,10 @@ def _check_connection(gateway: Gateway) -> Check:
     return Check(area="connection", subject="API key", status="ok", detail=f"administrator {me.get('login')}")
 
 
-def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
-    """Every check, in the order an administrator would fix them."""
+def run_doctor(gateway: Gateway, mappings: Mappings, *, rails_runner: list[str] | None = None,
+               expect: Mode | None = None) -> DoctorResult:
+    """Every check, in the order an administrator would fix them. With `rails_runner`, Redmine's real
+    email setting is read; with `expect`, a mode other than the one asked for is a problem."""
     checks = [_check_connection(gateway)]
     if checks[0].status == "problem":
         return DoctorResult(url=gateway.url, checks=checks)
@@ -89,10 +139,43 @@ def run_doctor(gateway: Gateway, mappings: Mappings) -> DoctorResult:
     checks.append(_verdict("group", mappings.support_group, [] if mappings.support_group in groups else ["missing"]))
     checks.append(Check(area="workflow", subject="status transitions", status="info",
                         detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
-    state = _notifications_state_of(fields)
-    checks.append(_notifications_check(fields))
-    checks.append(_mode_check(MODES[state]))
-    return DoctorResult(url=gateway.url, checks=checks, notifications=state, mode=MODES[state])
+    marker = _notifications_state_of(fields)
+    state, source = marker, "marker"
+    real = read_email_settings(rails_runner) if rails_runner else None
+    if isinstance(real, EmailSettings):
+        state, source = real.state, "rails"
+        checks.append(_email_settings_check(real, marker))
+    else:
+        checks.append(_notifications_check(fields))
+        checks.append(Check(area="notifications", subject="Redmine's email settings", status="warning",
+                            detail=real or "not read: the REST API does not expose them; the mode is the last "
+                            "provisioning run's record",
+                            fix="pass --rails-runner CMD (or HELPDESK_RAILS_RUNNER) to read Redmine's own settings"))
+    mode = MODES[state]
+    checks.append(_mode_check(mode))
+    if expect is not None and mode != expect:
+        checks.append(Check(area="mode", subject="migration or live", status="problem",
+                            detail=f"the mode is {mode}, not {expect} (--for)",
+                            fix=MODE_FIX[expect]))
+    return DoctorResult(url=gateway.url, checks=checks, notifications=state, notifications_source=source,
+                        mode=mode)
+
+
+MODE_FIX: dict[str, str] = {
+    "migration": "switch email off: `helpdesk provision --ruby --notifications off > off.rb` and rails runner off.rb",
+    "live": "switch email on: `helpdesk provision --ruby --notifications on > live.rb` and rails runner live.rb",
+}
+
+
+def _email_settings_check(real: EmailSettings, marker: Notifications) -> Check:
+    """Redmine's real setting; a marker that says otherwise means someone changed it by hand."""
+    detail = (f"ON in Redmine's settings ({len(real.notified_events)} events, delivery {real.delivery_method})"
+              if real.state == "on" else "off in Redmine's settings (no notified events)")
+    if marker in ("on", "off") and marker != real.state:
+        return Check(area="notifications", subject="email notifications", status="problem",
+                     detail=f"{detail}; changed by hand since the last provisioning run (it set {marker})",
+                     fix="provision again with the --notifications you mean")
+    return Check(area="notifications", subject="email notifications", status="ok", detail=detail)
 
 
 def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:

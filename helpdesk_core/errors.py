@@ -83,9 +83,16 @@ class ServerError(RedmineError):
 
 
 class UnavailableError(RedmineError):
-    """Connection refused/reset or timeout that did not go away within the retry cap."""
+    """No such host, connection refused, reset or timeout (within the retry cap where retrying helps)."""
 
-    hint = "is Redmine running? (scripts/redmine-local status)"
+    hint = "check REDMINE_URL: scheme, host and port of the Redmine server, and that it is running"
+
+
+class BasePathError(RedmineError):
+    """The address answers, but not with Redmine's API (a web page at a wrong base path)."""
+
+    exit_code = EXIT_USAGE
+    hint = "check REDMINE_URL: the path after the host must be where Redmine is installed (often none)"
 
 
 class RedirectRefused(RedmineError):

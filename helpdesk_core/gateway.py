@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections import Counter, deque
@@ -46,6 +47,7 @@ from helpdesk_core.catalog import Catalog
 from helpdesk_core.config import ConnectionSettings
 from helpdesk_core.errors import (
     AuthError,
+    BasePathError,
     ForbiddenError,
     ImpersonationError,
     NotFoundError,
@@ -69,6 +71,9 @@ AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 PAGE_SIZE = 100
 MAX_REDIRECTS = 5
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Nothing listens on the port: two quick tries cover a restart in progress; more only delay the answer.
+REFUSED_ATTEMPTS = 2
+REFUSED_WAIT = 0.5
 Origin = tuple[str, str, int]
 
 
@@ -108,9 +113,34 @@ class TransientError(RedmineError):
     """A fault worth retrying; `retry_after` comes from the server when it said so."""
 
     def __init__(self, message: str, *, ambiguous: bool, retry_after: float | None = None,
-                 **kwargs: Any) -> None:
+                 refused: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.ambiguous, self.retry_after = ambiguous, retry_after
+        self.ambiguous, self.retry_after, self.refused = ambiguous, retry_after, refused
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and everything it wraps (requests → urllib3 → socket: args, reason, cause, context)."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        reason = getattr(current, "reason", None)
+        pending += [e for e in (reason, current.__cause__, current.__context__, *current.args)
+                    if isinstance(e, BaseException)]
+
+
+def _connection_fault(exc: BaseException) -> str:
+    """What a failed connection says about the address: "no-such-host" (DNS has no such name: final),
+    "refused" (nothing listens on that port), or "other" (reset, unreachable: maybe transient)."""
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            return "no-such-host" if cause.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)) else "other"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused"
+    return "other"
 
 
 @dataclass
@@ -200,6 +230,11 @@ class Gateway:
     @property
     def url(self) -> str:
         return self._settings.url
+
+    @property
+    def where(self) -> str:
+        """The configured address as errors name it (scheme, host, port and base path; never credentials)."""
+        return f"{_show(self._origin)}{self._base_path}" if self._origin else "REDMINE_URL (unparsable)"
 
     # --- transport -------------------------------------------------------------------------
 
@@ -296,10 +331,18 @@ class Gateway:
             raise TransientError("TLS connection failed (SSLError)", ambiguous=True, method=method,
                                  path=path) from None
         except requests.Timeout:
-            raise TransientError(f"timed out after {self._settings.timeout:g}s", ambiguous=True,
+            raise TransientError(f"{self.where} timed out after {self._settings.timeout:g}s", ambiguous=True,
                                  method=method, path=path) from None
         except requests.ConnectionError as exc:
-            raise TransientError(f"connection failed ({type(exc).__name__})", ambiguous=True,
+            fault = _connection_fault(exc)
+            where = self.where
+            if fault == "no-such-host":  # retrying cannot make the name exist
+                raise UnavailableError(f"the host of {where} does not exist (DNS lookup failed)",
+                                       method=method, path=path) from None
+            if fault == "refused":
+                raise TransientError(f"{where} refused the connection", ambiguous=False, refused=True,
+                                     method=method, path=path) from None
+            raise TransientError(f"connection to {where} failed ({type(exc).__name__})", ambiguous=True,
                                  method=method, path=path) from None
         except (requests.RequestException, LocationParseError, ValueError) as exc:
             raise UnavailableError(self.redact(f"{type(exc).__name__}: {exc}"), method=method,
@@ -317,6 +360,10 @@ class Gateway:
             412: (ImpersonationError, f"cannot act as user '{as_user}' (locked, not activated or unknown)"),
             422: (ValidationFailed, "rejected by Redmine"),
         }
+        if status == 404 and path.endswith(".json") and "html" in response.headers.get("Content-Type", ""):
+            # Redmine's API answers 404 in JSON; an HTML page means the address is not Redmine's API.
+            return BasePathError(f"{self.where} answered with a web page, not Redmine's API (HTTP 404)",
+                                 method=method, path=path, status=status)
         cls, message = kinds.get(status, (RedmineError, f"HTTP {status}"))
         if status >= 500:
             cls = ServerError
@@ -327,6 +374,8 @@ class Gateway:
         retry = self._settings.retry
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             return min(exc.retry_after, retry.max_wait)
+        if isinstance(exc, TransientError) and exc.refused:  # a restart in progress, at most: one quick retry
+            return min(retry.initial_wait, REFUSED_WAIT)
         # Exponential backoff with full jitter, capped (written out: tenacity renamed its knobs).
         backoff = min(retry.max_wait, retry.initial_wait * 2 ** (state.attempt_number - 1))
         return min(retry.max_wait, backoff + random.uniform(0, retry.initial_wait))
@@ -367,12 +416,21 @@ class Gateway:
                 raise
             return response
 
+        def refused_twice(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            return isinstance(exc, TransientError) and exc.refused and state.attempt_number >= REFUSED_ATTEMPTS
+
+        def warn(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            most = REFUSED_ATTEMPTS if isinstance(exc, TransientError) and exc.refused else retry.attempts
+            log.warning("%s; retry %d of %d in %.1f s", exc, state.attempt_number, most - 1, wait)
+
         retrying = Retrying(
-            stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_total_wait),
+            stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_total_wait) | refused_twice,
             wait=self._wait, sleep=self._sleep, reraise=True,
             retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-            before_sleep=lambda s: log.warning("retrying after %s",
-                                               s.outcome.exception() if s.outcome else "?"),
+            before_sleep=warn,
         )
         try:
             return retrying(attempt)

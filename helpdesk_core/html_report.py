@@ -20,8 +20,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from helpdesk_core.clock import MOSCOW
 from helpdesk_core.messages import Messages
-from helpdesk_core.report import Cell, Chart, Column, Metric, Report, Section, Table, format_value
+from helpdesk_core.report import (
+    Cell,
+    Chart,
+    Column,
+    Metric,
+    Report,
+    Section,
+    Table,
+    columns_with_values,
+    format_value,
+    ordered_summary,
+)
 
 __all__ = ["CSP", "SCRIPT", "STYLE", "render_html"]
 
@@ -117,6 +129,7 @@ table.data thead th.num { white-space: nowrap; }
 table.data tbody tr:nth-child(even of :not([hidden])) { background: #fbfbfc; }
 table.data tbody tr:hover { background: #f1f5fb; }
 table.data td { overflow-wrap: break-word; }
+table.data td.block { white-space: pre-line; min-width: 22em; }
 table.data .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data .center { text-align: center; }
 table.data .right { text-align: right; }
@@ -143,9 +156,25 @@ th[aria-sort="descending"] .ind::after { content: "\\25BC"; }
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
 }
 .page-footer { color: var(--faint); font-size: 12px; margin: 24px 0 0; }
+.chart svg.narrow { display: none; }
+table.data a { color: var(--accent); }
 @media (max-width: 640px) {
   .page { padding: 20px 12px 32px; }
   .section { padding: 16px; }
+  .chart svg.wide { display: none; }
+  .chart svg.narrow { display: block; }
+  /* A phone: each row is a card, every cell under its column's name; nothing is off-screen. */
+  .table-wrap { overflow-x: visible; }
+  table.data thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.data, table.data tbody, table.data tr, table.data td { display: block; width: auto; }
+  table.data tr[hidden] { display: none; }
+  table.data tbody tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+  table.data td { display: flex; gap: 10px; border: 0; padding: 3px 12px; text-align: left; white-space: normal; }
+  table.data td::before { content: attr(data-label); flex: 0 0 38%; color: var(--muted); font-weight: 600; }
+  table.data td.num { text-align: left; }
+  table.data td.block { min-width: 0; }
+  table.data td > * , table.data td { overflow-wrap: anywhere; }
+  .empty-row td::before { content: none; }
 }
 @page { margin: 14mm; }
 @media print {
@@ -383,19 +412,29 @@ def _class_attr(*classes: str) -> str:
     return f' class="{names}"' if names else ""
 
 
+def _linked(text: str, column: Column, value: Cell) -> str:
+    """The cell's text as a link when its column has one (only http(s) links: a page never runs a URL)."""
+    href = column.href(value)
+    if not href or not href.lower().startswith(("http://", "https://")):
+        return text
+    return f'<a href="{_e(href)}" rel="noreferrer noopener" target="_blank">{text}</a>'
+
+
 def _render_cell(value: Cell, column: Column) -> str:
-    cls = _align_class(column)
+    # data-label: on a phone each row becomes a card, every cell under its column's name
+    cls = _class_attr(_align_class(column), "block" if column.block else "") + f' data-label="{_e(column.label)}"'
     if value is None:
-        return f'<td{_class_attr(cls)} data-sort=""><span class="nil">\u2014</span></td>'
+        return f'<td{cls} data-sort=""><span class="nil">\u2014</span></td>'
     if isinstance(value, str):
-        return f"<td{_class_attr(cls)}>{_e(value)}</td>"
+        return f"<td{cls}>{_linked(_e(value), column, value)}</td>"
     # Not digit-grouped: ids and codes live in numeric columns too, and copy-paste stays exact.
     plain = _e(format_value(value))
-    return f'<td{_class_attr(cls)} data-sort="{plain}">{plain}</td>'
+    return f'<td{cls} data-sort="{plain}">{_linked(plain, column, value)}</td>'
 
 
 def _render_table(table: Table, caption: str, ident: str, m: Messages) -> str:
     head = []
+    table = table.model_copy(update={"columns": columns_with_values(table)})
     for column in table.columns:
         data_type = "number" if column.numeric else "text"
         head.append(
@@ -445,11 +484,24 @@ _PALETTE = (
     "#bab0ac",
 )
 _CHART_W = 880
+_CHART_W_NARROW = 380  # a phone's width: its 12 px text is 12 px on the screen
 _FONT_PX = 12
 _TEXT_DARK = "#1f2937"
 _TEXT_MUTED = "#6b7280"
 _GRID = "#e5e7eb"
 _AXIS = "#9ca3af"
+
+
+# Colours that mean something: a failure is red, a creation green, what is left alone grey.
+_MEANING = {"fail": "#e15759", "error": "#e15759", "breached": "#e15759", "create": "#59a14f",
+            "would create": "#8cd17d", "met": "#59a14f", "update": "#4e79a7", "match": "#76b7b2",
+            "skip": "#bab0ac", "at-risk": "#edc948"}
+
+
+def series_colours(chart: Chart) -> list[str]:
+    """Each series' colour: by what its name means (the builder's English id), else the palette's next."""
+    spare = (c for c in _PALETTE if c not in _MEANING.values())
+    return [_MEANING.get(s.name) or next(spare, _colour(i)) for i, s in enumerate(chart.series)]
 
 
 def _colour(i: int) -> str:
@@ -531,12 +583,12 @@ def _svg_text(
     )
 
 
-def _render_legend(chart: Chart, m: Messages) -> str:
+def _render_legend(chart: Chart, m: Messages, colours: list[str]) -> str:
     items = []
     for i, s in enumerate(chart.series):
         items.append(
             '<li><svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true">'
-            f'<rect width="12" height="12" rx="2" fill="{_colour(i)}"/></svg>{_e(s.name)}</li>'
+            f'<rect width="12" height="12" rx="2" fill="{colours[i]}"/></svg>{_e(s.name)}</li>'
         )
     return f'<ul class="legend" aria-label="{_e(m("Legend"))}">{"".join(items)}</ul>'
 
@@ -565,10 +617,10 @@ class _Plot:
         return self.top + ci * (self.group_h + self.gap)
 
 
-def _plot(chart: Chart, shown: list[float], integral: bool, end_labels: list[str]) -> _Plot:
+def _plot(chart: Chart, shown: list[float], integral: bool, end_labels: list[str], width: int = 880) -> _Plot:
     lo, hi = min(0.0, *shown), max(0.0, *shown)
     ticks = _nice_ticks(lo, hi, integral)
-    label_w = min(240.0, max(72.0, max(_text_px(c) for c in chart.categories) + 16))
+    label_w = min(240.0 * width / _CHART_W, max(72.0, max(_text_px(c) for c in chart.categories) + 16))
     right_pad = max(_text_px(t) for t in end_labels) + 14
     left_pad = right_pad if lo < 0 else 8.0
     n_series = len(chart.series)
@@ -578,7 +630,7 @@ def _plot(chart: Chart, shown: list[float], integral: bool, end_labels: list[str
     gap, top = 12.0, 6.0
     y_axis = top + len(chart.categories) * (group_h + gap) - gap / 2 + 4
     return _Plot(ticks=ticks, step=ticks[1] - ticks[0] if len(ticks) > 1 else 1.0, label_w=label_w,
-                 x_start=label_w + left_pad, x_end=_CHART_W - right_pad, bar_h=bar_h, group_h=group_h,
+                 x_start=label_w + left_pad, x_end=width - right_pad, bar_h=bar_h, group_h=group_h,
                  gap=gap, top=top, y_axis=y_axis, height=y_axis + (42 if chart.unit else 26))
 
 
@@ -608,7 +660,8 @@ def _axis(plot: _Plot, unit: str | None) -> list[str]:
     return parts
 
 
-def _stacked_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], total_label: str) -> list[str]:
+def _stacked_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], total_label: str,
+                 colours: list[str]) -> list[str]:
     """One category as one bar of coloured segments, labelled inside when they fit, total at the end."""
     category, y0, unit = chart.categories[ci], plot.row_top(ci), f" {chart.unit}" if chart.unit else ""
     parts: list[str] = []
@@ -618,7 +671,7 @@ def _stacked_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], 
         if v == 0:
             continue
         x_a, x_b = plot.x_of(acc), plot.x_of(acc + v)
-        fill = _colour(si)
+        fill = colours[si]
         label = display_number(s.values[ci])
         tip = f"{category} \u2014 {s.name}: {label}{unit}"
         seg = (
@@ -635,7 +688,7 @@ def _stacked_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], 
     return parts
 
 
-def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]]) -> list[str]:
+def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], colours: list[str]) -> list[str]:
     """One category as one bar per series, each labelled at its end (left of negative bars)."""
     category, y0, unit = chart.categories[ci], plot.row_top(ci), f" {chart.unit}" if chart.unit else ""
     n_series = len(chart.series)
@@ -649,7 +702,7 @@ def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]]) 
         text_x, anchor = (x_b + 5, "start") if v >= 0 else (x_a - 5, "end")
         parts.append(
             f'<g><title>{_e(tip)}</title><rect x="{_num(x_a)}" y="{_num(y)}"'
-            f' width="{_num(x_b - x_a)}" height="{_num(plot.bar_h)}" rx="2" fill="{_colour(si)}"/>'
+            f' width="{_num(x_b - x_a)}" height="{_num(plot.bar_h)}" rx="2" fill="{colours[si]}"/>'
             + _svg_text(
                 text_x, y + plot.bar_h / 2, label, anchor=anchor, size=11 if n_series > 1 else _FONT_PX
             )
@@ -658,17 +711,26 @@ def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]]) 
     return parts
 
 
-def _render_chart(chart: Chart, ident: str, m: Messages) -> str:
-    """Horizontal bars: long category names (projects, customers) stay readable unrotated."""
+def _render_chart(chart: Chart, ident: str, m: Messages, colours: list[str] | None = None) -> str:
+    """Horizontal bars: long category names (projects, customers) stay readable unrotated. Two drawings,
+    wide and narrow, one shown by the page's width: on a phone the text keeps its size."""
     title = f'<h3 id="{ident}-h">{_e(chart.title)}</h3>'
     if not chart.categories or not chart.series:
         return f'<figure class="chart">{title}<p class="empty">{_e(m("No data for this chart."))}</p></figure>'
+    colours = colours or [_colour(i) for i in range(len(chart.series))]
+    legend = _render_legend(chart, m, colours) if chart.kind == "stacked-bar" or len(chart.series) > 1 else ""
+    svgs = "".join(_chart_svg(chart, ident, colours, width, cls)
+                   for width, cls in ((_CHART_W, "wide"), (_CHART_W_NARROW, "narrow")))
+    return f'<figure class="chart" id="{ident}">{title}{legend}{svgs}</figure>'
+
+
+def _chart_svg(chart: Chart, ident: str, colours: list[str], width: int, cls: str) -> str:
     stacked = chart.kind == "stacked-bar"
     values = [[float(v) for v in s.values] for s in chart.series]
     totals = [sum(col) for col in zip(*values, strict=True)]
     shown = totals if stacked else [v for row in values for v in row]
     end_labels = [display_number(v) for v in shown]
-    plot = _plot(chart, shown, all(v.is_integer() for row in values for v in row), end_labels)
+    plot = _plot(chart, shown, all(v.is_integer() for row in values for v in row), end_labels, width)
     parts = _axis(plot, chart.unit)
     for ci, category in enumerate(chart.categories):
         y0 = plot.row_top(ci)
@@ -677,27 +739,25 @@ def _render_chart(chart: Chart, ident: str, m: Messages) -> str:
             + _svg_text(plot.label_w - 8, y0 + plot.group_h / 2, _fit(category, plot.label_w - 16), anchor="end")
             + "</g>"
         )
-        parts.extend(_stacked_row(chart, plot, ci, values, end_labels[ci]) if stacked
-                     else _grouped_row(chart, plot, ci, values))
-    legend = _render_legend(chart, m) if stacked or len(chart.series) > 1 else ""
-    svg = (
-        f'<svg width="{_CHART_W}" height="{_num(plot.height)}" viewBox="0 0 {_CHART_W} {_num(plot.height)}"'
+        parts.extend(_stacked_row(chart, plot, ci, values, end_labels[ci], colours) if stacked
+                     else _grouped_row(chart, plot, ci, values, colours))
+    return (
+        f'<svg class="{cls}" width="{width}" height="{_num(plot.height)}" viewBox="0 0 {width} {_num(plot.height)}"'
         f' role="img" aria-labelledby="{ident}-h">{"".join(parts)}</svg>'
     )
-    return f'<figure class="chart" id="{ident}">{title}{legend}{svg}</figure>'
 
 
 # ---------------------------------------------------------------- page
 
 
-def _render_section(section: Section, n: int, m: Messages) -> str:
+def _render_section(section: Section, n: int, m: Messages, colours: list[str] | None = None) -> str:
     ident = f"s{n}"
     parts = [f'<section class="section" id="{ident}" aria-labelledby="{ident}-h">']
     parts.append(f'<h2 id="{ident}-h">{_e(section.title)}</h2>')
     if section.description:
         parts.append(f'<p class="desc">{_e(section.description)}</p>')
     if section.chart is not None:
-        parts.append(_render_chart(section.chart, f"{ident}-c", m))
+        parts.append(_render_chart(section.chart, f"{ident}-c", m, colours))
     if section.table is not None:
         parts.append(_render_table(section.table, section.title, f"{ident}-tbl", m))
     if section.chart is None and section.table is None and not section.description:
@@ -722,10 +782,12 @@ def render_html(report: Report, messages: Messages) -> str:
     (row counts) from the <html> element, so the script, and its CSP hash, stay fixed.
     """
     m = messages
-    report = m.localize(report)
+    colours = [series_colours(s.chart) if s.chart is not None else None for s in report.sections]
+    report = m.localize(ordered_summary(report))
     row_words = "".join(f' data-row{form}="{_e(m.rows_word(form))}"' for form in ("one", "few", "many", "other"))
-    when_iso = report.generated_at.isoformat()
-    when_shown = report.generated_at.isoformat(sep=" ", timespec="minutes")
+    when_iso = report.generated_at.isoformat(timespec="seconds")
+    # The regulation's clock: Moscow time, to the minute, whatever zone the report was made in.
+    when_shown = report.generated_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M") + " " + m("MSK")
     out: list[str] = [
         "<!DOCTYPE html>",
         f'<html lang="{m.lang}"{row_words} data-of="{_e(m("of"))}">',
@@ -752,7 +814,7 @@ def render_html(report: Report, messages: Messages) -> str:
         out.append(f'<dl class="metrics" aria-label="{_e(m("Summary"))}">{cards}</dl>')
     out.extend(_render_toc(report.sections, m))
     out.append("<main>")
-    out.extend(_render_section(s, n, m) for n, s in enumerate(report.sections, start=1))
+    out.extend(_render_section(s, n, m, colours[n - 1]) for n, s in enumerate(report.sections, start=1))
     if not report.sections:
         out.append(f'<p class="empty">{_e(m("This report has no sections."))}</p>')
     out.append("</main>")

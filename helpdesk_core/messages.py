@@ -38,6 +38,7 @@ RUSSIAN: Mapping[str, str] = {
     "No data for this chart.": "Для этого графика нет данных.",
     "This report has no sections.": "В этом отчёте нет разделов.",
     "Generated": "Сформирован",
+    "MSK": "МСК",
     "Summary": "Итоги",
     "Contents": "Содержание",
     "Legend": "Легенда",
@@ -58,7 +59,20 @@ RUSSIAN: Mapping[str, str] = {
     "this report has no table to write as CSV": "в этом отчёте нет таблицы для CSV",
     "check REDMINE_API_KEY and that the REST API is enabled (helpdesk doctor)":
         "проверьте REDMINE_API_KEY и что REST API включён (helpdesk doctor)",
-    "is Redmine running? (scripts/redmine-local status)": "Redmine запущен? (scripts/redmine-local status)",
+    "check REDMINE_URL: scheme, host and port of the Redmine server, and that it is running":
+        "проверьте REDMINE_URL: схему, хост и порт сервера Redmine, и что он запущен",
+    "check REDMINE_URL: the path after the host must be where Redmine is installed (often none)":
+        "проверьте REDMINE_URL: путь после хоста — это место, куда установлен Redmine (обычно его нет)",
+    "{what}: {t_reason}; gave up after {n} attempts": "{what}: {t_reason}; попыток: {n}, все неудачны",
+    "{what}: {t_reason}; retry {n} of {total} in {s} s": "{what}: {t_reason}; повтор {n} из {total} через {s} с",
+    "{where} refused the connection": "{where} отказывает в соединении (там ничего не слушает этот порт)",
+    "the host of {where} does not exist (DNS lookup failed)": "хоста из {where} не существует (DNS его не знает)",
+    "connection to {where} failed ({name})": "соединение с {where} не удалось ({name})",
+    "{where} answered with a web page, not Redmine's API (HTTP 404)":
+        "{where} отвечает веб-страницей, а не API Redmine (HTTP 404)",
+    "{where} timed out after {s}s": "{where} не ответил за {s} с",
+    "TLS connection failed (SSLError)": "TLS-соединение не удалось (SSLError)",
+    "{what}: {t_reason}": "{what}: {t_reason}",
     "trust the server's certificate (REQUESTS_CA_BUNDLE), or pass --insecure for a test server":
         "добавьте сертификат сервера в доверенные (REQUESTS_CA_BUNDLE) или для тестового сервера --insecure",
     "another `helpdesk sweep` is running; it is safe to try again later":
@@ -99,6 +113,8 @@ RUSSIAN: Mapping[str, str] = {
     "the key belongs to '{login}', who is not an administrator": "ключ принадлежит '{login}', а он не администратор",
     "use an administrator's API key (impersonation and provisioning need it)":
         "нужен API-ключ администратора (для работы от имени пользователей и настройки)",
+    "not exposed by the REST API": "REST API их не показывает",
+    "provisioning sets them from mappings.yaml": "настройка (provision) задаёт их по mappings.yaml",
     "not exposed by the REST API; provisioning sets them from mappings.yaml":
         "REST API их не показывает; настройка (provision) задаёт их по mappings.yaml",
     "ON: a migration would email every client": "ВКЛЮЧЕНЫ: миграция разошлёт письма всем клиентам",
@@ -113,10 +129,59 @@ RUSSIAN: Mapping[str, str] = {
     "not searchable": "не участвует в поиске",
     "clients can read private notes": "клиенты видят приватные комментарии",
     "{n} problem(s)": "проблем: {n}",
+    "{n} checks fine (--verbose lists them)": "в порядке проверок: {n} (перечислит --verbose)",
+    "no problems; mode: {mode}": "проблем нет; режим: {mode}",
+    "{n} problem(s); mode: {mode}": "проблем: {n}; режим: {mode}",
+    "migration (nobody is emailed)": "миграция (писем никто не получает)",
+    "live (clients are emailed)": "рабочий (клиенты получают письма)",
+    "unknown": "неизвестен",
+    "the mode is {t_mode}, not {t_expect} (--for)": "режим — {t_mode}, а не {t_expect} (--for)",
+    "migration": "миграция",
+    "live": "рабочий",
+    "Redmine's email settings": "настройки почты Redmine",
+    "not read: the REST API does not expose them; the mode is the last provisioning run's record":
+        "не прочитаны: REST API их не показывает; режим — по отметке последней настройки (provision)",
+    "pass --rails-runner CMD (or HELPDESK_RAILS_RUNNER) to read Redmine's own settings":
+        "укажите --rails-runner CMD (или HELPDESK_RAILS_RUNNER), чтобы прочитать настройки самого Redmine",
+    "the rails runner could not run ({name})": "rails runner не запустился ({name})",
+    "the rails runner failed (exit code {n})": "rails runner завершился с ошибкой (код {n})",
+    "the rails runner printed no settings": "rails runner не вывел настроек",
+    "ON in Redmine's settings ({n} events, delivery {method})":
+        "ВКЛЮЧЕНЫ в настройках Redmine (событий: {n}, доставка {method})",
+    "off in Redmine's settings (no notified events)": "выключены в настройках Redmine (ни одного события)",
+    "changed by hand since the last provisioning run (it set {t_marker})":
+        "изменены вручную после последней настройки (она ставила {t_marker})",
+    "on": "вкл.",
+    "off": "выкл.",
+    "provision again with the --notifications you mean": "повторите provision с нужным --notifications",
+    "switch email off: `helpdesk provision --ruby --notifications off > off.rb` and rails runner off.rb":
+        "выключите почту: `helpdesk provision --ruby --notifications off > off.rb` и rails runner off.rb",
+    "switch email on: `helpdesk provision --ruby --notifications on > live.rb` and rails runner live.rb":
+        "включите почту: `helpdesk provision --ruby --notifications on > live.rb` и rails runner live.rb",
+    ("migration mode: nobody is emailed; after migrate, fix-dates and verify, go live with "
+     "`helpdesk provision --ruby --notifications on` (README: runbook)"):
+        ("режим миграции: писем никто не получает; после migrate, fix-dates и verify переход в рабочий режим — "
+         "`helpdesk provision --ruby --notifications on` (README: порядок работ)"),
+    ("live: clients are emailed when support answers and when a ticket is created; "
+     "switch to migration mode (--notifications off) before another migrate run"):
+        ("рабочий режим: клиенты получают письма, когда отвечает поддержка и когда создано обращение; "
+         "перед новым migrate run переключитесь в режим миграции (--notifications off)"),
+    "lacks {names}": "не хватает {names}",
+    "also has {names}": "лишние права {names}",
+    "issues visibility {have} (want {want})": "видимость задач {have} (нужно {want})",
+    "403 forbidden": "403: доступ запрещён",
     # migration
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",
     "export {export} · ledger {ledger}": "выгрузка {export} · журнал {ledger}",
+    "export {export} · no ledger yet ({ledger}): the state was read from Redmine":
+        "выгрузка {export} · журнала ещё нет ({ledger}): состояние прочитано из Redmine",
+    "export {export} · no ledger yet ({ledger}): the state was read from Redmine · bad lines kept whole in {rejects}":
+        "выгрузка {export} · журнала ещё нет ({ledger}): состояние прочитано из Redmine · "
+        "плохие строки целиком в {rejects}",
+    ("the plan writes {writes} times, more than --max-actions {limit}: a real run would stop "
+     "before its first write"):
+        "записей в плане: {writes} — больше, чем --max-actions {limit}: настоящий запуск остановится до первой записи",
     "export {export} · ledger {ledger} · bad lines kept whole in {rejects}":
         "выгрузка {export} · журнал {ledger} · плохие строки целиком в {rejects}",
     "tickets read": "прочитано обращений",
@@ -171,6 +236,7 @@ RUSSIAN: Mapping[str, str] = {
     "Sweep plan": "План обхода",
     "Sweep plan (dry run)": "План обхода (пробный прогон)",
     "evaluated at {now}": "на момент {now}",
+    "evaluated at {now} (Moscow)": "на момент {now} МСК",
     "actions": "действий",
     "writes": "записей",
     "SLA breaches": "нарушений SLA",
@@ -183,6 +249,11 @@ RUSSIAN: Mapping[str, str] = {
     "Deadline": "Срок",
     "Reason": "Причина",
     "Nothing to do.": "Делать нечего.",
+    "Actions per rule": "Действия по правилам",
+    "to clients": "клиентам",
+    "messages to clients": "сообщений клиентам",
+    "The client will read": "Клиент прочитает",
+    "{rule}: {n}": "{rule}: {n}",
     "Outcomes": "Результаты",
     "rule": "правило",
     "action": "действие",
@@ -190,6 +261,9 @@ RUSSIAN: Mapping[str, str] = {
     # SLA report
     "SLA report": "Отчёт по SLA",
     "issues created {period}": "задачи, созданные {period}",
+    "issues created {period} · migrated issues left out: {n}":
+        "задачи, созданные {period}; перенесённые из портала не учтены: {n}",
+    "the period ends ({last}) before it starts ({first})": "период кончается ({last}) раньше, чем начинается ({first})",
     "clocks": "отсчётов",
     "met": "соблюдено",
     "breached": "нарушено",
@@ -272,24 +346,416 @@ RUSSIAN: Mapping[str, str] = {
     "error": "ошибка",
 }
 
+# Help pages (commands' and options' help, by paragraph) and click's usage errors, kept apart from
+# RUSSIAN: they change with the commands, not with the reports.
+RUSSIAN_HELP: Mapping[str, str] = {
+    ('Move Nemo Travel support from the client portal to Redmine, and run the tracker by its regulation. '
+     'Connection: REDMINE_URL and REDMINE_API_KEY, or --config FILE.'):
+        ('Перенос техподдержки Nemo Travel из клиентского портала в Redmine и работа трекера по регламенту. '
+         'Подключение: REDMINE_URL и REDMINE_API_KEY или --config FILE.'),
+    'Print the version and exit.': 'Показать версию и выйти.',
+    ('Prints the problems, warnings and the mode (--verbose: every check). Exit code 0 when everything is in '
+     'place, 3 when something is missing or wrong (or the mode is not --for\'s).'):
+        ('Выводит проблемы, предупреждения и режим (--verbose — все проверки). Код выхода 0, если всё на месте, '
+         '3 — если чего-то нет, что-то не так или режим не тот, что в --for.'),
+    'Also list what is fine.': 'Перечислить и то, что в порядке.',
+    "The rails runner command of this Redmine: Redmine's real email setting is read with it.":
+        'Команда rails runner этого Redmine: с ней читается настоящая настройка почты Redmine.',
+    'migration or live: the mode Redmine must be in for what comes next.':
+        'migration или live: в каком режиме Redmine должен быть для следующего шага.',
+    'YAML file with `redmine: {url, api_key}`; REDMINE_URL / REDMINE_API_KEY override it.':
+        'YAML-файл с `redmine: {url, api_key}`; REDMINE_URL и REDMINE_API_KEY важнее него.',
+    'mappings.yaml to use instead of the bundled one.': 'Свой mappings.yaml вместо встроенного.',
+    'Do not verify TLS certificates (prints a warning).': 'Не проверять TLS-сертификаты (с предупреждением).',
+    ('Language of tables, reports and hints: ru or en. Default: en when the locale (LC_ALL, LC_MESSAGES, LANG) is '
+     'English, else ru. JSON is always the same.'):
+        ('Язык таблиц, отчётов, подсказок и справки: ru или en. По умолчанию en, если локаль (LC_ALL, LC_MESSAGES, '
+         'LANG) английская, иначе ru. JSON от языка не зависит. Можно указать и после команды.'),
+    'Rows per table on the terminal (0: one line per table); JSON, CSV and HTML carry every row.':
+        'Строк таблицы в терминале (0 — одна строка на таблицу); в JSON, CSV и HTML — все строки.',
+    'Install completion for the current shell.': 'Установить автодополнение для текущей оболочки.',
+    'Show completion for the current shell, to copy it or customize the installation.':
+        'Показать сценарий автодополнения для текущей оболочки (чтобы скопировать или настроить).',
+    'Print a Ruby script that creates or updates every object of mappings.yaml.':
+        'Вывести Ruby-скрипт, который создаёт или обновляет все объекты из mappings.yaml.',
+    ("Redmine's REST API cannot create trackers, statuses, priorities, custom fields, roles or workflows; run the "
+     'script on the Redmine host. Running it twice changes nothing.'):
+        ('REST API Redmine не умеет создавать трекеры, статусы, приоритеты, настраиваемые поля, роли и '
+         'последовательности действий; скрипт выполняют на сервере Redmine. Повторный запуск ничего не меняет.'),
+    'Print the rails-runner script (required).': 'Вывести скрипт для rails runner (обязательно).',
+    "keep, on or off: switch Redmine's email notifications (off during a migration).":
+        'keep, on или off: оставить, включить или выключить почтовые уведомления Redmine (на время миграции — off).',
+    'Check a live Redmine against mappings.yaml and say how to fix each problem.':
+        'Сверить работающий Redmine с mappings.yaml и подсказать, как исправить каждую проблему.',
+    'Exit code 0 when everything is in place, 3 when something is missing or wrong.':
+        'Код выхода 0, если всё на месте, 3 — если чего-то нет или что-то не так.',
+    ("text for people; json prints one JSON document and nothing else on stdout; csv prints the report's main table "
+     '(commands that print a report).'):
+        ('text — для людей; json — один JSON-документ и ничего больше в stdout; csv — главная таблица отчёта (у '
+         'команд, которые выводят отчёт).'),
+    'Move a portal export into Redmine: plan, run, verify, fix-dates.':
+        'Перенос выгрузки портала в Redmine: `plan`, `run`, `verify`, `fix-dates`.',
+    ('Show what `run` would do, writing nothing anywhere (not even the ledger): creates, matches, bad records, '
+     'unmapped values, and every portal user whose email matches an account already in Redmine.'):
+        ('Показать, что сделает `run`, ничего никуда не записывая (даже в журнал): что будет создано, что найдено, '
+         'плохие записи, значения без соответствия и пользователи портала, чья почта совпадает с уже существующей '
+         'учётной записью Redmine.'),
+    ('Reads the export and the live Redmine. Exit 0 when clean, 3 when something needs attention. Bad lines are '
+     'written whole only when asked (--rejects DIR).'):
+        ('Читает выгрузку и работающий Redmine. Код выхода 0, если всё чисто, 3 — если что-то требует внимания. '
+         'Плохие строки записываются целиком только по просьбе (--rejects DIR).'),
+    'The export: a directory or a .zip (portal-export-v1).': 'Выгрузка: каталог или .zip (portal-export-v1).',
+    'The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.':
+        'Журнал миграции (SQLite). По умолчанию <выгрузка>.ledger.sqlite рядом с выгрузкой.',
+    'Also write the report as one self-contained HTML page.':
+        'Записать отчёт ещё и как одну самодостаточную HTML-страницу.',
+    'Largest attachment Redmine accepts (default: mappings settings).':
+        'Наибольшее вложение, которое принимает Redmine (по умолчанию — из настроек mappings).',
+    ("Write as accounts that already exist in Redmine with a portal user's email (never an administrator's or a "
+     'locked one; their status is never changed). Without it such users are held: the stand-in writes for them, '
+     'naming them.'):
+        ('Писать от имени учётных записей Redmine, у которых та же почта, что у пользователя портала (никогда — '
+         'администратора или заблокированной; их статус не меняется). Без этого такие пользователи придерживаются: '
+         'за них пишет заместитель, называя их.'),
+    'Directory for the bad lines, whole, for a corrected re-run (DIR/<file>.jsonl byte for byte + DIR/index.jsonl).':
+        ('Каталог для плохих строк целиком, для исправления и повторного запуска (DIR/<файл>.jsonl байт в байт + '
+         'DIR/index.jsonl).'),
+    'Migrate the export into Redmine. Safe to re-run: what is done is skipped.':
+        'Перенести выгрузку в Redmine. Повторять безопасно: сделанное пропускается.',
+    ('Bad lines are written whole to --rejects DIR (default: <report>.rejects beside --report, else '
+     '<export>.rejects beside the export), replaced by each run, absent when there are none.'):
+        ('Плохие строки записываются целиком в --rejects DIR (по умолчанию <отчёт>.rejects рядом с --report, иначе '
+         '<выгрузка>.rejects рядом с выгрузкой); каждый запуск их заменяет; если плохих строк нет, каталога нет.'),
+    ('Tickets written in parallel; with --loader rails, the number of loader processes (2 on a 2-core Redmine host '
+     'is a good start).'):
+        ('Сколько обращений записывать параллельно; с --loader rails — число процессов загрузчика (для сервера '
+         'Redmine с 2 ядрами хорошее начало — 2).'),
+    'Write counts and bad records as JSON.': 'Записать счётчики и плохие записи в JSON.',
+    'Run even though Redmine would email clients.': 'Выполнять, даже если Redmine разошлёт письма клиентам.',
+    ('How new tickets are written: rest (the API, as each author) or rails (inside Redmine through rails runner: '
+     'portal dates and authors set natively, no email; needs host access).'):
+        ('Как записываются новые обращения: rest (через API, от имени каждого автора) или rails (внутри Redmine '
+         'через rails runner: даты и авторы портала ставятся сразу, писем нет; нужен доступ к серверу).'),
+    ("The command that runs a Ruby script inside Redmine, split like a shell would; the loader script's path is "
+     "appended. E.g. 'sudo -u www-data RAILS_ENV=production /usr/share/redmine/bin/rails runner'."):
+        ('Команда, которая выполняет Ruby-скрипт внутри Redmine (разбирается как в оболочке); путь к скрипту '
+         "загрузчика добавляется в конец. Например: 'sudo -u www-data RAILS_ENV=production "
+         "/usr/share/redmine/bin/rails runner'."),
+    'Reconcile the export with Redmine ticket by ticket; exit 0 only when nothing differs.':
+        'Сверить выгрузку с Redmine обращение за обращением; код выхода 0 только если расхождений нет.',
+    ('Reads the export and Redmine only (projects by their company id, issues by «ID в портале», notes and time '
+     'entries by the markers the migration wrote); a ledger, when there is one, is read (never written) only to '
+     'know which pre-existing accounts were adopted.'):
+        ('Читает только выгрузку и Redmine (проекты — по ID компании, задачи — по «ID в портале», комментарии и '
+         'трудозатраты — по меткам миграции); журнал, если он есть, только читается — чтобы знать, какие '
+         'существующие учётные записи были приняты.'),
+    'Print a rails-runner script that restores portal dates on migrated issues and journals.':
+        'Вывести скрипт для rails runner, который возвращает перенесённым задачам и комментариям даты портала.',
+    'Print the rails-runner script.': 'Вывести скрипт для rails runner.',
+    'The ledger of the migration.': 'Журнал миграции.',
+    "Apply the regulation's rules to the tracker (plan → apply).":
+        'Применить правила регламента к трекеру (plan → apply).',
+    'Show what each rule would do, per issue, with the reason and computed times. Reads only.':
+        ('Показать, что сделает каждое правило, по задачам, с причиной, расчётными сроками и текстом, который '
+         'получит клиент. Только читает.'),
+    'Exit code 3 when the plan reports SLA breaches.': 'Код выхода 3, если в плане есть нарушения SLA.',
+    'Evaluate at this moment instead of the clock (ISO 8601 with offset).':
+        'Считать на этот момент, а не по часам (ISO 8601 со смещением).',
+    'Run only this rule (repeatable).': 'Только это правило (можно повторять).',
+    'Write the plan (JSON) for `sweep apply`.': 'Записать план (JSON) для `sweep apply`.',
+    'policies.yaml to use instead of the bundled one.': 'Свой policies.yaml вместо встроенного.',
+    'audit_rules.yaml instead of the bundled one.': 'Свой audit_rules.yaml вместо встроенного.',
+    'Candidates read from Redmine at once while planning (the plan is the same for any N; 1 reads them one by one).':
+        'Сколько задач-кандидатов читать из Redmine одновременно (план одинаков при любом N; 1 — по одной).',
+    'Apply exactly a saved plan; an action whose issue changed since the plan is skipped.':
+        'Выполнить ровно сохранённый план; действие над задачей, изменившейся после плана, пропускается.',
+    'Exit code 3 when an action was skipped as stale, 1 when one failed.':
+        'Код выхода 3, если действие пропущено как устаревшее, 1 — если действие не удалось.',
+    'Abort before the first write if the plan writes more than N times.':
+        'Прервать до первой записи, если план пишет больше N раз.',
+    'Directory of the lock file and audit.jsonl.': 'Каталог файла блокировки и audit.jsonl.',
+    'Seconds to wait for another sweep to finish (0: give up at once, exit 3).':
+        'Сколько секунд ждать окончания другого обхода (0 — не ждать, код выхода 3).',
+    'Plan and apply in one go under a lock (for cron).':
+        'Спланировать и выполнить за один раз под блокировкой (для cron).',
+    'Print the plan, write nothing.': 'Показать план, ничего не записывать.',
+    'List every rule: id, whether enabled, actions, parameters and its YAML form.':
+        'Перечислить правила: id, включено ли, действия, параметры и вид в YAML.',
+    'SLA compliance reports.': 'Отчёты о соблюдении SLA.',
+    'Breaches and compliance per priority, company and rule for issues created in a period.':
+        'Нарушения и соблюдение SLA по приоритетам, компаниям и правилам для задач, созданных за период.',
+    ('Without --from/--to: the last full month, issues migrated from the portal left out (unless '
+     '--include-migrated). Exit code 3 when there are breaches, 2 for a reversed period.'):
+        ('Без --from/--to — последний полный месяц, без задач, перенесённых из портала (если не '
+         '--include-migrated). Код выхода 3, если есть нарушения, 2 — если период перевёрнут.'),
+    'First creation day (YYYY-MM-DD). Default: the last full month.':
+        'Первый день создания (ГГГГ-ММ-ДД). По умолчанию — последний полный месяц.',
+    'Last creation day (YYYY-MM-DD).': 'Последний день создания (ГГГГ-ММ-ДД).',
+    'Without --from/--to: also judge issues migrated from the portal.':
+        'Без --from/--to: учитывать и задачи, перенесённые из портала.',
+    'Registration approvals: accounts clients registered themselves.':
+        'Одобрение регистраций: учётные записи, которые клиенты завели сами.',
+    'List accounts awaiting activation, each with its company by email domain, or why none.':
+        ('Перечислить учётные записи, ожидающие активации, с компанией по почтовому домену или с причиной, почему '
+         'её нет.'),
+    ('Exit code 0 when every pending account can be approved by its domain, 3 when some need a person (public mail '
+     'domain, unknown domain, domain shared by two companies).'):
+        ('Код выхода 0, если каждую ожидающую запись можно одобрить по домену, 3 — если для некоторых нужно решение '
+         'человека (публичный почтовый домен, неизвестный домен, домен двух компаний).'),
+    ('YAML file with a `companies:` section (name, project, domains) and optional `public_domains:` / '
+     '`extra_public_domains:`.'):
+        ('YAML-файл с разделом `companies:` (name, project, domains) и, при желании, `public_domains:` / '
+         '`extra_public_domains:`.'),
+    ('A portal export (directory or .zip): companies.jsonl gives the domains. Not needed after a migration: the '
+     "domains and company id are read from the projects' custom fields."):
+        ('Выгрузка портала (каталог или .zip): домены берутся из companies.jsonl. После миграции не нужна: домены и '
+         'ID компании читаются из настраиваемых полей проектов.'),
+    "Activate accounts and make each a member of its own company's project, with the client role.":
+        'Активировать учётные записи и сделать каждую участником проекта своей компании с ролью «Клиент».',
+    ('An account whose domain is public, unknown or shared by two companies is never approved by the domain rule; '
+     'name its company in a CSV (--from-csv). Exit code 0 when everything asked for was done, 3 when something was '
+     'skipped or a CSV row matched no account, 1 on errors.'):
+        ('Запись с публичным, неизвестным или общим для двух компаний доменом по правилу домена не одобряется '
+         'никогда; её компанию называют в CSV (--from-csv). Код выхода 0, если сделано всё, о чём просили, 3 — если '
+         'что-то пропущено или строка CSV не совпала ни с одной записью, 1 — при ошибках.'),
+    'Logins of pending accounts.': 'Логины ожидающих учётных записей.',
+    'Every pending account whose domain names exactly one company.':
+        'Все ожидающие записи, чей домен указывает ровно на одну компанию.',
+    ('CSV with columns name,email,company (what clients sent by email); the company named there replaces the domain '
+     'rule.'):
+        ('CSV со столбцами name,email,company (что клиенты прислали письмом); названная там компания заменяет '
+         'правило домена.'),
+    'Say what would be done; write nothing.': 'Сказать, что будет сделано; ничего не записывать.',
+    'Reports for administrators.': 'Отчёты для администраторов.',
+    'Bill consultations of one month: per company and per issue, each rounded up to an hour.':
+        'Счёт за консультации одного месяца: по компаниям и по задачам, каждая округляется вверх до часа.',
+    ('Time entries of the month on «Обсуждение» issues (and/or the given activities) are read from Redmine; each '
+     "consultation (an issue's time on one day) is rounded up to a whole hour with exact decimals. Issues support "
+     'marked «Бесплатная консультация» are listed, not billed.'):
+        ('Трудозатраты месяца по задачам «Обсуждение» (и/или указанным видам деятельности) читаются из Redmine; '
+         'каждая консультация (время задачи за один день) округляется вверх до целого часа точной десятичной '
+         'арифметикой. Задачи с отметкой «Бесплатная консультация» показываются, но к оплате не идут.'),
+    'Calendar month to bill, YYYY-MM.': 'Календарный месяц счёта, ГГГГ-ММ.',
+    'Tracker whose time is consultation time (repeatable; default Обсуждение).':
+        'Трекер, время по которому — консультации (можно повторять; по умолчанию Обсуждение).',
+    'Activity whose time is consultation time (repeatable), e.g. Консультация.':
+        'Деятельность, время по которой — консультации (можно повторять), например Консультация.',
+    'any: tracker OR activity; all: tracker AND activity.':
+        'any — трекер ИЛИ деятельность; all — трекер И деятельность.',
+    ("What one consultation is, rounded up to a whole hour: day (an issue's time on one day, default), entry (each "
+     "time entry) or issue (an issue's time in the month)."):
+        ('Что считается одной консультацией при округлении до часа: day (время задачи за день, по умолчанию), entry '
+         '(каждая запись трудозатрат) или issue (время задачи за месяц).'),
+    "Only this project (identifier or id) and its subprojects: one client's bill.":
+        'Только этот проект (идентификатор или id) и его подпроекты: счёт одного клиента.',
+    'Table for --format csv: companies, issues, consultations, free.':
+        'Таблица для --format csv: `companies`, `issues`, `consultations`, `free`.',
+    'Example:': 'Пример:',
+    'Examples:': 'Примеры:',
+    'Usage:': 'Использование:',
+    '[OPTIONS]': '[ПАРАМЕТРЫ]',
+    'COMMAND [ARGS]...': 'КОМАНДА [АРГУМЕНТЫ]...',
+    'Arguments:': 'Аргументы:',
+    'Options:': 'Параметры:',
+    'Commands:': 'Команды:',
+    'Show this message and exit.': 'Показать эту справку и выйти.',
+    '({low}…{high})': '({low}…{high})',
+    '(at least {low})': '(не меньше {low})',
+    '[default: {value}]': '[по умолчанию: {value}]',
+    '[env: {name}]': '[переменная: {name}]',
+    '[required]': '[обязательно]',
+    'see `{command} --help`': 'см. `{command} --help`',
+    "No such command '{name}'.": 'нет такой команды: {name}.',
+    'No such option: {name}': 'нет такого параметра: {name}',
+    'No such option: {name} (Possible options: {options})': 'нет такого параметра: {name} (есть похожие: {options})',
+    "Missing argument '{name}'.": 'не хватает аргумента {name}.',
+    "Missing option '{name}'.": 'не задан обязательный параметр {name}.',
+    "Option '{name}' requires an argument.": 'параметру {name} нужно значение.',
+    "Invalid value for '{name}': {t_detail}": 'недопустимое значение {name}: {t_detail}',
+    'Got unexpected extra argument ({args})': 'лишний аргумент ({args})',
+    'Got unexpected extra arguments ({args})': 'лишние аргументы ({args})',
+    'Input should be at least {n}': 'нужно не меньше {n}',
+    'Input should be at most {n}': 'нужно не больше {n}',
+    '{value} is not a valid integer.': '{value} — не целое число.',
+    "Path '{path}' does not exist.": 'путь «{path}» не существует.',
+    "File '{path}' does not exist.": 'файла «{path}» не существует.',
+    "File '{path}' is a directory.": '«{path}» — каталог, а нужен файл.',
+    "Directory '{path}' is a file.": '«{path}» — файл, а нужен каталог.',
+    "Invalid value for '{name}' (env var: '{env}'): {t_detail}":
+        'недопустимое значение {name} (переменная {env}): {t_detail}',
+    'Input should be a valid integer, unable to parse string as an integer': 'нужно целое число',
+    'Input should be a valid number, unable to parse string as a number': 'нужно число',
+    "Value error, '{value}' is not one of {choices}.": '«{value}» — не из списка: {choices}.',
+    "file '{path}' does not exist.": 'файла «{path}» не существует.',
+    "file '{path}' is a directory.": '«{path}» — каталог, а нужен файл.',
+    "path '{path}' does not exist.": 'пути «{path}» не существует.',
+    "directory '{path}' is a file.": '«{path}» — файл, а нужен каталог.',
+}
+
+
+# Sentences in report cells (sweep reasons, migration findings): the builders' English, whole or by parts.
+# Times, numbers and quoted names are values; "{t_…}" parts are translated in turn.
+RUSSIAN_REASONS: Mapping[str, str] = {
+    # sweeps (policies/rules.py, policies/engine.py)
+    "waiting for the client since {since} ({days} d ≥ {limit} d), no reminder yet":
+        "ждём ответа клиента с {since} ({days} дн. ≥ {limit} дн.), напоминания ещё не было",
+    "reminder #{id} of {at} unanswered for {days} d": "напоминание #{id} от {at} без ответа {days} дн.",
+    "awaiting verification since {since} ({days} d), no client comment since":
+        "ждёт проверки клиентом с {since} ({days} дн.), комментариев клиента с тех пор нет",
+    "created {created}, asked for an update {asked}, unanswered in «{status}» for {days} d, no client comment since":
+        "создана {created}, уточнение запрошено {asked}, без ответа в «{status}» {days} дн., "
+        "комментариев клиента с тех пор нет",
+    "client comment #{id} of {at} after «{status}» of {since}":
+        "комментарий клиента #{id} от {at} после «{status}» от {since}",
+    "client comment #{id} on an issue closed {at}": "комментарий клиента #{id} к задаче, закрытой {at}",
+    "{t_reason}; close held: {t_why}": "{t_reason}; закрытие отложено: {t_why}",
+    "a reminder is planned in this run": "в этом прогоне запланировано напоминание",
+    "another rule closes it in this run": "в этом прогоне её закрывает другое правило",
+    "the reminder of {at} is younger than {days} d": "напоминанию от {at} меньше {days} дн.",
+    "{t_clock} SLA {t_state}: {priority}, started {start}, deadline {deadline}, used {used}":
+        "SLA ({t_clock}) {t_state}: {priority}, начало {start}, срок {deadline}, израсходовано {used}",
+    "{t_clock} SLA {t_state}: {priority}, started {start}, deadline {deadline}, used {used} (already noted)":
+        "SLA ({t_clock}) {t_state}: {priority}, начало {start}, срок {deadline}, израсходовано {used} (уже отмечено)",
+    "{t_reason} (already noted)": "{t_reason} (уже отмечено)",
+    "{t_reason} (already escalated)": "{t_reason} (уже передано выше)",
+    "«{button}» pressed by {who} at {at}; complaint no. {n}": "«{button}»: {who}, {at}; жалоба № {n}",
+    "comment #{id}: {summary}": "комментарий #{id}: {summary}",
+    "at-risk": "под угрозой",
+    "reaction": "реакция",
+    "analysis": "анализ",
+    # applying a sweep (policies/engine.py)
+    "reported only": "только отмечено",
+    "done": "сделано",
+    "already done (marker present)": "уже сделано (метка на месте)",
+    "stale: issue changed since the plan (updated_on {before} → {after})":
+        "устарело: задача изменилась после плана (updated_on {before} → {after})",
+    "stale: status changed since the plan ({before} → {after})":
+        "устарело: статус изменился после плана ({before} → {after})",
+    # registrations (admin/): why an account is or is not approved
+    "corporate domain {domain}": "корпоративный домен {domain}",
+    "{domain} is a public mail domain: ask for the company (or --from-csv)":
+        "{domain} — публичный почтовый домен: уточните компанию (или --from-csv)",
+    "no company has the domain {domain}": "ни у одной компании нет домена {domain}",
+    "{domain} belongs to several companies: {names}": "{domain} принадлежит нескольким компаниям: {names}",
+    "the email address has no valid domain": "у адреса почты нет правильного домена",
+    "project '{name}' does not exist": "проекта «{name}» нет",
+    "no project carries company id {id} (migrate the company first, or give the project identifier in --companies)":
+        "ни у одного проекта нет ID компании {id} (сначала перенесите компанию или укажите идентификатор проекта "
+        "в --companies)",
+    "several projects carry company id {id} ({names}): give the identifier":
+        "ID компании {id} есть у нескольких проектов ({names}): укажите идентификатор",
+    "no project named '{name}' (give its identifier in --companies)":
+        "нет проекта «{name}» (укажите его идентификатор в --companies)",
+    "several projects are named '{name}' ({names}): give the identifier":
+        "несколько проектов называются «{name}» ({names}): укажите идентификатор",
+    "no company": "нет компании",
+    "company '{name}': {t_problem}": "компания «{name}»: {t_problem}",
+    "rows {lines} and {line} name different companies": "строки {lines} и {line} называют разные компании",
+    "email {email} is pending as '{login}', not '{name}'": "почта {email} ожидает как «{login}», а не «{name}»",
+    "several pending accounts use {email}": "{email} у нескольких ожидающих учётных записей",
+    "matches no pending account": "не совпадает ни с одной ожидающей учётной записью",
+    "CSV line {n}": "строка CSV {n}",
+    # migration verify (migrator/report.py): one sentence per difference
+    "difference": "расхождение",
+    "projects carrying company id {id}: {n}, should be one": "проектов с ID компании {id}: {n}, а должен быть один",
+    "the ticket should be one issue in Redmine; found {n}":
+        "обращение должно быть одной задачей в Redmine; найдено: {n}",
+    "{t_field} is «{actual}» in Redmine, the export says «{expected}»":
+        "{t_field} в Redmine — «{actual}», а по выгрузке — «{expected}»",
+    "the issue's author is user #{actual} in Redmine, should be user #{expected}":
+        "автор задачи в Redmine — пользователь #{actual}, а должен быть #{expected}",
+    "comment {id} is by user #{actual} in Redmine, should be by user #{expected}":
+        "комментарий {id} в Redmine написан пользователем #{actual}, а должен — #{expected}",
+    "attachments {t_parts}": "вложения: {t_parts}",
+    "missing in Redmine: {names}; in Redmine but not in the export: {extra}":
+        "нет в Redmine: {names}; есть в Redmine, но нет в выгрузке: {extra}",
+    "missing in Redmine: {names}": "нет в Redmine: {names}",
+    "in Redmine but not in the export: {names}": "есть в Redmine, но нет в выгрузке: {names}",
+    "attachments differ in content (sha256)": "вложения отличаются содержимым (sha256)",
+    "{actual} of the export's {expected} comments are in Redmine":
+        "в Redmine {actual} из {expected} комментариев выгрузки",
+    "{actual} private comments in Redmine, {expected} internal in the export":
+        "приватных комментариев в Redmine: {actual}, внутренних в выгрузке: {expected}",
+    "{what}: copies in Redmine: {n}": "{what}: копий в Redmine: {n}",
+    "hours: {actual} in Redmine, {expected} in the export": "часов: в Redmine {actual}, в выгрузке {expected}",
+    "{field}: expected {expected}, Redmine has {actual}": "{field}: ожидалось {expected}, в Redmine {actual}",
+    # migration findings (migrator/)
+    "portal value '{value}' has no mapping; used '{used}'":
+        "у значения портала «{value}» нет соответствия; взято «{used}»",
+    "logins {logins} differ only in case: kept apart as different people, later ones renamed":
+        "логины {logins} различаются только регистром: это разные люди, следующие переименованы",
+    "malformed email address '{value}'": "неправильный адрес почты «{value}»",
+    "not valid JSON: the line ends before the JSON does (truncated?)":
+        "не JSON: строка кончается раньше, чем JSON (обрезана?)",
+    "timestamp has no UTC offset": "у момента времени нет смещения от UTC",
+    "company {id} is not a valid record of companies.jsonl": "компания {id} — не правильная запись companies.jsonl",
+    "duplicate id {id}, first seen on line {n}": "повторный id {id}, впервые — в строке {n}",
+    "file {path} is not in the export": "файла {path} нет в выгрузке",
+    "file content does not match its sha256 (file {t_detail})":
+        "содержимое файла не совпадает с его sha256 (файл {t_detail})",
+    "{size} bytes is over the server's limit of {limit} bytes": "{size} байт — больше предела сервера в {limit} байт",
+}
+
+
+# `sweep rules` in Russian: what each rule does, in the regulation's words (the rule's docstring,
+# English with YAML, is shown with --lang en). Key: "rule <id>".
+RUSSIAN_RULES: Mapping[str, str] = {
+    "rule feedback-reminder": "Задача в «Требует обратной связи», последний публичный комментарий — от поддержки и ему "
+                              "не меньше after_days дней, напоминания не было: клиенту уходит напоминание.",
+    "rule feedback-autoclose": "Напоминанию не меньше after_days дней, клиент с тех пор не писал, статус тот же: "
+                               "задача закрывается с комментарием клиенту.",
+    "rule verification-autoclose": "Задача в «Решено, требует проверки» не меньше after_days дней и клиент с тех пор "
+                                   "не писал: задача закрывается с комментарием клиенту.",
+    "rule stale-year-close": "Открытая задача старше after_days дней, поддержка запросила уточнение, и оно без ответа "
+                             "не меньше wait_days дней: задача закрывается с комментарием клиенту.",
+    "rule client-reply-resume": "Клиент ответил в задаче в «Требует обратной связи» или «Решено, требует проверки»: "
+                                "статус «В работе» и приватная заметка поддержке.",
+    "rule closed-reply-redirect": "Клиент написал в закрытой задаче: один вежливый комментарий, что нужно новое "
+                                  "обращение; задача остаётся закрытой.",
+    "rule sla-reaction": "Срок реакции: задача должна покинуть «На рассмотрении» в срок (Блокер и Критический — "
+                         "15 минут круглосуточно, остальные — 1 рабочий час); нарушения и угрозы — заметкой поддержке.",
+    "rule sla-analysis": "Срок первичного анализа (Высокий — 1, Средний — 3, Низкий — 5 рабочих дней; Блокер и "
+                         "Критический — 4 часа круглосуточно); «Требует обратной связи» останавливает отсчёт.",
+    "rule priority-audit": "Приоритет не соответствует описанию из регламента: отметка с доводами и предлагаемым "
+                           "приоритетом (по желанию — приватная заметка).",
+    "rule completeness-audit": "Не хватает данных, которых требует регламент (номера заказов, учётная запись, ссылка, "
+                               "браузер, снимки GDS): отметка; по желанию — один вопрос клиенту.",
+    "rule tone-audit": "Повышенный тон (почти всё заглавными, «!!!») в обращении или комментарии клиента: отметка для "
+                       "сотрудников, автоматически не отвечаем.",
+    "rule delay-complaint": "Клиент нажал «Пожаловаться на задержку» или пожаловался в комментарии: приватная заметка, "
+                            "наблюдатель и/или исполнитель по настройке; нажатие засчитывается в счётчик жалоб.",
+    "enabled": "включено",
+    "disabled": "выключено",
+    "{id} ({t_state}; actions: {actions})": "{id} ({t_state}; действия: {actions})",
+}
+
 _KINDS = {"project": "проект", "user": "пользователь", "membership": "участие в проекте", "issue": "задача",
           "journal": "комментарий", "attachment": "вложение", "time_entry": "трудозатраты", "complaint": "жалоба",
-          "category": "категория", "lock": "блокировка"}
+          "category": "категория", "lock": "блокировка",
+          "status": "статус"}
 _SLA_STATES = {"ok": "в срок", "at-risk": "под угрозой", "breached": "нарушен", "met": "соблюдён"}
 # Codes in the cells of known columns (by column key), shown in Russian; JSON keeps the codes.
 RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
     "kind": _KINDS,
+    "field": {"status": "статус", "priority": "приоритет", "category": "категория", "tracker": "трекер"},
     "category": {"bad-record": "плохая запись", "unmapped-value": "значение без соответствия",
                  "login-collision": "совпадение логинов", "attachment": "вложение", "authorship": "авторство",
                  "workflow": "переход статуса", "write-failed": "запись не удалась",
-                 "count-mismatch": "расхождение счёта"},
+                 "count-mismatch": "расхождение счёта", "existing-account": "существующая учётная запись",
+                 "project-ambiguous": "неоднозначный проект", "ledger-conflict": "расхождение с журналом"},
+    "outcome": {"ok": "выполнено", "skipped": "пропущено", "error": "ошибка"},
     "action": {"comment": "комментарий", "note": "заметка", "close": "закрыть", "set-status": "сменить статус",
                "watch": "наблюдатель", "assign": "назначить", "count": "учесть", "flag": "отметить"},
     "sla": _SLA_STATES,
+    "client_text": {"(not shown to the client)": "(клиент не увидит)"},
     "state": _SLA_STATES,
     "status": {"approved": "одобрено", "would-approve": "будет одобрено", "skipped": "пропущено",
                "unmatched": "без совпадения", "error": "ошибка"},
 }
+
+# Columns whose cells are our own sentences (a reason, a finding), not data: translated like labels
+# (a sentence has a space; a single word in them may be data).
+SENTENCE_COLUMNS = frozenset({"reason", "difference"})
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that only ever hold a count: "{billed} of {seen}" must not match "Ticket 7 of 9 and more".
@@ -385,8 +851,10 @@ class Messages:
         """Labels in this language; with `codes`, also the known codes in cells (kind, category, action…)."""
         columns = [c.model_copy(update={"label": self.text(c.label)}) for c in table.columns]
         coded = {c.key: self.codes[c.key] for c in table.columns if c.key in self.codes} if codes else {}
-        rows = [{k: coded[k].get(v, v) if k in coded and isinstance(v, str) else v for k, v in row.items()}
-                for row in table.rows] if coded else table.rows
+        sentences = {c.key for c in table.columns if c.key in SENTENCE_COLUMNS} if codes and self.catalogue else set()
+        rows = [{k: coded[k].get(v, v) if k in coded and isinstance(v, str)
+                 else self.text(v, nested=True) if k in sentences and isinstance(v, str) and " " in v else v
+                 for k, v in row.items()} for row in table.rows] if coded or sentences else table.rows
         return table.model_copy(update={"columns": columns, "rows": rows, "empty_text": self.text(table.empty_text)})
 
     def _chart(self, chart: Chart) -> Chart:
@@ -413,7 +881,7 @@ def plural_category(lang: Lang, n: int) -> str:
 
 
 ENGLISH = Messages("en")
-RUSSIAN_MESSAGES = Messages("ru", RUSSIAN, RUSSIAN_CODES)
+RUSSIAN_MESSAGES = Messages("ru", {**RUSSIAN, **RUSSIAN_HELP, **RUSSIAN_REASONS, **RUSSIAN_RULES}, RUSSIAN_CODES)
 
 
 def messages_for(lang: str) -> Messages:

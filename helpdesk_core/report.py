@@ -33,7 +33,9 @@ __all__ = [
     "Series",
     "Table",
     "Tone",
+    "columns_with_values",
     "format_value",
+    "ordered_summary",
     "report_to_json",
 ]
 
@@ -59,6 +61,15 @@ class Column(_Model):
     label: str
     align: Align = "left"
     numeric: bool = False
+    # A cell's link, "{value}" replaced by the cell (e.g. an issue in Redmine); for people's
+    # renderers only, so the JSON of a report stays as it was.
+    link: str | None = Field(default=None, exclude=True)
+    # Multi-line text shown whole (a message as a client will read it), not squeezed into a cell.
+    block: bool = Field(default=False, exclude=True)
+
+    def href(self, value: Cell) -> str | None:
+        """The cell's link, when the column has one and the cell has a value."""
+        return self.link.replace("{value}", str(value)) if self.link and value not in (None, "") else None
 
     @model_validator(mode="before")
     @classmethod
@@ -143,6 +154,23 @@ class Report(_Model):
     subtitle: str | None = None
     summary: list[Metric] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
+
+
+# Cards about the tool's own cost come after the ones about the work.
+TECHNICAL_METRICS = frozenset({"seconds", "API requests", "candidates"})
+
+
+def ordered_summary(report: Report) -> Report:
+    """The report with its headline numbers about the work first, the tool's cost (seconds, requests) last."""
+    ordered = sorted(report.summary, key=lambda metric: metric.label in TECHNICAL_METRICS)
+    return report.model_copy(update={"summary": ordered})
+
+
+def columns_with_values(table: Table) -> list[Column]:
+    """The table's columns that hold a value in some row (all of them when there are no rows)."""
+    if not table.rows:
+        return list(table.columns)
+    return [c for c in table.columns if any(row.get(c.key) not in (None, "") for row in table.rows)]
 
 
 def format_value(value: Cell | float) -> str:

@@ -191,7 +191,7 @@ def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json"))
     else:
-        session.show_report(verify_report(result, session.clock().now()), output, html)
+        session.show_report(verify_report(result, session.clock().now(), session.settings.url), output, html)
     return EXIT_ATTENTION if result.differences else EXIT_OK
 
 

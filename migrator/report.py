@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import datetime
+from pathlib import Path
 
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from migrator.outcome import KINDS, VERBS, MigrationResult
-from migrator.verify import VerifyResult
+from migrator.verify import Difference, VerifyResult
 
 
 def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
@@ -60,7 +62,9 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     subtitle_cut = "; ".join(f"{c}: first {sum(1 for f in result.findings if f.category == c)} of {n} shown"
                              for c, n in sorted(cut.items()))
     return Report(
-        title=f"Migration {mode}", subtitle=f"export {result.export} · ledger {result.ledger}"
+        title=f"Migration {mode}", subtitle=f"export {result.export} · " + (
+            f"ledger {result.ledger}" if Path(result.ledger).exists()
+            else f"no ledger yet ({result.ledger}): the state was read from Redmine")
         + (f" · bad lines kept whole in {result.rejects}" if result.rejects else ""),
         generated_at=generated_at, summary=summary,
         sections=[Section(title="What it does", table=counts, chart=chart),
@@ -70,11 +74,52 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     )
 
 
-def verify_report(result: VerifyResult, generated_at: datetime) -> Report:
-    table = Table(columns=[Column(key="ticket", label="ticket"), Column(key="issue", label="issue", numeric=True),
+def _names(listed: str) -> set[str]:
+    """File names out of an attachments cell ("[('a.pdf', 'sha…')]"); the cell as it is when unparsable."""
+    try:
+        return {str(item[0]) for item in ast.literal_eval(listed)}
+    except (ValueError, SyntaxError, TypeError, IndexError):
+        return {listed}
+
+
+def describe(d: Difference) -> str:
+    """One difference as one sentence (English; the catalogue has its Russian)."""
+    field, expected, actual = d.field, d.expected, d.actual
+    if field == "project" and expected.startswith("one project carrying company id "):
+        return f"projects carrying company id {expected.rsplit(' ', 1)[-1]}: {actual}, should be one"
+    if field == "exists once":
+        return f"the ticket should be one issue in Redmine; found {actual}"
+    if field in ("tracker", "status", "priority"):
+        return f"{field} is «{actual}» in Redmine, the export says «{expected}»"
+    if field == "author":
+        return f"the issue's author is user #{actual} in Redmine, should be user #{expected}"
+    if field.startswith("comment ") and field.endswith(" author"):
+        return f"comment {field.split()[1]} is by user #{actual} in Redmine, should be by user #{expected}"
+    if field == "attachments (name, sha256)":
+        missing, extra = sorted(_names(expected) - _names(actual)), sorted(_names(actual) - _names(expected))
+        parts = ([f"missing in Redmine: {', '.join(missing)}"] if missing else []) + (
+            [f"in Redmine but not in the export: {', '.join(extra)}"] if extra else [])
+        return "attachments " + "; ".join(parts) if parts else "attachments differ in content (sha256)"
+    if field == "journals":
+        return f"{actual} of the export's {expected} comments are in Redmine"
+    if field == "private journals":
+        return f"{actual} private comments in Redmine, {expected} internal in the export"
+    if field.endswith(" copies") or field == "attachments uploaded twice":
+        return f"{field.removesuffix(' copies')}: copies in Redmine: {actual}"
+    if field == "hours":
+        return f"hours: {actual} in Redmine, {expected} in the export"
+    return f"{field}: expected {expected}, Redmine has {actual}"
+
+
+def verify_report(result: VerifyResult, generated_at: datetime, redmine_url: str = "") -> Report:
+    link = f"{redmine_url.rstrip('/')}/issues/{{value}}" if redmine_url else None
+    table = Table(columns=[Column(key="ticket", label="ticket"),
+                           Column(key="issue", label="issue", numeric=True, link=link),
+                           Column(key="difference", label="difference"),
                            Column(key="field", label="field"), Column(key="expected", label="expected"),
                            Column(key="actual", label="actual")],
-                  rows=[d.model_dump() for d in result.differences], empty_text="No difference.")
+                  rows=[{**d.model_dump(), "difference": describe(d)} for d in result.differences],
+                  empty_text="No difference.")
     return Report(title="Migration verify", generated_at=generated_at,
                   summary=[Metric(label="tickets checked", value=result.tickets),
                            Metric(label="differences", value=len(result.differences),

@@ -7,6 +7,7 @@ is the clock's input), so its cost grows with the period, which the caller choos
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -22,6 +23,7 @@ from policies.issues import IssueView
 from policies.rules import AnalysisParams
 
 RULES = ("sla-reaction", "sla-analysis")
+ABSURD_SHARE = 10.0  # ten budgets and more: the clock ran over data from before the regulation
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,11 @@ def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
 
 
 def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: datetime | None = None,
-                     end: datetime | None = None) -> tuple[Report, int]:
-    """The report and the number of breached clocks."""
+                     end: datetime | None = None, severity: Sequence[str] = (),
+                     skip_field: str | None = None) -> tuple[Report, int]:
+    """The report and the number of breached clocks. `severity`: priorities from the most severe
+    (the report's order); `skip_field`: issues with a value in this custom field are left out (the
+    migrated ones, «ID в портале»: the portal's history is not judged by the new regulation)."""
     facts = RedmineFacts.load(gateway)
     check_sla_budgets(gateway, policies)  # a priority without a budget: exit 2, not a silent gap
     params: dict[str, str] = {"status_id": "*"}
@@ -74,23 +79,38 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
     analysis = policies.rules.get("sla-analysis")
     stop_statuses = (analysis.params.stop_statuses if analysis else AnalysisParams().stop_statuses)
     rows: list[ClockRow] = []
+    skipped = 0
     for row in gateway.iterate("/issues.json", "issues", params):
         try:
             data = gateway.get(f"/issues/{row['id']}.json", {"include": DETAIL_INCLUDE})["issue"]
         except NotFoundError:
             continue  # deleted between the list and now
+        if skip_field and any(f.get("name") == skip_field and f.get("value") for f in data.get("custom_fields", [])):
+            skipped += 1
+            continue
         rows += evaluate_issue(IssueView.from_json(data, facts.status_names), policies, now, stop_statuses)
     zone = policies.settings.calendar.calendar().zone
-    return _report(rows, now, start, end, zone), sum(1 for r in rows if r.result.state is SlaState.BREACHED)
+    report = _report(rows, now, start, end, zone, list(severity), skipped if skip_field else None,
+                     f"{url.rstrip('/')}/issues/{{value}}" if (url := getattr(gateway, "url", "")) else None)
+    return report, sum(1 for r in rows if r.result.state is SlaState.BREACHED)
 
 
 def _compliance(met: int, breached: int) -> Decimal | None:
     return (Decimal(met * 100) / Decimal(met + breached)).quantize(Decimal("0.1")) if met + breached else None
 
 
+def _used(share: float) -> str:
+    """The share of the budget used; beyond ten budgets the figure means only "far over"."""
+    return f"{share:.0%}" if share < ABSURD_SHARE else f"> {ABSURD_SHARE:.0%}"
+
+
 def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: datetime | None,
-            zone: tzinfo) -> Report:
-    """Times in the calendar's zone (Moscow): the one support reads deadlines in."""
+            zone: tzinfo, severity: list[str], migrated: int | None, link: str | None = None) -> Report:
+    """Times in the calendar's zone (Moscow): the one support reads deadlines in; priorities from
+    the most severe, as `severity` lists them (others after, by name)."""
+
+    def rank(priority: str) -> tuple[int, str]:
+        return (severity.index(priority) if priority in severity else len(severity), priority)
 
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).isoformat(timespec="minutes") if moment else ""
@@ -99,7 +119,8 @@ def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: da
     for row in rows:
         groups.setdefault((row.rule, row.priority, row.company), Counter())[row.result.state.value] += 1
     summary_rows = []
-    for (rule, priority, company), counts in sorted(groups.items()):
+    for (rule, priority, company), counts in sorted(groups.items(),
+                                                    key=lambda g: (g[0][0], rank(g[0][1]), g[0][2])):
         summary_rows.append({"rule": rule, "priority": priority, "company": company,
                              "total": sum(counts.values()), "met": counts["met"], "breached": counts["breached"],
                              "open": counts["ok"] + counts["at-risk"], "at_risk": counts["at-risk"],
@@ -114,12 +135,13 @@ def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: da
         {"issue": r.issue, "rule": r.rule, "state": r.result.state.value, "priority": r.priority,
          "company": r.company, "start": local(r.result.start), "deadline": local(r.result.deadline),
          "stopped": local(r.result.stopped_at),
-         "used": f"{r.result.used_share:.0%}"} for r in breaches]
-    breach_columns = [Column(key=k, label=label, numeric=k == "issue") for k, label in (
+         "used": _used(r.result.used_share)} for r in breaches]
+    breach_columns = [Column(key=k, label=label, numeric=k == "issue", link=link if k == "issue" else None)
+                      for k, label in (
         ("issue", "Issue"), ("rule", "Rule"), ("state", "State"), ("priority", "Priority"),
         ("company", "Company"), ("start", "Start"), ("deadline", "Deadline"), ("stopped", "Stopped"),
         ("used", "Used"))]
-    priorities = sorted({r.priority for r in rows})
+    priorities = sorted({r.priority for r in rows}, key=rank)
     series = []
     for rule in RULES:
         values: list[float] = []
@@ -133,9 +155,14 @@ def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: da
     total_met = sum(1 for r in rows if r.result.state is SlaState.MET)
     total_bad = sum(1 for r in rows if r.result.state is SlaState.BREACHED)
     compliance = _compliance(total_met, total_bad)
-    period = f"{start.date() if start else '…'} — {end.date() if end else '…'}"
+    def day(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%d.%m.%Y") if moment else "…"
+
+    subtitle = f"issues created {day(start)} — {day(end)}"
+    if migrated is not None:
+        subtitle += f" · migrated issues left out: {migrated}"
     return Report(
-        title="SLA report", generated_at=now, subtitle=f"issues created {period}",
+        title="SLA report", generated_at=now, subtitle=subtitle,
         summary=[Metric(label="clocks", value=len(rows)), Metric(label="met", value=total_met, tone="ok"),
                  Metric(label="breached", value=total_bad, tone="bad" if total_bad else "ok"),
                  Metric(label="compliance %", value=compliance if compliance is not None else "—")],

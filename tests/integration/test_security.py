@@ -87,7 +87,7 @@ def test_api_key_never_appears_in_outputs_reports_logs_or_tracebacks(redmine_pg:
         ("ok plan text", redmine_pg.url, key, ["migrate", "plan", str(export), "--state", str(tmp_path / "s.sqlite"),
                                                "--html", str(tmp_path / "plan.html")], (0, 3)),
         ("doctor", redmine_pg.url, key, ["doctor", "--format", "json"], (0, 3)),
-        ("wrong URL path", redmine_pg.url + "/no/such/prefix", key, ["doctor"], (1,)),
+        ("wrong URL path", redmine_pg.url + "/no/such/prefix", key, ["doctor"], (2,)),  # not the API: config
         ("wrong URL host", "http://redmine.invalid", key, ["--config", str(config), "doctor"], (1,)),
         ("down server", f"http://127.0.0.1:{_closed_port()}", key,
          ["--config", str(config), "migrate", "plan", str(export), "--format", "json"], (1,)),
@@ -178,7 +178,7 @@ def test_tls_is_verified_by_default_and_insecure_warns(tls_server: str, tmp_path
     assert verified.returncode == 1, verified.stderr
     errors = [line for line in verified.stderr.splitlines() if line.startswith(("ошибка:", "error:"))]
     assert len(errors) == 1 and "TLS" in errors[0], verified.stderr
-    assert "retrying" not in verified.stderr  # an untrusted certificate is not a transient fault
+    assert "retry" not in verified.stderr and "повтор" not in verified.stderr  # untrusted: not transient
     assert not any(line.startswith(("внимание:", "warning:")) for line in verified.stderr.splitlines())
     assert "Traceback" not in verified.stderr
 
@@ -446,7 +446,7 @@ def test_a_redirect_to_another_port_is_refused_and_the_key_never_arrives_there(
         assert done.returncode == 2, (args, done.stdout[-2000:], done.stderr[-2000:])
         errors = [line for line in done.stderr.splitlines() if line.startswith(("ошибка:", "error:"))]
         assert len(errors) == 1 and "another origin" in errors[0] and elsewhere.url.split("//")[1] in errors[0]
-        assert "Traceback" not in done.stderr and "retrying" not in done.stderr
+        assert "Traceback" not in done.stderr and "retry" not in done.stderr and "повтор" not in done.stderr
         assert redmine.api_key not in done.stdout + done.stderr
     assert redirector.requests and all(r["x-redmine-api-key"] == redmine.api_key for r in redirector.requests)
     assert elsewhere.requests == [] and not elsewhere.saw(redmine.api_key)

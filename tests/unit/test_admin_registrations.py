@@ -363,7 +363,7 @@ def test_every_admin_command_has_help_with_an_example(command: list[str],
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     from cli import main
 
-    assert main([*command, "--help"]) == 0
+    assert main(["--lang", "en", *command, "--help"]) == 0
     assert "Example:" in capsys.readouterr().out
 
 

@@ -41,8 +41,10 @@ def test_every_command_is_documented_with_an_example() -> None:
 
 @pytest.mark.parametrize("path", all_commands())
 def test_help_of_every_command_exits_0(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main([*path, "--help"]) == 0
+    assert cli.main(["--lang", "en", *path, "--help"]) == 0
     assert "Usage" in capsys.readouterr().out
+    assert cli.main([*path, "--help", "--lang", "ru"]) == 0
+    assert "Использование:" in capsys.readouterr().out
 
 
 def test_missing_connection_is_a_one_line_configuration_error(monkeypatch: pytest.MonkeyPatch,
@@ -68,7 +70,7 @@ def test_unreachable_redmine_fails_with_exit_1_and_a_hint(tmp_path: Path, monkey
     assert cli.main(["--config", str(config), "doctor", "--format", "json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "gave up after 2 attempts" in captured.err and "подсказка: Redmine запущен?" in captured.err
+    assert "попыток: 2, все неудачны" in captured.err and "подсказка: проверьте REDMINE_URL" in captured.err
     assert key not in captured.err
 
 

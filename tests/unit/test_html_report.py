@@ -202,7 +202,7 @@ def test_hostile_text_is_inert_in_every_position(text: str) -> None:
     ] == []
     assert not [(t, k) for t, k, _ in page.all_attrs() if k.startswith("on")]
     svgs = [t for t, _ in page.tags if t == "svg"]
-    assert len(svgs) == 2 + 2  # two charts and the stacked legend's swatches: none from data
+    assert len(svgs) == 2 * 2 + 2  # two charts (wide and narrow) and the legend's swatches: none from data
     # The data shows as text: the page's <title> and heading carry it verbatim.
     assert page.raw["title"][0] == text
     assert f"<h1>{escape(text)}</h1>" in html
@@ -224,9 +224,9 @@ def test_every_data_position_is_escaped() -> None:
         f'<p class="desc">{e}</p>',
         f'<span class="label">{e}</span>',  # column label
         f'data-key="{e}"',  # column key
-        f"<td>{e}</td>",  # cell
-        f"<td>x{e}</td>",
-        f'<td class="num">{e}</td>',  # text in a numeric column
+        f'data-label="{e}">{e}</td>',  # cell, under its column's label on a phone
+        f'data-label="{e}">x{e}</td>',
+        f'<td class="num" data-label="N {e}">{e}</td>',  # text in a numeric column
         f'<td colspan="1">{e}</td>',  # empty_text
         f'<h3 id="s1-c-h">{e}</h3>',  # chart title
         f"<title>{e}</title>",  # chart category tooltip
@@ -339,8 +339,8 @@ def test_table_is_sortable_filterable_and_counted() -> None:
     filters = [a for t, a in page.tags if t == "input"]
     assert len(filters) == 1 and filters[0]["type"] == "search" and "aria-label" in filters[0]
     # Raw sort keys next to the shown value; empty cells sort last via an empty key.
-    assert '<td class="num" data-sort="12.50">12.50</td>' in html
-    assert '<td class="num" data-sort=""><span class="nil">\u2014</span></td>' in html
+    assert '<td class="num" data-label="Hours" data-sort="12.50">12.50</td>' in html
+    assert '<td class="num" data-label="Hours" data-sort=""><span class="nil">\u2014</span></td>' in html
     assert [a["data-i"] for t, a in page.tags if t == "tr" and "data-i" in a] == ["0", "1", "2"]
     for needed in ('addEventListener("click"', "aria-sort", "Intl.Collator", 'addEventListener("input"'):
         assert needed in SCRIPT
@@ -367,7 +367,7 @@ def test_chart_is_server_side_svg_with_values_and_legend() -> None:
     html = render_html(sample_report(), ENGLISH)
     page = parse(html)
     charts = [a for t, a in page.tags if t == "svg" and a.get("role") == "img"]
-    assert len(charts) == 2
+    assert [c["class"] for c in charts] == ["wide", "narrow"] * 2  # a phone gets the narrow drawing
     for value in ("12.5", "3.25", "15.5", "4", "5", "3.5", "-2"):  # segments, totals, bars
         assert f">{value}</text>" in html, value
     assert ">Аэроэкспресс</text>" in html
