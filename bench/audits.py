@@ -36,8 +36,9 @@ from tests.unit.corpus_tickets import (  # noqa: E402
     score,
 )
 
-BASELINE = "cef3d27e7a62bb2776303205c6562690359cb885"  # the commit of main before issue 12
+BASELINE = "2b4b7b5ab028476314d405df199cef32c89a7331"  # main when issue 21 started: the rules the issue measured
 RESULTS = REPO / "bench" / "results"
+SPLITS = ("tuning", "unseen", "all")
 
 
 def load_before() -> tuple[types.ModuleType, Any]:
@@ -69,7 +70,7 @@ def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(audit: str, cls: str, pick: Any) -> None:
-        for split in ("dev", "holdout", "all"):
+        for split in SPLITS:
             b, a = pick(runs["before"][split]), pick(runs["after"][split])
             rows.append({"audit": audit, "class": cls, "split": split, "support": a.tp + a.fn,
                          "before": {"precision": round(b.precision, 3), "recall": round(b.recall, 3)},
@@ -147,13 +148,13 @@ def main() -> None:
     started = time.perf_counter()
     after_cfg = after.load_audit_config()
     load_seconds = time.perf_counter() - started
-    splits = {"dev": [e for e in entries if e.split == "dev"], "holdout": [e for e in entries if e.split == "holdout"],
-              "all": entries}
+    splits = {"tuning": [e for e in entries if e.split == "tuning"],
+              "unseen": [e for e in entries if e.split == "unseen"], "all": entries}
     runs = {name: {split: score(module, cfg, chosen) for split, chosen in splits.items()}
             for name, module, cfg in (("before", before, before_cfg), ("after", after, after_cfg))}
     tickets = sum(1 for e in entries if e.kind == "ticket")
     print(f"corpus: {len(entries)} texts ({tickets} tickets, {len(entries) - tickets} comments); "
-          f"dev {len(splits['dev'])}, holdout {len(splits['holdout'])}; before = {BASELINE[:7]}")
+          f"tuning {len(splits['tuning'])}, unseen {len(splits['unseen'])}; before = {BASELINE[:7]}")
     rows = table(runs)
     print_table(rows)
     print_confusions(runs)
