@@ -157,6 +157,13 @@ class PriorityScore:
     per_class: dict[str, Binary] = field(default_factory=lambda: {level: Binary() for level in LEVELS})
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (expected, suggested)
     wrong: list[str] = field(default_factory=list)
+    misfit_flags: int = 0       # flags on tickets whose priority is indeed wrong
+    right_suggestions: int = 0  # … of which the suggested level is the regulation's
+
+    @property
+    def suggestion_right(self) -> float:
+        """Of the flags raised on a real misfit, the share whose suggested priority is right."""
+        return self.right_suggestions / self.misfit_flags if self.misfit_flags else 1.0
 
 
 @dataclass
@@ -210,6 +217,9 @@ def score(audits: ModuleType, cfg: Any, entries: list[Entry]) -> Scores:
         p = scores.priority
         p.confusion[(expected if expected != NO_FLAG else NO_FLAG, suggested)] += 1
         right = expected != NO_FLAG and suggested == expected
+        if finding is not None and expected != NO_FLAG:
+            p.misfit_flags += 1
+            p.right_suggestions += right
         if finding is not None and not right:
             p.wrong.append(f"{entry.id}: {entry.client}->{suggested} ({finding.matched_rule}), label {entry.priority}")
         _count(p.flags, entry.id, finding is not None, expected != NO_FLAG, right)
