@@ -90,8 +90,12 @@ class Head:
     columns: tuple[dict[str, float], ...]  # per class: feature -> weight (a score is one C-level sum)
 
     def raw(self, feats: frozenset[str]) -> list[float]:
-        return [bias + sum(filter(None, map(column.get, feats)))
-                for bias, column in zip(self.bias, self.columns, strict=True)]
+        if len(self.bias) == 1:
+            return [self.bias[0] + sum(filter(None, map(self.columns[0].get, feats)))]
+        hits = [w for w in map(self.weights.get, feats) if w is not None]
+        if not hits:
+            return list(self.bias)
+        return [bias + sum(column) for bias, column in zip(self.bias, zip(*hits, strict=True), strict=True)]
 
     def probability(self, feats: frozenset[str]) -> float:
         """Binary head: the probability of the positive class."""
@@ -116,8 +120,8 @@ class Head:
             if not words:
                 continue
             fragment = " ".join(words[:_FRAGMENT_WORDS])
-            score = sum(self.weights[f][column] for f in features(fragment)
-                        if f in self.weights and not f.startswith("#len:"))
+            weights = self.weights
+            score = sum(weights[f][column] for f in features(fragment) if f in weights and not f.startswith("#len:"))
             if score > best_score:
                 best, best_score = fragment, score
         return best

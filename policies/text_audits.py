@@ -392,6 +392,7 @@ class DelayComplaintConfig(_Model):
 
     phrases: PhraseSet
     questions: PhraseSet = PhraseSet(only_questions=True)
+    model_vetoes: PhraseSet = PhraseSet()  # where these match, the model may not add a complaint
 
 
 class ModelConfig(_Model):
@@ -405,6 +406,10 @@ class ModelConfig(_Model):
     priority: bool = True
 
     def learned(self) -> LearnedModel:
+        return self._learned
+
+    @cached_property
+    def _learned(self) -> LearnedModel:
         path = Path(self.file)
         return load_model(path if path.is_absolute() else DEFAULT_RULES_PATH.parent / path)
 
@@ -654,7 +659,7 @@ def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaint
         return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
                                      evidence=[quote(h) for h in hits])
     score = _model_score(cfg, "complaint", comment_body)
-    if score is None:
+    if score is None or cfg.delay_complaint.model_vetoes.find(comment_body):
         return None
     fragment = cfg.model.learned().heads["complaint"].evidence(comment_body)  # type: ignore[union-attr]
     return DelayComplaintFinding(summary=f"Клиент жалуется на задержку (оценка модели {_score(score)}): "
