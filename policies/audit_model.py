@@ -68,16 +68,17 @@ def features(text: str) -> frozenset[str]:
     low = fold(text).lower()
     words = ["0" if w.isdigit() else w for w in _WORD.findall(low)]
     out = _shape(text)
-    previous = ""
-    for word in words:
-        out.add("w:" + word)
-        if previous:
-            out.add(f"b:{previous} {word}")
-        previous = word
-        padded = f" {word} "
-        for n in NGRAMS:
-            out.update(padded[i:i + n] for i in range(len(padded) - n + 1))
+    for word in set(words):
+        out |= _word_features(word)
+    out.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return frozenset(out)
+
+
+@lru_cache(maxsize=100_000)
+def _word_features(word: str) -> frozenset[str]:
+    """The word itself and its character n-grams with boundaries marked (words repeat a lot)."""
+    padded = f" {word} "
+    return frozenset({"w:" + word, *(padded[i:i + n] for n in NGRAMS for i in range(len(padded) - n + 1))})
 
 
 @dataclass(frozen=True, slots=True)

@@ -487,16 +487,17 @@ def audit_priority(ticket: TicketText, cfg: AuditConfig) -> PriorityFinding | No
         return None
     learned = cfg.model.learned()
     distribution = learned.heads["priority"].distribution(features(text))
-    return _priority_by_model(text, current, distribution, learned.thresholds["priority"], cfg)
+    return _priority_by_model(text, current, distribution, learned.thresholds["priority"], cfg, found)
 
 
 def model_priority(text: str, current: str, distribution: dict[str, float], threshold: float,
-                   cfg: AuditConfig) -> tuple[str, float] | None:
+                   cfg: AuditConfig, found: dict[str, list[str]] | None = None) -> tuple[str, float] | None:
     """The level the model suggests and its score, or None: no rule matched, and the model is
     confident, names a real level other than the client's, and no rule signal in the text
     speaks against that level (`priority.model_vetoes`). The builder calls this too, so the
-    thresholds are chosen on the very decision the audit makes."""
-    found: dict[str, list[str]] = {}
+    thresholds are chosen on the very decision the audit makes. `found`: signals already found
+    in `text` by the rules (name -> fragments), reused rather than searched again."""
+    found = {} if found is None else found
 
     def hits(reference: str) -> list[str]:
         if reference not in found:
@@ -512,8 +513,8 @@ def model_priority(text: str, current: str, distribution: dict[str, float], thre
 
 
 def _priority_by_model(text: str, current: str, distribution: dict[str, float], threshold: float,
-                       cfg: AuditConfig) -> PriorityFinding | None:
-    decided = model_priority(text, current, distribution, threshold, cfg)
+                       cfg: AuditConfig, found: dict[str, list[str]]) -> PriorityFinding | None:
+    decided = model_priority(text, current, distribution, threshold, cfg, found)
     if decided is None:
         return None
     suggested, score = decided
