@@ -117,6 +117,8 @@ class PhraseSet(_Model):
         folded = fold(text)
         analysis = analyse(text) if self.lemmas or self.exclude_lemmas or self.skip or self.only_questions \
             else None
+        if self.only_questions and analysis is not None and not any(t.question for t in analysis.tokens):
+            return []  # nothing is asked: nothing can count
         spans: list[tuple[int, int]] = []
         for pattern in self.patterns:
             for hit in pattern.finditer(folded):
