@@ -523,8 +523,8 @@ def _priority_by_model(text: str, current: str, distribution: dict[str, float], 
     levels = cfg.priority.levels
     head = cfg.model.learned().heads["priority"]  # type: ignore[union-attr]
     fragment = head.evidence(text, head.classes.index(suggested))
-    explanation = (f"по словам обращения оно похоже на обращения с приоритетом «{suggested}» "
-                   f"(оценка модели {_score(score)})")
+    explanation = (f"по словам обращения оно похоже на обращения с приоритетом «{suggested}», "
+                   f"оценка модели {_score(score)}")
     direction: Literal["raise", "lower"] = "lower" if levels.index(suggested) > levels.index(current) else "raise"
     return PriorityFinding(
         summary=f"Приоритет «{current}» не соответствует описанию: предлагается «{suggested}» ({explanation})",

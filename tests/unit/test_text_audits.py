@@ -3,6 +3,7 @@ issue 12 names, the lemma patterns, and the config's validation and finding shap
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from pydantic import ValidationError
 
 from helpdesk_core.errors import ConfigError
 from policies import text_audits
+from policies.config import load_policies
+from policies.engine import plan_sweep
 from policies.russian_text import LemmaPattern, analyse, analyser
 from policies.text_audits import (
     AuditConfig,
@@ -24,6 +27,7 @@ from policies.text_audits import (
     load_audit_config,
 )
 from tests.unit.corpus_tickets import CANNOT_TELL, load_batches, load_corpus, score
+from tests.unit.test_sweep_fake import CLIENT, FakeRedmine
 
 CFG = load_audit_config()
 CORPUS = load_corpus()
@@ -428,3 +432,48 @@ def test_config_round_trips() -> None:
     ticket = TicketText(priority="Блокер", description="Поиск работает, но фильтр не работает")
     assert audit_priority(ticket, again) == audit_priority(ticket, CFG)
     assert isinstance(ToneConfig().letters.pattern, str)
+
+
+def test_model_vetoes_name_known_levels_and_signals() -> None:
+    data = CFG.model_dump(mode="json")
+    data["priority"]["model_vetoes"]["Низкий"].append("no_such_signal")
+    with pytest.raises(ValidationError, match="unknown signal 'no_such_signal'"):
+        AuditConfig.model_validate(data)
+    data = CFG.model_dump(mode="json")
+    data["priority"]["model_vetoes"]["Срочный"] = ["money_loss"]
+    with pytest.raises(ValidationError, match="unknown priority 'Срочный'"):
+        AuditConfig.model_validate(data)
+
+
+def test_a_rule_signal_vetoes_the_models_suggestion() -> None:
+    """The cosmetic-looking ticket where the button also does not work: the model alone might
+    say Низкий, but a functional failure in the text forbids it (evidence wins)."""
+    ticket = TicketText(priority="Критический",
+                        description="Кнопка оплаты съехала и не нажимается, клиенты не могут оплатить.")
+    assert audit_priority(ticket, CFG) is None
+    no_vetoes = CFG.model_copy(update={"priority": CFG.priority.model_copy(update={"model_vetoes": {}})})
+    finding = audit_priority(ticket, no_vetoes)
+    assert finding is not None and finding.decided_by == "model" and finding.suggested == "Низкий"
+
+
+def test_model_priority_finding_reads_in_russian_with_score_and_evidence() -> None:
+    ticket = TicketText(priority="Высокий", description="Кнопка поиска уехала вправо, на работу не влияет.")
+    finding = audit_priority(ticket, CFG)
+    assert finding is not None and finding.suggested == "Низкий" and finding.direction == "lower"
+    assert finding.summary.startswith("Приоритет «Высокий» не соответствует описанию: предлагается «Низкий» (")
+    assert "оценка модели 0," in finding.summary and finding.model_score is not None
+    assert finding.evidence == ["«Кнопка поиска уехала вправо, на работу не влияет.»"]
+
+
+def test_sweep_plan_explains_a_model_decision() -> None:
+    """What `sweep plan` shows for a complaint only the model recognised: the reason with the
+    model's score and the quoted fragment as evidence (the planner's own path, fake Redmine)."""
+    now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    fake = FakeRedmine(now)
+    issue = fake.add_issue(created=now - timedelta(days=5), status="В работе")
+    fake.journal(issue, now - timedelta(hours=2), user=CLIENT, notes="Движется хоть как-то наша задача?")
+    actions = plan_sweep(fake, load_policies(), now + timedelta(hours=1), only=["delay-complaint"], audit=CFG).actions
+    assert actions and all(a.rule == "delay-complaint" for a in actions)
+    assert any("оценка модели" in a.reason for a in actions), [a.reason for a in actions]
+    assert any(e.startswith("оценка модели ") and "«Движется хоть как-то наша задача?»" in e
+               for a in actions for e in a.evidence)
