@@ -124,10 +124,9 @@ class PhraseSet(_Model):
             for hit in pattern.finditer(folded):
                 if hit.start() < hit.end() and (analysis is None or self._counts_regex(analysis, hit.start())):
                     spans.append(hit.span())
-        if analysis is not None and (self._any_first_form is None or not analysis.index.keys().isdisjoint(
-                self._any_first_form)):
-            for lemma_pattern in self.lemmas:
-                spans += [(m.start, m.end) for m in lemma_pattern.matches(analysis)
+        if analysis is not None and self.lemmas:
+            for position in self._candidates(analysis.index):
+                spans += [(m.start, m.end) for m in self.lemmas[position].matches(analysis)
                           if self._counts(m.negated, m.question, m.condition)]
         if not spans:
             return []
@@ -145,16 +144,31 @@ class PhraseSet(_Model):
         fragments = [text[start:end] for start, end in merged]
         return list(dict.fromkeys(fragments))
 
+    def _candidates(self, index: dict[str, tuple[int, ...]]) -> list[int]:
+        """The lemma patterns that can match a text with these forms: those whose first word is
+        among them, and those starting with a prefix (`pre*`), which decide token by token.
+        A long phrase set is mostly skipped without trying its patterns one by one."""
+        by_form, open_ended = self._first_forms_index
+        if len(index) < len(by_form):
+            found = {i for form in index if form in by_form for i in by_form[form]}
+        else:
+            found = {i for form in by_form if form in index for i in by_form[form]}
+        return sorted(found.union(open_ended))
+
     @cached_property
-    def _any_first_form(self) -> frozenset[str] | None:
-        """A text without any of these forms cannot match a lemma pattern (a quick reject)."""
-        forms: set[str] = set()
-        for lemma_pattern in self.lemmas:
+    def _first_forms_index(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """First-word form -> positions of the lemma patterns starting with it; and the
+        positions of patterns that start with a prefix."""
+        by_form: dict[str, list[int]] = {}
+        open_ended: list[int] = []
+        for position, lemma_pattern in enumerate(self.lemmas):
             first = lemma_pattern.first_forms
             if first is None:
-                return None
-            forms |= first
-        return frozenset(forms)
+                open_ended.append(position)
+                continue
+            for form in first:
+                by_form.setdefault(form, []).append(position)
+        return {form: tuple(p) for form, p in by_form.items()}, tuple(open_ended)
 
     def _counts(self, negated: bool, question: bool, condition: bool) -> bool:
         if self.only_questions and not question:
