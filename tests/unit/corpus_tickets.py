@@ -2,7 +2,7 @@
 are scored on it.
 
 Shared by tests/unit/test_text_audits.py (floors), bench/audits.py (before/after tables) and
-scripts/build-audit-model (trains on tuning batches only). The split is by batch: every entry
+scripts/build_audit_model.py (trains on tuning batches only). The split is by batch: every entry
 carries its batch's role, `tuning` or `unseen`. Scoring takes the audits module as a parameter
 so the bench can score today's module and the baseline side by side.
 """
