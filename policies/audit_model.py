@@ -93,7 +93,7 @@ class Head:
     def raw(self, feats: frozenset[str]) -> list[float]:
         if len(self.bias) == 1:
             return [self.bias[0] + sum(filter(None, map(self.columns[0].get, feats)))]
-        hits = [w for w in map(self.weights.get, feats) if w is not None]
+        hits = list(filter(None, map(self.weights.get, feats)))  # weight tuples are never empty
         if not hits:
             return list(self.bias)
         return [bias + sum(column) for bias, column in zip(self.bias, zip(*hits, strict=True), strict=True)]
