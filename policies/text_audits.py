@@ -587,7 +587,7 @@ def audit_completeness(ticket: TicketText, cfg: AuditConfig) -> CompletenessFind
 
 
 _EXCLAMATIONS = re.compile(r"[!?]*!(?:[!?1]*!)?")
-_CAPS_WORD = re.compile(r"[А-ЯЁ]{2,}")
+_LOUD = re.compile(r"!!|[А-ЯЁ]{2,}[^\w\n]+[А-ЯЁ]{2,}")
 
 
 def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
@@ -621,8 +621,9 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         fragment = text[max(line_start, match.start() - 40):match.end()]
         evidence.append(f"восклицательные знаки: {quote(fragment)}")
     if not shouting and not runs:
-        # The regulation names capitals and «!»: a text with neither is not asked about.
-        score = _model_score(cfg, "shouting", text) if "!" in text or _CAPS_WORD.search(text) else None
+        # The regulation names «верхнего регистра и множества восклицательных знаков»: the model
+        # is asked only about a text with two words in capitals in a row or «!!».
+        score = _model_score(cfg, "shouting", text) if _LOUD.search(text) else None
         if score is None:
             return None
         fragment = cfg.model.learned().heads["shouting"].evidence(text)  # type: ignore[union-attr]

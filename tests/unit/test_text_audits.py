@@ -58,10 +58,12 @@ def test_every_new_batch_has_hard_negatives_in_every_section() -> None:
     for batch in {e.batch for e in CORPUS} - {"b00"}:
         entries = [e for e in CORPUS if e.batch == batch]
         whys = {e.why for e in entries}
-        assert whys & {"C-no-third", "C-no-other"}, batch
-        assert whys & {"T-no-terminal", "T-no-codes", "T-no-courtesy", "T-no-single", "T-no-rude"}, batch
+        if sum(e.complaint for e in entries) >= 10:  # a batch with a complaints section
+            assert whys & {"C-no-third", "C-no-other"}, batch
+        if sum(e.shouting for e in entries) >= 5:  # a batch with a tone section
+            assert whys & {"T-no-terminal", "T-no-codes", "T-no-courtesy", "T-no-single", "T-no-rude"}, batch
         tickets = [e for e in entries if e.kind == "ticket"]
-        assert any(e.priority in (e.client, CANNOT_TELL) for e in tickets), batch
+        assert not tickets or any(e.priority in (e.client, CANNOT_TELL) for e in tickets), batch
         assert all(e.why for e in tickets), batch
 
 
