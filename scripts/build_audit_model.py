@@ -35,7 +35,10 @@ from policies.audit_model import features  # noqa: E402
 from tests.unit.corpus_tickets import CANNOT_TELL, Entry, load_corpus  # noqa: E402
 
 OUT = REPO / "policies" / "audit_model.json"
-TARGET_PRECISION = 0.95
+# Out-of-fold precision the rules-or-model decision must keep on the tuning batches. Complaints
+# ask more: round 3's unseen batches showed the model's complaints less precise than its
+# out-of-fold estimate (0.87 against 0.95).
+TARGET_PRECISION = {"complaint": 0.97, "shouting": 0.95, "priority": 0.95}
 MIN_DOCS = 2          # a feature seen in fewer training texts is dropped
 MIN_WEIGHT = 0.02     # smaller weights are dropped from the shipped file
 C = {"complaint": 2.0, "shouting": 2.0, "priority": 2.0}
@@ -98,9 +101,10 @@ def precision_recall(decisions: list[tuple[bool, bool]]) -> tuple[float, float]:
 def choose(evaluate: Callable[[float], tuple[float, float]], name: str) -> float:
     """The threshold with the best recall among those keeping the target precision."""
     best = (1.01, -1.0, 0.0)
+    target = TARGET_PRECISION.get(name, 0.95)
     for threshold in GRID:
         precision, recall = evaluate(threshold)
-        if precision >= TARGET_PRECISION and (recall, precision) >= (best[1], best[2]):
+        if precision >= target and (recall, precision) >= (best[1], best[2]):
             best = (threshold, recall, precision)
     print(f"{name}: threshold {best[0]} (out-of-fold precision {best[2]:.3f}, recall {best[1]:.3f})")
     return best[0]
