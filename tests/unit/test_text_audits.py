@@ -463,7 +463,7 @@ def test_model_priority_finding_reads_in_russian_with_score_and_evidence() -> No
     finding = audit_priority(ticket, CFG)
     assert finding is not None and finding.suggested == "Низкий" and finding.direction == "lower"
     assert finding.summary.startswith("Приоритет «Высокий» не соответствует описанию: предлагается «Низкий» (")
-    assert "оценка модели 0," in finding.summary and finding.model_score is not None
+    assert "оценка модели " in finding.summary and finding.model_score is not None
     assert finding.evidence == ["«Кнопка поиска уехала вправо, на работу не влияет.»"]
 
 
