@@ -1,18 +1,21 @@
 """Text audits on the labelled corpus: precision, recall and confusion, before (the rules of
-commit cef3d27, read from git) and after (this checkout), in one run; then the time for
-10,000 texts.
+main when issue 21 started, read from git) and after (this checkout: rules + learned model),
+on the tuning and the unseen batches, in one run; the issue's floors checked on the unseen
+batches; then the time and memory for 10,000 texts × all four audits.
 
     .venv/bin/python bench/audits.py [--errors] [--texts 10000]
 
-No Redmine needed. Writes bench/results/audits.json. The corpus and its labelling rules are
-in tests/data/audit_corpus.yaml; its `holdout` split was written after the rules and never
-used to tune them, so compare dev and holdout to see how much the rules fit the dev texts.
+No Redmine needed. Writes bench/results/audits.json. The corpus, its labelling rules and the
+batch registry (which batches are tuning, which unseen, when each was written) are in
+tests/data/audit_corpus.yaml. Split by batch, never by line: `unseen` batches were written
+after the last change to the rules and the model and never used to tune either.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,8 +39,14 @@ from tests.unit.corpus_tickets import (  # noqa: E402
     score,
 )
 
-BASELINE = "cef3d27e7a62bb2776303205c6562690359cb885"  # the commit of main before issue 12
+BASELINE = "2b4b7b5ab028476314d405df199cef32c89a7331"  # main when issue 21 started: the rules the issue measured
 RESULTS = REPO / "bench" / "results"
+SPLITS = ("tuning", "unseen", "all")
+# The issue's floors, on the unseen batches: (audit, measure) -> minimum.
+FLOORS = {("priority-audit", "precision"): 0.9, ("priority-audit", "recall"): 0.8,
+          ("priority-audit", "suggestion right"): 0.9,
+          ("delay-complaint", "precision"): 0.9, ("delay-complaint", "recall"): 0.85,
+          ("tone-audit", "precision"): 0.9, ("tone-audit", "recall"): 0.85}
 
 
 def load_before() -> tuple[types.ModuleType, Any]:
@@ -69,7 +78,7 @@ def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(audit: str, cls: str, pick: Any) -> None:
-        for split in ("dev", "holdout", "all"):
+        for split in SPLITS:
             b, a = pick(runs["before"][split]), pick(runs["after"][split])
             rows.append({"audit": audit, "class": cls, "split": split, "support": a.tp + a.fn,
                          "before": {"precision": round(b.precision, 3), "recall": round(b.recall, 3)},
@@ -78,6 +87,12 @@ def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
     add("delay-complaint", "complaint", lambda s: s.complaint)
     add("tone-audit", "shouting", lambda s: s.shouting)
     add("priority-audit", "all flags", lambda s: s.priority.flags)
+    for split in SPLITS:
+        b, a = runs["before"][split].priority, runs["after"][split].priority
+        rows.append({"audit": "priority-audit", "class": "suggestion right", "split": split,
+                     "support": a.misfit_flags,
+                     "before": {"precision": round(b.suggestion_right, 3), "recall": None},
+                     "after": {"precision": round(a.suggestion_right, 3), "recall": None}})
     for level in LEVELS:
         add("priority-audit", f"→ {level}", lambda s, level=level: s.priority.per_class[level])
     add("completeness-audit", "all checks", lambda s: s.completeness_total())
@@ -88,10 +103,32 @@ def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(f"{'audit':<20} {'class':<16} {'split':<8} {'n':>4}   {'before P':>8} {'R':>5}   {'after P':>8} {'R':>5}")
+    def recall(value: float | None) -> str:
+        return "    —" if value is None else f"{value:>5.2f}"
+
     for r in rows:
         b, a = r["before"], r["after"]
         print(f"{r['audit']:<20} {r['class']:<16} {r['split']:<8} {r['support']:>4}   "
-              f"{b['precision']:>8.2f} {b['recall']:>5.2f}   {a['precision']:>8.2f} {a['recall']:>5.2f}")
+              f"{b['precision']:>8.2f} {recall(b['recall'])}   {a['precision']:>8.2f} {recall(a['recall'])}")
+
+
+def check_floors(scores: Scores) -> list[dict[str, Any]]:
+    """The issue's floors against the unseen batches (after)."""
+    measured = {("priority-audit", "precision"): scores.priority.flags.precision,
+                ("priority-audit", "recall"): scores.priority.flags.recall,
+                ("priority-audit", "suggestion right"): scores.priority.suggestion_right,
+                ("delay-complaint", "precision"): scores.complaint.precision,
+                ("delay-complaint", "recall"): scores.complaint.recall,
+                ("tone-audit", "precision"): scores.shouting.precision,
+                ("tone-audit", "recall"): scores.shouting.recall}
+    out = []
+    print("\nfloors on the unseen batches (after):")
+    for key, floor in FLOORS.items():
+        value = measured[key]
+        ok = value >= floor
+        out.append({"audit": key[0], "measure": key[1], "floor": floor, "value": round(value, 3), "met": ok})
+        print(f"  {key[0]:<16} {key[1]:<17} {value:5.2f}  floor {floor:.2f}  {'met' if ok else 'MISSED'}")
+    return out
 
 
 def print_confusions(runs: dict[str, dict[str, Scores]]) -> None:
@@ -121,19 +158,21 @@ def print_errors(scores: Scores, name: str) -> None:
         print(f"  {check} FP:", ", ".join(b.false_positives), "| FN:", ", ".join(b.false_negatives))
 
 
-def timing(module: types.ModuleType, cfg: Any, entries: list[Entry], count: int) -> float:
-    """Seconds for all four audits over `count` texts: corpus texts made distinct (a numbered
-    line appended) so that the per-text analysis cache does not help; the lemma cache does."""
+def timing(module: types.ModuleType, cfg: Any, entries: list[Entry], count: int, salt: str) -> dict[str, float]:
+    """Wall and CPU seconds for all four audits over `count` texts: corpus texts made distinct
+    (a numbered line appended) so that the per-text caches do not help; the lemma cache does.
+    CPU time is given beside wall time because the machine is shared."""
     tickets = [e for e in entries if e.kind == "ticket"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         entry = tickets[i % len(tickets)]
-        ticket = entry.ticket(module).model_copy(update={"description": f"{entry.text}\nСм. также обращение {i}."})
+        ticket = entry.ticket(module).model_copy(
+            update={"description": f"{entry.text}\nСм. также обращение {salt}{i}."})
         module.audit_priority(ticket, cfg)
         module.audit_completeness(ticket, cfg)
         module.audit_tone(ticket.body(), cfg)
         module.audit_delay_complaint(ticket.body(), cfg)
-    return time.perf_counter() - started
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu}
 
 
 def main() -> None:
@@ -147,28 +186,37 @@ def main() -> None:
     started = time.perf_counter()
     after_cfg = after.load_audit_config()
     load_seconds = time.perf_counter() - started
-    splits = {"dev": [e for e in entries if e.split == "dev"], "holdout": [e for e in entries if e.split == "holdout"],
-              "all": entries}
+    splits = {"tuning": [e for e in entries if e.split == "tuning"],
+              "unseen": [e for e in entries if e.split == "unseen"], "all": entries}
     runs = {name: {split: score(module, cfg, chosen) for split, chosen in splits.items()}
             for name, module, cfg in (("before", before, before_cfg), ("after", after, after_cfg))}
     tickets = sum(1 for e in entries if e.kind == "ticket")
     print(f"corpus: {len(entries)} texts ({tickets} tickets, {len(entries) - tickets} comments); "
-          f"dev {len(splits['dev'])}, holdout {len(splits['holdout'])}; before = {BASELINE[:7]}")
+          f"tuning {len(splits['tuning'])}, unseen {len(splits['unseen'])}; before = {BASELINE[:7]}")
     rows = table(runs)
     print_table(rows)
     print_confusions(runs)
     if args.errors:
         print_errors(runs["before"]["all"], "before")
         print_errors(runs["after"]["all"], "after")
-    seconds = {"before": timing(before, before_cfg, entries, args.texts),
-               "after": timing(after, after_cfg, entries, args.texts)}
+    floors = check_floors(runs["after"]["unseen"])
+    started = time.perf_counter()
+    if after_cfg.model is not None:
+        after_cfg.model.learned()  # the weights, read once per process
+    model_seconds = time.perf_counter() - started
+    seconds = {"before": timing(before, before_cfg, entries, args.texts, "b"),
+               "after": timing(after, after_cfg, entries, args.texts, "a")}
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\ntime for {args.texts} texts (priority + completeness + tone + delay on each): "
-          f"before {seconds['before']:.2f} s, after {seconds['after']:.2f} s "
-          f"(after: loading the rules and the morphology dictionaries {load_seconds:.2f} s once per process)")
+          f"before {seconds['before']['wall']:.2f} s wall / {seconds['before']['cpu']:.2f} s CPU, "
+          f"after {seconds['after']['wall']:.2f} s wall / {seconds['after']['cpu']:.2f} s CPU; "
+          f"once per process: rules and morphology {load_seconds:.2f} s, model weights {model_seconds:.2f} s; "
+          f"peak memory of this process {rss:.0f} MiB (both versions, corpus and caches loaded)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "audits.json").write_text(json.dumps(
-        {"corpus": len(entries), "rows": rows, "seconds": seconds, "texts": args.texts,
-         "load_seconds": load_seconds}, ensure_ascii=False, indent=1), encoding="utf-8")
+        {"corpus": len(entries), "rows": rows, "floors": floors, "seconds": seconds, "texts": args.texts,
+         "load_seconds": load_seconds, "model_seconds": model_seconds, "peak_rss_mib": round(rss)},
+        ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

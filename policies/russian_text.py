@@ -283,7 +283,8 @@ class LemmaPattern:
         if first.prefixes:
             starts = [i for i, t in enumerate(tokens) if first.takes(t)]
         else:
-            present = analysis.index.keys() & first.forms
+            index = analysis.index
+            present = [form for form in first.forms if form in index]  # a few lookups, not a set of all forms
             if not present:
                 return []
             starts = sorted({i for form in present for i in analysis.index[form]})

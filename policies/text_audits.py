@@ -6,7 +6,10 @@ mixes regular expressions (formats: order numbers, links, browser versions) and 
 patterns (`policies.russian_text`: any word form, negation, questions and if-clauses seen),
 and a signal can refuse to count where it is negated, asked about or only supposed. Every
 finding quotes the fragments that decided it, because a sweep that changes a ticket or asks
-a client must be able to say why. Measured on tests/data/audit_corpus.yaml by bench/audits.py.
+a client must be able to say why. Beside the rules, a learned model (`policies.audit_model`:
+character n-grams and a linear model, trained on the corpus) adds what the rules miss when it is
+confident; such a finding says so, gives the model's score and quotes the fragment that weighed
+most. Measured on tests/data/audit_corpus.yaml by bench/audits.py.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pydantic import (
 )
 
 from helpdesk_core.yaml_source import load_yaml_file
+from policies.audit_model import LearnedModel, features, load_model
 from policies.russian_text import LemmaPattern, analyse, fold, token_at
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("audit_rules.yaml")
@@ -113,15 +117,16 @@ class PhraseSet(_Model):
         folded = fold(text)
         analysis = analyse(text) if self.lemmas or self.exclude_lemmas or self.skip or self.only_questions \
             else None
+        if self.only_questions and analysis is not None and not any(t.question for t in analysis.tokens):
+            return []  # nothing is asked: nothing can count
         spans: list[tuple[int, int]] = []
         for pattern in self.patterns:
             for hit in pattern.finditer(folded):
                 if hit.start() < hit.end() and (analysis is None or self._counts_regex(analysis, hit.start())):
                     spans.append(hit.span())
-        if analysis is not None and (self._any_first_form is None or not analysis.index.keys().isdisjoint(
-                self._any_first_form)):
-            for lemma_pattern in self.lemmas:
-                spans += [(m.start, m.end) for m in lemma_pattern.matches(analysis)
+        if analysis is not None and self.lemmas:
+            for position in self._candidates(analysis.index):
+                spans += [(m.start, m.end) for m in self.lemmas[position].matches(analysis)
                           if self._counts(m.negated, m.question, m.condition)]
         if not spans:
             return []
@@ -139,16 +144,31 @@ class PhraseSet(_Model):
         fragments = [text[start:end] for start, end in merged]
         return list(dict.fromkeys(fragments))
 
+    def _candidates(self, index: dict[str, tuple[int, ...]]) -> list[int]:
+        """The lemma patterns that can match a text with these forms: those whose first word is
+        among them, and those starting with a prefix (`pre*`), which decide token by token.
+        A long phrase set is mostly skipped without trying its patterns one by one."""
+        by_form, open_ended = self._first_forms_index
+        if len(index) < len(by_form):
+            found = {i for form in index if form in by_form for i in by_form[form]}
+        else:
+            found = {i for form in by_form if form in index for i in by_form[form]}
+        return sorted(found.union(open_ended))
+
     @cached_property
-    def _any_first_form(self) -> frozenset[str] | None:
-        """A text without any of these forms cannot match a lemma pattern (a quick reject)."""
-        forms: set[str] = set()
-        for lemma_pattern in self.lemmas:
+    def _first_forms_index(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """First-word form -> positions of the lemma patterns starting with it; and the
+        positions of patterns that start with a prefix."""
+        by_form: dict[str, list[int]] = {}
+        open_ended: list[int] = []
+        for position, lemma_pattern in enumerate(self.lemmas):
             first = lemma_pattern.first_forms
             if first is None:
-                return None
-            forms |= first
-        return frozenset(forms)
+                open_ended.append(position)
+                continue
+            for form in first:
+                by_form.setdefault(form, []).append(position)
+        return {form: tuple(p) for form, p in by_form.items()}, tuple(open_ended)
 
     def _counts(self, negated: bool, question: bool, condition: bool) -> bool:
         if self.only_questions and not question:
@@ -223,11 +243,15 @@ class TicketText(_Model):
 # --- findings ------------------------------------------------------------------------------
 
 class Finding(_Model):
-    """What every audit returns: the rule id, one sentence for reports, the quoted evidence."""
+    """What every audit returns: the rule id, one sentence for reports, the quoted evidence;
+    `decided_by` says whether a hand-written rule or the learned model made it, `model_score`
+    is the model's confidence when it did."""
 
     rule: str
     summary: str
     evidence: list[str]
+    decided_by: Literal["rules", "model"] = "rules"
+    model_score: float | None = None
 
 
 class PriorityFinding(Finding):
@@ -289,9 +313,17 @@ class PriorityAuditConfig(_Model):
     levels: list[str] = Field(min_length=2)  # highest first
     signals: dict[str, PhraseSet]
     rules: list[PriorityRule]
+    # level -> signals that forbid the model from suggesting it (the rules' evidence wins)
+    model_vetoes: dict[str, list[str]] = {}
 
     @model_validator(mode="after")
     def _check_references(self) -> PriorityAuditConfig:
+        for level, names in self.model_vetoes.items():
+            if level not in self.levels:
+                raise ValueError(f"model_vetoes: unknown priority '{level}'; known: {', '.join(self.levels)}")
+            for name in names:
+                if name not in self.signals:
+                    raise ValueError(f"model_vetoes.{level}: unknown signal '{name}'; known: {', '.join(self.signals)}")
         for rule in self.rules:
             for name in (n for ref in (*rule.all_of, *rule.any_of, *rule.none_of) for n in ref.split("|")):
                 if name not in self.signals:
@@ -361,21 +393,54 @@ class ToneConfig(_Model):
     letters: Regex = _compile("[а-яё]")
     ignore: PhraseSet = PhraseSet()
     courtesy: PhraseSet = PhraseSet()
+    # Short capitals (ЦБ, НДС) are removed before the share is counted but can still be part of
+    # a shouted phrase: `caps_phrase` finds words in capitals in a row (after `ignore`), which
+    # shout when they hold `caps_phrase_letters` letters and a word of `caps_phrase_word`.
+    acronyms: PhraseSet = PhraseSet()
+    caps_phrase: Regex | None = None
+    caps_phrase_letters: int = Field(default=10, ge=2)
+    caps_phrase_word: int = Field(default=5, ge=2)
 
 
 class DelayComplaintConfig(_Model):
+    """`phrases` count anywhere; `questions` only inside a question («Есть подвижки?», «Что по
+    срокам?»: asked, they are about our processing; told, they are not)."""
+
     phrases: PhraseSet
+    questions: PhraseSet = PhraseSet(only_questions=True)
+    model_vetoes: PhraseSet = PhraseSet()  # where these match, the model may not add a complaint
+
+
+class ModelConfig(_Model):
+    """The learned model beside the rules: its weights file (relative to this package unless
+    absolute) and, per audit, whether it may add findings the rules did not make. The score
+    thresholds are the builder's, stored with the weights (chosen on out-of-fold scores)."""
+
+    file: str = "audit_model.json"
+    complaint: bool = True
+    shouting: bool = True
+    priority: bool = True
+
+    def learned(self) -> LearnedModel:
+        return self._learned
+
+    @cached_property
+    def _learned(self) -> LearnedModel:
+        path = Path(self.file)
+        return load_model(path if path.is_absolute() else DEFAULT_RULES_PATH.parent / path)
 
 
 class AuditConfig(_Model):
     """The whole of audit_rules.yaml. `vocabulary` names word lists that lemma patterns use
-    as `@name` (third parties, components…), expanded when the file is loaded."""
+    as `@name` (third parties, components…), expanded when the file is loaded. `model`: the
+    learned half (None: rules only)."""
 
     vocabulary: dict[str, list[str]] = {}
     priority: PriorityAuditConfig
     completeness: CompletenessConfig
     tone: ToneConfig = ToneConfig()
     delay_complaint: DelayComplaintConfig
+    model: ModelConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -434,7 +499,56 @@ def audit_priority(ticket: TicketText, cfg: AuditConfig) -> PriorityFinding | No
                      f"({rule.explanation}; правило {rule.id})"),
             evidence=_dedupe(evidence), current=current, suggested=rule.suggest, direction=direction,
             matched_rule=rule.id, explanation=rule.explanation)
-    return None
+    if cfg.model is None or not cfg.model.priority:
+        return None
+    learned = cfg.model.learned()
+    distribution = learned.heads["priority"].distribution(features(text))
+    return _priority_by_model(text, current, distribution, learned.thresholds["priority"], cfg, found)
+
+
+def model_priority(text: str, current: str, distribution: dict[str, float], threshold: float,
+                   cfg: AuditConfig, found: dict[str, list[str]] | None = None) -> tuple[str, float] | None:
+    """The level the model suggests and its score, or None: no rule matched, and the model is
+    confident, names a real level other than the client's, and no rule signal in the text
+    speaks against that level (`priority.model_vetoes`). The builder calls this too, so the
+    thresholds are chosen on the very decision the audit makes. `found`: signals already found
+    in `text` by the rules (name -> fragments), reused rather than searched again."""
+    found = {} if found is None else found
+
+    def hits(reference: str) -> list[str]:
+        if reference not in found:
+            found[reference] = cfg.priority.signals[reference].find(text)
+        return found[reference]
+
+    suggested, score = max(distribution.items(), key=lambda kv: kv[1])
+    if suggested not in cfg.priority.levels or _same_name(suggested, current) or score < threshold:
+        return None
+    if any(hits(signal) for signal in cfg.priority.model_vetoes.get(suggested, [])):
+        return None
+    return suggested, score
+
+
+def _priority_by_model(text: str, current: str, distribution: dict[str, float], threshold: float,
+                       cfg: AuditConfig, found: dict[str, list[str]]) -> PriorityFinding | None:
+    decided = model_priority(text, current, distribution, threshold, cfg, found)
+    if decided is None:
+        return None
+    suggested, score = decided
+    levels = cfg.priority.levels
+    head = cfg.model.learned().heads["priority"]  # type: ignore[union-attr]
+    fragment = head.evidence(text, head.classes.index(suggested))
+    explanation = (f"по словам обращения оно похоже на обращения с приоритетом «{suggested}», "
+                   f"оценка модели {_score(score)}")
+    direction: Literal["raise", "lower"] = "lower" if levels.index(suggested) > levels.index(current) else "raise"
+    return PriorityFinding(
+        summary=f"Приоритет «{current}» не соответствует описанию: предлагается «{suggested}» ({explanation})",
+        evidence=[quote(fragment)], current=current, suggested=suggested, direction=direction,
+        matched_rule="model", explanation=explanation, decided_by="model", model_score=round(score, 2))
+
+
+def _score(value: float) -> str:
+    """0.91 as Russian writes it: «0,91»."""
+    return f"{value:.2f}".replace(".", ",")
 
 
 def audit_completeness(ticket: TicketText, cfg: AuditConfig) -> CompletenessFinding | None:
@@ -473,6 +587,7 @@ def audit_completeness(ticket: TicketText, cfg: AuditConfig) -> CompletenessFind
 
 
 _EXCLAMATIONS = re.compile(r"[!?]*!(?:[!?1]*!)?")
+_LOUD = re.compile(r"!!|[А-ЯЁ]{2,}[^\w\n]+[А-ЯЁ]{2,}")
 
 
 def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
@@ -482,6 +597,9 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
     evidence: list[str] = []
     cleaned = fold(text)
     for pattern in tone.ignore.patterns:
+        cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
+    phrase = _shouted_phrase(text, cleaned, tone)
+    for pattern in tone.acronyms.patterns:
         cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
     cased = tone.letters.findall(cleaned)
     share: Decimal | None = None
@@ -493,6 +611,9 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
             shouting = True
             evidence.append(f"заглавных букв {upper} из {len(cased)} ({share:.0%}): "
                             f"{quote(_loudest_line(text))}")
+    if phrase and not shouting:
+        shouting = True
+        evidence.append(f"фраза заглавными буквами: {quote(phrase)}")
     runs = [m for m in _EXCLAMATIONS.finditer(text)
             if m.group().count("!") >= tone.exclamation_run and not _courteous(text, m.start(), tone)]
     for match in runs[:3]:
@@ -500,11 +621,40 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         fragment = text[max(line_start, match.start() - 40):match.end()]
         evidence.append(f"восклицательные знаки: {quote(fragment)}")
     if not shouting and not runs:
-        return None
+        # The regulation names «верхнего регистра и множества восклицательных знаков»: the model
+        # is asked only about a text with two words in capitals in a row or «!!».
+        score = _model_score(cfg, "shouting", text) if _LOUD.search(text) else None
+        if score is None:
+            return None
+        fragment = cfg.model.learned().heads["shouting"].evidence(text)  # type: ignore[union-attr]
+        return ToneFinding(summary=f"Обращение написано в повышенном тоне (оценка модели {_score(score)})",
+                           evidence=[f"оценка модели {_score(score)}: {quote(fragment)}"], uppercase_share=share,
+                           exclamation_runs=0, decided_by="model", model_score=round(score, 2))
     parts = (["текст набран в основном заглавными буквами"] if shouting else []) + (
         [f"серий из {tone.exclamation_run}+ восклицательных знаков: {len(runs)}"] if runs else [])
     return ToneFinding(summary="Обращение написано в повышенном тоне: " + ", ".join(parts),
                        evidence=evidence, uppercase_share=share, exclamation_runs=len(runs))
+
+
+def _model_score(cfg: AuditConfig, head: Literal["complaint", "shouting"], text: str) -> float | None:
+    """The model's probability for `head` when it reaches the builder's threshold, else None."""
+    if cfg.model is None or not getattr(cfg.model, head) or not text.strip():
+        return None
+    learned = cfg.model.learned()
+    score = learned.heads[head].probability(features(text))
+    return score if score >= learned.thresholds[head] else None
+
+
+def _shouted_phrase(text: str, cleaned: str, tone: ToneConfig) -> str:
+    """The first run of words in capitals long enough to be shouting, as the client wrote it."""
+    if tone.caps_phrase is None:
+        return ""
+    for match in tone.caps_phrase.finditer(cleaned):
+        words = [w for w in re.split(r"[^\w]+", match.group()) if w]
+        letters = sum(len(w) for w in words)
+        if len(words) >= 2 and letters >= tone.caps_phrase_letters and max(map(len, words)) >= tone.caps_phrase_word:
+            return text[match.start():match.end()]
+    return ""
 
 
 def _courteous(text: str, offset: int, tone: ToneConfig) -> bool:
@@ -522,11 +672,18 @@ def _loudest_line(text: str) -> str:
 def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaintFinding | None:
     """A client comment complaining that we are slow (the portal's «Пожаловаться на задержку»
     or the same in words). Truthy when it is one."""
-    hits = cfg.delay_complaint.phrases.find(comment_body)
-    if not hits:
+    hits = cfg.delay_complaint.phrases.find(comment_body) or cfg.delay_complaint.questions.find(comment_body)
+    if hits:
+        return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
+                                     evidence=[quote(h) for h in hits])
+    score = _model_score(cfg, "complaint", comment_body)
+    if score is None or cfg.delay_complaint.model_vetoes.find(comment_body):
         return None
-    return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
-                                 evidence=[quote(h) for h in hits])
+    fragment = cfg.model.learned().heads["complaint"].evidence(comment_body)  # type: ignore[union-attr]
+    return DelayComplaintFinding(summary=f"Клиент жалуется на задержку (оценка модели {_score(score)}): "
+                                         f"{quote(fragment)}",
+                                 evidence=[f"оценка модели {_score(score)}: {quote(fragment)}"],
+                                 decided_by="model", model_score=round(score, 2))
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:

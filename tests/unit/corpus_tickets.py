@@ -1,8 +1,10 @@
-"""The labelled corpus of tests/data/audit_corpus.yaml and how the audits are scored on it.
+"""The labelled corpus of tests/data/audit_corpus.yaml (and its batch files) and how the audits
+are scored on it.
 
-Shared by tests/unit/test_text_audits.py (floors) and bench/audits.py (before/after tables).
-Scoring takes the audits module as a parameter so the bench can score today's module and the
-one before issue 12 side by side.
+Shared by tests/unit/test_text_audits.py (floors), bench/audits.py (before/after tables) and
+scripts/build_audit_model.py (trains on tuning batches only). The split is by batch: every entry
+carries its batch's role, `tuning` or `unseen`. Scoring takes the audits module as a parameter
+so the bench can score today's module and the baseline side by side.
 """
 
 from __future__ import annotations
@@ -21,13 +23,27 @@ LEVELS = ("Блокер", "Критический", "Высокий", "Сред�
 CANNOT_TELL = "cannot tell"
 NO_FLAG = "—"
 CHECKS = ("order_numbers", "account", "page_link", "browser_version", "gds_screenshots")
+Role = Literal["tuning", "unseen"]
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    file: str | None  # None: the entries of the corpus file itself
+    role: Role
+    written: str
+    brief: str
+    author: str = ""
 
 
 class Entry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
-    split: Literal["dev", "holdout"]
+    batch: str = "b00"
+    split: Role = "tuning"  # the batch's role, set by load_corpus
+    why: str | None = None
     kind: Literal["ticket", "comment"]
     complaint: bool
     shouting: bool
@@ -53,18 +69,48 @@ class Entry(BaseModel):
 
 
 class Corpus(BaseModel):
-    entries: list[Entry] = Field(min_length=1)
+    why_codes: dict[str, str]
+    batches: list[Batch] = Field(min_length=1)
+    entries: list[dict[str, Any]] = Field(min_length=1)
+
+
+class BatchFile(BaseModel):
+    defaults: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = Field(min_length=1)
+
+
+def load_batches(path: Path = CORPUS_PATH) -> list[Batch]:
+    return Corpus.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).batches
 
 
 def load_corpus(path: Path = CORPUS_PATH) -> list[Entry]:
-    entries = Corpus.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).entries
+    """Every entry of every batch, each with its batch id and role (`split`)."""
+    corpus = Corpus.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    entries: list[Entry] = []
+    for batch in corpus.batches:
+        if batch.file is None:
+            raw, defaults = corpus.entries, {}
+        else:
+            batch_file = BatchFile.model_validate(
+                yaml.safe_load((path.parent / batch.file).read_text(encoding="utf-8")))
+            raw, defaults = batch_file.entries, batch_file.defaults
+        for item in raw:
+            entry = Entry.model_validate({**defaults, **item, "batch": batch.id, "split": batch.role})
+            if batch.file is not None and not entry.id.startswith(batch.id):
+                raise ValueError(f"{batch.file}: entry {entry.id} does not start with its batch id {batch.id}")
+            if entry.why is not None and entry.why not in corpus.why_codes:
+                raise ValueError(f"{path}: entry {entry.id}: unknown why code {entry.why!r}")
+            if entry.kind == "ticket" and (entry.tracker is None or entry.client is None or entry.priority is None):
+                raise ValueError(f"{path}: ticket {entry.id} needs tracker, client and priority")
+            if entry.kind == "ticket" and batch.file is None and entry.missing is None:
+                raise ValueError(f"{path}: ticket {entry.id} of the corpus file needs missing")
+            if entry.kind == "ticket" and batch.file is not None and entry.why is None:
+                raise ValueError(f"{batch.file}: ticket {entry.id} needs a why code for its priority")
+            entries.append(entry)
     ids = Counter(e.id for e in entries)
     duplicated = [i for i, n in ids.items() if n > 1]
     if duplicated:
         raise ValueError(f"{path}: duplicated ids {duplicated}")
-    for e in entries:
-        if e.kind == "ticket" and (e.tracker is None or e.client is None or e.priority is None or e.missing is None):
-            raise ValueError(f"{path}: ticket {e.id} needs tracker, client, priority and missing")
     return entries
 
 
@@ -111,6 +157,13 @@ class PriorityScore:
     per_class: dict[str, Binary] = field(default_factory=lambda: {level: Binary() for level in LEVELS})
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (expected, suggested)
     wrong: list[str] = field(default_factory=list)
+    misfit_flags: int = 0       # flags on tickets whose priority is indeed wrong
+    right_suggestions: int = 0  # … of which the suggested level is the regulation's
+
+    @property
+    def suggestion_right(self) -> float:
+        """Of the flags raised on a real misfit, the share whose suggested priority is right."""
+        return self.right_suggestions / self.misfit_flags if self.misfit_flags else 1.0
 
 
 @dataclass
@@ -164,13 +217,18 @@ def score(audits: ModuleType, cfg: Any, entries: list[Entry]) -> Scores:
         p = scores.priority
         p.confusion[(expected if expected != NO_FLAG else NO_FLAG, suggested)] += 1
         right = expected != NO_FLAG and suggested == expected
+        if finding is not None and expected != NO_FLAG:
+            p.misfit_flags += 1
+            p.right_suggestions += right
         if finding is not None and not right:
             p.wrong.append(f"{entry.id}: {entry.client}->{suggested} ({finding.matched_rule}), label {entry.priority}")
         _count(p.flags, entry.id, finding is not None, expected != NO_FLAG, right)
         for level in LEVELS:
             _count(p.per_class[level], entry.id, suggested == level, expected == level, right)
+        if entry.missing is None:  # completeness not labelled in this batch
+            continue
         completeness = audits.audit_completeness(ticket, cfg)
         got = {m.check for m in completeness.missing} if completeness is not None else set()
         for check in CHECKS:
-            scores.completeness[check].add(entry.id, check in (entry.missing or []), check in got)
+            scores.completeness[check].add(entry.id, check in entry.missing, check in got)
     return scores
