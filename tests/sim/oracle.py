@@ -64,6 +64,7 @@ class Act:
     press: bool = False          # «Пожаловаться на задержку» pressed
     rule: str | None = None
     sla: str | None = None
+    file: bool = False           # the public word is a file with no text (the oracle counts it the same)
 
 
 @dataclass(frozen=True)

@@ -285,11 +285,11 @@ class Shard:
         for act in sim.acts:  # a long ticket's pre-history
             self._write(rid, act)
 
-    def _write(self, rid: int, act: o.Act, label: str = "") -> None:
+    def _write(self, rid: int, act: o.Act) -> None:
         user = CLIENT if act.who == "client" else SUPPORT
         if act.press:
             self.fake.press(rid, act.at, user=user)
-        elif act.public and not act.status and act.who == "client" and label == "file":
+        elif act.file:
             self.fake.attach(rid, act.at, user=user)
         else:
             text = "Комментарий" if act.public else ("Внутренняя заметка" if act.private else "")
@@ -310,9 +310,10 @@ class Shard:
         if not fits:
             return
         act = o.Act(at=move.at, who=move.who, public=move.kind in ("comment", "file"),  # type: ignore[arg-type]
-                    status=move.status, private=move.kind == "private", press=move.kind == "press")
+                    status=move.status, private=move.kind == "private", press=move.kind == "press",
+                    file=move.kind == "file")
         sim.acts.append(act)
-        self._write(self._redmine_id[sim.id], act, move.kind)
+        self._write(self._redmine_id[sim.id], act)
         self.tally.human_acts += 1
 
     # --- the sweeps and the checker -------------------------------------------------------
@@ -393,7 +394,8 @@ class Shard:
                                                    "sla": action.sla, "deadline": action.deadline,
                                                    "reason": action.reason},
             "history": [(a.at.astimezone(o.MOSCOW).isoformat(timespec="seconds"), a.who,
-                         "public" if a.public else "private" if a.private else "press" if a.press else "",
+                         "file" if a.file else "public" if a.public else "private" if a.private else
+                         "press" if a.press else "",
                          a.status or "", a.rule or "", a.sla or "") for a in sim.acts if a.at < tick],
             **extra})
 
