@@ -23,7 +23,7 @@ from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Outcome, Plan
 from policies.config import Policies, load_policies
 from policies.engine import DEFAULT_WORKERS, apply_saved_plan, default_state_dir, plan_sweep, run_sweep
-from policies.registry import registered_rules
+from policies.rules import registered_rules
 from policies.sla_report import build_sla_report
 from policies.text_audits import AuditConfig, load_audit_config
 
