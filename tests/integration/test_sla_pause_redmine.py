@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.integration import test_sweep_redmine as harness
-from tests.integration.test_sweep_redmine import World, writes
+from tests.integration.test_sweep_redmine import World, sweep_marks, writes
 
 pytestmark = pytest.mark.redmine
 live, people, world = harness.live, harness.people, harness.world
@@ -53,4 +53,4 @@ def test_analysis_clock_pauses_in_feedback(world: World) -> None:
     assert code == 3, result  # done, and the breach needs attention
     assert writes(result) == [("sla-analysis", issue, "ok")]
     note = world.issue(issue)["journals"][-1]
-    assert note["private_notes"] is True and "[helpdesk:sla-analysis:breached]" in note["notes"]
+    assert note["private_notes"] is True and "[helpdesk:sla-analysis:breached]" in sweep_marks(note)

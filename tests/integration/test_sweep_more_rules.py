@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.integration import test_sweep_redmine as harness
-from tests.integration.test_sweep_redmine import BASE, World, scoped_policies, writes
+from tests.integration.test_sweep_redmine import BASE, World, scoped_policies, sweep_marks, writes
 
 pytestmark = pytest.mark.redmine
 # the harness's fixtures, by name (pytest finds fixtures in the module's namespace)
@@ -23,7 +23,7 @@ live, people, world = harness.live, harness.people, harness.world
 
 def marked(world: World, issue: int, rule: str) -> list[dict]:
     """The journals of `issue` that carry `rule`'s marker."""
-    return [j for j in world.issue(issue)["journals"] if f"[helpdesk:{rule}:" in (j["notes"] or "")]
+    return [j for j in world.issue(issue)["journals"] if f"[helpdesk:{rule}:" in sweep_marks(j)]
 
 
 def test_stale_year_close_once_and_not_when_the_client_answered(world: World) -> None:
@@ -74,7 +74,7 @@ def test_delay_complaint_escalates_once_and_neutral_comment_does_nothing(world: 
     assert code == 0 and writes(result) == [("delay-complaint", complaint, "ok")], result
     notes = marked(world, complaint, "delay-complaint")
     assert len(notes) == 1 and notes[0]["private_notes"] is True
-    assert f"[helpdesk:delay-complaint:{angry}]" in notes[0]["notes"]
+    assert f"[helpdesk:delay-complaint:{angry}]" in sweep_marks(notes[0])
     assert marked(world, neutral, "delay-complaint") == [] and marked(world, quoted, "delay-complaint") == []
     code, again = world.sweep("run", now, *only)
     assert code == 0, again

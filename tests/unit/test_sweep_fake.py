@@ -59,9 +59,11 @@ class FakeRedmine:
         return issue_id
 
     def journal(self, issue_id: int, at: datetime, *, user: int = SUPPORT, notes: str = "",
-                private: bool = False, status: str | None = None, fields: dict[int, str] | None = None) -> int:
+                private: bool = False, status: str | None = None, fields: dict[int, str] | None = None,
+                files: tuple[str, ...] = ()) -> int:
         issue = self.issues[issue_id]
-        details = []
+        details: list[dict[str, Any]] = [{"property": "attachment", "name": str(900 + n), "old_value": None,
+                                          "new_value": name} for n, name in enumerate(files)]
         for field_id, value in (fields or {}).items():
             current = next((f for f in issue["custom_fields"] if f["id"] == field_id), None)
             if current is None:
