@@ -129,3 +129,29 @@ def load_policies(path: Path | None = None) -> Policies:
 
 def parse_policies(text: str, *, source: str = "policies.yaml") -> Policies:
     return _resolve(load_yaml_model(text, PoliciesFile, source=source, check=_rule_problems), source, text)
+
+
+def local_choices(policies: Policies) -> dict[str, list[str]]:
+    """The choices of ours in force that the regulation does not make (issue 18.5), so that
+    `sweep rules` and policies/README can say "local, not the regulation": "settings" and
+    one list per enabled rule id (empty lists when the file follows the regulation only)."""
+    settings = policies.settings
+    found: dict[str, list[str]] = {"settings": [], **{rule_id: [] for rule_id in policies.rules}}
+    if settings.calendar.holidays:
+        found["settings"].append(f"settings.calendar.holidays: {len(settings.calendar.holidays)} date(s) stop "
+                                 "the clocks (the regulation: support works «ежедневно»)")
+    for priority in ("Блокер", "Критический"):
+        if settings.sla.analysis.get(priority) is not None:
+            found["settings"].append(f"settings.sla.analysis.{priority}: a budget (the regulation gives no "
+                                     "number: «с максимально возможным приоритетом»)")
+    stale = policies.rules.get("stale-year-close")
+    if stale is not None and stale.params.after_days is not None:
+        found[stale.id].append(f"after_days: {stale.params.after_days:g} (the regulation: «через 1 год», "
+                               "the same date next year)")
+    if stale is not None and stale.params.wait_days is not None:
+        found[stale.id].append(f"wait_days: {stale.params.wait_days:g} (the regulation sets no wait)")
+    analysis = policies.rules.get("sla-analysis")
+    if analysis is not None and analysis.params.stop_statuses:
+        found[analysis.id].append(f"stop_statuses: {', '.join(analysis.params.stop_statuses)} (the regulation "
+                                  "ends the analysis with support's message about the next steps)")
+    return found

@@ -6,10 +6,12 @@ Redmine in tests/integration/test_sweep_sense.py.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 
 from policies.config import Policies, load_policies, parse_policies
@@ -240,3 +242,25 @@ def _replay(fake: FakeRedmine, issue: int) -> FakeRedmine:
     earlier.issues[issue]["journals"] = earlier.issues[issue]["journals"][:-1]
     earlier.issues[issue]["updated_on"] = fake.issues[issue]["updated_on"]
     return earlier
+
+
+def test_point5_sweep_rules_marks_every_local_choice(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """18.5: the bundled file has no local choice; each one switched on is named as LOCAL."""
+    import cli
+
+    assert cli.main(["sweep", "rules", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["local"] == [] and all(r["local"] == [] for r in doc["rules"])
+    text = YAML.replace("holidays: []", "holidays: [2027-01-01]").replace(
+        "Блокер: null", "Блокер: {duration: PT4H, round_the_clock: true}").replace(
+        "params: {after_days: null, wait_days: null}", "params: {after_days: 365, wait_days: 5}").replace(
+        "stop_statuses: []", "stop_statuses: [Закрыто]")
+    local = tmp_path / "local.yaml"
+    local.write_text(text, encoding="utf-8")
+    assert cli.main(["sweep", "rules", "--format", "json", "--policies", str(local)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rules = {r["id"]: r["local"] for r in doc["rules"]}
+    assert len(doc["local"]) == 2 and "ежедневно" in doc["local"][0] and "Блокер" in doc["local"][1]
+    assert len(rules["stale-year-close"]) == 2 and len(rules["sla-analysis"]) == 1
+    assert cli.main(["sweep", "rules", "--policies", str(local)]) == 0
+    assert capsys.readouterr().out.count("LOCAL (not the regulation)") == 5
