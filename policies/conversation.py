@@ -145,6 +145,15 @@ class Conversation:
             a.side == "support" or (a.side == "tool" and a.rule != REMINDER_RULE))]
         return later[-1] if later else entry
 
+    def awaited(self) -> Literal["client", "support"] | None:
+        """Who owes the next public word: the client (a standing request), support (the
+        client spoke last), or nobody the rules wait on (closed, or no word yet)."""
+        if self.status == self.statuses.closed:
+            return None
+        if self.client_spoke_last():
+            return "support"
+        return "client" if self.request() is not None else None
+
     def reminders_after(self, act: Act) -> list[Act]:
         return [a for a in self.acts if a.side == "tool" and a.rule == REMINDER_RULE and a.order > act.order]
 

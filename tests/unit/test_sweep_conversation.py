@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from helpdesk_core.errors import ConfigError
+from helpdesk_core.provision import MARKER_FIELD
 from policies.config import Policies, load_policies, parse_policies
 from policies.context import Directory
 from policies.conversation import Conversation
@@ -21,7 +23,7 @@ from policies.engine import apply_plan, plan_sweep
 from policies.issues import IssueView
 from policies.rules import days_genitive_ru, one_year_after
 from policies.text_audits import load_audit_config
-from tests.unit.test_sweep_fake import ADMIN, CLIENT, MARKER, SUPPORT, FakeRedmine
+from tests.unit.test_sweep_fake import ADMIN, CLIENT, CUSTOM_FIELDS, MARKER, SUPPORT, FakeRedmine
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -73,9 +75,12 @@ def test_point1_a_reply_that_is_only_a_file_is_a_reply() -> None:
     fake = FakeRedmine(T0)
     issue = asked(fake, T0)
     fake.journal(issue, T0 + timedelta(days=1), user=CLIENT, files=("screenshot.png",))
-    assert conversation(fake, issue).client_spoke_last()
+    assert conversation(fake, issue).client_spoke_last() and conversation(fake, issue).awaited() == "support"
+    silent = asked(fake, T0)
+    assert conversation(fake, silent).awaited() == "client"
     for days in (5, 6, 11, 20):
-        assert acts(fake, T0 + timedelta(days=days, hours=1)) == [("client-reply-resume", issue, "set-status")]
+        assert [a for a in acts(fake, T0 + timedelta(days=days, hours=1)) if a[1] == issue] == [
+            ("client-reply-resume", issue, "set-status")]
     # the same file in verification: no "no remarks" close either
     checked = fake.add_issue(created=T0)
     fake.journal(checked, T0, user=SUPPORT, notes="Исправлено, проверьте", status=VERIFY)
@@ -264,3 +269,25 @@ def test_point5_sweep_rules_marks_every_local_choice(capsys: pytest.CaptureFixtu
     assert len(rules["stale-year-close"]) == 2 and len(rules["sla-analysis"]) == 1
     assert cli.main(["sweep", "rules", "--policies", str(local)]) == 0
     assert capsys.readouterr().out.count("LOCAL (not the regulation)") == 5
+
+
+def test_point7a_apply_writes_nothing_without_the_marker_field() -> None:
+    """18.7a: fire-once depends on the field: without it (not provisioned) `apply` is a
+    configuration error before any write; on an issue where it is not enabled, that action
+    is an error and nothing is written there."""
+    fake = FakeRedmine(T0)
+    issue = asked(fake, T0)
+    fake.now = T0 + timedelta(days=5, hours=1)
+    plan = plan_sweep(fake, POLICIES, fake.now, only=["feedback-reminder"], audit=AUDIT)
+    fake.issues[issue]["custom_fields"] = []  # the field is not enabled on this issue
+    (outcome,) = apply_plan(fake, plan, POLICIES)  # type: ignore[arg-type]
+    assert outcome.outcome == "error" and "helpdesk provision" in outcome.reason and fake.stats.writes == 0
+    original = dict(CUSTOM_FIELDS)
+    try:
+        del CUSTOM_FIELDS[MARKER_FIELD]
+        with pytest.raises(ConfigError, match="helpdesk provision"):
+            apply_plan(fake, plan, POLICIES)  # type: ignore[arg-type]
+    finally:
+        CUSTOM_FIELDS.clear()
+        CUSTOM_FIELDS.update(original)
+    assert fake.stats.writes == 0
