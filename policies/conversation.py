@@ -125,9 +125,6 @@ class Conversation:
                 found = act
         return found
 
-    def status_changes_after(self, act: Act) -> list[Act]:
-        return [a for a in self.acts if a.status is not None and a.order > act.order]
-
     # --- what is awaited ------------------------------------------------------------------
     def request(self) -> Act | None:
         """What the client is asked to answer, while the issue waits for the client: the
