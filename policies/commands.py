@@ -21,9 +21,9 @@ from helpdesk_cli.terminal import safe
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Outcome, Plan
-from policies.config import Policies, load_policies
+from policies.config import Policies, load_policies, local_choices
 from policies.engine import DEFAULT_WORKERS, apply_saved_plan, default_state_dir, plan_sweep, run_sweep
-from policies.registry import registered_rules
+from policies.rules import registered_rules
 from policies.sla_report import build_sla_report
 from policies.text_audits import AuditConfig, load_audit_config
 
@@ -196,20 +196,26 @@ def rules_command(ctx: typer.Context, output: FormatOption = OutputFormat.text,
     session = session_from(ctx)
     session.refuse_csv(output, "sweep rules")
     loaded = load_policies(policies)
+    local = local_choices(loaded)
     items = []
     for rule_id, cls in registered_rules().items():
         resolved = loaded.rules.get(rule_id)
         items.append({"id": rule_id, "enabled": resolved is not None, "client_facing": cls.client_facing,
+                      "local": local.get(rule_id, []),
                       "actions": list(cls.actions), "configured_actions": list(resolved.actions) if resolved else [],
                       "params": resolved.params.model_dump(mode="json") if resolved else {},
                       "schema": cls.Params.model_json_schema(), "doc": inspect.cleandoc(cls.__doc__ or "")})
     if output is OutputFormat.json:
-        session.emit_json({"rules": items})
+        session.emit_json({"rules": items, "local": local["settings"]})
         return EXIT_OK
+    for choice in local["settings"]:
+        session.stdout.print(f"LOCAL (not the regulation): {choice}", markup=False, highlight=False)
     for item in items:
         state = "enabled" if item["enabled"] else "disabled"
         session.stdout.print(f"[bold]{item['id']}[/] ({state}; actions: {', '.join(item['configured_actions'])})",
                              highlight=False)
+        for choice in item["local"]:
+            session.stdout.print(f"LOCAL (not the regulation): {choice}", markup=False, highlight=False)
         session.stdout.print(item["doc"], markup=False, highlight=False)
         session.stdout.print("")
     return EXIT_OK

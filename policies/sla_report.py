@@ -17,9 +17,11 @@ from helpdesk_core.errors import ConfigError, NotFoundError
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.config import Policies
+from policies.context import Directory
+from policies.conversation import Conversation, Sides
 from policies.engine import DETAIL_INCLUDE, RedmineFacts, check_sla_budgets
 from policies.issues import IssueView
-from policies.rules import AnalysisParams
+from policies.rules import AnalysisParams, analysis_stopped_at
 
 RULES = ("sla-reaction", "sla-analysis")
 
@@ -34,9 +36,11 @@ class ClockRow:
 
 
 def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
-                   stop_statuses: list[str]) -> list[ClockRow]:
+                   stop_statuses: list[str], directory: Sides) -> list[ClockRow]:
     """Both clocks of one issue: reaction stops when it leaves «На рассмотрении», analysis when
-    it first reaches a stop status; analysis pauses in «Требует обратной связи»."""
+    support tells the client the next steps (rules.analysis_stopped_at, the rule's own test);
+    analysis pauses in «Требует обратной связи». A clock the policy leaves unmeasured
+    (Блокер/Критический analysis) has no row."""
     sla, calendar = policies.settings.sla, policies.settings.calendar.calendar()
     summary = issue.summary
     for clock in ("reaction", "analysis"):
@@ -50,12 +54,15 @@ def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
         left = next((c.at for c in issue.status_changes() if c.old == sla.reaction_status), None)
         result = sla.evaluate("reaction", summary.priority.name, calendar=calendar,
                               start=summary.created_on, now=now, stop=left)
-        rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
-    done = next((at for at, status in history if status in stop_statuses), None)
+        if result is not None:
+            rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
+    conv = Conversation.of(issue, directory, policies.settings.statuses)
+    done = analysis_stopped_at(conv, policies.settings, stop_statuses)
     pauses = pause_intervals(history, sla.analysis_pause_statuses, done or now)
     result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=summary.created_on,
                           now=now, pauses=pauses, stop=done)
-    rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
+    if result is not None:
+        rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
     return rows
 
 
@@ -74,12 +81,15 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
     analysis = policies.rules.get("sla-analysis")
     stop_statuses = (analysis.params.stop_statuses if analysis else AnalysisParams().stop_statuses)
     rows: list[ClockRow] = []
+    directory = Directory(gateway, policies.settings)
+    sweep_users = directory.sweep_users()
     for row in gateway.iterate("/issues.json", "issues", params):
         try:
             data = gateway.get(f"/issues/{row['id']}.json", {"include": DETAIL_INCLUDE})["issue"]
         except NotFoundError:
             continue  # deleted between the list and now
-        rows += evaluate_issue(IssueView.from_json(data, facts.status_names), policies, now, stop_statuses)
+        rows += evaluate_issue(IssueView.from_json(data, facts.status_names, sweep_users), policies, now,
+                               stop_statuses, directory)
     zone = policies.settings.calendar.calendar().zone
     return _report(rows, now, start, end, zone), sum(1 for r in rows if r.result.state is SlaState.BREACHED)
 

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from helpdesk_core.provision import MARKER_FIELD
 from tests.integration import test_sweep_redmine as harness
-from tests.integration.test_sweep_redmine import World, writes
+from tests.integration.test_sweep_redmine import World, sweep_marks, writes
 
 pytestmark = pytest.mark.redmine
 live, people, world = harness.live, harness.people, harness.world
@@ -27,7 +28,14 @@ def test_analysis_clock_pauses_in_feedback(world: World) -> None:
     created = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)
     issue = world.create_issue(priority="Высокий", subject="Не считается сбор")
     taken = world.update(issue, by=world.support, status="В работе")
-    asked = world.update(issue, by=world.support, notes="Пришлите номер заказа", status="Требует обратной связи")
+    # the sweep's completeness `ask` (the API key's user, its marker in the field) pauses the
+    # analysis; a support person's comment would end it (issue 18.4: the next steps were told)
+    fields = {f["name"]: int(f["id"]) for f in world.gw.get("/custom_fields.json")["custom_fields"]}
+    statuses = world.ids("/issue_statuses.json", "issue_statuses")
+    world.gw.put(f"/issues/{issue}.json", {"issue": {
+        "notes": "Пожалуйста, дополните обращение: номер заказа", "status_id": statuses["Требует обратной связи"],
+        "custom_fields": [{"id": fields[MARKER_FIELD], "value": f"[helpdesk:completeness-audit:ask-{issue}]"}]}})
+    asked = int(world.issue(issue)["journals"][-1]["id"])
     answer = world.update(issue, by=world.client, notes="Номер заказа 1234567")
     resumed = world.update(issue, by=world.support, status="В работе")
     back = datetime(2026, 11, 24, 10, 0, tzinfo=MSK)
@@ -52,5 +60,5 @@ def test_analysis_clock_pauses_in_feedback(world: World) -> None:
     code, result = world.sweep("run", datetime(2026, 11, 24, 17, 30, tzinfo=MSK), *only)
     assert code == 3, result  # done, and the breach needs attention
     assert writes(result) == [("sla-analysis", issue, "ok")]
-    note = world.issue(issue)["journals"][-1]
-    assert note["private_notes"] is True and "[helpdesk:sla-analysis:breached]" in note["notes"]
+    mark, note = world.issue(issue)["journals"][-2:]  # Redmine splits a private note from its field change
+    assert note["private_notes"] is True and "[helpdesk:sla-analysis:breached]" in sweep_marks(mark)

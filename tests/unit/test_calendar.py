@@ -119,8 +119,15 @@ def test_zero_budget_is_due_at_start() -> None:
     assert CAL.add_working_time(start, timedelta(0)) == start
 
 
-def test_urgent_analysis_is_four_hours_round_the_clock() -> None:
-    target = POLICY.target("analysis", "Критический")
+def test_urgent_analysis_has_no_number_unless_a_local_budget_is_set() -> None:
+    """Issue 18.5: «с максимально возможным приоритетом» is no number: unmeasured by default;
+    a local budget (here 4 h round the clock) is honoured when configured."""
+    assert POLICY.target("analysis", "Критический") is None and POLICY.target("analysis", "Блокер") is None
+    assert POLICY.evaluate("analysis", "Блокер", calendar=CAL, start=msk(2026, 3, 10, 22, 0),
+                           now=msk(2026, 3, 12, 22, 0)) is None
+    local = SlaPolicy.model_validate({"analysis": {"Критический": {"duration": "PT4H", "round_the_clock": True}}})
+    target = local.target("analysis", "Критический")
+    assert target is not None
     assert target.calendar_for(CAL).add_working_time(msk(2026, 3, 10, 22, 0), target.budget_for(CAL)) \
         == msk(2026, 3, 11, 2, 0)
 
