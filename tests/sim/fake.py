@@ -17,7 +17,7 @@ COUNTER = CUSTOM_FIELDS["Жалобы на задержку"]
 class SimRedmine(FakeRedmine):
     def add_issue(self, **kwargs: Any) -> int:
         issue_id = super().add_issue(**kwargs)
-        self.issues[issue_id]["custom_fields"] = [
+        self.issues[issue_id]["custom_fields"] += [
             {"id": BUTTON, "name": "Пожаловаться на задержку", "value": "0"},
             {"id": COUNTER, "name": "Жалобы на задержку", "value": "0"}]
         return issue_id
