@@ -118,10 +118,14 @@ def next_move(sim: Sim, now: datetime) -> Move | None:
             return Move(_days(sim, now, 0.1, 20), "client", rng.choice(["comment", "file"]), None, "after close")
         sim.done = True
         return None
-    if sim.pressed < 2 and rng.random() < 0.03 and status in (o.IN_WORK, o.NEW):
+    if sim.pressed < 2 and rng.random() < 0.06 and status in (o.IN_WORK, o.NEW):
         sim.pressed += 1
         return Move(_days(sim, now, 0.05, 2), "client", "press", None, "complains")
     if status == o.IN_WORK:
+        if rng.random() < 0.08:  # support's private note: the client sees nothing, no clock moves
+            return Move(_support_delay(sim, now, rng.uniform(5, 300)), "support", "private", None, "private note")
+        if rng.random() < 0.05 and (last is None or last.who != "client"):  # «any news?»
+            return Move(_days(sim, now, 0.1, 3), "client", "comment", None, "asks for news")
         if last is not None and last.who == "client" and sim.verdict == "ok-said":
             return Move(_support_delay(sim, now, rng.uniform(10, 600)), "support", "comment", o.CLOSED, "close on ok")
         if not sim.told:

@@ -24,7 +24,7 @@ def test_a_seeded_three_weeks_has_no_wrong_and_no_missed_action() -> None:
     table = rows(tally)
     assert tally.human_acts > 100 and sum(r["actions"] for r in table) > 30  # the world did live
     bad = [r for r in table if r["judged"] and (r["wrong"] or r["missed"] or r["clock_diff"])]
-    assert bad == [], (bad, tally.examples[:5])
+    assert bad == [], "\n".join([str(bad), *(str(e) for e in tally.examples[:6])])
 
 
 # --- the oracle on its own: a few readings pinned --------------------------------------------
@@ -103,7 +103,7 @@ class OneTicket(RuleBasedStateMachine):
         if self.sim.status() in (o.FEEDBACK, o.VERIFY):
             self._act("support", status=o.IN_WORK)
 
-    @rule(hours=st.sampled_from([0.5, 3, 20, 50, 100, 130]))
+    @rule(hours=st.sampled_from([0.5, 3, 20, 61, 121]))
     def time_passes(self, hours: float) -> None:
         until = self.now + timedelta(hours=hours)
         while self.tick <= until:
@@ -117,10 +117,11 @@ class OneTicket(RuleBasedStateMachine):
             return
         table = [r for r in rows(self.shard.tally) if r["judged"]]
         bad = [r for r in table if r["wrong"] or r["missed"] or r["clock_diff"]]
-        assert bad == [], (bad, self.shard.tally.examples)
+        assert bad == [], "\n".join([str(bad), *(str(e) for e in self.shard.tally.examples)])
 
 
 TestOneTicket = OneTicket.TestCase
-TestOneTicket.settings = settings(max_examples=40, stateful_step_count=12, deadline=None,
+# every simulated hour is 4 real sweeps: kept small so that shrinking ends in minutes
+TestOneTicket.settings = settings(max_examples=20, stateful_step_count=8, deadline=None,
                                   suppress_health_check=[HealthCheck.too_slow])
 pytest.mark.timeout(600)(TestOneTicket)
