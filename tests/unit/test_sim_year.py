@@ -125,3 +125,13 @@ TestOneTicket = OneTicket.TestCase
 TestOneTicket.settings = settings(max_examples=20, stateful_step_count=8, deadline=None,
                                   suppress_health_check=[HealthCheck.too_slow])
 pytest.mark.timeout(600)(TestOneTicket)
+
+
+def test_the_oracle_imports_nothing_from_the_rules() -> None:
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(o.__file__).read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not [m for m in imported if m.split(".")[0] in ("policies", "helpdesk_core", "tests")], imported
