@@ -318,9 +318,11 @@ def _default_analysis() -> dict[str, SlaTarget | None]:
     return {
         "Блокер": None,
         "Критический": None,
-        "Высокий": SlaTarget(working_days=Decimal(1)),
-        "Средний": SlaTarget(working_days=Decimal(3)),
-        "Низкий": SlaTarget(working_days=Decimal(5)),
+        # «в течение 1 дня … 3 дней … до 5 дней», «от 30 минут до 5 суток»: сутки, and support
+        # works every day, so the clock runs round the clock from the issue's acceptance
+        "Высокий": SlaTarget(duration=timedelta(days=1), round_the_clock=True),
+        "Средний": SlaTarget(duration=timedelta(days=3), round_the_clock=True),
+        "Низкий": SlaTarget(duration=timedelta(days=5), round_the_clock=True),
     }
 
 
@@ -328,8 +330,9 @@ class SlaPolicy(BaseModel):
     """Per-priority budgets, defaulting to the regulation.
 
     Reaction (leave «На рассмотрении»): Блокер/Критический 15 min 24/7, others 1 working
-    hour. Analysis: Высокий 1, Средний 3, Низкий 5 working days; paused while «Требует
-    обратной связи»; Блокер/Критический `None`: the regulation gives no number («с максимально
+    hour. Analysis: Высокий 1, Средний 3, Низкий 5 сутки (24 h each, round the clock: «до 5
+    суток», support works every day) from the acceptance; paused while «Требует обратной
+    связи»; Блокер/Критический `None`: the regulation gives no number («с максимально
     возможным приоритетом»), so they are not measured unless a local budget is configured.
     A priority listed with `None` is declared unmeasured; a priority not listed falls back to
     `*_fallback`; without a fallback it is an error, so a renamed priority is not silently

@@ -144,6 +144,11 @@ def local_choices(policies: Policies) -> dict[str, list[str]]:
         if settings.sla.analysis.get(priority) is not None:
             found["settings"].append(f"settings.sla.analysis.{priority}: a budget (the regulation gives no "
                                      "number: «с максимально возможным приоритетом»)")
+    for priority in ("Высокий", "Средний", "Низкий"):
+        target = settings.sla.analysis.get(priority)
+        if target is not None and not target.round_the_clock:
+            found["settings"].append(f"settings.sla.analysis.{priority}: counted in working time (the regulation: "
+                                     "«в течение … дней», «до 5 суток», support works «ежедневно»)")
     stale = policies.rules.get("stale-year-close")
     if stale is not None and stale.params.after_days is not None:
         found[stale.id].append(f"after_days: {stale.params.after_days:g} (the regulation: «через 1 год», "

@@ -490,6 +490,14 @@ class AnalysisParams(SlaParams):
                     "ends it with support's message about the next steps)")
 
 
+def analysis_started_at(conv: Conversation, settings: Settings) -> datetime | None:
+    """О1/О2: «принято в работу и передано на последующий анализ», then «на первичном анализе в
+    течение …»: the analysis clock starts when the issue is taken into work (leaves «На
+    рассмотрении»); a slow acceptance is the reaction clock's breach, not also this one's."""
+    taken = conv.taken_into_work(settings.sla.reaction_status)
+    return taken.at if taken is not None else None
+
+
 def analysis_stopped_at(conv: Conversation, settings: Settings, stop_statuses: Iterable[str]) -> datetime | None:
     """When the first analysis ended: О2 «сотрудник поддержки сообщит вам о дальнейших этапах
     работы», support's first public comment once the issue is taken into work; or, as a
@@ -509,7 +517,8 @@ class _SlaRule(Rule):
     templates = ("note",)
     clock: Literal["reaction", "analysis"] = "reaction"
 
-    def _result(self, ctx: RuleContext, summary: Summary, pauses: tuple = ()) -> SlaResult | None:
+    def _result(self, ctx: RuleContext, summary: Summary, pauses: tuple = (),
+                start: datetime | None = None) -> SlaResult | None:
         """The clock of one issue; a priority without a budget (an inactive one that
         engine.check_sla_budgets could not see) is a configuration error, never "no SLA"."""
         try:
@@ -520,7 +529,7 @@ class _SlaRule(Rule):
                               key=f"settings.sla.{self.clock}") from None
         return ctx.settings.sla.evaluate(self.clock, summary.priority.name,  # None: unmeasured
                                          calendar=ctx.settings.calendar.calendar(),
-                                         start=summary.created_on, now=ctx.now, pauses=pauses)
+                                         start=start or summary.created_on, now=ctx.now, pauses=pauses)
 
     def _flagged(self, ctx: RuleContext, result: SlaResult | None) -> bool:
         if result is None:
@@ -602,16 +611,20 @@ class SlaAnalysis(_SlaRule):
         return [Query(status_id="open", created_after_days=ctx.params.lookback_days)]
 
     def wants(self, ctx: RuleContext, summary: Summary) -> bool:
-        # Pauses only move the deadline later: not flagged without them means not flagged at all.
-        return summary.status.name not in ctx.params.stop_statuses and self._flagged(
-            ctx, self._result(ctx, summary))
+        # Not taken into work yet: no analysis clock (the reaction clock's business). Pauses and
+        # a start at acceptance only move the deadline later: not flagged from creation without
+        # pauses means not flagged at all.
+        result = self._result(ctx, summary)  # first: an unbudgeted priority is an error, whatever the status
+        return summary.status.name not in (*ctx.params.stop_statuses, ctx.settings.sla.reaction_status) and (
+            self._flagged(ctx, result))
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        history = issue.status_history()
-        if analysis_stopped_at(ctx.conversation(issue), ctx.settings, ctx.params.stop_statuses) is not None:
+        conv = ctx.conversation(issue)
+        start = analysis_started_at(conv, ctx.settings)
+        if start is None or analysis_stopped_at(conv, ctx.settings, ctx.params.stop_statuses) is not None:
             return []
-        pauses = tuple(pause_intervals(history, ctx.settings.sla.analysis_pause_statuses, ctx.now))
-        result = self._result(ctx, issue.summary, pauses)
+        pauses = tuple(pause_intervals(issue.status_history(), ctx.settings.sla.analysis_pause_statuses, ctx.now))
+        result = self._result(ctx, issue.summary, pauses, start)
         if not self._flagged(ctx, result) or result is None:
             return []
         return self._actions(ctx, issue, result, ctx.watchers_of(issue))

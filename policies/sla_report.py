@@ -21,7 +21,7 @@ from policies.context import Directory
 from policies.conversation import Conversation, Sides
 from policies.engine import DETAIL_INCLUDE, RedmineFacts, check_sla_budgets
 from policies.issues import IssueView
-from policies.rules import AnalysisParams, analysis_stopped_at
+from policies.rules import AnalysisParams, analysis_started_at, analysis_stopped_at
 
 RULES = ("sla-reaction", "sla-analysis")
 
@@ -37,8 +37,9 @@ class ClockRow:
 
 def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
                    stop_statuses: list[str], directory: Sides) -> list[ClockRow]:
-    """Both clocks of one issue: reaction stops when it leaves «На рассмотрении», analysis when
-    support tells the client the next steps (rules.analysis_stopped_at, the rule's own test);
+    """Both clocks of one issue: reaction stops when it leaves «На рассмотрении»; analysis starts
+    then (rules.analysis_started_at) and stops when support tells the client the next steps
+    (rules.analysis_stopped_at, the rule's own test);
     analysis pauses in «Требует обратной связи». A clock the policy leaves unmeasured
     (Блокер/Критический analysis) has no row."""
     sla, calendar = policies.settings.sla, policies.settings.calendar.calendar()
@@ -57,9 +58,12 @@ def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
         if result is not None:
             rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
     conv = Conversation.of(issue, directory, policies.settings.statuses)
+    start = analysis_started_at(conv, policies.settings)
+    if start is None:
+        return rows  # not taken into work yet: no analysis clock
     done = analysis_stopped_at(conv, policies.settings, stop_statuses)
     pauses = pause_intervals(history, sla.analysis_pause_statuses, done or now)
-    result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=summary.created_on,
+    result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=start,
                           now=now, pauses=pauses, stop=done)
     if result is not None:
         rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))

@@ -184,7 +184,8 @@ def test_priority_without_an_sla_budget_is_exit_2_or_the_declared_fallback(world
     has but the policies do not budget is a configuration error naming the key; a declared
     fallback measures it."""
     low = world.create_issue(priority="Низкий")
-    world.backdate(low, BASE, {})
+    taken = world.update(low, by=world.support, status="В работе")  # the analysis clock runs from here
+    world.backdate(low, BASE, {taken: BASE + timedelta(minutes=30)})
     doc = yaml.safe_load(world.policies.read_text(encoding="utf-8"))
     del doc["settings"]["sla"]["analysis"]["Низкий"]
     missing = tmp_path / "missing.yaml"

@@ -86,7 +86,8 @@ def test_json_compliance_per_priority_and_breaches(fake: tuple[FakeRedmine, dict
     breaches = {(r["issue"], r["rule"]): r for r in tables["Breached and at-risk clocks"]["rows"]}
     assert set(breaches) == {(ids["blocker_late"], "sla-reaction"), (ids["high_late"], "sla-analysis")}
     assert breaches[(ids["blocker_late"], "sla-reaction")]["deadline"] == "2026-11-24T03:15+03:00"
-    assert breaches[(ids["high_late"], "sla-analysis")]["deadline"] == "2026-11-20T19:00+03:00"
+    # 1 сутки from the acceptance at 10:30 (issue 18 F2/F3), not from creation in working hours
+    assert breaches[(ids["high_late"], "sla-analysis")]["deadline"] == "2026-11-21T10:30+03:00"
     metrics = {m["label"]: m["value"] for m in doc["summary"]}
     assert metrics["clocks"] == 8 and metrics["met"] == 5 and metrics["breached"] == 2
     assert metrics["compliance %"] == "71.4"

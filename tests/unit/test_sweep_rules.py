@@ -165,10 +165,12 @@ def test_analysis_time_in_feedback_is_not_counted() -> None:
                  fields={MARKER: f"[helpdesk:completeness-audit:ask-{issue}]"})
     fake.journal(issue, datetime(2026, 11, 24, 10, 0, tzinfo=MSK), user=CLIENT, notes="Вот данные")
     fake.journal(issue, datetime(2026, 11, 24, 10, 0, tzinfo=MSK), status="В работе")
-    # 2 h used before the pause, 7 h left from 24.11 10:00 -> due 17:00, not 23.11 19:00
-    actions = plan(fake, datetime(2026, 11, 24, 17, 30, tzinfo=MSK), "sla-analysis").actions
-    assert len(actions) == 1
-    assert datetime.fromisoformat(actions[0].deadline or "") == datetime(2026, 11, 24, 17, 0, tzinfo=MSK)
+    # 1 сутки from the acceptance (10:10): 1 h 50 min used before the pause, 22 h 10 min left
+    # from 24.11 10:00 -> due 25.11 08:10, not 24.11 10:10
+    assert plan(fake, datetime(2026, 11, 24, 17, 30, tzinfo=MSK), "sla-analysis").actions == ()
+    actions = plan(fake, datetime(2026, 11, 25, 8, 30, tzinfo=MSK), "sla-analysis").actions
+    assert len(actions) == 1 and actions[0].sla == "breached"
+    assert datetime.fromisoformat(actions[0].deadline or "") == datetime(2026, 11, 25, 8, 10, tzinfo=MSK)
     assert plan(fake, datetime(2026, 11, 24, 14, 0, tzinfo=MSK), "sla-analysis").actions == ()
 
 
@@ -296,7 +298,8 @@ def test_a_priority_without_a_budget_is_a_config_error_naming_the_key() -> None:
     text = (Path(__file__).parents[2] / "policies" / "policies.yaml").read_text(encoding="utf-8")
     fallback = parse_policies(text.replace("    at_risk_share: 0.8", "    analysis_fallback: {working_days: 2}\n"
                                                                      "    at_risk_share: 0.8"))
-    fake.add_issue(created=T0, priority="Срочный")
+    urgent = fake.add_issue(created=T0, priority="Срочный")
+    fake.journal(urgent, T0 + timedelta(minutes=5), status="В работе")  # taken into work: the clock runs
     actions = plan_sweep(fake, fallback, T0 + timedelta(days=3), only=["sla-analysis"], audit=AUDIT).actions
     assert [a.sla for a in actions] == ["breached"]
 
