@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine, table, write_result  # noqa: E402
 
-from tests.sim.world import rows, simulate  # noqa: E402
+from tests.sim.world import Tally, rows, simulate  # noqa: E402
 
 
 def main() -> int:
@@ -37,8 +37,16 @@ def main() -> int:
     args = parser.parse_args()
     load = os.getloadavg()
     started, cpu = time.perf_counter(), time.process_time()
+    done = {"tickets": 0}
+
+    def progress(shard: Tally) -> None:
+        done["tickets"] += shard.tickets
+        print(f"  shard: {shard.tickets} tickets, {shard.ticks} cron runs, {shard.cpu_s:.0f} s CPU "
+              f"({done['tickets']}/{args.tickets} tickets, {time.perf_counter() - started:.0f} s)",
+              file=sys.stderr, flush=True)
+
     tally = simulate(args.seed, args.tickets, args.days, processes=args.processes,
-                     shard_days=args.shard_days, long_share=args.long_share)
+                     shard_days=args.shard_days, long_share=args.long_share, progress=progress)
     wall = time.perf_counter() - started
     table_rows = rows(tally)
     print(table(["rule", "actions", "due", "wrong", "missed", "local", "clock>1min"],
@@ -46,11 +54,11 @@ def main() -> int:
                   r["missed"], r["local"], r["clock_diff"]] for r in table_rows]))
     print(f"{args.tickets} tickets over {args.days:g} days, seed {args.seed}: {tally.ticks} cron runs "
           f"(shard-runs summed), {tally.human_acts} acts of people, {wall:.1f} s wall on "
-          f"{args.processes} processes (load {load[0]:.1f} at start)")
+          f"{args.processes} processes, {tally.cpu_s:.0f} s CPU (load {load[0]:.1f} at start)")
     path = write_result("simulate_year", {
         "args": vars(args), "machine": machine(), "wall_s": round(wall, 1),
         "parent_cpu_s": round(time.process_time() - cpu, 1), "load_start": load, "load_end": os.getloadavg(),
-        "cron_runs": tally.ticks, "human_acts": tally.human_acts, "rules": table_rows,
+        "cron_runs": tally.ticks, "cpu_s": round(tally.cpu_s, 1), "human_acts": tally.human_acts, "rules": table_rows,
         "not_judged": dict(tally.not_judged), "examples": tally.examples})
     print(f"JSON: {path}")
     return 0 if all(r["wrong"] == 0 and r["missed"] == 0 for r in table_rows) else 1

@@ -196,6 +196,7 @@ class Tally:
     ticks: int = 0
     tickets: int = 0
     human_acts: int = 0
+    cpu_s: float = 0.0             # CPU of the shard processes (the sweeps, the fake, the oracle)
 
     def merge(self, other: Tally) -> None:
         for name in ("actions", "due", "wrong", "missed", "local", "not_judged"):
@@ -204,6 +205,7 @@ class Tally:
             self.clocks.setdefault(rule, set()).update(ids)
         self.examples += other.examples[: max(0, 40 - len(self.examples))]
         self.ticks += other.ticks
+        self.cpu_s += other.cpu_s
         self.tickets += other.tickets
         self.human_acts += other.human_acts
 
@@ -462,14 +464,20 @@ def _start(sim: Sim) -> datetime:
 
 
 def run_shard(seed: int, sims: list[Sim], end: datetime, policies: Policies | None = None) -> Tally:
-    return Shard(seed, sims, end, policies or load_policies()).run()
+    import time
+
+    cpu = time.process_time()
+    tally = Shard(seed, sims, end, policies or load_policies()).run()
+    tally.cpu_s = time.process_time() - cpu
+    return tally
 
 
 START = datetime(2027, 1, 1, tzinfo=UTC) - timedelta(hours=3)  # 1 January 2027, 00:00 Moscow
 
 
 def simulate(seed: int, tickets: int, days: float, *, processes: int = 1, shard_days: float = 7,
-             long_share: float = 0.01, tail_days: float = 40) -> Tally:
+             long_share: float = 0.01, tail_days: float = 40,
+             progress: Callable[[Tally], None] | None = None) -> Tally:
     """The whole world: `tickets` created over `days` from START, each shard run to its end
     (at most `tail_days` after the last creation), on `processes` processes."""
     sims = make_tickets(seed, tickets, START, days, long_share)
@@ -478,14 +486,23 @@ def simulate(seed: int, tickets: int, days: float, *, processes: int = 1, shard_
     total = Tally()
     if processes <= 1:
         for shard in shards:
-            total.merge(run_shard(seed, shard, end))
+            tally = run_shard(seed, shard, end)
+            total.merge(tally)
+            if progress is not None:
+                progress(tally)
         return total
     import multiprocessing
 
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        for tally in pool.starmap(run_shard, [(seed, shard, end) for shard in shards]):
+        for tally in pool.imap_unordered(_run_packed, [(seed, shard, end) for shard in shards]):
             total.merge(tally)
+            if progress is not None:
+                progress(tally)
     return total
+
+
+def _run_packed(args: tuple[int, list[Sim], datetime]) -> Tally:
+    return run_shard(*args)
 
 
 def rows(tally: Tally) -> list[dict[str, object]]:
