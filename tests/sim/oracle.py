@@ -327,9 +327,18 @@ def _sla(rule: str, acts: list[Act], deadline: datetime, ended: datetime | None,
 
 
 def _reaction(ticket: Ticket, acts: list[Act], now: datetime, out: Verdicts) -> None:
+    """The regulation defines the reaction twice: «принято в работу» (the issue leaves «На
+    рассмотрении») and «Реакция заключается в предоставлении подтверждения получения обращения»
+    (support's public word). Lenient between the two: a breach report is required only when
+    neither happened, allowed while the issue is still «На рассмотрении»."""
     deadline = reaction_deadline(ticket)
-    ended = accepted_at(ticket, acts)
-    _sla(REACTION, acts, deadline, ended if ended is not None and ended < now else None, now, out)
+    accepted = accepted_at(ticket, acts)
+    _sla(REACTION, acts, deadline, accepted if accepted is not None and accepted < now else None, now, out)
+    confirmed = next((a.at for a in acts if a.who == "support" and a.public), None)
+    due = out.dues[REACTION]
+    if confirmed is not None and confirmed < now and due.required:
+        out.dues[REACTION] = Due(REACTION, False, due.allowed, due.key, due.deadline,
+                                 breach_allowed=due.breach_allowed)
 
 
 ANALYSIS_DAYS = {"Высокий": 1, "Средний": 3, "Низкий": 5}
