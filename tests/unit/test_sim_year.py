@@ -16,15 +16,27 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from policies.config import load_policies
 from tests.sim import oracle as o
-from tests.sim.world import START, TICK, Shard, Sim, rows, simulate
+from tests.sim.world import START, TICK, Shard, Sim, Tally, rows, simulate
+
+
+def _assert_agrees(tally: Tally) -> list[dict[str, object]]:
+    table = rows(tally)
+    bad = [r for r in table if r["judged"] and (r["wrong"] or r["missed"] or r["clock_diff"])]
+    assert bad == [], "\n".join([str(bad), *(str(e) for e in tally.examples[:6])])
+    return table
 
 
 def test_a_seeded_three_weeks_has_no_wrong_and_no_missed_action() -> None:
     tally = simulate(seed=18, tickets=30, days=21, processes=1, long_share=0.0, tail_days=15)
-    table = rows(tally)
-    assert tally.human_acts > 100 and sum(r["actions"] for r in table) > 30  # the world did live
-    bad = [r for r in table if r["judged"] and (r["wrong"] or r["missed"] or r["clock_diff"])]
-    assert bad == [], "\n".join([str(bad), *(str(e) for e in tally.examples[:6])])
+    table = _assert_agrees(tally)
+    assert tally.human_acts > 100  # the world did live, and every rule but the year close acted
+    assert [r["rule"] for r in table if r["judged"] and not r["actions"]] == [o.YEAR_CLOSE]
+
+
+def test_tickets_a_year_old_close_on_their_anniversary_and_nothing_else_goes_wrong() -> None:
+    tally = simulate(seed=5, tickets=8, days=21, processes=1, long_share=1.0, tail_days=15)
+    table = _assert_agrees(tally)
+    assert next(r for r in table if r["rule"] == o.YEAR_CLOSE)["due"] >= 1
 
 
 # --- the oracle on its own: a few readings pinned --------------------------------------------
