@@ -99,12 +99,16 @@ def _records(table: Table, title: str | None, max_rows: int, columns: list[Colum
 
 def _chart(chart: Chart, console: Console) -> None:
     """Stacked bars add up; grouped bars (one per series, e.g. two rules' percentages) never do."""
+    def number(value: object) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
     if chart.kind == "stacked-bar" or len(chart.series) == 1:
-        bars = [(c, "", sum(Decimal(str(s.values[i])) for s in chart.series)) for i, c in enumerate(chart.categories)]
+        bars = [(c, "", sum(number(s.values[i]) or Decimal(0) for s in chart.series))
+                for i, c in enumerate(chart.categories)]
     else:
-        bars = [(c if j == 0 else "", s.name, Decimal(str(s.values[i])))
+        bars = [(c if j == 0 else "", s.name, number(s.values[i]))
                 for i, c in enumerate(chart.categories) for j, s in enumerate(chart.series)]
-    peak = max((v for _, _, v in bars), default=Decimal(0)) or Decimal(1)
+    peak = max((v for _, _, v in bars if v is not None), default=Decimal(0)) or Decimal(1)
     if chart.unit == "%":
         peak = max(peak, Decimal(100))
     width = max((len(c) for c in chart.categories), default=0)
@@ -113,8 +117,11 @@ def _chart(chart: Chart, console: Console) -> None:
     room = max(console.width - width - names - 14, 10)
     console.print(safe(chart.title, "bold"))
     for category, name, value in bars:
-        bar = "█" * int(Decimal(room) * value / peak)
         label = f"{name:<{names}} " if names else ""
+        if value is None:
+            console.print(safe(f"  {category:<{width}} {label} —"))
+            continue
+        bar = "█" * int(Decimal(room) * value / peak)
         console.print(safe(f"  {category:<{width}} {label}{bar} {format_value(value)}{unit}"))
 
 

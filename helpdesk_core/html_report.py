@@ -697,7 +697,7 @@ def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], 
         v = values[si][ci]
         y = y0 + si * (plot.bar_h + 2)
         x_a, x_b = sorted((plot.x_of(0), plot.x_of(v)))
-        label = display_number(s.values[ci])
+        label = display_number(s.values[ci]) if s.values[ci] is not None else "\u2014"
         tip = f"{category} \u2014 {s.name}: {label}{unit}" if s.name else f"{category}: {label}{unit}"
         text_x, anchor = (x_b + 5, "start") if v >= 0 else (x_a - 5, "end")
         parts.append(
@@ -726,7 +726,7 @@ def _render_chart(chart: Chart, ident: str, m: Messages, colours: list[str] | No
 
 def _chart_svg(chart: Chart, ident: str, colours: list[str], width: int, cls: str) -> str:
     stacked = chart.kind == "stacked-bar"
-    values = [[float(v) for v in s.values] for s in chart.series]
+    values = [[float(v) if v is not None else 0.0 for v in s.values] for s in chart.series]  # None: «—»
     totals = [sum(col) for col in zip(*values, strict=True)]
     shown = totals if stacked else [v for row in values for v in row]
     end_labels = [display_number(v) for v in shown]

@@ -29,6 +29,7 @@ RUSSIAN: Mapping[str, str] = {
     "aborted": "прервано",
     "interrupted": "прервано (Ctrl+C)",
     "HTML report: {path}": "HTML-отчёт: {path}",
+    "LOCAL (not the regulation): {choice}": "МЕСТНЫЙ ВЫБОР (не регламент): {choice}",
     "{title}: {rows} (all of them: --format json or --html FILE)":
         "{title}: {rows} (все: --format json или --html FILE)",
     "  … {hidden} more rows: use --format json or --html FILE":

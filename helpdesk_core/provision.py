@@ -18,6 +18,9 @@ NotificationSwitch = Literal["keep", "on", "off"]
 # custom field's default value so that `doctor` and `migrate plan` can see it.
 NOTIFICATIONS_MARKER_FIELD = "helpdesk: уведомления"
 REDMINE_DEFAULT_NOTIFIED_EVENTS = ["issue_added", "issue_updated"]
+# The sweep's fire-once markers travel in this issue field, set in the same PUT (journal) as the
+# sweep's note: only support roles (and administrators) see it, so clients neither read nor write it.
+MARKER_FIELD = "helpdesk: отметка сценария"
 
 _BODY = r"""
 changed = []
@@ -108,6 +111,25 @@ PAYLOAD['roles'].each do |key, spec|
   end
   roles[key] = save.call(role, "role #{spec['name']}")
 end
+
+# The sweep's marker field: on every tracker and project, visible to the support role only (a
+# client can neither see nor write it: its values in the sweep's journals are unforgeable).
+sweep_field = IssueCustomField.find_or_initialize_by(name: PAYLOAD['sweep_marker_field'])
+sweep_field.field_format = 'string' if sweep_field.new_record?
+sweep_field.is_for_all = true
+sweep_field.is_filter = false
+sweep_field.searchable = false
+sweep_field.visible = false
+sweep_field.description = 'helpdesk: the sweep marks what it did here (fire-once), out of the notes clients read'
+wanted_roles = [roles.fetch('support').id]
+wanted_trackers = trackers.values.map(&:id).sort
+if !sweep_field.new_record? &&
+   (sweep_field.role_ids.sort != wanted_roles || sweep_field.tracker_ids.sort != wanted_trackers)
+  changed << "custom field #{sweep_field.name} roles/trackers"
+end
+sweep_field.role_ids = wanted_roles
+sweep_field.tracker_ids = wanted_trackers
+save.call(sweep_field, "custom field #{sweep_field.name}")
 
 {'non_member' => Role.non_member, 'anonymous' => Role.anonymous}.each do |key, role|
   wanted = PAYLOAD['builtin_roles'][key].map(&:to_sym).sort
@@ -253,6 +275,7 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
         "client_readonly": client_readonly(mappings),
         "settings": settings,
         "marker_field": NOTIFICATIONS_MARKER_FIELD,
+        "sweep_marker_field": MARKER_FIELD,
     }
 
 

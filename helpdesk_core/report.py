@@ -109,7 +109,7 @@ class Series(_Model):
     """One named sequence of values, aligned with the chart's categories."""
 
     name: str
-    values: list[ChartValue]
+    values: list[ChartValue | None]  # None: nothing to measure there (shown as «—», never as 0)
 
 
 class Chart(_Model):
@@ -130,6 +130,8 @@ class Chart(_Model):
                     f"series {s.name!r} has {len(s.values)} values for {len(self.categories)} categories"
                 )
             for v in s.values:
+                if v is None:
+                    continue
                 if not math.isfinite(v):
                     raise ValueError(f"series {s.name!r}: {v} is not a finite number")
                 if self.kind == "stacked-bar" and v < 0:

@@ -19,7 +19,7 @@ from typing import Any
 
 from policies.actions import Action, Outcome, Plan
 from policies.config import Policies
-from policies.registry import registered_rules
+from policies.rules import registered_rules
 
 
 def approval_key(action: Action) -> tuple[Any, ...]:

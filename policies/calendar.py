@@ -306,20 +306,23 @@ class SlaTarget(BaseModel):
 ClockKind = Literal["reaction", "analysis"]
 
 _URGENT_REACTION = SlaTarget(duration=timedelta(minutes=15), round_the_clock=True)
-_URGENT_ANALYSIS = SlaTarget(duration=timedelta(hours=4), round_the_clock=True)
 
 
-def _default_reaction() -> dict[str, SlaTarget]:
+def _default_reaction() -> dict[str, SlaTarget | None]:
     return {"Блокер": _URGENT_REACTION, "Критический": _URGENT_REACTION}
 
 
-def _default_analysis() -> dict[str, SlaTarget]:
+def _default_analysis() -> dict[str, SlaTarget | None]:
+    # Блокер/Критический: «анализ проводится с максимально возможным приоритетом», no number:
+    # not measured (None). A budget for them is a local choice (policies.yaml).
     return {
-        "Блокер": _URGENT_ANALYSIS,
-        "Критический": _URGENT_ANALYSIS,
-        "Высокий": SlaTarget(working_days=Decimal(1)),
-        "Средний": SlaTarget(working_days=Decimal(3)),
-        "Низкий": SlaTarget(working_days=Decimal(5)),
+        "Блокер": None,
+        "Критический": None,
+        # «в течение 1 дня … 3 дней … до 5 дней», «от 30 минут до 5 суток»: сутки, and support
+        # works every day, so the clock runs round the clock from the issue's acceptance
+        "Высокий": SlaTarget(duration=timedelta(days=1), round_the_clock=True),
+        "Средний": SlaTarget(duration=timedelta(days=3), round_the_clock=True),
+        "Низкий": SlaTarget(duration=timedelta(days=5), round_the_clock=True),
     }
 
 
@@ -327,33 +330,42 @@ class SlaPolicy(BaseModel):
     """Per-priority budgets, defaulting to the regulation.
 
     Reaction (leave «На рассмотрении»): Блокер/Критический 15 min 24/7, others 1 working
-    hour. Analysis: Блокер/Критический 4 h 24/7 (the regulation says only "with the highest
-    priority"; 4 h is our choice), Высокий 1, Средний 3, Низкий 5 working days; paused while
-    «Требует обратной связи». A priority not listed falls back to `*_fallback`; without a
-    fallback it is an error, so a renamed priority is not silently given no SLA.
+    hour. Analysis: Высокий 1, Средний 3, Низкий 5 сутки (24 h each, round the clock: «до 5
+    суток», support works every day) from the acceptance; paused while «Требует обратной
+    связи»; Блокер/Критический `None`: the regulation gives no number («с максимально
+    возможным приоритетом»), so they are not measured unless a local budget is configured.
+    A priority listed with `None` is declared unmeasured; a priority not listed falls back to
+    `*_fallback`; without a fallback it is an error, so a renamed priority is not silently
+    given no SLA.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reaction: dict[str, SlaTarget] = Field(default_factory=_default_reaction)
+    reaction: dict[str, SlaTarget | None] = Field(default_factory=_default_reaction)
     reaction_fallback: SlaTarget | None = SlaTarget(duration=timedelta(hours=1))
-    analysis: dict[str, SlaTarget] = Field(default_factory=_default_analysis)
+    analysis: dict[str, SlaTarget | None] = Field(default_factory=_default_analysis)
     analysis_fallback: SlaTarget | None = None
     reaction_status: str = "На рассмотрении"
     analysis_pause_statuses: frozenset[str] = frozenset({"Требует обратной связи"})
     at_risk_share: Decimal = Field(default=Decimal("0.8"), gt=0, le=1)
 
-    def target(self, clock: ClockKind, priority: str) -> SlaTarget:
+    def target(self, clock: ClockKind, priority: str) -> SlaTarget | None:
+        """The budget; None for a priority declared unmeasured (listed with null)."""
         table = self.reaction if clock == "reaction" else self.analysis
         fallback = self.reaction_fallback if clock == "reaction" else self.analysis_fallback
-        found = table.get(priority.strip(), fallback)
-        if found is None:
+        key = priority.strip()
+        if key in table:
+            return table[key]
+        if fallback is None:
             raise ValueError(f"no {clock} SLA for priority '{priority}'; known: {', '.join(table)}")
-        return found
+        return fallback
 
     def evaluate(self, clock: ClockKind, priority: str, *, calendar: WorkingCalendar, start: datetime,
-                 now: datetime, pauses: Sequence[Interval] = (), stop: datetime | None = None) -> SlaResult:
-        """`evaluate_sla` with this policy's budget, 24/7 switch and at-risk share."""
+                 now: datetime, pauses: Sequence[Interval] = (), stop: datetime | None = None) -> SlaResult | None:
+        """`evaluate_sla` with this policy's budget, 24/7 switch and at-risk share; None when
+        the priority is declared unmeasured on this clock."""
         target = self.target(clock, priority)
+        if target is None:
+            return None
         return evaluate_sla(start, now, target.budget_for(calendar), target.calendar_for(calendar),
                             pauses, self.at_risk_share, stop)

@@ -22,7 +22,7 @@ from helpdesk_core.clock import MOSCOW, SystemClock, far_off, parse_instant
 from helpdesk_core.errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, ConfigError
 from helpdesk_core.report import Column, Metric, Report, Section, Table
 from policies.actions import Action, Outcome, Plan
-from policies.config import Policies, load_policies
+from policies.config import Policies, load_policies, local_choices
 from policies.engine import (
     DEFAULT_WORKERS,
     apply_saved_plan,
@@ -31,7 +31,7 @@ from policies.engine import (
     plan_sweep,
     run_sweep,
 )
-from policies.registry import registered_rules
+from policies.rules import registered_rules
 from policies.sla_report import build_sla_report
 from policies.text_audits import AuditConfig, load_audit_config
 
@@ -306,22 +306,28 @@ def rules_command(ctx: typer.Context, output: FormatOption = OutputFormat.text,
     session = session_from(ctx)
     session.refuse_csv(output, "sweep rules")
     loaded = load_policies(policies)
+    local = local_choices(loaded)
     items = []
     for rule_id, cls in registered_rules().items():
         resolved = loaded.rules.get(rule_id)
         items.append({"id": rule_id, "enabled": resolved is not None, "client_facing": cls.client_facing,
+                      "local": local.get(rule_id, []),
                       "actions": list(cls.actions), "configured_actions": list(resolved.actions) if resolved else [],
                       "params": resolved.params.model_dump(mode="json") if resolved else {},
                       "schema": cls.Params.model_json_schema(), "doc": inspect.cleandoc(cls.__doc__ or "")})
     if output is OutputFormat.json:
-        session.emit_json({"rules": items})
+        session.emit_json({"rules": items, "local": local["settings"]})
         return EXIT_OK
     m = session.messages
+    for choice in local["settings"]:
+        session.stdout.print(safe(m.text(f"LOCAL (not the regulation): {choice}")))
     for item in items:
         state = "enabled" if item["enabled"] else "disabled"
         heading = m.text(f"{item['id']} ({state}; actions: {', '.join(item['configured_actions']) or '—'})",
                          nested=True)
         session.stdout.print(safe(heading, "bold"))
+        for choice in item["local"]:
+            session.stdout.print(safe(m.text(f"LOCAL (not the regulation): {choice}")))
         # The docstring (English, with its YAML) for --lang en; the regulation's words otherwise.
         described = m.text(f"rule {item['id']}")
         text = item["doc"] if described == f"rule {item['id']}" else textwrap.fill(described, session.stdout.width)

@@ -7,110 +7,35 @@ its action names and its templates. An unknown rule id names the known ones.
 
 from __future__ import annotations
 
-from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.yaml_source import load_yaml_file, load_yaml_model
-from policies.calendar import SlaPolicy, WorkingCalendar
-from policies.registry import Rule, registered_rules
+from policies.registry import Rule
+from policies.rules import registered_rules
+from policies.settings import (  # noqa: F401  (re-exported: callers import them from here)
+    ANY,
+    CalendarSpec,
+    ComplaintFields,
+    ResolvedRule,
+    RuleEntry,
+    Scope,
+    Settings,
+    Statuses,
+    SupportDetection,
+    _Strict,
+)
 from policies.validation import policy_problems
 
 DEFAULT_POLICIES_PATH = Path(__file__).with_name("policies.yaml")
-ANY = "*"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Scope(_Strict):
-    """Project identifiers and tracker names a rule may touch; "*" = all."""
-
-    projects: list[str] | Literal["*"] = ANY
-    trackers: list[str] | Literal["*"] = ANY
-
-    def allows(self, project_identifier: str, tracker: str) -> bool:
-        return (self.projects == ANY or project_identifier in self.projects) and (
-            self.trackers == ANY or tracker in self.trackers)
-
-
-class RuleEntry(_Strict):
-    enabled: bool = True
-    scope: Scope = Scope()
-    params: dict[str, Any] = Field(default_factory=dict)
-    actions: list[str] | None = None
-    templates: dict[str, str] = Field(default_factory=dict)
-
-
-class Statuses(_Strict):
-    """The regulation's status names as Redmine spells them (see mappings.yaml)."""
-
-    new: str = "На рассмотрении"
-    in_progress: str = "В работе"
-    feedback: str = "Требует обратной связи"
-    verification: str = "Решено, требует проверки"
-    closed: str = "Закрыто"
-
-
-class SupportDetection(_Strict):
-    """How a user is recognised as support: member of the group, or the role in the project."""
-
-    group: str | None = "Сотрудники техподдержки"
-    role: str | None = "Техподдержка"
-
-
-class CalendarSpec(_Strict):
-    timezone: str = "Europe/Moscow"
-    day_start: time = time(10, 0)
-    day_end: time = time(19, 0)
-    holidays: list[date] = Field(default_factory=list)
-
-    def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(timezone=self.timezone, day_start=self.day_start, day_end=self.day_end,
-                               holidays=frozenset(self.holidays))
-
-
-class ComplaintFields(_Strict):
-    """The Redmine side of the portal's «Пожаловаться на задержку» button (mappings.yaml
-    custom fields `delay_button` and `complaints`): the client ticks `button`, the
-    `delay-complaint` rule escalates, adds one to `counter` and clears `button`."""
-
-    button: str = "Пожаловаться на задержку"
-    counter: str = "Жалобы на задержку"
-
-
-class Settings(_Strict):
-    statuses: Statuses = Statuses()
-    support: SupportDetection = SupportDetection()
-    calendar: CalendarSpec = CalendarSpec()
-    sla: SlaPolicy = SlaPolicy()
-    act_as: str | None = None  # login to write as (X-Redmine-Switch-User); None = the key's user
-    # Regulation: a close comes no earlier than 5 days after the reminder; holds every rule that
-    # closes (never a reminder and a close in one run, or in two runs closer than this).
-    close_after_reminder_days: float = Field(5, ge=0)
-    complaints: ComplaintFields = ComplaintFields()
 
 
 class PoliciesFile(_Strict):
     settings: Settings = Settings()
     rules: dict[str, RuleEntry]
-
-
-class ResolvedRule(_Strict):
-    """A rule entry after validation against the rule's own schema."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    id: str
-    scope: Scope
-    params: Any
-    actions: tuple[str, ...]
-    templates: dict[str, str]
 
 
 class Policies(_Strict):
@@ -210,3 +135,34 @@ def parse_policies(text: str, *, source: str = "policies.yaml") -> Policies:
 def _load_problems(doc: PoliciesFile) -> list[tuple[tuple[str | int, ...], str]]:
     """Schema-level rule problems first, then the load-time checks (templates, time zone)."""
     return _rule_problems(doc) + policy_problems(doc)
+
+
+def local_choices(policies: Policies) -> dict[str, list[str]]:
+    """The choices of ours in force that the regulation does not make (issue 18.5), so that
+    `sweep rules` and policies/README can say "local, not the regulation": "settings" and
+    one list per enabled rule id (empty lists when the file follows the regulation only)."""
+    settings = policies.settings
+    found: dict[str, list[str]] = {"settings": [], **{rule_id: [] for rule_id in policies.rules}}
+    if settings.calendar.holidays:
+        found["settings"].append(f"settings.calendar.holidays: {len(settings.calendar.holidays)} date(s) stop "
+                                 "the clocks (the regulation: support works «ежедневно»)")
+    for priority in ("Блокер", "Критический"):
+        if settings.sla.analysis.get(priority) is not None:
+            found["settings"].append(f"settings.sla.analysis.{priority}: a budget (the regulation gives no "
+                                     "number: «с максимально возможным приоритетом»)")
+    for priority in ("Высокий", "Средний", "Низкий"):
+        target = settings.sla.analysis.get(priority)
+        if target is not None and not target.round_the_clock:
+            found["settings"].append(f"settings.sla.analysis.{priority}: counted in working time (the regulation: "
+                                     "«в течение … дней», «до 5 суток», support works «ежедневно»)")
+    stale = policies.rules.get("stale-year-close")
+    if stale is not None and stale.params.after_days is not None:
+        found[stale.id].append(f"after_days: {stale.params.after_days:g} (the regulation: «через 1 год», "
+                               "the same date next year)")
+    if stale is not None and stale.params.wait_days is not None:
+        found[stale.id].append(f"wait_days: {stale.params.wait_days:g} (the regulation sets no wait)")
+    analysis = policies.rules.get("sla-analysis")
+    if analysis is not None and analysis.params.stop_statuses:
+        found[analysis.id].append(f"stop_statuses: {', '.join(analysis.params.stop_statuses)} (the regulation "
+                                  "ends the analysis with support's message about the next steps)")
+    return found

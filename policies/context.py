@@ -22,8 +22,9 @@ from typing import Any, Literal, Protocol
 
 from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import ConfigError
-from policies.config import ResolvedRule, Settings
+from policies.conversation import Conversation
 from policies.issues import IssueView, Journal
+from policies.settings import ResolvedRule, Settings
 from policies.text_audits import AuditConfig
 
 
@@ -137,6 +138,15 @@ class RuleContext:
     audit: AuditConfig | None = None
     closed_statuses: frozenset[str] = frozenset()
     peers: Mapping[str, ResolvedRule] = field(default_factory=dict)  # every enabled rule, by id
+    # one conversation per issue for the whole run, shared by every rule's context
+    conversations: dict[tuple[int, str, int], Conversation] = field(default_factory=dict)
+
+    def conversation(self, issue: IssueView) -> Conversation:
+        """The issue as a conversation, built once per candidate and shared by all rules."""
+        key = (issue.id, issue.summary.raw_updated_on, len(issue.journals))
+        if key not in self.conversations:
+            self.conversations[key] = Conversation.of(issue, self.directory, self.settings.statuses)
+        return self.conversations[key]
 
     def peer_params(self, rule_id: str) -> Any:
         """Another enabled rule's parameters (None when it is disabled): texts that promise

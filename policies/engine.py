@@ -35,12 +35,14 @@ from helpdesk_core.catalog import Catalog
 from helpdesk_core.clock import MOSCOW, Clock, SystemClock, utc_stamp
 from helpdesk_core.errors import EXIT_ATTENTION, ConfigError, HelpdeskError, NotFoundError, RedmineError
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.provision import MARKER_FIELD
 from policies.actions import Action, Outcome, Plan
 from policies.approval import vet_plan
 from policies.config import Policies, ResolvedRule
 from policies.context import Directory, RuleContext
-from policies.issues import IssueView, Summary, marker, sweep_note_marker
-from policies.registry import Query, Rule, registered_rules
+from policies.issues import IssueView, Journal, Summary, has_marker
+from policies.registry import Query, Rule
+from policies.rules import registered_rules
 from policies.text_audits import AuditConfig, load_audit_config
 
 DETAIL_INCLUDE = "journals,attachments,watchers"
@@ -294,6 +296,7 @@ class Sweeper:
         if any(r in SLA_RULES for r in selected):
             check_sla_budgets(self.gateway, self.policies)
         actions: list[Action] = []
+        conversations: dict[Any, Any] = {}  # one conversation per candidate, shared by all rules
         with contextlib.ExitStack() as stack:
             pool = None
             if self.workers > 1:
@@ -304,7 +307,7 @@ class Sweeper:
                 rule = registry[rule_id]()
                 ctx = RuleContext(now=self.now, rule=resolved, settings=self.policies.settings,
                                   directory=directory, audit=self.audit, closed_statuses=self.facts.closed,
-                                  peers=self.policies.rules)
+                                  peers=self.policies.rules, conversations=conversations)
                 for issue_id, issue in self._read(self._candidates(rule, ctx), pool):
                     self.candidates.add(issue_id)
                     if self.progress is not None:
@@ -383,14 +386,31 @@ def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequenc
 # --- apply ---------------------------------------------------------------------------------
 
 def _has_marker(issue: dict[str, Any], tag: str, sweep_users: frozenset[int]) -> bool:
-    """A sweep note with `tag` is on the issue (the same test as planning: issues.sweep_note_marker)."""
-    return any(found is not None and marker(*found) == tag
-               for found in (sweep_note_marker(j.get("notes"), (j.get("user") or {}).get("id"), sweep_users)
-                             for j in issue.get("journals", [])))
+    """The sweep's act `tag` is on the issue: the very test planning makes (issues.has_marker)."""
+    return has_marker((Journal.from_json(j, sweep_users) for j in issue.get("journals", [])), tag)
+
+
+def marker_field_id(reader: Any) -> int:
+    """The id of the support-only custom field the sweep's markers travel in; a configuration
+    error (exit 2, before any write) when `helpdesk provision` has not created it."""
+    found = Catalog.of(reader).ids("custom_fields").get(MARKER_FIELD)
+    if found is None:
+        raise ConfigError(f"custom field '{MARKER_FIELD}' does not exist in Redmine: run `helpdesk provision` "
+                          "(the sweep's fire-once markers travel in it, out of what clients read)",
+                          key="settings")
+    return found
+
+
+def _marker_field_missing(issue: dict[str, Any], field_id: int) -> bool:
+    """The marker field is not enabled on this issue: Redmine would drop the value silently
+    and the act would not be fire-once, so it is not written."""
+    return not any(int(f.get("id", 0)) == field_id for f in issue.get("custom_fields", []))
 
 
 def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str | None,
-           sweep_users: frozenset[int]) -> None:
+           sweep_users: frozenset[int], field_id: int | None = None) -> None:
+    """One PUT is one journal: the note (clean text), the status and, when the act is
+    fire-once, its marker as the value of the support-only field `MARKER_FIELD`."""
     path = f"/issues/{action.issue}.json"
 
     def recover() -> dict[str, Any] | None:
@@ -413,8 +433,12 @@ def _write(gateway: Gateway, action: Action, facts: RedmineFacts, as_user: str |
             issue["private_notes"] = True
     if action.status:
         issue["status_id"] = facts.status_id(action.status)
-    if action.fields:
-        issue["custom_fields"] = [{"id": int(k), "value": v} for k, v in action.fields.items()]
+    fields = [{"id": int(k), "value": v} for k, v in action.fields.items()]
+    if action.marker:
+        assert field_id is not None
+        fields.append({"id": field_id, "value": action.marker})
+    if fields:
+        issue["custom_fields"] = fields
     gateway.put(path, {"issue": issue}, as_user=as_user, recover=recover)
 
 
@@ -427,6 +451,7 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
     as_user = policies.settings.act_as
     sweep_users = Directory(gateway, policies.settings).sweep_users() if any(
         a.writes for a in plan.actions) else frozenset()
+    field_id = marker_field_id(gateway) if any(a.writes and a.marker for a in plan.actions) else None
     by_issue: dict[int, list[Action]] = {}
     for action in plan.actions:
         by_issue.setdefault(action.issue, []).append(action)
@@ -463,9 +488,12 @@ def apply_plan(gateway: Gateway, plan: Plan, policies: Policies, *, log: AuditLo
                 # updated_on has a one-second grain: a status set within that second is caught here.
                 record(Outcome(action, "skipped", f"stale: status changed since the plan "
                                f"({action.expect_status} → {status_now})"))
+            elif action.marker and field_id is not None and _marker_field_missing(current, field_id):
+                record(Outcome(action, "error", f"custom field '{MARKER_FIELD}' is not enabled on this issue "
+                               "(its tracker or project): run `helpdesk provision`; nothing written"))
             else:
                 try:
-                    _write(gateway, action, facts, as_user, sweep_users)
+                    _write(gateway, action, facts, as_user, sweep_users, field_id)
                 except RedmineError as exc:
                     record(Outcome(action, "error", str(exc)))
                     break  # later actions of this issue depend on this one

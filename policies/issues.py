@@ -7,6 +7,7 @@ field Redmine leaves out fails here, not deep in a rule.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ def sweep_marker(notes: str | None) -> tuple[str, str] | None:
     exactly a marker (rules._with_marker puts it there) and its first line is not a migrated
     note's provenance line (the sweep never writes one).
     The shape alone is not enough: anyone can end a comment with a marker line. Only
-    `sweep_note_marker` (shape *and* the sweep's own author) decides."""
+    `journal_markers` (shape *and* the sweep's own author) decides."""
     lines = (notes or "").strip().splitlines()
     if not lines or _PROVENANCE_LINE_RE.fullmatch(lines[0].strip()):
         return None
@@ -30,16 +31,24 @@ def sweep_marker(notes: str | None) -> tuple[str, str] | None:
     return (found[1], found[2]) if found else None
 
 
-def sweep_note_marker(notes: str | None, author: int | None, sweep_users: frozenset[int]) -> tuple[str, str] | None:
-    """The marker of a note the sweep itself wrote: the shape of `sweep_marker`, written by
-    one of `sweep_users` (the API key's user, the `settings.act_as` login). A client's reply
-    that ends with a marker line is a reply (issue 11, forged sweep markers)."""
-    return sweep_marker(notes) if author is not None and author in sweep_users else None
-
-
 def marker(rule: str, fingerprint: object) -> str:
-    """The machine-readable tag every sweep note carries: which rule, for what."""
+    """The machine-readable tag of one sweep act: which rule, for what. It travels in the
+    sweep's own journal as the value of the support-only custom field `MARKER_FIELD` (never
+    in the note a client reads); older trackers have it as the note's last line."""
     return f"[helpdesk:{rule}:{fingerprint}]"
+
+
+def journal_markers(notes: str | None, details: Iterable[dict[str, Any]], sweep_author: bool) -> list[tuple[str, str]]:
+    """The sweep markers one journal carries: the value a custom field was set to in it, or an
+    old-style marker line of its note; none unless the sweep's own user wrote it (a client can
+    neither see nor write the marker field, and a marker line in a client's note is forgery).
+    The single test of "the sweep did this", for planning and for `apply` alike."""
+    if not sweep_author:
+        return []
+    found = [(m[1], m[2]) for d in details if d.get("property") == "cf"
+             for m in [MARKER_RE.fullmatch(str(d.get("new_value") or "").strip())] if m]
+    old_style = sweep_marker(notes)
+    return found + ([old_style] if old_style else [])
 
 
 class _Model(BaseModel):
@@ -92,22 +101,38 @@ class Journal(_Model):
     # set at parsing: written by the sweep's own user (IssueView.from_json's `sweep_users`)
     sweep_author: bool = False
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], sweep_users: frozenset[int]) -> Journal:
+        """One journal of Redmine's JSON; `sweep_users`: who the sweep writes as."""
+        return cls.model_validate({**data, "notes": data.get("notes") or "", "details": data.get("details") or (),
+                                   "sweep_author": int((data.get("user") or {}).get("id", 0)) in sweep_users})
+
     @property
     def is_comment(self) -> bool:
         return bool(self.notes.strip())
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Names of the files attached in this journal (a reply may be only a screenshot)."""
+        return tuple(str(d.get("new_value") or "") for d in self.details
+                     if d.get("property") == "attachment" and d.get("new_value"))
 
     @property
     def is_public_comment(self) -> bool:
         return self.is_comment and not self.private_notes
 
     def markers(self) -> list[tuple[str, str]]:
-        """The sweep marker of this note ([] unless the sweep's own user wrote it)."""
-        found = sweep_marker(self.notes) if self.sweep_author else None
-        return [found] if found else []
+        """The sweep markers of this journal ([] unless the sweep's own user wrote it)."""
+        return journal_markers(self.notes, self.details, self.sweep_author)
 
     @property
     def by_sweep(self) -> bool:
         return bool(self.markers())
+
+    @property
+    def marker_in_text(self) -> bool:
+        """An old-style sweep note: its marker is its last line (trackers swept before issue 18)."""
+        return self.sweep_author and sweep_marker(self.notes) is not None
 
     @property
     def text(self) -> str:
@@ -116,7 +141,7 @@ class Journal(_Model):
         lines = self.notes.strip().splitlines()
         if lines and _PROVENANCE_LINE_RE.fullmatch(lines[0].strip()):
             lines = lines[1:]
-        if self.by_sweep:
+        if self.marker_in_text:
             lines = lines[:-1]
         return "\n".join(lines).strip()
 
@@ -139,10 +164,8 @@ class IssueView(_Model):
     def from_json(cls, data: dict[str, Any], status_names: dict[int, str],
                   sweep_users: frozenset[int] = frozenset()) -> IssueView:
         """`sweep_users`: who the sweep writes as; only their notes can carry a sweep marker."""
-        journals = tuple(sorted((Journal.model_validate({
-            **j, "notes": j.get("notes") or "",
-            "sweep_author": int((j.get("user") or {}).get("id", 0)) in sweep_users})
-            for j in data.get("journals", [])), key=lambda j: (j.created_on, j.id)))
+        journals = tuple(sorted((Journal.from_json(j, sweep_users) for j in data.get("journals", [])),
+                                key=lambda j: (j.created_on, j.id)))
         return cls(summary=Summary.from_json(data), journals=journals,
                    attachments=tuple(Attachment.model_validate(a) for a in data.get("attachments", [])),
                    watchers=tuple(int(w["id"]) for w in data.get("watchers", [])),
@@ -195,8 +218,13 @@ class IssueView(_Model):
         return found
 
     def has_marker(self, tag: str) -> bool:
-        """A sweep note carrying exactly `tag` exists."""
-        return any(marker(r, fp) == tag for j in self.journals for r, fp in j.markers())
+        """A sweep journal carrying exactly `tag` exists."""
+        return has_marker(self.journals, tag)
 
     def markers_of(self, rule: str) -> list[tuple[Journal, str]]:
         return [(j, fp) for j in self.journals for r, fp in j.markers() if r == rule]
+
+
+def has_marker(journals: Iterable[Journal], tag: str) -> bool:
+    """One of `journals` is the sweep's act `tag`: planning and `apply` ask this same question."""
+    return any(marker(r, fp) == tag for j in journals for r, fp in j.markers())

@@ -1,18 +1,21 @@
 """The regulation's rules, one registered class each.
 
 Each rule names its candidates as server-side filters (`queries`), may drop candidates on
-list data alone (`wants`, so no journal GET), and decides on one issue with its journals
-(`evaluate`). Exactly-once lives in Redmine: every note carries `marker(rule, fingerprint)`,
-and a rule that finds its marker for the same fingerprint plans nothing (or only a report).
+list data alone (`wants`, so no journal GET), and decides on one issue (`evaluate`), mostly
+as a small predicate over its conversation (policies/conversation.py). Exactly-once lives in
+Redmine: every act the sweep writes carries `marker(rule, fingerprint)` in its journal (the
+support-only marker field, never the note), and a rule that finds its marker for the same
+fingerprint plans nothing (or only a report).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from helpdesk_core.catalog import Catalog
 from helpdesk_core.clock import MOSCOW
@@ -20,8 +23,10 @@ from helpdesk_core.errors import ConfigError
 from policies.actions import Action, ActionKind
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.context import RuleContext
-from policies.issues import IssueView, Journal, Summary, marker
-from policies.registry import Params, Query, Rule, register
+from policies.conversation import Act, Conversation
+from policies.issues import IssueView, Summary, marker
+from policies.registry import RULES, Params, Query, Registry, Rule, register
+from policies.settings import Settings
 from policies.text_audits import (
     Attachment,
     Finding,
@@ -63,6 +68,12 @@ def days_ru(count: int) -> str:
     return f"{count} {word}"
 
 
+def days_genitive_ru(count: int) -> str:
+    """After «в течение» (genitive): «1 дня», «3 дней», «5 дней», «11 дней», «21 дня»."""
+    singular = count % 10 == 1 and count % 100 != 11
+    return f"{count} {'дня' if singular else 'дней'}"
+
+
 def _day_values(ctx: RuleContext, moment: datetime) -> dict[str, object]:
     """Template values for "how long": `{days}` (a number) and `{days_text}` («7 дней»), the
     real time since `moment`, not the configured threshold."""
@@ -79,12 +90,9 @@ def _act(ctx: RuleContext, issue: IssueView | Summary, kind: ActionKind, reason:
 
 
 def _with_marker(text: str, tag: str) -> str:
-    return f"{text.rstrip()}\n\n{tag}"
-
-
-def _client_comments_after(ctx: RuleContext, issue: IssueView, moment: datetime) -> list[Journal]:
-    return [j for j in issue.journals
-            if j.created_on > moment and ctx.directory.is_client_comment(j, issue)]
+    """The note a client (or support) reads: the text alone. The marker `tag` travels in the
+    same journal as the value of the support-only marker field (engine._write), never in it."""
+    return text.rstrip()
 
 
 def _status_queries(ctx: RuleContext, *names: str) -> list[Query]:
@@ -93,6 +101,24 @@ def _status_queries(ctx: RuleContext, *names: str) -> list[Query]:
     No `updated_on` filter on purpose: a private note or a field edit moves `updated_on`
     but not the regulation's clock (support's question, the reminder, the status change)."""
     return [Query(statuses=(name,)) for name in names]
+
+
+def _awaits_cutover(ctx: RuleContext, conv: Conversation, request: Act) -> bool:
+    """The issue waits for the client since before the move to this helpdesk and has not had
+    the go-live message yet: no regulation clock runs until it has (go-live-cutover)."""
+    params = ctx.peer_params(GoLiveCutover.id)
+    return (params is not None and params.moved_at is not None and request.at < params.moved_at
+            and not conv.tool_acts(GoLiveCutover.id))
+
+
+def _render_promise(ctx: RuleContext, template: str, promise: bool, **values: object) -> str:
+    """A template whose lines naming `{close_in}` promise a close: left out when no rule
+    will close (feedback-autoclose disabled), so the text never promises what will not happen."""
+    if not promise:
+        kept = "\n".join(line for line in ctx.rule.templates.get(template, "").splitlines()
+                         if "{close_in}" not in line)
+        ctx = replace(ctx, rule=ctx.rule.model_copy(update={"templates": {**ctx.rule.templates, template: kept}}))
+    return ctx.render(template, **values)
 
 
 class AgeParams(Params):
@@ -107,18 +133,21 @@ class LookbackParams(Params):
 
 @register("feedback-reminder")
 class FeedbackReminder(Rule):
-    """«Требует обратной связи», newest public comment is support's and ≥ after_days old, no
-    reminder since: post the reminder. Fingerprint: the journal the reminder answers.
-    The clock starts at support's question (or the status change); private notes and field
-    edits do not move it. `{days}`/`{days_text}`: the real days waited; `{close_in}`: when
-    feedback-autoclose will close («5 дней»).
+    """«Требует обратной связи», the client has not answered support's request (its last
+    public word, or the status change placed at it) for ≥ after_days and has had no reminder
+    since it: post the reminder. Fingerprint: the journal of the request. A comment or a file
+    from the client is an answer; private notes and field edits do not move the clock; a new
+    question from support after a reminder is a new request (a new reminder 5 days after it).
+    `{days}`/`{days_text}`: the real days waited; `{asked}`: the request's date; `{close_in}`
+    («5 дней» in the genitive: «в течение 5 дней»): lines naming it are left out when
+    feedback-autoclose is disabled.
 
     YAML:
         feedback-reminder:
           scope: {projects: "*", trackers: "*"}
           params: {after_days: 5}
           actions: [comment]
-          templates: {comment: "Напоминаем: ... уже {days_text} ... в течение {close_in} ..."}
+          templates: {comment: "Напоминаем: ... уже {days_text} ...\\nЕсли ответа не будет в течение {close_in} ..."}
     """
 
     Params = AgeParams
@@ -131,39 +160,31 @@ class FeedbackReminder(Rule):
         return _status_queries(ctx, ctx.settings.statuses.feedback)
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        feedback = ctx.settings.statuses.feedback
-        entered = issue.entered({feedback})
-        if issue.status != feedback or entered is None:
+        conv = ctx.conversation(issue)
+        request = conv.request()
+        if (issue.status != ctx.settings.statuses.feedback or request is None or conv.reminders_after(request)
+                or _awaits_cutover(ctx, conv, request)):
             return []
-        anchor_time, anchor_id = entered[0], entered[1] or 0
-        # the API user's unattributed notes (migration fallbacks) are neither side: skipped
-        public = [j for j in issue.journals if j.created_on >= anchor_time and (
-            ctx.directory.is_support_comment(j, issue) or ctx.directory.is_client_comment(j, issue))]
-        if public:
-            last = public[-1]
-            if not ctx.directory.is_support_comment(last, issue):
-                return []  # the client answered: client-reply-resume's business
-            if any(rule == self.id for rule, _ in last.markers()):
-                return []  # the newest comment is our reminder
-            anchor_time, anchor_id = last.created_on, last.id
-        if issue.markers_of(self.id) and any(j.created_on >= anchor_time for j, _ in issue.markers_of(self.id)):
-            return []
-        age = _age(ctx, anchor_time)
+        age = _age(ctx, request.at)
         if age < timedelta(days=ctx.params.after_days):
             return []
-        tag = marker(self.id, anchor_id)
-        close = ctx.peer_params("feedback-autoclose")
+        tag = marker(self.id, request.journal)
+        if issue.has_marker(tag):
+            return []
+        close = ctx.peer_params(FeedbackAutoclose.id)
         close_days = max(close.after_days if close is not None else 0, ctx.settings.close_after_reminder_days)
-        text = ctx.render("comment", issue=issue.id, since=_fmt(anchor_time), asked=_date(anchor_time),
-                          close_in=days_ru(int(close_days)), **_day_values(ctx, anchor_time))
-        return [_act(ctx, issue, "comment", f"waiting for the client since {_fmt(anchor_time)} "
+        text = _render_promise(ctx, "comment", close is not None, issue=issue.id, since=_fmt(request.at),
+                               asked=_date(request.at), close_in=days_genitive_ru(int(close_days)),
+                               **_day_values(ctx, request.at))
+        return [_act(ctx, issue, "comment", f"waiting for the client since {_fmt(request.at)} "
                      f"({_days(age)} ≥ {ctx.params.after_days:g} d), no reminder yet",
-                     marker=tag, notes=_with_marker(text, tag), times={"since": _fmt(anchor_time)})]
+                     marker=tag, notes=_with_marker(text, tag), times={"since": _fmt(request.at)})]
 
 
 @register("feedback-autoclose")
 class FeedbackAutoclose(Rule):
-    """A reminder ≥ after_days old, no client comment since, status unchanged: close.
+    """«Требует обратной связи», a reminder ≥ after_days old sent after support's latest
+    request, and no word (comment or file) from the client since: close.
     `{days}`/`{days_text}`: the real days since the reminder; `{reminded}`: its date.
 
     YAML:
@@ -182,35 +203,33 @@ class FeedbackAutoclose(Rule):
         return _status_queries(ctx, ctx.settings.statuses.feedback)
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        if issue.status != ctx.settings.statuses.feedback:
+        conv = ctx.conversation(issue)
+        request = conv.request()
+        if issue.status != ctx.settings.statuses.feedback or request is None or _awaits_cutover(ctx, conv, request):
             return []
-        reminders = issue.markers_of(FeedbackReminder.id)
+        reminders = conv.reminders_after(request)
         if not reminders:
             return []
-        reminder = reminders[-1][0]
-        if any(c.at > reminder.created_on for c in issue.status_changes()):
-            return []
-        if _client_comments_after(ctx, issue, reminder.created_on):
-            return []
-        age = _age(ctx, reminder.created_on)
+        reminder = reminders[0]
+        age = _age(ctx, reminder.at)
         if age < timedelta(days=ctx.params.after_days):
             return []
-        tag = marker(self.id, reminder.id)
+        tag = marker(self.id, reminder.journal)
         if issue.has_marker(tag):
             return []
-        text = ctx.render("comment", issue=issue.id, reminded=_date(reminder.created_on),
-                          **_day_values(ctx, reminder.created_on))
-        return [_act(ctx, issue, "close", f"reminder #{reminder.id} of {_fmt(reminder.created_on)} unanswered "
+        text = ctx.render("comment", issue=issue.id, reminded=_date(reminder.at), **_day_values(ctx, reminder.at))
+        return [_act(ctx, issue, "close", f"reminder #{reminder.journal} of {_fmt(reminder.at)} unanswered "
                      f"for {_days(age)}", marker=tag, notes=_with_marker(text, tag),
-                     status=ctx.settings.statuses.closed, times={"reminded": _fmt(reminder.created_on)})]
+                     status=ctx.settings.statuses.closed, times={"reminded": _fmt(reminder.at)})]
 
 
 @register("verification-autoclose")
 class VerificationAutoclose(Rule):
-    """«Решено, требует проверки» for ≥ after_days and no client comment since the status was
-    entered: close. A client comment (a remark, "not fixed", even "thanks") is never followed
-    by this close: client-reply-resume puts the issue back to «В работе» and support decides.
-    `{days}`/`{days_text}`: the real days since the status was set.
+    """«Решено, требует проверки» for ≥ after_days since support's latest word on it (the
+    status change, or a later public comment) and no word from the client since: close. A
+    client's word (a remark, "not fixed", even "thanks", a screenshot) is never followed by
+    this close: client-reply-resume puts the issue back to «В работе» and support decides.
+    `{days}`/`{days_text}`: the real days since then.
 
     YAML:
         verification-autoclose:
@@ -228,40 +247,52 @@ class VerificationAutoclose(Rule):
         return _status_queries(ctx, ctx.settings.statuses.verification)
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        status = ctx.settings.statuses.verification
-        entered = issue.entered({status})
-        if issue.status != status or entered is None:
+        conv = ctx.conversation(issue)
+        request = conv.request()
+        if (issue.status != ctx.settings.statuses.verification or request is None
+                or _awaits_cutover(ctx, conv, request)):
             return []
-        anchor = entered[0]
-        if _client_comments_after(ctx, issue, anchor):
-            return []  # the client said something: not "no remarks"
-        age = _age(ctx, anchor)
+        age = _age(ctx, request.at)
         if age < timedelta(days=ctx.params.after_days):
             return []
-        tag = marker(self.id, entered[1] or 0)
+        tag = marker(self.id, request.journal)
         if issue.has_marker(tag):
             return []
-        text = ctx.render("comment", issue=issue.id, since=_date(anchor), **_day_values(ctx, anchor))
-        return [_act(ctx, issue, "close", f"awaiting verification since {_fmt(anchor)} ({_days(age)}), "
-                     "no client comment since", marker=tag, notes=_with_marker(text, tag),
-                     status=ctx.settings.statuses.closed, times={"since": _fmt(anchor)})]
+        text = ctx.render("comment", issue=issue.id, since=_date(request.at), **_day_values(ctx, request.at))
+        return [_act(ctx, issue, "close", f"awaiting verification since {_fmt(request.at)} ({_days(age)}), "
+                     "no word from the client since", marker=tag, notes=_with_marker(text, tag),
+                     status=ctx.settings.statuses.closed, times={"since": _fmt(request.at)})]
+
+
+def one_year_after(moment: datetime) -> datetime:
+    """«через 1 год»: the same date and time next year, in Moscow (29 February → 1 March)."""
+    local = moment.astimezone(MOSCOW)
+    try:
+        return local.replace(year=local.year + 1)
+    except ValueError:
+        return local.replace(year=local.year + 1, month=3, day=1)
 
 
 class StaleParams(Params):
-    after_days: float = Field(365, gt=0, description="age of the issue (days since creation)")
-    wait_days: float = Field(5, ge=0, description="days the request for an update stayed unanswered")
+    after_days: float | None = Field(
+        None, gt=0, description="LOCAL choice: a fixed age in days; null = the regulation's «1 год» "
+                                "(the same date next year)")
+    wait_days: float | None = Field(
+        None, ge=0, description="LOCAL choice: days the request must have stayed unanswered; null = none "
+                                "(the regulation gives none)")
 
 
 @register("stale-year-close")
 class StaleYearClose(Rule):
-    """Open, created ≥ after_days ago, support asked for an update (the issue went to
-    «Требует обратной связи»), the request stayed in that status ≥ wait_days and the client
-    has not commented since it was made: close. `{created}`, `{age_text}` («412 дней»),
-    `{asked}`: what happened, nothing more.
+    """«вправе закрыть обращение через 1 год после его создания»: open, created at least a
+    calendar year ago (same date next year), waiting in «Требует обратной связи» for the
+    client's answer to support's request, and the client has not spoken since: close.
+    `after_days` (a fixed number of days) and `wait_days` (a minimum age of the request)
+    are local choices, off by default. `{created}`, `{age_text}` («412 дней»), `{asked}`.
 
     YAML:
         stale-year-close:
-          params: {after_days: 365, wait_days: 5}
+          params: {after_days: null, wait_days: null}
           actions: [close]
           templates: {comment: "Обращение создано {created} ... {asked} ... без ответа ..."}
     """
@@ -272,31 +303,31 @@ class StaleYearClose(Rule):
     client_facing = True
 
     def queries(self, ctx: RuleContext) -> list[Query]:
-        return [Query(status_id="open", created_before_days=ctx.params.after_days)]
+        # a calendar year is never shorter than 365 days: the list is a superset, evaluate decides
+        return [Query(statuses=(ctx.settings.statuses.feedback,), created_before_days=ctx.params.after_days or 365)]
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        feedback = ctx.settings.statuses.feedback
-        entered = issue.entered({feedback})
-        if entered is None or issue.status in (ctx.closed_statuses or {ctx.settings.statuses.closed}):
+        conv = ctx.conversation(issue)
+        request = conv.request()
+        if (issue.status != ctx.settings.statuses.feedback or request is None
+                or _awaits_cutover(ctx, conv, request)):
             return []
         created = issue.summary.created_on
-        if _age(ctx, created) < timedelta(days=ctx.params.after_days):
+        due = created + timedelta(days=ctx.params.after_days) if ctx.params.after_days else one_year_after(created)
+        if ctx.now < due:
             return []
-        left = next((c.at for c in issue.status_changes() if c.at > entered[0] and c.old == feedback), None)
-        stayed = (left or ctx.now) - entered[0]
-        if stayed < timedelta(days=ctx.params.wait_days):
-            return []  # support took the request back before the client had its time
-        if _client_comments_after(ctx, issue, entered[0]):
+        waited = _age(ctx, request.at)
+        if ctx.params.wait_days is not None and waited < timedelta(days=ctx.params.wait_days):
             return []
         tag = marker(self.id, issue.id)
         if issue.has_marker(tag):
             return []
         text = ctx.render("comment", issue=issue.id, created=_date(created),
-                          age_text=days_ru(whole_days(_age(ctx, created))), asked=_date(entered[0]))
-        return [_act(ctx, issue, "close", f"created {_fmt(created)}, asked for an update {_fmt(entered[0])}, "
-                     f"unanswered in «{feedback}» for {_days(stayed)}, no client comment since", marker=tag,
+                          age_text=days_ru(whole_days(_age(ctx, created))), asked=_date(request.at))
+        return [_act(ctx, issue, "close", f"created {_fmt(created)}, asked for an update {_fmt(request.at)}, "
+                     f"unanswered for {_days(waited)}", marker=tag,
                      notes=_with_marker(text, tag), status=ctx.settings.statuses.closed,
-                     times={"created": _fmt(created), "asked": _fmt(entered[0])})]
+                     times={"created": _fmt(created), "asked": _fmt(request.at)})]
 
 
 # --- client replies ------------------------------------------------------------------------
@@ -308,9 +339,10 @@ class ResumeParams(Params):
 
 @register("client-reply-resume")
 class ClientReplyResume(Rule):
-    """A client comment after the issue went to «Требует обратной связи» or to «Решено,
-    требует проверки» (the client says it is not fixed): set «В работе» with a private note.
-    The comment itself cancels pending reminders and closes (they look for it).
+    """«Требует обратной связи» or «Решено, требует проверки» and the client's public word (a
+    comment or a file) is the last one after support's: set «В работе» with a private note.
+    Whatever the timeline says (a migrated status placed late), the client who spoke last
+    waits on support: no rule reminds or closes it.
 
     YAML:
         client-reply-resume:
@@ -331,28 +363,24 @@ class ClientReplyResume(Rule):
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
         waiting = {ctx.settings.statuses.feedback, ctx.settings.statuses.verification}
-        if issue.status not in waiting:
+        conv = ctx.conversation(issue)
+        if issue.status not in waiting or not conv.client_spoke_last():
             return []
-        entered = issue.entered({issue.status})
-        if entered is None:
-            return []
-        replies = _client_comments_after(ctx, issue, entered[0])
-        if not replies:
-            return []
-        tag = marker(self.id, replies[0].id)
+        replies = conv.client_words_after(conv.last_support_act())
+        tag = marker(self.id, replies[0].journal)
         if issue.has_marker(tag):
             return []
         target = ctx.settings.statuses.in_progress
-        text = ctx.render("note", issue=issue.id, status=target, journal=replies[0].id, previous=issue.status)
-        return [_act(ctx, issue, "set-status", f"client comment #{replies[0].id} of "
-                     f"{_fmt(replies[0].created_on)} after «{issue.status}» of {_fmt(entered[0])}",
+        text = ctx.render("note", issue=issue.id, status=target, journal=replies[0].journal, previous=issue.status)
+        return [_act(ctx, issue, "set-status", f"client word #{replies[0].journal} of "
+                     f"{_fmt(replies[0].at)} is the last public word, in «{issue.status}»",
                      marker=tag, notes=_with_marker(text, tag), private=True, status=target)]
 
 
 @register("closed-reply-redirect")
 class ClosedReplyRedirect(Rule):
-    """A client comment on a closed issue: one polite comment that a new request is needed;
-    the issue stays closed. Once per closing.
+    """A client's word (comment or file) on a closed issue: one polite comment that a new
+    request is needed; the issue stays closed. Once per closing.
 
     YAML:
         closed-reply-redirect:
@@ -373,18 +401,79 @@ class ClosedReplyRedirect(Rule):
         closed_names = ctx.closed_statuses or {ctx.settings.statuses.closed}
         if issue.status not in closed_names:
             return []
-        entered = issue.entered(set(closed_names))
+        conv = ctx.conversation(issue)
+        entered = conv.entered(closed_names)
         if entered is None:
             return []
-        replies = _client_comments_after(ctx, issue, entered[0])
+        replies = conv.client_words_after(entered)
         if not replies:
             return []
-        tag = marker(self.id, entered[1] or 0)
+        tag = marker(self.id, entered.journal)
         if issue.has_marker(tag):
             return []
         text = ctx.render("comment", issue=issue.id)
-        return [_act(ctx, issue, "comment", f"client comment #{replies[0].id} on an issue closed "
-                     f"{_fmt(entered[0])}", marker=tag, notes=_with_marker(text, tag))]
+        return [_act(ctx, issue, "comment", f"client word #{replies[0].journal} on an issue closed "
+                     f"{_fmt(entered.at)}", marker=tag, notes=_with_marker(text, tag))]
+
+
+# --- the move to this helpdesk -------------------------------------------------------------
+
+class CutoverParams(Params):
+    moved_at: datetime | None = Field(
+        None, description="when the tickets moved to this helpdesk (ISO 8601 with offset); null: no cut-over")
+    after_days: float = Field(5, gt=0, description="days a request from before the move has waited "
+                                                   "before the go-live message (the regulation's 5 days)")
+
+    @field_validator("moved_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give moved_at with its offset, e.g. 2026-12-01T10:00:00+03:00")
+        return value
+
+
+@register("go-live-cutover")
+class GoLiveCutover(Rule):
+    """The go-live: an issue waits for the client's answer to a request made before
+    `moved_at` (on the old portal) for ≥ after_days. The first message it gets here says the
+    ticket now lives in the new helpdesk and asks whether it is still relevant; the
+    regulation's clocks run from that message (a reminder 5 days after it, a close 5 days
+    after the reminder); until it is written no rule reminds or closes such an issue. Once per
+    issue. Applied per the runbook in policies/README.md (plan → review → run).
+
+    YAML:
+        go-live-cutover:
+          params: {moved_at: "2026-12-01T10:00:00+03:00", after_days: 5}
+          actions: [comment]
+          templates: {comment: "Обращение перенесено в новый трекер ... актуален ли вопрос?"}
+    """
+
+    Params = CutoverParams
+    actions = ("comment",)
+    templates = ("comment",)
+    client_facing = True
+    reminds = True  # a close never follows it within settings.close_after_reminder_days
+
+    def queries(self, ctx: RuleContext) -> list[Query]:
+        if ctx.params.moved_at is None:
+            return []
+        return _status_queries(ctx, ctx.settings.statuses.feedback, ctx.settings.statuses.verification)
+
+    def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
+        conv = ctx.conversation(issue)
+        request = conv.request()
+        if request is None or not _awaits_cutover(ctx, conv, request):
+            return []
+        age = _age(ctx, request.at)
+        if age < timedelta(days=ctx.params.after_days):
+            return []
+        tag = marker(self.id, issue.id)
+        if issue.has_marker(tag):
+            return []
+        text = ctx.render("comment", issue=issue.id, asked=_date(request.at))
+        return [_act(ctx, issue, "comment", f"waiting for the client since {_fmt(request.at)}, before the move "
+                     f"({_fmt(ctx.params.moved_at)}): the go-live message first", marker=tag,
+                     notes=_with_marker(text, tag), times={"since": _fmt(request.at)})]
 
 
 # --- SLA -----------------------------------------------------------------------------------
@@ -397,8 +486,30 @@ class SlaParams(Params):
 
 class AnalysisParams(SlaParams):
     stop_statuses: list[str] = Field(
-        default_factory=lambda: ["Решено, требует проверки", "Закрыто", "Отклонено"],
-        description="reaching one of these ends the first analysis")
+        default_factory=list,
+        description="LOCAL choice: reaching one of these also ends the first analysis (the regulation "
+                    "ends it with support's message about the next steps)")
+
+
+def analysis_started_at(conv: Conversation, settings: Settings) -> datetime | None:
+    """О1/О2: «принято в работу и передано на последующий анализ», then «на первичном анализе в
+    течение …»: the analysis clock starts when the issue is taken into work (leaves «На
+    рассмотрении»); a slow acceptance is the reaction clock's breach, not also this one's."""
+    taken = conv.taken_into_work(settings.sla.reaction_status)
+    return taken.at if taken is not None else None
+
+
+def analysis_stopped_at(conv: Conversation, settings: Settings, stop_statuses: Iterable[str]) -> datetime | None:
+    """When the first analysis ended: О2 «сотрудник поддержки сообщит вам о дальнейших этапах
+    работы», support's first public comment once the issue is taken into work; or, as a
+    local choice, reaching one of `stop_statuses`. The rule and `sla report` both ask this."""
+    ends = [conv.analysis_end(settings.sla.reaction_status)]
+    stops = set(stop_statuses)
+    ends.append(next((a.at for a in conv.acts if a.status is not None and a.status[1] in stops), None))
+    if conv.initial_status in stops:
+        ends.append(conv.issue.summary.created_on)
+    found = [e for e in ends if e is not None]
+    return min(found) if found else None
 
 
 class _SlaRule(Rule):
@@ -407,7 +518,8 @@ class _SlaRule(Rule):
     templates = ("note",)
     clock: Literal["reaction", "analysis"] = "reaction"
 
-    def _result(self, ctx: RuleContext, summary: Summary, pauses: tuple = ()) -> SlaResult | None:
+    def _result(self, ctx: RuleContext, summary: Summary, pauses: tuple = (),
+                start: datetime | None = None) -> SlaResult | None:
         """The clock of one issue; a priority without a budget (an inactive one that
         engine.check_sla_budgets could not see) is a configuration error, never "no SLA"."""
         try:
@@ -416,9 +528,9 @@ class _SlaRule(Rule):
             raise ConfigError(f"issue #{summary.id}: {exc}; add settings.sla.{self.clock}."
                               f"{summary.priority.name} or settings.sla.{self.clock}_fallback",
                               key=f"settings.sla.{self.clock}") from None
-        return ctx.settings.sla.evaluate(self.clock, summary.priority.name,
+        return ctx.settings.sla.evaluate(self.clock, summary.priority.name,  # None: unmeasured
                                          calendar=ctx.settings.calendar.calendar(),
-                                         start=summary.created_on, now=ctx.now, pauses=pauses)
+                                         start=start or summary.created_on, now=ctx.now, pauses=pauses)
 
     def _flagged(self, ctx: RuleContext, result: SlaResult | None) -> bool:
         if result is None:
@@ -481,12 +593,14 @@ class SlaReaction(_SlaRule):
 @register("sla-analysis")
 class SlaAnalysis(_SlaRule):
     """First analysis within the budget (settings.sla.analysis: Высокий 1, Средний 3, Низкий 5
-    working days, Блокер/Критический 4 h 24/7); time in «Требует обратной связи» pauses it;
-    reaching a stop status ends it.
+    working days; Блокер/Критический unmeasured unless a local budget is set); it ends when
+    support tells the client the next steps (its first public comment once the issue is
+    taken into work), not at «Решено…»/«Закрыто»; time in «Требует обратной связи» pauses it.
+    `stop_statuses` (local, empty by default): statuses that also end it.
 
     YAML:
         sla-analysis:
-          params: {lookback_days: 30, stop_statuses: ["Решено, требует проверки", Закрыто, Отклонено]}
+          params: {lookback_days: 30, stop_statuses: []}
           actions: [note]
           templates: {note: "SLA анализа: {state}, срок {deadline}"}
     """
@@ -498,16 +612,20 @@ class SlaAnalysis(_SlaRule):
         return [Query(status_id="open", created_after_days=ctx.params.lookback_days)]
 
     def wants(self, ctx: RuleContext, summary: Summary) -> bool:
-        # Pauses only move the deadline later: not flagged without them means not flagged at all.
-        return summary.status.name not in ctx.params.stop_statuses and self._flagged(
-            ctx, self._result(ctx, summary))
+        # Not taken into work yet: no analysis clock (the reaction clock's business). Pauses and
+        # a start at acceptance only move the deadline later: not flagged from creation without
+        # pauses means not flagged at all.
+        result = self._result(ctx, summary)  # first: an unbudgeted priority is an error, whatever the status
+        return summary.status.name not in (*ctx.params.stop_statuses, ctx.settings.sla.reaction_status) and (
+            self._flagged(ctx, result))
 
     def evaluate(self, ctx: RuleContext, issue: IssueView) -> list[Action]:
-        history = issue.status_history()
-        if any(status in ctx.params.stop_statuses for _, status in history):
+        conv = ctx.conversation(issue)
+        start = analysis_started_at(conv, ctx.settings)
+        if start is None or analysis_stopped_at(conv, ctx.settings, ctx.params.stop_statuses) is not None:
             return []
-        pauses = tuple(pause_intervals(history, ctx.settings.sla.analysis_pause_statuses, ctx.now))
-        result = self._result(ctx, issue.summary, pauses)
+        pauses = tuple(pause_intervals(issue.status_history(), ctx.settings.sla.analysis_pause_statuses, ctx.now))
+        result = self._result(ctx, issue.summary, pauses, start)
         if not self._flagged(ctx, result) or result is None:
             return []
         return self._actions(ctx, issue, result, ctx.watchers_of(issue))
@@ -817,3 +935,8 @@ class DelayComplaint(Rule):
                 "summary": f"комментарий #{journal.id}", "journal": journal.id,
                 "evidence": "\n".join(f"- {e}" for e in finding.evidence)}, earlier)
         return out
+
+
+def registered_rules() -> Registry:
+    """The registry with every built-in rule (this module filled it at import)."""
+    return RULES

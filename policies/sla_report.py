@@ -18,9 +18,11 @@ from helpdesk_core.errors import ConfigError, NotFoundError
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from policies.calendar import SlaResult, SlaState, pause_intervals
 from policies.config import Policies
+from policies.context import Directory
+from policies.conversation import Conversation, Sides
 from policies.engine import DETAIL_INCLUDE, RedmineFacts, check_sla_budgets
 from policies.issues import IssueView
-from policies.rules import AnalysisParams
+from policies.rules import AnalysisParams, analysis_started_at, analysis_stopped_at
 
 RULES = ("sla-reaction", "sla-analysis")
 ABSURD_SHARE = 10.0  # ten budgets and more: the clock ran over data from before the regulation
@@ -36,9 +38,12 @@ class ClockRow:
 
 
 def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
-                   stop_statuses: list[str]) -> list[ClockRow]:
-    """Both clocks of one issue: reaction stops when it leaves «На рассмотрении», analysis when
-    it first reaches a stop status; analysis pauses in «Требует обратной связи»."""
+                   stop_statuses: list[str], directory: Sides) -> list[ClockRow]:
+    """Both clocks of one issue: reaction stops when it leaves «На рассмотрении»; analysis starts
+    then (rules.analysis_started_at) and stops when support tells the client the next steps
+    (rules.analysis_stopped_at, the rule's own test);
+    analysis pauses in «Требует обратной связи». A clock the policy leaves unmeasured
+    (Блокер/Критический analysis) has no row."""
     sla, calendar = policies.settings.sla, policies.settings.calendar.calendar()
     summary = issue.summary
     for clock in ("reaction", "analysis"):
@@ -52,12 +57,18 @@ def evaluate_issue(issue: IssueView, policies: Policies, now: datetime,
         left = next((c.at for c in issue.status_changes() if c.old == sla.reaction_status), None)
         result = sla.evaluate("reaction", summary.priority.name, calendar=calendar,
                               start=summary.created_on, now=now, stop=left)
-        rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
-    done = next((at for at, status in history if status in stop_statuses), None)
+        if result is not None:
+            rows.append(ClockRow("sla-reaction", issue.id, summary.project.name, summary.priority.name, result))
+    conv = Conversation.of(issue, directory, policies.settings.statuses)
+    start = analysis_started_at(conv, policies.settings)
+    if start is None:
+        return rows  # not taken into work yet: no analysis clock
+    done = analysis_stopped_at(conv, policies.settings, stop_statuses)
     pauses = pause_intervals(history, sla.analysis_pause_statuses, done or now)
-    result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=summary.created_on,
+    result = sla.evaluate("analysis", summary.priority.name, calendar=calendar, start=start,
                           now=now, pauses=pauses, stop=done)
-    rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
+    if result is not None:
+        rows.append(ClockRow("sla-analysis", issue.id, summary.project.name, summary.priority.name, result))
     return rows
 
 
@@ -80,6 +91,8 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
     stop_statuses = (analysis.params.stop_statuses if analysis else AnalysisParams().stop_statuses)
     rows: list[ClockRow] = []
     skipped = 0
+    directory = Directory(gateway, policies.settings)
+    sweep_users = directory.sweep_users()
     for row in gateway.iterate("/issues.json", "issues", params):
         try:
             data = gateway.get(f"/issues/{row['id']}.json", {"include": DETAIL_INCLUDE})["issue"]
@@ -88,7 +101,8 @@ def build_sla_report(gateway: Any, policies: Policies, now: datetime, *, start: 
         if skip_field and any(f.get("name") == skip_field and f.get("value") for f in data.get("custom_fields", [])):
             skipped += 1
             continue
-        rows += evaluate_issue(IssueView.from_json(data, facts.status_names), policies, now, stop_statuses)
+        rows += evaluate_issue(IssueView.from_json(data, facts.status_names, sweep_users), policies, now,
+                               stop_statuses, directory)
     zone = policies.settings.calendar.calendar().zone
     report = _report(rows, now, start, end, zone, list(severity), skipped if skip_field else None,
                      f"{url.rstrip('/')}/issues/{{value}}" if (url := getattr(gateway, "url", "")) else None)
@@ -150,7 +164,7 @@ def _report(rows: list[ClockRow], now: datetime, start: datetime | None, end: da
             bad = sum(1 for r in rows if r.rule == rule and r.priority == priority
                       and r.result.state is SlaState.BREACHED)
             value = _compliance(met, bad)
-            values.append(float(value) if value is not None else 0.0)
+            values.append(float(value) if value is not None else None)  # no clock: «—», not 0 %
         series.append(Series(name=rule, values=values))
     total_met = sum(1 for r in rows if r.result.state is SlaState.MET)
     total_bad = sum(1 for r in rows if r.result.state is SlaState.BREACHED)

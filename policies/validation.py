@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from policies.registry import Rule, registered_rules
+from policies.registry import Rule
+from policies.rules import registered_rules
 
 KeyPath = tuple[str | int, ...]
 Problem = tuple[KeyPath, str]
@@ -71,6 +72,27 @@ def _dict_keys(nodes: Iterable[ast.AST]) -> set[str]:
             for k in d.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
 
 
+def _template_argument(node: ast.AST, helpers: dict[str, ast.FunctionDef]) -> ast.Constant | None:
+    """The template id of a render call: `ctx.render("id", ...)`, or a module helper that renders
+    its `template` parameter (`_render_promise(ctx, "id", ...)`), given by keyword or position."""
+    if not isinstance(node, ast.Call):
+        return None
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "render":
+        first = node.args[0] if node.args else None
+        return first if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    helper = helpers.get(node.func.id) if isinstance(node.func, ast.Name) else None
+    if helper is None or not any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                                 and c.func.attr == "render" for c in ast.walk(helper)):
+        return None
+    params = [a.arg for a in helper.args.args]
+    if "template" not in params:
+        return None
+    at = params.index("template")
+    given = node.args[at] if at < len(node.args) else next(
+        (k.value for k in node.keywords if k.arg == "template"), None)
+    return given if isinstance(given, ast.Constant) and isinstance(given.value, str) else None
+
+
 @cache
 def template_names(cls: type[Rule]) -> dict[str, frozenset[str] | None]:
     """Per template of `cls`: the names its render calls supply (None: cannot be told)."""
@@ -79,10 +101,10 @@ def template_names(cls: type[Rule]) -> dict[str, frozenset[str] | None]:
     for module, klass in _sources(cls):
         helpers = {f.name: f for f in module.body if isinstance(f, ast.FunctionDef)}
         for call in ast.walk(klass):
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                    and call.func.attr == "render" and call.args and isinstance(call.args[0], ast.Constant)):
+            template_arg = _template_argument(call, helpers)
+            if template_arg is None:
                 continue
-            template = str(call.args[0].value)
+            template = str(template_arg.value)
             supplied = names.setdefault(template, set())
             for keyword in call.keywords:
                 if keyword.arg is not None:

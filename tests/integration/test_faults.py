@@ -406,10 +406,12 @@ def acting(actions: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 def sweep_markers(gateway: Gateway, issue: int) -> Counter[str]:
-    """How many notes of each rule the issue carries (a rule's marker: [helpdesk:<rule>:...])."""
+    """How many acts of each rule the issue carries (a rule's marker: [helpdesk:<rule>:...], in the
+    marker field's journal details since issue 18.7a, in the notes before)."""
     journals = gateway.get(f"/issues/{issue}.json", {"include": "journals"})["issue"]["journals"]
-    return Counter(marker.split(":")[1] for j in journals for marker in re.findall(r"\[helpdesk:[^\]]+\]",
-                                                                                  j.get("notes") or ""))
+    texts = [(j.get("notes") or "") + " " + " ".join(str(d.get("new_value") or "") for d in j.get("details", [])
+                                                     if d.get("property") == "cf") for j in journals]
+    return Counter(marker.split(":")[1] for text in texts for marker in re.findall(r"\[helpdesk:[^\]]+\]", text))
 
 
 def assert_sweep_exactly_once(redmine: LocalRedmine, world: SweepWorld,

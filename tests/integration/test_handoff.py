@@ -24,7 +24,7 @@ from helpdesk_core.clock import MOSCOW
 from helpdesk_core.gateway import Gateway
 from tests.conftest import REPO, LocalRedmine
 from tests.integration import test_sweep_redmine as harness
-from tests.integration.test_sweep_redmine import HELPDESK, POLICIES_YAML, support_project
+from tests.integration.test_sweep_redmine import HELPDESK, POLICIES_YAML, support_project, sweep_marks
 
 pytestmark = pytest.mark.redmine
 live = harness.live  # the running sqlite Redmine (or the `redmine` fixture starts it)
@@ -299,7 +299,7 @@ def test_sweep_plans_the_same_for_migrated_and_native_tickets(twins: Twins, live
     for ids in (twins.migrated, twins.native):
         issue = ids["reminder-then-close"]
         notes = gw.get(f"/issues/{issue}.json", {"include": "journals"})["issue"]["journals"]
-        [reminder] = [j for j in notes if "[helpdesk:feedback-reminder:" in (j["notes"] or "")]
+        [reminder] = [j for j in notes if "[helpdesk:feedback-reminder:" in sweep_marks(j)]
         journals[int(reminder["id"])] = six_days_ago
         issues[issue] = {"updated_on": six_days_ago}
     backdate(live, issues, journals)

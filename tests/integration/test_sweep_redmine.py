@@ -150,6 +150,12 @@ def world(live: LocalRedmine, people: dict[str, Any], tmp_path: Path) -> World:
                  state)
 
 
+def sweep_marks(journal: dict[str, Any]) -> str:
+    """The sweep markers a journal carries: issue 18.7a puts them in the support-only marker
+    field (the journal's `cf` details), never in the notes a client reads."""
+    return " ".join(str(d.get("new_value") or "") for d in journal.get("details", []) if d.get("property") == "cf")
+
+
 def writes(result: dict[str, Any]) -> list[tuple[str, int, str]]:
     return [(o["rule"], o["issue"], o["outcome"]) for o in result.get("outcomes", [])
             if o["action"] != "flag"]
@@ -179,7 +185,8 @@ def test_reminder_once_then_close_once(world: World) -> None:
     assert code == 0 and writes(again) == [] and again["actions"] == []
     journals = world.issue(issue)["journals"]
     reminder = journals[-1]
-    assert "[helpdesk:feedback-reminder:" in reminder["notes"] and not reminder["private_notes"]
+    assert "[helpdesk:feedback-reminder:" in sweep_marks(reminder) and not reminder["private_notes"]
+    assert "helpdesk" not in reminder["notes"] and "[" not in reminder["notes"]  # clients read no marker
     world.backdate(issue, BASE - timedelta(hours=1), {reminder["id"]: BASE + timedelta(days=5, hours=1)})
     code, closed = world.sweep("run", BASE + timedelta(days=10, hours=2), *FEEDBACK_RULES)
     assert code == 0, closed
@@ -215,7 +222,8 @@ def test_apply_skips_stale_and_max_actions_aborts(world: World, tmp_path: Path) 
     now = BASE + timedelta(days=6)
     code, aborted = world.sweep("run", now, *FEEDBACK_RULES, "--max-actions", "1")
     assert code == 1 and "max-actions" in aborted.get("stderr", "")
-    assert all("[helpdesk:" not in (j["notes"] or "") for i in (first, second) for j in world.issue(i)["journals"])
+    assert all("[helpdesk:" not in (j["notes"] or "") + sweep_marks(j)
+               for i in (first, second) for j in world.issue(i)["journals"])
     plan_file = tmp_path / "plan.json"
     code, plan = world.sweep("plan", now, *FEEDBACK_RULES, "-o", str(plan_file))
     assert code == 0, plan
@@ -243,7 +251,7 @@ def test_two_sweeps_at_once_never_act_twice(world: World) -> None:
     assert [p.returncode for p in procs] == [0, 0], results
     for issue in issues:
         notes = [j["notes"] for j in world.issue(issue)["journals"]
-                 if "[helpdesk:feedback-reminder:" in (j["notes"] or "")]
+                 if "[helpdesk:feedback-reminder:" in sweep_marks(j)]
         assert len(notes) == 1
 
 
@@ -264,7 +272,7 @@ def test_scope_is_respected(world: World, people: dict[str, Any], tmp_path: Path
     code, result = world.sweep("run", BASE + timedelta(days=6), *FEEDBACK_RULES)
     assert code == 0, result
     assert writes(result) == [("feedback-reminder", inside, "ok")]
-    assert all("[helpdesk:" not in (j["notes"] or "") for j in world.issue(outside)["journals"])
+    assert all("[helpdesk:" not in (j["notes"] or "") + sweep_marks(j) for j in world.issue(outside)["journals"])
 
 
 def test_sla_reaction_boundaries_on_real_dates(world: World) -> None:

@@ -16,7 +16,7 @@ import yaml
 
 from helpdesk_core.clock import MOSCOW
 from tests.integration import test_sweep_redmine as harness
-from tests.integration.test_sweep_redmine import BASE, FEEDBACK_RULES, World, asked, writes
+from tests.integration.test_sweep_redmine import BASE, FEEDBACK_RULES, World, asked, sweep_marks, writes
 
 pytestmark = pytest.mark.redmine
 live, people, world = harness.live, harness.people, harness.world
@@ -26,7 +26,7 @@ CLOSING = ("--only", "feedback-reminder", "--only", "feedback-autoclose", "--onl
 
 
 def marked(world: World, issue: int, rule: str) -> list[dict[str, Any]]:
-    return [j for j in world.issue(issue)["journals"] if f"[helpdesk:{rule}:" in (j["notes"] or "")]
+    return [j for j in world.issue(issue)["journals"] if f"[helpdesk:{rule}:" in sweep_marks(j)]
 
 
 def field_ids(world: World) -> dict[str, int]:
@@ -104,7 +104,7 @@ def test_private_note_or_field_edit_on_day_3_does_not_move_the_reminder(world: W
     code, result = world.sweep("run", BASE + timedelta(days=5, hours=1), *FEEDBACK_RULES)
     assert code == 0, result
     assert writes(result) == [("feedback-reminder", issue, "ok")]
-    assert f"[helpdesk:feedback-reminder:{question}]" in world.issue(issue)["journals"][-1]["notes"]
+    assert f"[helpdesk:feedback-reminder:{question}]" in sweep_marks(world.issue(issue)["journals"][-1])
 
 
 def test_one_issue_never_gets_a_reminder_and_a_close_closer_than_5_days(world: World) -> None:
@@ -134,15 +134,16 @@ def test_one_issue_never_gets_a_reminder_and_a_close_closer_than_5_days(world: W
     assert len(closes) == 1 and closes[0][1] == issue and closes[0][2] == "ok", result
     assert world.issue(issue)["status"]["name"] == "Закрыто"
     closing_notes = [j for j in world.issue(issue)["journals"]
-                     if "[helpdesk:feedback-autoclose:" in (j["notes"] or "")
-                     or "[helpdesk:stale-year-close:" in (j["notes"] or "")]
+                     if "[helpdesk:feedback-autoclose:" in sweep_marks(j)
+                     or "[helpdesk:stale-year-close:" in sweep_marks(j)]
     assert len(closing_notes) == 1
 
 
 def test_stale_year_close_needs_an_unanswered_request_and_says_what_happened(world: World) -> None:
     """«...клиентом не был актуализирован его статус по запросу сотрудника... через 1 год после
-    его создания»: a request taken back by support after a day is not a request left unanswered;
-    the closing text names the real dates and age, and no «запрос об актуальности»."""
+    его создания»: a request support took back into work is not a request left unanswered (issue
+    18.5: no local `wait_days`, the request must still stand); the closing text names the real
+    dates and age, and no «запрос об актуальности»."""
     created = BASE - timedelta(days=412)
     withdrawn = world.create_issue(subject="Вопрос забрали назад")
     ask1 = world.update(withdrawn, by=world.support, notes="Пришлите номер заказа", status="Требует обратной связи")
@@ -150,8 +151,7 @@ def test_stale_year_close_needs_an_unanswered_request_and_says_what_happened(wor
     world.backdate(withdrawn, created, {ask1: created + timedelta(days=30), back: created + timedelta(days=31)})
     silent = world.create_issue(subject="Вопрос без ответа")
     ask2 = world.update(silent, by=world.support, notes="Пришлите номер заказа", status="Требует обратной связи")
-    back2 = world.update(silent, by=world.support, status="В работе")
-    world.backdate(silent, created, {ask2: created + timedelta(days=30), back2: created + timedelta(days=45)})
+    world.backdate(silent, created, {ask2: created + timedelta(days=30)})
     code, result = world.sweep("run", BASE, "--only", "stale-year-close")
     assert code == 0, result
     assert writes(result) == [("stale-year-close", silent, "ok")]
@@ -184,7 +184,8 @@ def test_priority_without_an_sla_budget_is_exit_2_or_the_declared_fallback(world
     has but the policies do not budget is a configuration error naming the key; a declared
     fallback measures it."""
     low = world.create_issue(priority="Низкий")
-    world.backdate(low, BASE, {})
+    taken = world.update(low, by=world.support, status="В работе")  # the analysis clock runs from here
+    world.backdate(low, BASE, {taken: BASE + timedelta(minutes=30)})
     doc = yaml.safe_load(world.policies.read_text(encoding="utf-8"))
     del doc["settings"]["sla"]["analysis"]["Низкий"]
     missing = tmp_path / "missing.yaml"
@@ -224,8 +225,10 @@ def test_delay_button_is_one_tick_for_the_client_and_counts_once_per_press(world
     assert writes(result) == [("delay-complaint", issue, "ok")] * 2  # the support group as watcher, the note
     assert value(world, issue, "Жалобы на задержку") == "3"
     assert value(world, issue, "Пожаловаться на задержку") == "0"
-    (note,) = marked(world, issue, "delay-complaint")
-    assert note["private_notes"] is True and "Пожаловаться на задержку" in note["notes"]
+    # Redmine splits a private note from its field changes: one PUT, one transaction, two journals
+    (mark,) = marked(world, issue, "delay-complaint")
+    (note,) = [j for j in world.issue(issue)["journals"] if j["private_notes"] and j["user"] == mark["user"]]
+    assert "Пожаловаться на задержку" in note["notes"] and "helpdesk" not in note["notes"]
     code, again = world.sweep("run", now, *only)
     assert code == 0 and writes(again) == [], again
     assert value(world, issue, "Жалобы на задержку") == "3"

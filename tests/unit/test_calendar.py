@@ -65,8 +65,9 @@ def test_paused_day_is_not_counted() -> None:
     pauses = [Interval(start=msk(2026, 3, 9, 14, 0), end=msk(2026, 3, 10, 14, 0))]
     assert CAL.working_time_between(created, now) == timedelta(hours=18)
     assert CAL.working_time_between(created, now, pauses) == timedelta(hours=9)
-    result = POLICY.evaluate("analysis", "Средний", calendar=CAL, start=created, now=now, pauses=pauses)
-    assert result.used == timedelta(hours=9)
+    working_days = SlaPolicy.model_validate({"analysis": {"Средний": {"working_days": 3}}})  # a local choice
+    result = working_days.evaluate("analysis", "Средний", calendar=CAL, start=created, now=now, pauses=pauses)
+    assert result is not None and result.used == timedelta(hours=9)
     assert result.used_share == Decimal("0.3333")
     # 27 h of budget: Mon 4 h + Tue 5 h + Wed 9 h + Thu 9 h, the paused hours skipped.
     assert result.deadline == msk(2026, 3, 12, 19, 0)
@@ -103,10 +104,17 @@ def test_one_working_day_is_nine_hours() -> None:
 
 def test_analysis_days_land_at_the_same_time_of_day() -> None:
     created = msk(2026, 3, 10, 18, 0)
+    # «до 5 суток»: the bundled budgets are сутки, round the clock (support works every day)
     target = POLICY.target("analysis", "Средний")
-    assert CAL.add_working_time(created, target.budget_for(CAL)) == msk(2026, 3, 13, 18, 0)
+    assert target is not None and target.round_the_clock
+    assert target.calendar_for(CAL).add_working_time(created, target.budget_for(CAL)) == msk(2026, 3, 13, 18, 0)
     low = POLICY.target("analysis", "Низкий")
-    assert CAL.add_working_time(msk(2026, 3, 10, 12, 0), low.budget_for(CAL)) == msk(2026, 3, 15, 12, 0)
+    assert low is not None
+    assert low.calendar_for(CAL).add_working_time(msk(2026, 3, 10, 23, 0), low.budget_for(CAL)) \
+        == msk(2026, 3, 15, 23, 0)
+    # working days are a local choice: 3 of 9 h from 18:00 also land at 18:00
+    local = SlaTarget(working_days=Decimal(3))
+    assert CAL.add_working_time(created, local.budget_for(CAL)) == msk(2026, 3, 13, 18, 0)
 
 
 def test_budget_ending_exactly_at_close_is_due_at_close() -> None:
@@ -119,8 +127,15 @@ def test_zero_budget_is_due_at_start() -> None:
     assert CAL.add_working_time(start, timedelta(0)) == start
 
 
-def test_urgent_analysis_is_four_hours_round_the_clock() -> None:
-    target = POLICY.target("analysis", "Критический")
+def test_urgent_analysis_has_no_number_unless_a_local_budget_is_set() -> None:
+    """Issue 18.5: «с максимально возможным приоритетом» is no number: unmeasured by default;
+    a local budget (here 4 h round the clock) is honoured when configured."""
+    assert POLICY.target("analysis", "Критический") is None and POLICY.target("analysis", "Блокер") is None
+    assert POLICY.evaluate("analysis", "Блокер", calendar=CAL, start=msk(2026, 3, 10, 22, 0),
+                           now=msk(2026, 3, 12, 22, 0)) is None
+    local = SlaPolicy.model_validate({"analysis": {"Критический": {"duration": "PT4H", "round_the_clock": True}}})
+    target = local.target("analysis", "Критический")
+    assert target is not None
     assert target.calendar_for(CAL).add_working_time(msk(2026, 3, 10, 22, 0), target.budget_for(CAL)) \
         == msk(2026, 3, 11, 2, 0)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ALIASES = {"reg": "it/test_sweep_regulation.py", "sw": "it/test_sweep_redmine.py",
-           "more": "it/test_sweep_more_rules.py", "rules": "unit/test_sweep_rules.py"}
+           "more": "it/test_sweep_more_rules.py", "rules": "unit/test_sweep_rules.py",
+           "sense": "it/test_sweep_sense.py", "conv": "unit/test_sweep_conversation.py"}
 
 
 def table() -> list[str]:

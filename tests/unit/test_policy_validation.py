@@ -7,7 +7,7 @@ import pytest
 from helpdesk_core.mapping_checks import field_name_problems, permission_problems
 from helpdesk_core.mappings import load_mappings
 from policies.config import DEFAULT_POLICIES_PATH, load_policies
-from policies.registry import registered_rules
+from policies.rules import registered_rules
 from policies.validation import template_names, template_syntax
 
 

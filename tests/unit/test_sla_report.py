@@ -28,18 +28,23 @@ def world() -> tuple[FakeRedmine, dict[str, int]]:
     """Five issues whose clocks are known by hand (deadlines in the comments)."""
     fake = FakeRedmine(NOW)
     ids: dict[str, int] = {}
-    # Блокер: reaction 15 min and analysis 4 h, round the clock
+    # Блокер: reaction 15 min round the clock; analysis: no number in the regulation, no clock
     t = datetime(2026, 11, 24, 3, 0, tzinfo=MSK)
     ids["blocker_ok"] = fake.add_issue(created=t, priority="Блокер")
     fake.journal(ids["blocker_ok"], t + timedelta(minutes=10), status=WORK)       # reaction met
-    fake.journal(ids["blocker_ok"], t + timedelta(hours=2), status=VERIFY)        # analysis met
+    fake.journal(ids["blocker_ok"], t + timedelta(hours=2), status=VERIFY)
     ids["blocker_late"] = fake.add_issue(created=t, priority="Блокер")
     fake.journal(ids["blocker_late"], t + timedelta(minutes=30), status=WORK)     # due 03:15: breached
-    fake.journal(ids["blocker_late"], t + timedelta(hours=6), status=VERIFY)      # due 07:00: breached
+    fake.journal(ids["blocker_late"], t + timedelta(hours=6), status=VERIFY)
     # Высокий: 1 working hour to react, 1 working day (9 h) to analyse; still open on 25.11
     t = datetime(2026, 11, 20, 10, 0, tzinfo=MSK)
     ids["high_late"] = fake.add_issue(created=t, priority="Высокий")
     fake.journal(ids["high_late"], t + timedelta(minutes=30), status=WORK)        # reaction met
+    # issue 18.4: analysed and answered in 2 hours, resolved 3 days later: analysis met
+    ids["high_quick"] = fake.add_issue(created=t, priority="Высокий")
+    fake.journal(ids["high_quick"], t + timedelta(minutes=20), status=WORK)       # reaction met
+    fake.journal(ids["high_quick"], t + timedelta(hours=2), notes="Воспроизвели, исправим в релизе 25.11")
+    fake.journal(ids["high_quick"], t + timedelta(days=3), notes="Исправлено, проверьте", status=VERIFY)
     # Средний: 3 working days to analyse, created yesterday: still running
     t = datetime(2026, 11, 24, 12, 0, tzinfo=MSK)
     ids["medium_running"] = fake.add_issue(created=t, priority="Средний", project="other")
@@ -72,22 +77,20 @@ def test_json_compliance_per_priority_and_breaches(fake: tuple[FakeRedmine, dict
     summary = {(r["rule"], r["priority"]): r for r in tables["Compliance per rule, priority and company"]["rows"]}
     assert {k: (r["met"], r["breached"], r["open"], r["compliance"]) for k, r in summary.items()} == {
         ("sla-reaction", "Блокер"): (1, 1, 0, "50.0"),
-        ("sla-reaction", "Высокий"): (1, 0, 0, "100.0"),
+        ("sla-reaction", "Высокий"): (2, 0, 0, "100.0"),
         ("sla-reaction", "Средний"): (1, 0, 0, "100.0"),
-        ("sla-analysis", "Блокер"): (1, 1, 0, "50.0"),
-        ("sla-analysis", "Высокий"): (0, 1, 0, "0.0"),
+        ("sla-analysis", "Высокий"): (1, 1, 0, "50.0"),
         ("sla-analysis", "Средний"): (0, 0, 1, None),
     }
     assert summary[("sla-analysis", "Средний")]["company"] == "other"
     breaches = {(r["issue"], r["rule"]): r for r in tables["Breached and at-risk clocks"]["rows"]}
-    assert set(breaches) == {(ids["blocker_late"], "sla-reaction"), (ids["blocker_late"], "sla-analysis"),
-                             (ids["high_late"], "sla-analysis")}
+    assert set(breaches) == {(ids["blocker_late"], "sla-reaction"), (ids["high_late"], "sla-analysis")}
     assert breaches[(ids["blocker_late"], "sla-reaction")]["deadline"] == "2026-11-24T03:15+03:00"
-    assert breaches[(ids["blocker_late"], "sla-analysis")]["stopped"] == "2026-11-24T09:00+03:00"
-    assert breaches[(ids["high_late"], "sla-analysis")]["deadline"] == "2026-11-20T19:00+03:00"
+    # 1 сутки from the acceptance at 10:30 (issue 18 F2/F3), not from creation in working hours
+    assert breaches[(ids["high_late"], "sla-analysis")]["deadline"] == "2026-11-21T10:30+03:00"
     metrics = {m["label"]: m["value"] for m in doc["summary"]}
-    assert metrics["clocks"] == 8 and metrics["met"] == 4 and metrics["breached"] == 3
-    assert metrics["compliance %"] == "57.1"
+    assert metrics["clocks"] == 8 and metrics["met"] == 5 and metrics["breached"] == 2
+    assert metrics["compliance %"] == "71.4"
     assert all(r["issue"] != ids["old"] for r in tables["Breached and at-risk clocks"]["rows"])
 
 
@@ -118,7 +121,7 @@ def test_html_page_carries_the_numbers(fake: tuple[FakeRedmine, dict[str, int]],
     assert code == 3 and str(page) in out
     html = page.read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
-    for text in ("SLA report", "Compliance per priority", "50.0", "57.1", "2026-11-24T03:15+03:00",
+    for text in ("SLA report", "Compliance per priority", "50.0", "71.4", "2026-11-24T03:15+03:00",
                  str(ids["blocker_late"]), str(ids["high_late"]), "Блокер", "Высокий"):
         assert text in html, text
 

@@ -45,9 +45,12 @@ def test_terminal_chart_shows_each_rule_never_their_sum(fake: object, capsys: py
     assert shares and max(shares) <= 100
     lines = chart.splitlines()
     at = next(i for i, line in enumerate(lines) if "Блокер" in line)
-    # Блокер: 1 of 3 met by each rule; the sum of the two would say 66.6 %
+    # Блокер: 1 of 3 reactions met; the regulation gives its analysis no number, so no analysis
+    # clock runs: «—», never 0 % (and never the sum of the two rules)
     assert "sla-reaction" in lines[at] and lines[at].rstrip().endswith("33.3 %")
-    assert "sla-analysis" in lines[at + 1] and lines[at + 1].rstrip().endswith("33.3 %")
+    assert "sla-analysis" in lines[at + 1] and lines[at + 1].rstrip().endswith("—")
+    high = next(i for i, line in enumerate(lines) if "Высокий" in line)
+    assert lines[high].rstrip().endswith("100.0 %") and lines[high + 1].rstrip().endswith("50.0 %")
 
 
 def test_priorities_by_severity_and_the_default_period_is_the_last_full_month(

@@ -13,7 +13,7 @@ import cli
 def test_rules_lists_every_rule_with_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["sweep", "rules", "--format", "json"]) == 0
     rules = {r["id"]: r for r in json.loads(capsys.readouterr().out)["rules"]}
-    assert len(rules) == 12 and rules["feedback-reminder"]["params"] == {"after_days": 5.0}
+    assert len(rules) == 13 and rules["feedback-reminder"]["params"] == {"after_days": 5.0}
     assert all("YAML:" in r["doc"] for r in rules.values())
 
 

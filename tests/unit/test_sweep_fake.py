@@ -13,6 +13,7 @@ from typing import Any
 
 from helpdesk_core.errors import NotFoundError
 from helpdesk_core.gateway import RequestStats
+from helpdesk_core.provision import MARKER_FIELD
 
 STATUSES = [(1, "На рассмотрении", False), (2, "В работе", False), (3, "Требует обратной связи", False),
             (4, "Решено, требует проверки", False), (5, "Закрыто", True), (6, "Отклонено", True)]
@@ -20,7 +21,8 @@ TRACKERS = [(1, "Баг"), (2, "Задача"), (3, "Обсуждение")]
 PRIORITIES = {"Блокер": 1, "Критический": 2, "Высокий": 3, "Средний": 4, "Низкий": 5}
 SUPPORT, CLIENT, ADMIN, ROLE_SUPPORT = 10, 20, 1, 30  # user ids
 LOGINS = {SUPPORT: "support", CLIENT: "client", ADMIN: "admin", ROLE_SUPPORT: "rolesupport"}
-CUSTOM_FIELDS = {"Пожаловаться на задержку": 41, "Жалобы на задержку": 42}
+MARKER = 43  # the support-only field the sweep's markers travel in (helpdesk_core.provision.MARKER_FIELD)
+CUSTOM_FIELDS = {"Пожаловаться на задержку": 41, "Жалобы на задержку": 42, MARKER_FIELD: MARKER}
 
 
 def z(moment: datetime) -> str:
@@ -51,14 +53,17 @@ class FakeRedmine:
             "tracker": {"id": dict((n, i) for i, n in TRACKERS)[tracker], "name": tracker},
             "status": self._status(status), "priority": {"id": self.priorities.get(priority, 99), "name": priority},
             "author": {"id": author, "name": f"user{author}"}, "subject": subject, "description": description,
-            "created_on": z(created), "updated_on": z(created), "custom_fields": [], "journals": [],
+            "created_on": z(created), "updated_on": z(created),
+            "custom_fields": [{"id": MARKER, "name": MARKER_FIELD, "value": ""}], "journals": [],
             "attachments": [], "watchers": []}
         return issue_id
 
     def journal(self, issue_id: int, at: datetime, *, user: int = SUPPORT, notes: str = "",
-                private: bool = False, status: str | None = None, fields: dict[int, str] | None = None) -> int:
+                private: bool = False, status: str | None = None, fields: dict[int, str] | None = None,
+                files: tuple[str, ...] = ()) -> int:
         issue = self.issues[issue_id]
-        details = []
+        details: list[dict[str, Any]] = [{"property": "attachment", "name": str(900 + n), "old_value": None,
+                                          "new_value": name} for n, name in enumerate(files)]
         for field_id, value in (fields or {}).items():
             current = next((f for f in issue["custom_fields"] if f["id"] == field_id), None)
             if current is None:

@@ -14,7 +14,7 @@ from policies.actions import Plan
 from policies.config import load_policies, parse_policies
 from policies.engine import LockBusy, TooManyActions, apply_plan, plan_sweep, run_sweep, sweep_lock
 from policies.text_audits import load_audit_config
-from tests.unit.test_sweep_fake import CLIENT, ROLE_SUPPORT, SUPPORT, FakeRedmine
+from tests.unit.test_sweep_fake import ADMIN, CLIENT, MARKER, ROLE_SUPPORT, SUPPORT, FakeRedmine
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -46,7 +46,8 @@ def test_reminder_boundary_4d23h_no_5d1h_yes() -> None:
     assert plan(fake, T0 + timedelta(days=4, hours=23), "feedback-reminder").actions == ()
     actions = plan(fake, T0 + timedelta(days=5, hours=1), "feedback-reminder").actions
     assert [(a.rule, a.issue, a.action) for a in actions] == [("feedback-reminder", issue, "comment")]
-    assert actions[0].notes and actions[0].notes.endswith(actions[0].marker or "?")
+    # issue 18.7a: the marker travels in the support-only field, never in the text a client reads
+    assert actions[0].notes and "helpdesk:" not in actions[0].notes and "[" not in actions[0].notes
     assert actions[0].marker and actions[0].marker.startswith("[helpdesk:feedback-reminder:")
 
 
@@ -95,7 +96,12 @@ def test_verification_autoclose_and_stale_year_close() -> None:
     fake.journal(verify, T0, user=SUPPORT, notes="Исправлено, проверьте", status="Решено, требует проверки")
     old = fake.add_issue(created=T0 - timedelta(days=400))
     fake.journal(old, T0 - timedelta(days=300), user=SUPPORT, notes="Актуально?", status=FEEDBACK)
-    fake.journal(old, T0 - timedelta(days=290), user=SUPPORT, status="В работе")  # 10 days unanswered
+    fake.journal(old, T0 + timedelta(days=3), user=SUPPORT, notes="Напишите, пожалуйста, актуально ли?")
+    # issue 18.5: no local wait_days: a standing request on a year-old issue is enough
+    # issue 18: the year close needs a request still standing; support took this one back to work
+    back = fake.add_issue(created=T0 - timedelta(days=400))
+    fake.journal(back, T0 - timedelta(days=300), user=SUPPORT, notes="Актуально?", status=FEEDBACK)
+    fake.journal(back, T0 - timedelta(days=290), user=SUPPORT, status="В работе")
     assert [a.rule for a in plan(fake, T0 + timedelta(days=4, hours=23)).actions
             if a.issue == verify] == []
     actions = {(a.rule, a.issue) for a in plan(fake, T0 + timedelta(days=5, hours=1)).actions if a.writes}
@@ -154,14 +160,38 @@ def test_analysis_time_in_feedback_is_not_counted() -> None:
     created = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)  # Высокий: 1 working day = 9 h
     issue = fake.add_issue(created=created, priority="Высокий")
     fake.journal(issue, created + timedelta(minutes=10), status="В работе")
-    fake.journal(issue, created + timedelta(hours=2), notes="Нужны данные", status=FEEDBACK)
+    # the sweep's completeness `ask` (not support's word on next steps) pauses, not ends, the analysis
+    fake.journal(issue, created + timedelta(hours=2), user=ADMIN, notes="Дополните, пожалуйста", status=FEEDBACK,
+                 fields={MARKER: f"[helpdesk:completeness-audit:ask-{issue}]"})
     fake.journal(issue, datetime(2026, 11, 24, 10, 0, tzinfo=MSK), user=CLIENT, notes="Вот данные")
     fake.journal(issue, datetime(2026, 11, 24, 10, 0, tzinfo=MSK), status="В работе")
-    # 2 h used before the pause, 7 h left from 24.11 10:00 -> due 17:00, not 23.11 19:00
-    actions = plan(fake, datetime(2026, 11, 24, 17, 30, tzinfo=MSK), "sla-analysis").actions
-    assert len(actions) == 1
-    assert datetime.fromisoformat(actions[0].deadline or "") == datetime(2026, 11, 24, 17, 0, tzinfo=MSK)
+    # 1 сутки from the acceptance (10:10): 1 h 50 min used before the pause, 22 h 10 min left
+    # from 24.11 10:00 -> due 25.11 08:10, not 24.11 10:10
+    assert plan(fake, datetime(2026, 11, 24, 17, 30, tzinfo=MSK), "sla-analysis").actions == ()
+    actions = plan(fake, datetime(2026, 11, 25, 8, 30, tzinfo=MSK), "sla-analysis").actions
+    assert len(actions) == 1 and actions[0].sla == "breached"
+    assert datetime.fromisoformat(actions[0].deadline or "") == datetime(2026, 11, 25, 8, 10, tzinfo=MSK)
     assert plan(fake, datetime(2026, 11, 24, 14, 0, tzinfo=MSK), "sla-analysis").actions == ()
+
+
+def test_analysis_ends_when_support_tells_the_next_steps() -> None:
+    """Issue 18.4, О2 «сотрудник поддержки сообщит вам о дальнейших этапах работы»: a Высокий
+    issue taken into work and answered in 2 hours is met, however long the resolution takes;
+    a comment before it is taken into work, a private note or the sweep's note does not end it."""
+    fake = FakeRedmine(T0)
+    created = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)
+    answered = fake.add_issue(created=created, priority="Высокий")
+    fake.journal(answered, created + timedelta(minutes=10), status="В работе")
+    fake.journal(answered, created + timedelta(hours=2), notes="Воспроизвели, исправим в релизе 30.11")
+    silent = fake.add_issue(created=created, priority="Высокий")
+    fake.journal(silent, created + timedelta(minutes=5), notes="Приняли, смотрим")  # still «На рассмотрении»
+    fake.journal(silent, created + timedelta(minutes=10), status="В работе")
+    fake.journal(silent, created + timedelta(hours=1), notes="внутреннее: нужен разработчик", private=True)
+    three_days_later = datetime(2026, 11, 26, 12, 0, tzinfo=MSK)
+    actions = plan(fake, three_days_later, "sla-analysis").actions
+    assert [(a.issue, a.sla) for a in actions] == [(silent, "breached")]
+    fake.journal(silent, three_days_later, notes="Передали разработчикам, срок — до 01.12")
+    assert plan(fake, three_days_later + timedelta(minutes=1), "sla-analysis").actions == ()
 
 
 # --- apply, guards, lock, scope, cost ------------------------------------------------------
@@ -268,7 +298,8 @@ def test_a_priority_without_a_budget_is_a_config_error_naming_the_key() -> None:
     text = (Path(__file__).parents[2] / "policies" / "policies.yaml").read_text(encoding="utf-8")
     fallback = parse_policies(text.replace("    at_risk_share: 0.8", "    analysis_fallback: {working_days: 2}\n"
                                                                      "    at_risk_share: 0.8"))
-    fake.add_issue(created=T0, priority="Срочный")
+    urgent = fake.add_issue(created=T0, priority="Срочный")
+    fake.journal(urgent, T0 + timedelta(minutes=5), status="В работе")  # taken into work: the clock runs
     actions = plan_sweep(fake, fallback, T0 + timedelta(days=3), only=["sla-analysis"], audit=AUDIT).actions
     assert [a.sla for a in actions] == ["breached"]
 
@@ -324,8 +355,7 @@ def test_delay_button_counts_every_press_and_escalates_once_per_working_day() ->
     assert note.notes == (
         "Жалоба клиента на задержку: нажата кнопка «Пожаловаться на задержку», всего жалоб: 3\n"
         "- кто и когда: user22, 02.11.2026 15:00 МСК\n"
-        "Получатель: группа «Сотрудники техподдержки», добавлена в наблюдатели."
-        f"\n\n[helpdesk:delay-complaint:button-{press}]")
+        "Получатель: группа «Сотрудники техподдержки», добавлена в наблюдатели.")
     assert "reaches support group #7 (watcher)" in note.reason
     assert apply(fake, first) == ["ok", "ok"]
     assert fake.issues[issue]["watchers"] == [{"id": SUPPORT_GROUP}]
@@ -338,7 +368,9 @@ def test_delay_button_counts_every_press_and_escalates_once_per_working_day() ->
     assert "already escalated this working day" in again.reason
     assert apply(fake, again_plan := plan(fake, T0 + timedelta(hours=1, minutes=5), "delay-complaint")) == ["ok"]
     assert again_plan.actions[0].action == "count"
-    escalations = [j for j in fake.issues[issue]["journals"] if "[helpdesk:delay-complaint:" in j["notes"]]
+    escalations = [j for j in fake.issues[issue]["journals"]  # the marker travels in the support-only field
+                   if any(d["name"] == str(MARKER) and "[helpdesk:delay-complaint:" in (d["new_value"] or "")
+                          for d in j.get("details", []))]
     assert len(escalations) == 1 and value_of(fake, issue, counter) == "4" and value_of(fake, issue, button) == "0"
     assert plan(fake, T0 + timedelta(hours=1, minutes=10), "delay-complaint").actions == ()
 

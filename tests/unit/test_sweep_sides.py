@@ -12,7 +12,7 @@ from policies.context import Directory
 from policies.engine import plan_sweep
 from policies.issues import IssueView, sweep_marker
 from policies.text_audits import load_audit_config
-from tests.unit.test_sweep_fake import ADMIN, CLIENT, ROLE_SUPPORT, STATUSES, SUPPORT, FakeRedmine
+from tests.unit.test_sweep_fake import ADMIN, CLIENT, MARKER, ROLE_SUPPORT, STATUSES, SUPPORT, FakeRedmine
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 POLICIES, AUDIT = load_policies(), load_audit_config()
@@ -102,10 +102,11 @@ def test_sweep_notes_by_marker_and_the_sweeps_own_author() -> None:
 
     fake.now = now
     (reminder,) = plan_sweep(fake, policies, now, only=["feedback-reminder"], audit=AUDIT).actions
-    fake.journal(issue, now, user=ROLE_SUPPORT, notes=reminder.notes or "")   # written as the act_as login
+    fake.journal(issue, now, user=ROLE_SUPPORT, notes=reminder.notes or "",   # written as the act_as login
+                 fields={MARKER: reminder.marker or ""})
     assert rules(now + timedelta(hours=1)) == []
     assert rules(now + timedelta(days=5, hours=1)) == [("feedback-autoclose", "close")]
-    quoted = f"> {(reminder.notes or '').replace(chr(10), chr(10) + '> ')}\n\nДа, ответ: заказ 1234567"
+    quoted = f"> {(reminder.notes or '').replace(chr(10), chr(10) + '> ')}\n> {reminder.marker}\n\nДа, заказ 1234567"
     fake.journal(issue, now + timedelta(days=1), user=CLIENT, notes=quoted)
     assert rules(now + timedelta(days=5, hours=1)) == [("client-reply-resume", "set-status")]
 

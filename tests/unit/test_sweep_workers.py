@@ -18,7 +18,7 @@ import pytest
 from helpdesk_core.errors import ConfigError, NotFoundError, UnavailableError
 from policies.actions import Plan
 from policies.engine import plan_sweep
-from policies.registry import registered_rules
+from policies.rules import registered_rules
 from tests.unit.test_sweep_fake import ADMIN, CLIENT, CUSTOM_FIELDS, SUPPORT, FakeRedmine
 from tests.unit.test_sweep_rules import AUDIT, POLICIES, T0, awaiting_client
 
