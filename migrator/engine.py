@@ -39,6 +39,16 @@ from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, Tim
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
+from migrator.decide import (
+    Person,
+    Writer,
+    issue_author,
+    note_writer,
+    status_writer,
+    storable_ticket,
+    time_entry_problem,
+    time_writer,
+)
 from migrator.ledger import Ledger
 from migrator.live import (
     LiveRedmine,
@@ -87,16 +97,7 @@ class MigrationOptions:
     rejects: Path | None = None  # where whole bad lines go (migrator.rejects); None: nowhere
 
 
-@dataclass
-class UserRef:
-    """A portal user as Redmine knows them (or the stand-in)."""
-
-    redmine_id: int
-    login: str
-    display: str
-    kind: str  # client | staff | standin
-    active: bool = True
-    owned: bool = True  # created by the migration (carries «ID пользователя в портале»): its status is ours to change
+UserRef = Person  # the name the rest of the engine uses
 
 
 @dataclass
@@ -384,7 +385,8 @@ class Migration:
         matched = self.live.users_by_email.get(user.email.lower())
         if ours is not None and int(ours["id"]) not in self.live.admins:
             self.tally.add("user", "skip" if known == int(ours["id"]) else "match")
-            ref = UserRef(int(ours["id"]), str(ours["login"]), _display(user), user.kind, user.active)
+            ref = UserRef(int(ours["id"]), str(ours["login"]), _display(user), user.kind, user.active,
+                          company_id=user.company_id)
         elif ours is not None or matched is not None:
             account = ours if ours is not None else matched
             assert account is not None
@@ -410,7 +412,7 @@ class Migration:
             if isinstance(created, dict):
                 remember_user(self.live, created["user"])
                 self.ledger.put("created-user", user.id, user_id)  # and in Redmine: «ID пользователя в портале»
-            ref = UserRef(user_id, login, _display(user), user.kind, user.active)
+            ref = UserRef(user_id, login, _display(user), user.kind, user.active, company_id=user.company_id)
         if ref.redmine_id > 0 and not self.options.dry_run:
             self.ledger.put("user", user.id, ref.redmine_id)
         if user.kind == "staff":
@@ -447,7 +449,7 @@ class Migration:
         self.tally.add("user", "match")
         if not self.options.dry_run:
             self.ledger.put("adopted", user.id, account_id)
-        return UserRef(account_id, login, name, user.kind, user.active, owned=False)
+        return UserRef(account_id, login, name, user.kind, user.active, owned=False, company_id=user.company_id)
 
     def _find_user(self, email: str, portal_id: str | None) -> Json | None:
         """After an ambiguous POST: the account is the one we sent only if it carries our marker."""
@@ -639,7 +641,8 @@ class TicketMigration:
 
     def __init__(self, migration: Migration, ticket: Ticket, export: Export) -> None:
         self.m = migration
-        self.t = ticket
+        self.source = ticket  # as the export says it (its fingerprint); `t` is what Redmine can store
+        self.t, self.cleaned = storable_ticket(ticket)
         self.export = export
         self.gateway = migration.gateway
         self.live = migration.live
@@ -651,6 +654,7 @@ class TicketMigration:
         self.state_written: str | None = None  # the `state` journal's id written in this run
         self.author_id: int | None = None  # the author of the issue this run created
         self.moves: list[Move] = []  # status changes written on the issue this run created
+        self.incomplete = False  # something of it was refused: not marked done, a re-run tries again
 
     # --- mapping ----------------------------------------------------------------------------------
 
@@ -679,9 +683,13 @@ class TicketMigration:
     def run(self) -> None:
         t = self.t
         done_as = self.ledger.ticket_fingerprint(t.id)  # the digest is only worth computing when there is one
-        if done_as is not None and done_as == fingerprint(t):
+        if done_as is not None and done_as == fingerprint(self.source):
             self.tally.add("issue", "skip")
             return
+        if self.cleaned:
+            self.tally.find(Finding(category="text-cleaned", file="tickets.jsonl", id=t.id,
+                                    field=", ".join(self.cleaned)[:200],
+                                    reason="NUL characters removed: the database cannot store them"))
         project_id = self.m.ctx.projects.get(t.company_id)
         if project_id is None:
             self.tally.find(Finding(category="bad-record", file="tickets.jsonl", id=t.id, field="company_id",
@@ -708,8 +716,7 @@ class TicketMigration:
             if issue_id > 0:
                 issue = self._read_issue(issue_id)
                 self.present = self._markers(issue)
-                for journal in issue.get("journals", []):  # dates journals a crashed run wrote, free
-                    self._date_timeline_journal(issue_id, journal)
+                self._date_timeline_journals(issue_id, issue)  # dates journals a crashed run wrote, free
         if issue_id > 0:
             self.ledger.put("issue", t.id, issue_id)
         pending = self._pending_transitions(issue)
@@ -731,7 +738,8 @@ class TicketMigration:
             if (status_changed or self.replayed) and not self._moves_known(issue):
                 self._read_back(issue_id, status, learn=issue is None)
             self._record_issue_dates(issue_id)
-            self.ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
+            if not self.incomplete:
+                self.ledger.mark_ticket_done(t.id, fingerprint(self.source), issue_id)
 
     # --- the issue itself -------------------------------------------------------------------------
 
@@ -766,19 +774,29 @@ class TicketMigration:
             values["complaints"] = str(len(self.t.complaints))
         return [{"id": fields[key], "value": value} for key, value in values.items()]
 
+    def issue_writer(self) -> Writer:
+        """Who creates the issue (migrator.decide): its author, or the stand-in naming them."""
+        person, stand_in = self.m.author_of(self.t.author_id)
+        assert self.m.ctx.standin is not None
+        return issue_author(person, stand_in, self.m.ctx.standin, self.t.company_id,
+                            self._portal_user_name(self.t.author_id))
+
     def issue_fields(self, project_id: int, tracker: str, priority: str, lost: list[str]) -> tuple[UserRef, Json]:
         """The author and the fields of the new issue (both writers); an unknown author is reported."""
         t = self.t
-        author, stand_in = self.m.author_of(t.author_id)
+        writer = self.issue_writer()
         subject, cut = cut_subject(t.subject)
         fields: Json = {
             "project_id": project_id, "tracker_id": self.live.trackers[tracker],
             "priority_id": self.live.priorities[priority], "subject": subject,
-            "description": self._description(stand_in, cut, lost), "custom_fields": self._custom_fields()}
+            "description": self._description(writer.instead is not None, cut, lost),
+            "custom_fields": self._custom_fields()}
         if t.module:
             fields["category_id"] = self.m.category_id(project_id, t.module)
-        if stand_in:
-            self._authorship_note(f"ticket author {t.author_id} is unknown: created by the stand-in")
+        if writer.instead is not None:
+            self._authorship_note(f"ticket author {t.author_id} ({writer.name}): {writer.instead}")
+        author = writer.person
+        assert author is not None  # an issue always has a Redmine author: the stand-in at least
         fields["start_date"] = issue_dates(t, self._closed_portal_statuses()).start_date.isoformat()
         return author, fields
 
@@ -933,12 +951,10 @@ class TicketMigration:
         name = self._portal_user_name(comment.author_id) if stand_in else author.display
         body = html_to_markdown(comment.body) if "<" in comment.body and ">" in comment.body else comment.body
         note = "\n\n".join([provenance_line("comment", comment.id, name, comment.created_at), body, *lost])
-        # Only support may write private notes: an internal note whose author is not staff is
-        # written by the API user, the original author named in its provenance line.
-        writer = author if (not comment.internal or author.kind == "staff") and not stand_in else None
-        if writer is None:
-            self._authorship_note(f"comment {comment.id}: written by the API user for {name}")
-        return note, writer
+        writer = note_writer(author, stand_in, self.t.company_id, name, private=comment.internal)
+        if writer.instead is not None:
+            self._authorship_note(f"comment {comment.id}: {writer.instead}")
+        return note, writer.person
 
     def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
                   author: UserRef | None, uploads: list[Json], kind: Kind,
@@ -1010,6 +1026,8 @@ class TicketMigration:
                 self.ledger.put("time_entry", entry.id, existing[entry.id])
                 continue
             user, comment = self.time_entry_comment(entry)
+            if user is False:
+                continue  # left out by the decision (reported there)
             payload: Json = {"time_entry": {
                 "issue_id": issue_id, "spent_on": entry.spent_on.isoformat(), "hours": str(entry.hours),
                 "activity_id": self.live.activities[activity], "comments": comment}}
@@ -1020,29 +1038,42 @@ class TicketMigration:
                 def recover() -> Json | None:
                     found = self._time_markers(issue_id).get(entry_id)
                     return {"time_entry": {"id": found}} if found else None
-                try:
-                    return self.gateway.post("/time_entries.json", payload, recover=recover)
-                except ValidationFailed as exc:
-                    # The user may not log time here (e.g. a client): keep the hours under the API user.
-                    self._authorship_note(f"time entry {entry_id}: {exc.reason} {exc.errors}; logged by the API user")
-                    payload["time_entry"].pop("user_id", None)
-                    return self.gateway.post("/time_entries.json", payload, recover=recover)
+                return self.gateway.post("/time_entries.json", payload, recover=recover)
 
-            created = self.m._write("time_entry", "create", post)
+            try:
+                created = self.m._write("time_entry", "create", post)
+            except ValidationFailed as exc:
+                # Refused for a reason of its own (who logs it was decided before): its real reason is
+                # reported, nobody else logs it, and the ticket stays to be done (a re-run tries again).
+                self.time_refused(entry.id, "; ".join(exc.errors) or exc.reason)
+                self.incomplete = True
+                continue
             if isinstance(created, dict):
                 self.ledger.put("time_entry", entry.id, int(created["time_entry"]["id"]))
 
     def time_activity(self, tracker: str) -> str:
         return self.m.mappings.portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
 
-    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str]:
-        """Who logged it (None: the API user, for an unknown user) and the comment with its marker."""
+    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None | bool, str]:
+        """Who logs it (None: the API user, naming the portal user in the comment; False: nobody, the
+        entry is left out and reported) and the comment with its marker (migrator.decide, both writers)."""
+        problem = time_entry_problem(entry)
+        if problem is not None:
+            self.time_refused(entry.id, problem)
+            return False, ""
         user, stand_in = self.m.author_of(entry.user_id)
+        writer = time_writer(user, stand_in, self._portal_user_name(entry.user_id))
         # The marker opens the comment (where client text can never put it); the text follows.
         comment = f"{time_marker(entry.id)} {entry.comment}".strip()
-        if stand_in:
-            comment = f"{comment} ({self._portal_user_name(entry.user_id)})"
-        return (None if stand_in else user), comment[:1024]
+        if writer.instead is not None:
+            comment = f"{comment} ({writer.name})"
+            self._authorship_note(f"time entry {entry.id}: {writer.instead}")
+        return writer.person, comment[:1024]
+
+    def time_refused(self, entry_id: str, reason: str) -> None:
+        self.tally.add("time_entry", "fail")
+        self.tally.find(Finding(category="time-entry", file="tickets.jsonl", id=self.t.id,
+                                field=f"time_entries.{entry_id}", reason=f"not logged: {reason}"))
 
     def _time_markers(self, issue_id: int) -> dict[str, int]:
         if issue_id <= 0:
@@ -1113,8 +1144,7 @@ class TicketMigration:
                                            f"instead of '{status}' (workflow?)"))
         created = {c.id: c.created_at for c in self.t.comments}
         complaints = {f"{self.t.id}-{i}": c.created_at for i, c in enumerate(self.t.complaints, start=1)}
-        for journal in issue.get("journals", []):
-            self._date_timeline_journal(issue_id, journal)
+        self._date_timeline_journals(issue_id, issue)
         for kind, source, journal in self._our_notes(issue):
             if kind in TIMELINE_KINDS:
                 continue
@@ -1176,17 +1206,19 @@ class TicketMigration:
         return target
 
     def transition_note(self, step: Transition, kind: str) -> tuple[str, UserRef | None]:
-        """The change's provenance line and its writer: its author when staff, else the API user (None)."""
+        """The change's provenance line (a private note: support reads it, clients never do) and its
+        writer (migrator.decide.status_writer): the employee the history names, else the API user (None)."""
         author, stand_in = self.m.author_of(step.by) if step.by else (None, True)
         name = (self._portal_user_name(step.by) if step.by and stand_in else
                 author.display if author is not None and step.by else "портал")
-        writer = author if author is not None and not stand_in and author.kind == "staff" else None
-        return provenance_line(kind, step.source, name, step.at), writer
+        writer = status_writer(None if stand_in else author, name)
+        return provenance_line(kind, step.source, name, step.at), writer.person
 
     def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
                           count: tuple[Kind, Verb] = ("status", "create"), *, tracker: str, old: int) -> None:
-        """One dated journal: the change plus its provenance line, written as its author when that
-        is staff (only support may change statuses), else by the API user with the author named.
+        """One PUT, dated: the change (public, no text) and its provenance line as a private note,
+        which Redmine keeps as two journals of one transaction (migrator.timeline), written as the
+        employee the history names, else by the API user (the private line names the author).
 
         Dated by its marker (fix-dates checks it is a timeline journal, see migrator.fix_dates), and
         by its journal id too when a read-back sees it."""
@@ -1195,15 +1227,16 @@ class TicketMigration:
             by = writer.redmine_id if writer is not None else self.live.api_user_id
             self.moves.append(Move(by, self.live.trackers[tracker], old, int(change["status_id"]),
                                    by == self.author_id))
-        self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
+        self._put_note(issue_id, (kind, step.source), note, private=True, author=writer, uploads=[],
                        kind=count[0], verb=count[1], extra=change, created_at=step.at)
         self.replayed += 1
         if kind == STATE_KIND:
             self.state_written = step.source
 
-    def _date_timeline_journal(self, issue_id: int, journal: Json) -> None:
-        """The read-back found a timeline journal: date it by its id (exactly that journal)."""
-        for kind, source, _ in timeline_journals({"journals": [journal]}, self.live.api_user_id):
+    def _date_timeline_journals(self, issue_id: int, issue: Json) -> None:
+        """The read-back found timeline journals: date each by its id (exactly that journal, and the
+        public change journal beside its private marker)."""
+        for kind, source, journal in timeline_journals(issue, self.live.api_user_id):
             if kind == STATUS_KIND:
                 moment = next((s.at for s in self._transitions() if s.source == source), None)
             else:  # a `state` journal is dated once: by the run that wrote it, or the next after a crash
@@ -1213,6 +1246,8 @@ class TicketMigration:
                 moment = issue_dates(self.t, self._closed_portal_statuses()).updated_on if fresh else None
             if moment is not None and not self.m.options.dry_run:  # both ways it is dated say the same
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+                if journal.get("change_journal_id"):
+                    self.ledger.record_dates("journal", int(journal["change_journal_id"]), moment.isoformat())
                 self.ledger.record_note_date(issue_id, f"{kind}:{source}", moment.isoformat())
 
     def _record_issue_dates(self, issue_id: int) -> None:

@@ -243,6 +243,7 @@ def load_ticket(doc)
   notes = []
   journals = {}
   times = {}
+  incomplete = false
   issue = nil
   found = nil
   ActiveRecord::Base.transaction do
@@ -289,14 +290,15 @@ def load_ticket(doc)
       user = cached(User, entry['user_id'])
       time = TimeEntry.new(project: issue.project, issue: issue, user: user, author: user, hours: entry['hours'], spent_on: entry['spent_on'],
                            activity_id: entry['activity_id'], comments: entry['comments'])
-      unless time.save
-        # The user may not log time here (e.g. a client): the hours stay, logged by the API user.
-        notes << {'category' => 'authorship', 'reason' => "time entry #{entry['id']}: " \
-                                                         "#{time.errors.full_messages.join('; ')}; logged by the API user"}
-        time.user_id = time.author_id = doc['api_user_id']
-        time.save!
+      # Who logs it was decided by the tool (a client's hours by the API user): a refusal here is the
+      # entry's own (as over REST, 422): reported with its reason, logged by nobody else.
+      if time.save
+        times[entry['id']] = time.id
+      else
+        notes << {'category' => 'time-entry', 'field' => "time_entries.#{entry['id']}",
+                  'reason' => "not logged: #{time.errors.full_messages.join('; ')}"}
+        incomplete = true
       end
-      times[entry['id']] = time.id
     end
     # The final status after the timeline's journals; the issue never passes through Redmine's status logic
     # again, so closed_on is the portal's (or none). The start date is set here too: as an attribute it
@@ -310,7 +312,7 @@ def load_ticket(doc)
   return {'ticket' => doc['ticket'], 'issue' => found, 'existed' => true} if found
 
   {'ticket' => doc['ticket'], 'issue' => issue.id, 'existed' => false, 'journals' => journals,
-   'time_entries' => times, 'notes' => notes}
+   'time_entries' => times, 'notes' => notes, 'incomplete' => incomplete}
 end
 
 # Another writer (Puma serving the REST API) may hold the database: SQLite answers "busy" at once rather

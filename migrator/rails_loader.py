@@ -34,6 +34,7 @@ from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.export_model import Attachment
 from migrator.engine import TicketMigration, fingerprint
 from migrator.outcome import Finding
+from migrator.text import attachment_filename
 from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
 
 Json = dict[str, Any]
@@ -261,7 +262,8 @@ class RailsLoader:
                 with tm.export.open_attachment(att) as handle:
                     content = base64.b64encode(handle.read()).decode()
                 refs.append(f"a{len(attachments)}")
-                attachments.append({"ref": refs[-1], "filename": att.filename, "content_type": att.content_type,
+                attachments.append({"ref": refs[-1], "filename": attachment_filename(att.filename),
+                                    "content_type": att.content_type,
                                     "author_id": author.redmine_id, "created_on": att.created_at.isoformat(),
                                     "content": content})
             return refs, lost
@@ -282,7 +284,7 @@ class RailsLoader:
         def transition(step: Transition, kind: str, change: list[list[Any]]) -> None:
             nonlocal statuses_written
             note, writer = tm.transition_note(step, kind)
-            journals.append({"marker": f"{kind}:{step.source}", "notes": note, "private": False,
+            journals.append({"marker": f"{kind}:{step.source}", "notes": note, "private": True,
                              "user_id": writer.redmine_id if writer else api_user, "created_on": step.at.isoformat(),
                              "attachments": [], "details": change})
             statuses_written += 1
@@ -319,6 +321,8 @@ class RailsLoader:
         activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
         for entry in t.time_entries:
             user, comment = tm.time_entry_comment(entry)
+            if user is False:
+                continue  # left out by the decision (reported there)
             times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
                           "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
                           "activity_id": activity, "comments": comment})
@@ -357,11 +361,16 @@ class RailsLoader:
             self.existing[t.id] = issue_id  # completed by the REST path once the loader is done
             return
         tally.add("issue", "create")
+        logged = len(answer.get("time_entries", {}))
+        if counts["time_entry"] > logged:
+            tally.add("time_entry", "fail", counts["time_entry"] - logged)
+        counts = {**counts, "time_entry": logged}
         for kind, n in counts.items():
             if n:
                 tally.add(kind, "create", n)  # type: ignore[arg-type]
         for note in answer.get("notes", []):
-            tally.find(Finding(category=note["category"], file="tickets.jsonl", id=t.id, reason=note["reason"]))
+            tally.find(Finding(category=note["category"], file="tickets.jsonl", id=t.id, field=note.get("field"),
+                               reason=note["reason"]))
         ledger.put("issue", t.id, issue_id)
         for marker, journal_id in answer.get("journals", {}).items():
             kind, _, source = marker.partition(":")
@@ -371,4 +380,5 @@ class RailsLoader:
                 ledger.put("complaint", source, None)
         for entry_id, time_id in answer.get("time_entries", {}).items():
             ledger.put("time_entry", entry_id, int(time_id))
-        ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
+        if not answer.get("incomplete"):
+            ledger.mark_ticket_done(t.id, fingerprint(tm.source), issue_id)
