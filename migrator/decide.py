@@ -21,15 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from helpdesk_core.export_model import Ticket, TimeEntry
 from migrator.text import attachment_filename
 
 __all__ = ["attachment_filename"]  # the file-name rule is text's (pure), decided for both writers
 
+R = TypeVar("R", bound=BaseModel)
 # PostgreSQL's text cannot hold NUL (SQLite can): Redmine answers 500 for it, the loader's insert fails.
 UNSTORABLE = "\x00"
 # Redmine refuses hours below 0 and, for a database decimal(…), at or above 1000 (TimeEntry#validate).
@@ -72,17 +73,18 @@ def _clean(value: Any, path: str, changed: list[str]) -> Any:
     return value
 
 
-def storable_ticket(ticket: Ticket) -> tuple[Ticket, list[str]]:
-    """The ticket without characters the database cannot store, and the fields that held one."""
+def storable(record: R) -> tuple[R, list[str]]:
+    """The record (a ticket, user or company) without characters the database cannot store, and the
+    fields that held one."""
     changed: list[str] = []
-    cleaned = _clean(ticket.model_dump(), "", changed)
+    cleaned = _clean(record.model_dump(), "", changed)
     if not changed:
-        return ticket, []
+        return record, []
+    model = type(record)
     try:
-        return Ticket.model_validate(cleaned), changed
+        return model.model_validate(cleaned), changed
     except ValidationError:  # a text that was only NUL (a subject must not be empty): a visible mark instead
-        marked = _mark(ticket.model_dump())
-        return Ticket.model_validate(marked), changed
+        return model.model_validate(_mark(record.model_dump())), changed
 
 
 def _mark(value: Any) -> Any:

@@ -45,7 +45,7 @@ from migrator.decide import (
     issue_author,
     note_writer,
     status_writer,
-    storable_ticket,
+    storable,
     time_entry_problem,
     time_writer,
 )
@@ -78,6 +78,7 @@ from migrator.timeline import (
 )
 
 T = TypeVar("T")
+R = TypeVar("R", Company, User)
 Json = dict[str, Any]
 LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
 # Users are created with their steady-state email preferences; "no email during the migration" is
@@ -191,19 +192,25 @@ class Migration:
         # Status changes Redmine was seen to apply on an issue this run created (read back): see Move.
         self.applied_moves: set[Move] = set()
         self.loader = None if options.dry_run else loader
+        self.rejects: RejectsDir | None = None  # bad lines, and tickets whose write failed (line 0)
+        self._rejects_lock = threading.Lock()
 
     # --- the one branch point between plan and run ----------------------------------------------
 
     def _write(self, kind: Kind, verb: Verb | None, do: Callable[[], T]) -> T | int:
-        """Count the write (unless `verb` is None: part of another write); perform it only in a run.
+        """Count the write (unless `verb` is None: part of another write); perform it only in a run
+        (counted once it succeeded).
 
         A plan gets a negative placeholder id, so the steps after it run unchanged.
         """
-        if verb is not None:
-            self.tally.add(kind, verb)
         if self.options.dry_run:
+            if verb is not None:
+                self.tally.add(kind, verb)
             return next(self.placeholders)
-        return do()
+        done = do()
+        if verb is not None:  # counted once done: a write that failed is not a create
+            self.tally.add(kind, verb)
+        return done
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -211,6 +218,7 @@ class Migration:
         started = time.monotonic()
         bad: list[BadRecord] = []
         rejects = RejectsDir(self.options.rejects) if self.options.rejects is not None else None
+        self.rejects = rejects
         with open_export(self.export_path, on_bad=bad.append, rejects=rejects) as export:
             self.live = read_live(self.gateway, self.mappings)
             self._migrate_companies(export)
@@ -242,11 +250,20 @@ class Migration:
             tickets_read=tickets_read, rejects=str(rejects_path) if rejects_path is not None else None,
         )
 
+    def _storable(self, record: R, file: str) -> R:
+        """The record as the database can store it (migrator.decide.storable); a change is reported."""
+        cleaned, fields = storable(record)
+        if fields:
+            self.tally.find(Finding(category="text-cleaned", file=file, id=str(getattr(record, "id", "")),
+                                    field=", ".join(fields)[:200],
+                                    reason="NUL characters removed: the database cannot store them"))
+        return cleaned
+
     # --- companies → projects -----------------------------------------------------------------------
 
     def _migrate_companies(self, export: Export) -> None:
         used = set(self.live.projects_by_identifier)
-        for company in export.companies():
+        for company in map(lambda c: self._storable(c, "companies.jsonl"), export.companies()):
             project_id = self._project_for(company, used)
             if project_id is not None:
                 self.ctx.projects[company.id] = project_id
@@ -353,7 +370,8 @@ class Migration:
     # --- users ------------------------------------------------------------------------------------
 
     def _migrate_users(self, export: Export) -> None:
-        users = list(export.users())  # users fit in memory (thousands), tickets never are loaded
+        # users fit in memory (thousands), tickets never are loaded
+        users = [self._storable(u, "users.jsonl") for u in export.users()]
         taken = {login for login in self.live.users_by_login}
         by_lower: dict[str, list[User]] = {}
         for user in users:
@@ -544,14 +562,35 @@ class Migration:
                 self._migrate_ticket_safely(ticket, export)
 
     def _migrate_ticket_safely(self, ticket: Ticket, export: Export) -> None:
-        """A ticket Redmine rejects is reported and the run goes on; an unreachable Redmine stops it."""
+        """A ticket that fails for a reason of its own is reported (finding and rejects) and the run goes
+        on; only a failure of the server stops it. A 500 that outlived the retries is the ticket's own
+        when Redmine still answers another request (e.g. a value the database refuses), else the server's."""
         try:
             TicketMigration(self, ticket, export).run()
-        except UnavailableError:
-            raise
+        except UnavailableError as exc:
+            if not self._server_answers():
+                raise
+            self.ticket_failed(ticket, f"{exc} (Redmine answers other requests: a failure of this ticket)")
         except RedmineError as exc:
-            self.tally.add("issue", "fail")
-            self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=ticket.id, reason=str(exc)))
+            self.ticket_failed(ticket, str(exc))
+
+    def _server_answers(self) -> bool:
+        try:
+            self.gateway.get("/users/current.json")
+        except RedmineError:
+            return False
+        return True
+
+    def ticket_failed(self, ticket: Ticket, reason: str) -> None:
+        """Reported, its line kept in the rejects for a corrected re-run; it is not marked done."""
+        self.tally.add("issue", "fail")
+        self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=ticket.id, reason=reason))
+        if self.rejects is None:
+            return
+        record = BadRecord(file="tickets.jsonl", line=0, id=ticket.id, field=None, reason=reason[:500],
+                           raw=ticket.model_dump_json()[:200])
+        with self._rejects_lock:
+            self.rejects.keep(record, [ticket.model_dump_json().encode() + b"\n"])
 
     # --- lookups shared by ticket migrations ------------------------------------------------------
 
@@ -642,7 +681,7 @@ class TicketMigration:
     def __init__(self, migration: Migration, ticket: Ticket, export: Export) -> None:
         self.m = migration
         self.source = ticket  # as the export says it (its fingerprint); `t` is what Redmine can store
-        self.t, self.cleaned = storable_ticket(ticket)
+        self.t, self.cleaned = storable(ticket)
         self.export = export
         self.gateway = migration.gateway
         self.live = migration.live

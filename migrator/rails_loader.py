@@ -352,9 +352,7 @@ class RailsLoader:
         if answer.get("ticket") != t.id:
             raise LoaderError(f"the loader answered for {answer.get('ticket')!r} instead of {t.id!r}")
         if answer.get("error"):
-            tally.add("issue", "fail")
-            tally.find(Finding(category="write-failed", file="tickets.jsonl", id=t.id,
-                               reason=f"loader: {answer.get('object', 'ticket')}: {answer['error']}"))
+            tm.m.ticket_failed(tm.source, f"loader: {answer.get('object', 'ticket')}: {answer['error']}")
             return
         issue_id = int(answer["issue"])
         if answer.get("existed"):
