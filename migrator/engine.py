@@ -912,13 +912,17 @@ class TicketMigration:
             if problem is None and att.size > self.m.max_attachment_bytes:
                 problem = f"{att.size} bytes is over the server's limit of {self.m.max_attachment_bytes}"
             if problem is not None:
-                self.tally.add("attachment", "fail")
-                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
-                                        field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
-                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_")
+                lost.append(self.attachment_lost(att, problem))
                 continue
             sound.append(att)
         return sound, lost
+
+    def attachment_lost(self, att: Attachment, problem: str) -> str:
+        """Reported, and the line the note or description gets in its place (both writers)."""
+        self.tally.add("attachment", "fail")
+        self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
+                                field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
+        return f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_"
 
     def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
         """Upload every sound file (as its author).
@@ -934,10 +938,7 @@ class TicketMigration:
                 token = self.m._write("attachment", "create",
                                       lambda att=att, author=author: self._upload(att, author))
             except AttachmentRefused as exc:
-                self.tally.add("attachment", "fail")
-                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
-                                        field=f"attachments.{att.id}", reason=f"{att.path}: {exc}"))
-                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {exc}_")
+                lost.append(self.attachment_lost(att, str(exc)))
                 continue
             uploads.append({"token": str(token), "filename": attachment_filename(att.filename),
                             "content_type": att.content_type})

@@ -5,7 +5,9 @@ text helpers) and sends the plan as one JSON line to `loader.rb`, which runs und
 (the command from --rails-runner / HELPDESK_RAILS_RUNNER, split like a shell would, then the script's
 path). The loader writes the ticket in one transaction with ActiveRecord (authors and portal dates
 set natively, no email) and answers one JSON line per ticket; the ledger is written from the answers.
-Data only ever travels as JSON on stdin: nothing from the export becomes Ruby source.
+Data only ever travels as JSON on stdin: nothing from the export becomes Ruby source. Attachments
+travel as paths (Spool): copied out of the export in pieces, checked, and checked again by the loader,
+so neither process holds a file in memory (memory flat in the attachments' size).
 
 Requests to the REST API remain for the snapshot, users, projects, memberships and categories (a few
 per company) and for tickets that already have an issue (deltas), which the REST path completes.
@@ -13,8 +15,8 @@ per company) and for tickets that already have an issue (deltas), which the REST
 
 from __future__ import annotations
 
-import base64
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +26,8 @@ import subprocess
 import tempfile
 import threading
 import uuid
+import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable
 from importlib import resources
@@ -31,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk_core.errors import ConfigError, HelpdeskError
+from helpdesk_core.export import Export
 from helpdesk_core.export_model import Attachment
-from migrator.engine import TicketMigration, fingerprint
+from migrator.engine import AttachmentRefused, TicketMigration, fingerprint
 from migrator.outcome import Finding
 from migrator.text import attachment_filename
 from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
@@ -40,7 +45,8 @@ from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
 Json = dict[str, Any]
 RUNNER_ENV = "HELPDESK_RAILS_RUNNER"
 WINDOW = 64  # tickets in flight: the pipe never holds more than this, memory stays flat
-WINDOW_BYTES = 64 * 1024 * 1024  # ... nor more than this much JSON (attachments travel base64)
+WINDOW_BYTES = 64 * 1024 * 1024  # ... nor more than this much JSON and spooled files (one ticket may exceed it)
+CHUNK = 1024 * 1024  # attachments are copied in pieces of this size: memory flat in the files' size
 BOOT_TIMEOUT = 300.0
 NOTICE = "helpdesk-loader: "  # a loader's stderr line meant for the administrator, shown as a warning
 log = logging.getLogger("helpdesk.loader")
@@ -152,15 +158,17 @@ class LoaderProcess:
             if not self._ready:
                 self._check()
 
-    def send(self, message: Json, handler: Callable[[Json], None]) -> None:
-        """Queue one ticket; blocks while WINDOW tickets (or WINDOW_BYTES) are unanswered."""
+    def send(self, message: Json, handler: Callable[[Json], None], extra_bytes: int = 0) -> None:
+        """Queue one ticket; blocks while WINDOW tickets (or WINDOW_BYTES, its spooled files counted as
+        `extra_bytes`) are unanswered."""
         line = json.dumps(message, ensure_ascii=False).encode() + b"\n"
+        size = len(line) + extra_bytes
         with self._cond:
             self._cond.wait_for(lambda: not self._pending or self._closed or self._failure is not None
-                                or (len(self._pending) < WINDOW and self._bytes + len(line) <= WINDOW_BYTES))
+                                or (len(self._pending) < WINDOW and self._bytes + size <= WINDOW_BYTES))
             self._check()
-            self._pending.append((handler, len(line)))
-            self._bytes += len(line)
+            self._pending.append((handler, size))
+            self._bytes += size
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(line)
@@ -213,10 +221,10 @@ class LoaderPool:
         for process in self.processes:
             process.wait_ready()
 
-    def send(self, message: Json, handler: Callable[[Json], None]) -> None:
+    def send(self, message: Json, handler: Callable[[Json], None], extra_bytes: int = 0) -> None:
         for process in self.processes:  # one process gone stops the run: a re-run resumes from the ledger
             process.check()
-        min(self.processes, key=LoaderProcess.unanswered).send(message, handler)
+        min(self.processes, key=LoaderProcess.unanswered).send(message, handler, extra_bytes)
 
     def drain(self) -> None:
         for process in self.processes:
@@ -227,6 +235,44 @@ class LoaderPool:
             process.close()
 
 
+class Spool:
+    """Attachments for the loader, copied out of the export in CHUNK pieces and checked on the way (size
+    and sha256 of exactly the bytes copied); the loader gets the path and checks them again itself.
+
+    The runner often is another account (sudo -u www-data): the directory can be traversed but not
+    listed, and each file has an unguessable name; files go once their ticket is answered."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="helpdesk-spool-"))
+        os.chmod(self.dir, 0o711)
+
+    def copy(self, export: Export, att: Attachment) -> Path:
+        path = self.dir / uuid.uuid4().hex
+        digest, size = hashlib.sha256(), 0
+        try:
+            with export.open_attachment(att) as source, path.open("wb") as target:
+                while size <= att.size and (chunk := source.read(CHUNK)):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    target.write(chunk)
+        except (OSError, RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            path.unlink(missing_ok=True)
+            raise AttachmentRefused(f"file cannot be read ({type(exc).__name__})") from None
+        if size != att.size or digest.hexdigest() != att.sha256:
+            path.unlink(missing_ok=True)
+            raise AttachmentRefused("file content does not match its size and sha256 (read for the upload)")
+        os.chmod(path, 0o644)
+        return path
+
+    @staticmethod
+    def remove(paths: list[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class RailsLoader:
     """The engine's TicketLoader: plans a new ticket with the REST path's helpers, ledger on the answer."""
 
@@ -234,17 +280,30 @@ class RailsLoader:
         self.pool = pool
         self.existing: dict[str, int] = {}
         self._started = False
+        self.spool = Spool()
 
     def submit(self, ticket: TicketMigration, project_id: int, tracker: str, priority: str, status: str) -> None:
         message, counts = self._plan(ticket, project_id, tracker, priority, status)
         if not self._started:
             self.pool.wait_ready()
             self._started = True
-        self.pool.send(message, lambda answer: self._apply(ticket, answer, counts))
+        files = [Path(a["path"]) for a in message["attachments"]]
+        spooled = sum(int(a["size"]) for a in message["attachments"])
+
+        def handle(answer: Json) -> None:
+            try:
+                self._apply(ticket, answer, counts)
+            finally:
+                self.spool.remove(files)
+
+        self.pool.send(message, handle, extra_bytes=spooled)
 
     def finish(self) -> dict[str, int]:
         self.pool.drain()
         return self.existing
+
+    def close(self) -> None:
+        self.spool.close()
 
     # --- the plan ---------------------------------------------------------------------------------
 
@@ -259,13 +318,16 @@ class RailsLoader:
             refs = []
             for att in sound:
                 author, _ = tm.m.author_of(att.author_id)
-                with tm.export.open_attachment(att) as handle:
-                    content = base64.b64encode(handle.read()).decode()
+                try:
+                    path = self.spool.copy(tm.export, att)
+                except AttachmentRefused as exc:
+                    lost.append(tm.attachment_lost(att, str(exc)))
+                    continue
                 refs.append(f"a{len(attachments)}")
                 attachments.append({"ref": refs[-1], "filename": attachment_filename(att.filename),
                                     "content_type": att.content_type,
                                     "author_id": author.redmine_id, "created_on": att.created_at.isoformat(),
-                                    "content": content})
+                                    "path": str(path), "size": att.size, "sha256": att.sha256})
             return refs, lost
 
         _, lost = attach(t.attachments)
