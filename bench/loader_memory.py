@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HELPDESK, REPO, log, machine, redmine, runner_command, table, write_result  # noqa: E402
+from _common import (  # noqa: E402
+    HELPDESK,
+    REPO,
+    log,
+    machine,
+    peak_rss_mb,
+    redmine,
+    runner_command,
+    table,
+    write_result,
+)  # noqa: E402
 
 AT = "2024-05-06T10:00:00+03:00"
 
@@ -76,16 +86,6 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
-def _hwm_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def _is_loader(pid: int) -> bool:
     try:
         return b"loader.rb" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -99,10 +99,10 @@ def measure(cmd: list[str], env: dict[str, str], workdir: Path) -> dict[str, Any
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
         tool, loaders = 0.0, {}
         while proc.poll() is None:
-            tool = max(tool, _hwm_mb(proc.pid) or 0.0)
+            tool = max(tool, peak_rss_mb(proc.pid) or 0.0)
             for pid in _descendants(proc.pid):
                 if _is_loader(pid):
-                    loaders[pid] = max(loaders.get(pid, 0.0), _hwm_mb(pid) or 0.0)
+                    loaders[pid] = max(loaders.get(pid, 0.0), peak_rss_mb(pid) or 0.0)
             time.sleep(0.1)
     seconds = time.monotonic() - started
     if proc.returncode not in (0, 3):
