@@ -10,8 +10,9 @@ that meets them (REST) end with the same tracker:
   another company's client is named, never written as (the stand-in creates the issue, the API
   user writes the note);
 - only support logs time: a client's hours are logged by the API user, the client named;
-- a time entry Redmine would refuse for its own reason (hours outside 0…999.99) is left out and
-  reported with that reason, never retried as someone else;
+- a time entry Redmine refuses whoever logs it (negative, or more hours than its default maximum for a
+  day) is left out and reported with that reason; one Redmine refuses for another reason of its own
+  is reported with Redmine's reason; neither is retried as someone else;
 - a file name is what Redmine stores (no path, its invalid characters replaced, at most 255
   characters, never empty), so verify and a delta run compare like with like;
 - no text holds what the database cannot store (NUL): it is removed and reported.
@@ -33,8 +34,10 @@ __all__ = ["attachment_filename"]  # the file-name rule is text's (pure), decide
 R = TypeVar("R", bound=BaseModel)
 # PostgreSQL's text cannot hold NUL (SQLite can): Redmine answers 500 for it, the loader's insert fails.
 UNSTORABLE = "\x00"
-# Redmine refuses hours below 0 and, for a database decimal(…), at or above 1000 (TimeEntry#validate).
-MAX_HOURS = Decimal(1000)
+# Redmine refuses negative hours, and more than timelog_max_hours_per_day (999 unless changed) for one
+# user and day (TimeEntry#validate_time_entry): an entry beyond that is refused whoever logs it. Below it,
+# Redmine's own answer decides (the setting may be lower), reported with Redmine's reason.
+MAX_HOURS = Decimal(999)
 
 
 @dataclass
@@ -147,8 +150,11 @@ def time_writer(person: Person, stand_in: bool, name: str) -> Writer:
 
 def time_entry_problem(entry: TimeEntry) -> str | None:
     """Why Redmine would refuse this entry whoever logs it (None: it is loggable)."""
-    if entry.hours < 0 or entry.hours >= MAX_HOURS:
-        return f"{entry.hours} hours: Redmine accepts 0 to 999.99 hours per entry"
+    if entry.hours < 0:
+        return f"{entry.hours} hours: Redmine refuses negative hours"
+    if entry.hours > MAX_HOURS:
+        return (f"{entry.hours} hours in one entry: more than Redmine accepts for one user and day "
+                f"by default ({MAX_HOURS}, setting timelog_max_hours_per_day)")
     return None
 
 

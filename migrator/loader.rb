@@ -251,7 +251,14 @@ def insert_journals(issue, entries, attached)
   marker_rows.transform_values { |index| ids[index] }
 end
 
+# Messages (a refused time entry's reason) in the language Redmine answers the API user in over REST.
+def speak_as(user_id)
+  user = cached(User, user_id)
+  ::I18n.locale = user&.language.presence || Setting.default_language.presence || 'en'
+end
+
 def load_ticket(doc)
+  speak_as(doc['api_user_id'])
   spec = doc['issue']
   notes = []
   journals = {}

@@ -127,7 +127,7 @@ def test_both_report_the_same_findings(both: dict[str, Any]) -> None:
     assert findings(rest["run"], rest["token"]) == findings(rails["run"], rails["token"])
     assert findings(rest["plan"], rest["token"]) == findings(rest["run"], rest["token"])  # plan says it too
     reasons = dict(findings(rest["run"], rest["token"]))
-    assert "time-entry" in reasons and "1000.0 hours" in reasons["time-entry"]  # the real reason, not authorship
+    assert "time-entry" in reasons and "1000.0 hours in one entry" in reasons["time-entry"]  # not authorship
     assert "text-cleaned" in reasons
 
 
@@ -143,3 +143,43 @@ def test_verify_passes_on_both_and_a_rest_rerun_after_the_loader_writes_nothing(
     lost = cli(redmine_pg, "migrate", "run", str(rails["export"]), "--state", str(rails["state"]) + ".lost",
                codes=(0, 3))  # a lost ledger: everything recognised in Redmine itself
     assert all(n.get("create", 0) == 0 for n in lost["counts"].values()), lost["counts"]
+
+
+def test_a_time_entry_redmine_refuses_is_reported_with_its_reason_by_both_writers(
+        redmine_pg: LocalRedmine, tmp_path: Path) -> None:
+    """Issue 19, 11a: a real refusal (Redmine's maximum hours per day lowered to 8, an entry of 9 hours)
+    is reported with Redmine's own reason — never retried as the API user, never called authorship — by
+    REST and by the loader alike; the ticket stays to be done and a re-run reports it again."""
+    from tests.hostile_export import Piece, company, entry, staff, ticket, user
+
+    redmine_pg.runner("Setting.timelog_max_hours_per_day = '8'")
+    try:
+        reasons = {}
+        for writer in ("rest", "rails"):
+            token = os.urandom(3).hex()
+            cid, client = f"CT{token}", f"UT{token}"
+            piece = staff(token) + Piece(
+                [company(cid, f"Hours {token}", f"h-{token}.example")],
+                [user(client, f"h.{token}", f"c@h-{token}.example", cid)],
+                [ticket(f"TT{token}", cid, client, time_entries=[entry(f"WT1{token}", f"S{token}", "много", "9"),
+                                                                 entry(f"WT2{token}", f"S{token}", "норма", "2")])])
+            export, state = write_export(tmp_path / writer, piece), tmp_path / f"{writer}.sqlite"
+            extra = with_loader(redmine_pg) if writer == "rails" else []
+            run = cli(redmine_pg, "migrate", "run", str(export), "--state", str(state), *extra, codes=(3,))
+            refused = [f for f in run["findings"] if f["category"] == "time-entry"]
+            assert [f["field"] for f in refused] == [f"time_entries.WT1{token}"], run["findings"]
+            assert not [f for f in run["findings"] if f["category"] == "authorship"], run["findings"]
+            assert run["counts"]["time_entry"] == {"create": 1, "fail": 1}
+            reasons[writer] = refused[0]["reason"]
+            logged = redmine_pg.gateway().get("/time_entries.json", {"issue_id": issue_for(
+                redmine_pg, next(f["id"] for f in redmine_pg.gateway().get("/custom_fields.json")["custom_fields"]
+                                 if f["name"] == "ID в портале"), f"TT{token}")["id"]})["time_entries"]
+            assert [(e["hours"], e["user"]["name"]) for e in logged] == [(2.0, logged[0]["user"]["name"])]
+            assert logged[0]["comments"].startswith(f"[portal:time:WT2{token}]")
+            again = cli(redmine_pg, "migrate", "run", str(export), "--state", str(state), codes=(3,))
+            assert [f["field"] for f in again["findings"] if f["category"] == "time-entry"] == [
+                f"time_entries.WT1{token}"]  # not marked done: tried again, refused again, said again
+        assert reasons["rest"] == reasons["rails"], reasons
+        assert "8" in reasons["rest"]  # Redmine's own words: the maximum of 8 hours per day
+    finally:
+        redmine_pg.runner("Setting.timelog_max_hours_per_day = '999'")
