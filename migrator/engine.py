@@ -35,7 +35,7 @@ from helpdesk_core.errors import (
     ValidationFailed,
 )
 from helpdesk_core.export import BadRecord, Export, open_export
-from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, TimeEntry, User
+from helpdesk_core.export_model import Attachment, Comment, Company, Complaint, Ticket, TimeEntry, User
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mappings import Mappings
@@ -130,6 +130,31 @@ class Move:
     old: int
     new: int
     author: bool
+
+
+@dataclass(frozen=True)
+class StatusAct:
+    """A status change (or the final state) to write: one dated journal of the ticket's timeline."""
+
+    kind: str  # STATUS_KIND | STATE_KIND (migrator.timeline)
+    step: Transition
+    change: dict[str, int]  # field -> the value it gets (status_id, assigned_to_id, priority_id)
+    old_status: int  # the status before it (the workflow judges the move from there)
+    count: tuple[Kind, Verb] = ("status", "create")
+
+
+@dataclass(frozen=True)
+class CommentAct:
+    comment: Comment
+
+
+@dataclass(frozen=True)
+class ComplaintAct:
+    index: int  # 1-based: the complaint's marker is "<ticket id>-<index>"
+    complaint: Complaint
+
+
+Act = StatusAct | CommentAct | ComplaintAct
 
 
 class TicketLoader(Protocol):
@@ -758,21 +783,21 @@ class TicketMigration:
                 self._date_timeline_journals(issue_id, issue)  # dates journals a crashed run wrote, free
         if issue_id > 0:
             self.ledger.put("issue", t.id, issue_id)
-        pending = self._pending_transitions(issue)
-        last = pending.pop() if pending and pending[-1].index == len(self._transitions()) else None
-        running = (issue or {}).get("status", {}).get("name") or self.m.default_status[tracker]
-        for comment in t.comments:
-            while pending and pending[0].at < comment.created_at:
-                running = self._replay(issue_id, pending.pop(0), running, tracker)
-            self._migrate_comment(issue_id, comment)
-        for step in pending:
-            running = self._replay(issue_id, step, running, tracker)
+        acts, final = self.journal_acts(issue, tracker, status, priority)
+        for act in acts:
+            if isinstance(act, CommentAct):
+                self._migrate_comment(issue_id, act.comment)
+            elif isinstance(act, ComplaintAct):
+                self._migrate_complaint(issue_id, act.index, act.complaint.author_id, act.complaint.created_at,
+                                        act.complaint.text)
+            else:
+                self._write_transition(issue_id, act, tracker=tracker)
         if issue is not None:
             self._new_ticket_attachments(issue_id, issue)
-        for index, complaint in enumerate(t.complaints, start=1):
-            self._migrate_complaint(issue_id, index, complaint.author_id, complaint.created_at, complaint.text)
         self._migrate_time_entries(issue_id, tracker, created=issue is None)
-        status_changed = self._final_state(issue_id, issue, tracker, status, priority, last, running)
+        if final is not None:
+            self._write_transition(issue_id, final, tracker=tracker)
+        status_changed = final is not None and "status_id" in final.change
         if issue_id > 0 and not self.m.options.dry_run:
             if (status_changed or self.replayed) and not self._moves_known(issue):
                 self._read_back(issue_id, status, learn=issue is None)
@@ -1125,19 +1150,49 @@ class TicketMigration:
 
     # --- final state ------------------------------------------------------------------------------
 
-    def _final_state(self, issue_id: int, issue: Json | None, tracker: str, status: str, priority: str,
-                     last: Transition | None = None, running: str | None = None) -> bool:
-        """Status, priority and assignee after the notes; says whether the status was changed.
+    def journal_acts(self, issue: Json | None, tracker: str, status: str,
+                     priority: str) -> tuple[list[Act], StatusAct | None]:
+        """The ticket's journals still to write, in order, and its final state: what both writers write
+        (REST here, the loader from the same list), decided once.
+
+        Status changes of the history are interleaved with the comments by time (one skipped where
+        Redmine is already in that status); complaints follow; the final state comes last."""
+        pending = self._pending_transitions(issue)
+        last = pending.pop() if pending and pending[-1].index == len(self._transitions()) else None
+        running = (issue or {}).get("status", {}).get("name") or self.m.default_status[tracker]
+        acts: list[Act] = []
+
+        def replay(step: Transition) -> None:
+            nonlocal running
+            target = self._mapped("status", step.status, self.m.mappings.portal.statuses,
+                                  self.m.mappings.portal.fallback_status)
+            if target == running:
+                self.tally.add("status", "skip")
+                return
+            acts.append(StatusAct(STATUS_KIND, step, {"status_id": self.live.statuses[target]},
+                                  self.live.statuses[running]))
+            running = target
+
+        for comment in self.t.comments:
+            while pending and pending[0].at < comment.created_at:
+                replay(pending.pop(0))
+            acts.append(CommentAct(comment))
+        for step in pending:
+            replay(step)
+        acts += [ComplaintAct(index, c) for index, c in enumerate(self.t.complaints, start=1)]
+        return acts, self._final_act(issue, tracker, status, priority, last, running)
+
+    def _final_act(self, issue: Json | None, tracker: str, status: str, priority: str,
+                   last: Transition | None, running: str) -> StatusAct | None:
+        """Status, priority and assignee after the notes (None: nothing left to change).
 
         The change is one journal dated by the portal: the history's last transition (its time
         and author) when that is still to be written, else a `state` journal at the ticket's
         last change. Never the migration's own time."""
-        wanted: Json = {}
+        wanted: dict[str, int] = {}
         status_id = self.live.statuses[status]
-        current = (int(issue.get("status", {}).get("id", 0)) if issue is not None
-                   else self.live.statuses[self.m.default_status[tracker]])  # a new issue starts there
-        if running is not None:
-            current = self.live.statuses.get(running, current)
+        current = self.live.statuses.get(running, (int(issue.get("status", {}).get("id", 0)) if issue is not None
+                                                   else self.live.statuses[self.m.default_status[tracker]]))
         if current != status_id:
             wanted["status_id"] = status_id
         if issue is not None and int(issue.get("priority", {}).get("id", 0)) != self.live.priorities[priority]:
@@ -1147,16 +1202,14 @@ class TicketMigration:
         if assignee is not None and current_assignee != assignee.redmine_id:
             wanted["assigned_to_id"] = assignee.redmine_id
         if not wanted:
-            return False
+            return None
         # On an existing issue (a delta run) this is an update of the issue, as it always was counted.
         final: tuple[Kind, Verb] = ("issue", "update") if issue is not None else ("status", "create")
         if "status_id" in wanted and last is not None:
-            self._write_transition(issue_id, last, wanted, count=final, tracker=tracker, old=current)
-            return True
+            return StatusAct(STATUS_KIND, last, wanted, current, final)
         step = Transition(0, self.t.status, issue_dates(self.t, self._closed_portal_statuses()).updated_on, None,
                           f"{self.t.id}.{self._state_count() + 1}")
-        self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final, tracker=tracker, old=current)
-        return "status_id" in wanted
+        return StatusAct(STATE_KIND, step, wanted, current, final)
 
     def assignee(self) -> UserRef | None:
         """The Redmine user the ticket is assigned to; none for an unknown portal user."""
@@ -1234,17 +1287,6 @@ class TicketMigration:
     def _state_count(self) -> int:
         return sum(1 for kind, _, _ in self.timeline_seen if kind == STATE_KIND)
 
-    def _replay(self, issue_id: int, step: Transition, running: str, tracker: str) -> str:
-        """Write one intermediate transition (skipped when Redmine is already in that status)."""
-        target = self._mapped("status", step.status, self.m.mappings.portal.statuses,
-                              self.m.mappings.portal.fallback_status)
-        if target == running:
-            self.tally.add("status", "skip")
-            return running
-        self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]}, tracker=tracker,
-                               old=self.live.statuses[running])
-        return target
-
     def transition_note(self, step: Transition, kind: str) -> tuple[str, UserRef | None]:
         """The change's provenance line (a private note: support reads it, clients never do) and its
         writer (migrator.decide.status_writer): the employee the history names, else the API user (None)."""
@@ -1254,24 +1296,23 @@ class TicketMigration:
         writer = status_writer(None if stand_in else author, name)
         return provenance_line(kind, step.source, name, step.at), writer.person
 
-    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
-                          count: tuple[Kind, Verb] = ("status", "create"), *, tracker: str, old: int) -> None:
+    def _write_transition(self, issue_id: int, act: StatusAct, *, tracker: str) -> None:
         """One PUT, dated: the change (public, no text) and its provenance line as a private note,
         which Redmine keeps as two journals of one transaction (migrator.timeline), written as the
         employee the history names, else by the API user (the private line names the author).
 
         Dated by its marker (fix-dates checks it is a timeline journal, see migrator.fix_dates), and
         by its journal id too when a read-back sees it."""
-        note, writer = self.transition_note(step, kind)
-        if "status_id" in change:
+        note, writer = self.transition_note(act.step, act.kind)
+        if "status_id" in act.change:
             by = writer.redmine_id if writer is not None else self.live.api_user_id
-            self.moves.append(Move(by, self.live.trackers[tracker], old, int(change["status_id"]),
+            self.moves.append(Move(by, self.live.trackers[tracker], act.old_status, act.change["status_id"],
                                    by == self.author_id))
-        self._put_note(issue_id, (kind, step.source), note, private=True, author=writer, uploads=[],
-                       kind=count[0], verb=count[1], extra=change, created_at=step.at)
+        self._put_note(issue_id, (act.kind, act.step.source), note, private=True, author=writer, uploads=[],
+                       kind=act.count[0], verb=act.count[1], extra=dict(act.change), created_at=act.step.at)
         self.replayed += 1
-        if kind == STATE_KIND:
-            self.state_written = step.source
+        if act.kind == STATE_KIND:
+            self.state_written = act.step.source
 
     def _date_timeline_journals(self, issue_id: int, issue: Json) -> None:
         """The read-back found timeline journals: date each by its id (exactly that journal, and the

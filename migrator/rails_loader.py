@@ -37,10 +37,10 @@ from typing import Any
 from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.export import Export
 from helpdesk_core.export_model import Attachment
-from migrator.engine import AttachmentRefused, TicketMigration, fingerprint
+from migrator.engine import AttachmentRefused, CommentAct, ComplaintAct, TicketMigration, fingerprint
 from migrator.outcome import Finding
 from migrator.text import attachment_filename
-from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
+from migrator.timeline import issue_dates
 
 Json = dict[str, Any]
 RUNNER_ENV = "HELPDESK_RAILS_RUNNER"
@@ -342,43 +342,30 @@ class RailsLoader:
                        "closed_on": dates.closed_on.isoformat() if dates.closed_on else None}
         journals: list[Json] = []
         statuses_written = 0
-
-        def transition(step: Transition, kind: str, change: list[list[Any]]) -> None:
-            nonlocal statuses_written
-            note, writer = tm.transition_note(step, kind)
-            journals.append({"marker": f"{kind}:{step.source}", "notes": note, "private": True,
-                             "user_id": writer.redmine_id if writer else api_user, "created_on": step.at.isoformat(),
-                             "attachments": [], "details": change})
-            statuses_written += 1
-
-        def replay(step: Transition) -> None:  # as TicketMigration._replay: skipped when already there
-            nonlocal running
-            portal = tm.m.mappings.portal
-            target = tm._mapped("status", step.status, portal.statuses, portal.fallback_status)
-            if target == running:
-                tm.tally.add("status", "skip")
-                return
-            transition(step, STATUS_KIND, [["status_id", live.statuses[running], live.statuses[target]]])
-            running = target
-
-        pending = tm._transitions()
-        last = pending.pop() if pending else None
-        for comment in t.comments:
-            while pending and pending[0].at < comment.created_at:
-                replay(pending.pop(0))
-            refs, lost = attach(comment.attachments)
-            note, writer = tm.comment_note(comment, lost)
-            journals.append({"marker": f"comment:{comment.id}", "notes": note, "private": comment.internal,
-                             "user_id": writer.redmine_id if writer else api_user,
-                             "created_on": comment.created_at.isoformat(), "attachments": refs, "details": []})
-        for step in pending:
-            replay(step)
-        for index, complaint in enumerate(t.complaints, start=1):
-            source = f"{t.id}-{index}"
-            journals.append({"marker": f"complaint:{source}", "private": True, "user_id": api_user,
-                             "notes": tm.complaint_note(source, complaint.author_id, complaint.created_at,
-                                                        complaint.text),
-                             "created_on": complaint.created_at.isoformat(), "attachments": [], "details": []})
+        acts, final = tm.journal_acts(None, tracker, status, priority)  # what REST would write, in order
+        for act in [*acts, *([final] if final is not None else [])]:
+            if isinstance(act, CommentAct):
+                comment = act.comment
+                refs, lost = attach(comment.attachments)
+                note, writer = tm.comment_note(comment, lost)
+                journals.append({"marker": f"comment:{comment.id}", "notes": note, "private": comment.internal,
+                                 "user_id": writer.redmine_id if writer else api_user,
+                                 "created_on": comment.created_at.isoformat(), "attachments": refs, "details": []})
+            elif isinstance(act, ComplaintAct):
+                source = f"{t.id}-{act.index}"
+                journals.append({"marker": f"complaint:{source}", "private": True, "user_id": api_user,
+                                 "notes": tm.complaint_note(source, act.complaint.author_id, act.complaint.created_at,
+                                                            act.complaint.text),
+                                 "created_on": act.complaint.created_at.isoformat(), "attachments": [],
+                                 "details": []})
+            else:
+                note, writer = tm.transition_note(act.step, act.kind)
+                olds = {"status_id": act.old_status}
+                journals.append({"marker": f"{act.kind}:{act.step.source}", "notes": note, "private": True,
+                                 "user_id": writer.redmine_id if writer else api_user,
+                                 "created_on": act.step.at.isoformat(), "attachments": [],
+                                 "details": [[name, olds.get(name), value] for name, value in act.change.items()]})
+                statuses_written += 1
         times: list[Json] = []
         activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
         for entry in t.time_entries:
@@ -388,16 +375,6 @@ class RailsLoader:
             times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
                           "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
                           "activity_id": activity, "comments": comment})
-        # The final state, as TicketMigration._final_state writes it on a new issue.
-        final: list[list[Any]] = []
-        if running != status:
-            final.append(["status_id", live.statuses[running], live.statuses[status]])
-        if assignee is not None:
-            final.append(["assigned_to_id", None, assignee.redmine_id])
-        if final and final[0][0] == "status_id" and last is not None:
-            transition(last, STATUS_KIND, final)
-        elif final:
-            transition(Transition(0, t.status, dates.updated_on, None, f"{t.id}.1"), STATE_KIND, final)
         # Whose issue carrying the portal id counts as this ticket's: the REST path's rule (TicketMigration.run).
         authors = sorted(tm.m.tool_writers() | {author.redmine_id})
         message = {"ticket": t.id, "portal_field": live.custom_fields["portal_id"], "api_user_id": api_user,
