@@ -2,7 +2,11 @@
 
 Every decision (match or create, which tracker, which author, which journal is missing) is
 made the same way in both modes; only `_write` differs: in a plan it counts and returns a
-placeholder, in a run it calls Redmine and records the result in the ledger.
+placeholder, in a run it calls Redmine and records the result in the ledger. What a ticket
+becomes (who writes each act, file names, texts the database can store, which time entries) is
+decided by the rules of `migrator.decide`, and its journals as one list of acts
+(`TicketMigration.journal_acts`): REST executes them here, `--loader rails` serialises the same
+(migrator.rails_loader), so the two writers cannot decide differently.
 
 Exactly once: the ledger says what was done; what the ledger cannot know (the write in
 flight when the process died, or a lost ledger) is recovered from Redmine itself: issues by
