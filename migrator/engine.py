@@ -1094,9 +1094,10 @@ class TicketMigration:
                 self.tally.add("time_entry", "match")
                 self.ledger.put("time_entry", entry.id, existing[entry.id])
                 continue
-            user, comment = self.time_entry_comment(entry)
-            if user is False:
+            decided = self.time_entry_comment(entry)
+            if decided is None:
                 continue  # left out by the decision (reported there)
+            user, comment = decided
             payload: Json = {"time_entry": {
                 "issue_id": issue_id, "spent_on": entry.spent_on.isoformat(), "hours": str(entry.hours),
                 "activity_id": self.live.activities[activity], "comments": comment}}
@@ -1123,13 +1124,13 @@ class TicketMigration:
     def time_activity(self, tracker: str) -> str:
         return self.m.mappings.portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
 
-    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None | bool, str]:
-        """Who logs it (None: the API user, naming the portal user in the comment; False: nobody, the
-        entry is left out and reported) and the comment with its marker (migrator.decide, both writers)."""
+    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str] | None:
+        """Who logs it (None: the API user, naming the portal user in the comment) and the comment with
+        its marker (migrator.decide, both writers); None: nobody, the entry is left out and reported."""
         problem = time_entry_problem(entry)
         if problem is not None:
             self.time_refused(entry.id, problem)
-            return False, ""
+            return None
         user, stand_in = self.m.author_of(entry.user_id)
         writer = time_writer(user, stand_in, self._portal_user_name(entry.user_id))
         # The marker opens the comment (where client text can never put it); the text follows.

@@ -369,9 +369,10 @@ class RailsLoader:
         times: list[Json] = []
         activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
         for entry in t.time_entries:
-            user, comment = tm.time_entry_comment(entry)
-            if user is False:
+            decided = tm.time_entry_comment(entry)
+            if decided is None:
                 continue  # left out by the decision (reported there)
+            user, comment = decided
             times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
                           "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
                           "activity_id": activity, "comments": comment})
