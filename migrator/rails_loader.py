@@ -242,9 +242,21 @@ class Spool:
     The runner often is another account (sudo -u www-data): the directory can be traversed but not
     listed, and each file has an unguessable name; files go once their ticket is answered."""
 
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="helpdesk-spool-"))
+    PREFIX = "helpdesk-spool-"
+
+    def __init__(self, root: Path | None = None) -> None:
+        root = Path(root or tempfile.gettempdir())
+        self._remove_orphans(root)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-", dir=root))
         os.chmod(self.dir, 0o711)
+
+    @classmethod
+    def _remove_orphans(cls, root: Path) -> None:
+        """A killed run (SIGKILL) cannot remove its spool: the next run removes those whose process is gone."""
+        for old in root.glob(f"{cls.PREFIX}*-*"):
+            pid = old.name.removeprefix(cls.PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                shutil.rmtree(old, ignore_errors=True)
 
     def copy(self, export: Export, att: Attachment) -> Path:
         path = self.dir / uuid.uuid4().hex

@@ -54,3 +54,16 @@ def test_bytes_that_are_not_the_declared_ones_are_refused_and_leave_nothing(tmp_
         assert list(spool.dir.iterdir()) == []
     finally:
         spool.close()
+
+
+def test_a_killed_runs_spool_is_removed_by_the_next_run_and_a_live_ones_kept(tmp_path: Path) -> None:
+    dead = tmp_path / f"{Spool.PREFIX}999999999-abc"  # no such process
+    alive = tmp_path / f"{Spool.PREFIX}1-abc"  # init: always alive
+    for orphan in (dead, alive):
+        orphan.mkdir()
+        (orphan / "file").write_bytes(b"client data")
+    spool = Spool(tmp_path)
+    try:
+        assert not dead.exists() and alive.exists() and spool.dir.parent == tmp_path
+    finally:
+        spool.close()
