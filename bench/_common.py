@@ -162,6 +162,17 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | 
     return child
 
 
+def peak_rss_mb(pid: int) -> float | None:
+    """A running process's peak RSS so far (VmHWM), in MB; None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def runner_command(variant: str = VARIANT) -> str:
     """`scripts/redmine-local runner-cmd`: the rails runner of the local instance, for --loader rails."""
     done = subprocess.run([str(REDMINE_LOCAL), "runner-cmd", "--variant", variant], capture_output=True,

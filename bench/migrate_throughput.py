@@ -52,6 +52,7 @@ from _common import (  # noqa: E402
     helpdesk,
     log,
     machine,
+    peak_rss_mb,
     puma_mode,
     redmine,
     run_child,
@@ -152,16 +153,6 @@ def run_tool(target: Target, work: Path, tickets: int, workers: int, prefix: str
 # --------------------------------------------------------------------------- the loader
 
 
-def _peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def _loader_timing(prefix: Path) -> dict[str, Any]:
     """The relays' files of one run combined: CPU summed, RSS summed (processes live side by side), the
     ticket phase from the first ticket sent by any to the last answer received by any."""
@@ -199,7 +190,7 @@ def run_loader(target: Target, work: Path, tickets: int, prefix: str, *, attachm
 
         def sample() -> None:
             while not done.wait(0.2):
-                peak[0] = max(peak[0], _peak_rss_mb(proc.pid) or 0.0)
+                peak[0] = max(peak[0], peak_rss_mb(proc.pid) or 0.0)
 
         threading.Thread(target=sample, daemon=True).start()
         _, status, usage = os.wait4(proc.pid, 0)

@@ -54,10 +54,14 @@ def _loader(kind: LoaderKind, runner: str | None, workers: int,
         yield None
         return
     pool = LoaderPool(runner_command(runner), workers, mappings.custom_fields.portal_id.name)
+    loader = None
     try:
-        yield RailsLoader(pool)
+        loader = RailsLoader(pool)
+        yield loader
     finally:
         pool.close()
+        if loader is not None:
+            loader.close()
 
 
 @contextmanager

@@ -2,7 +2,11 @@
 
 Every decision (match or create, which tracker, which author, which journal is missing) is
 made the same way in both modes; only `_write` differs: in a plan it counts and returns a
-placeholder, in a run it calls Redmine and records the result in the ledger.
+placeholder, in a run it calls Redmine and records the result in the ledger. What a ticket
+becomes (who writes each act, file names, texts the database can store, which time entries) is
+decided by the rules of `migrator.decide`, and its journals as one list of acts
+(`TicketMigration.journal_acts`): REST executes them here, `--loader rails` serialises the same
+(migrator.rails_loader), so the two writers cannot decide differently.
 
 Exactly once: the ledger says what was done; what the ledger cannot know (the write in
 flight when the process died, or a lost ledger) is recovered from Redmine itself: issues by
@@ -35,11 +39,21 @@ from helpdesk_core.errors import (
     ValidationFailed,
 )
 from helpdesk_core.export import BadRecord, Export, open_export
-from helpdesk_core.export_model import Attachment, Comment, Company, Ticket, TimeEntry, User
+from helpdesk_core.export_model import Attachment, Comment, Company, Complaint, Ticket, TimeEntry, User
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mail_preferences import CLIENT_PREFERENCES, STEADY_MAIL_NOTIFICATION
 from helpdesk_core.mappings import Mappings
+from migrator.decide import (
+    Person,
+    Writer,
+    issue_author,
+    note_writer,
+    status_writer,
+    storable,
+    time_entry_problem,
+    time_writer,
+)
 from migrator.ledger import Ledger
 from migrator.live import (
     LiveRedmine,
@@ -69,6 +83,7 @@ from migrator.timeline import (
 )
 
 T = TypeVar("T")
+R = TypeVar("R", Company, User)
 Json = dict[str, Any]
 LOGIN_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_-@.")
 
@@ -82,16 +97,7 @@ class MigrationOptions:
     rejects: Path | None = None  # where whole bad lines go (migrator.rejects); None: nowhere
 
 
-@dataclass
-class UserRef:
-    """A portal user as Redmine knows them (or the stand-in)."""
-
-    redmine_id: int
-    login: str
-    display: str
-    kind: str  # client | staff | standin
-    active: bool = True
-    owned: bool = True  # created by the migration (carries «ID пользователя в портале»): its status is ours to change
+UserRef = Person  # the name the rest of the engine uses
 
 
 @dataclass
@@ -123,6 +129,31 @@ class Move:
     old: int
     new: int
     author: bool
+
+
+@dataclass(frozen=True)
+class StatusAct:
+    """A status change (or the final state) to write: one dated journal of the ticket's timeline."""
+
+    kind: str  # STATUS_KIND | STATE_KIND (migrator.timeline)
+    step: Transition
+    change: dict[str, int]  # field -> the value it gets (status_id, assigned_to_id, priority_id)
+    old_status: int  # the status before it (the workflow judges the move from there)
+    count: tuple[Kind, Verb] = ("status", "create")
+
+
+@dataclass(frozen=True)
+class CommentAct:
+    comment: Comment
+
+
+@dataclass(frozen=True)
+class ComplaintAct:
+    index: int  # 1-based: the complaint's marker is "<ticket id>-<index>"
+    complaint: Complaint
+
+
+Act = StatusAct | CommentAct | ComplaintAct
 
 
 class TicketLoader(Protocol):
@@ -185,19 +216,25 @@ class Migration:
         # Status changes Redmine was seen to apply on an issue this run created (read back): see Move.
         self.applied_moves: set[Move] = set()
         self.loader = None if options.dry_run else loader
+        self.rejects: RejectsDir | None = None  # bad lines, and tickets whose write failed (line 0)
+        self._rejects_lock = threading.Lock()
 
     # --- the one branch point between plan and run ----------------------------------------------
 
     def _write(self, kind: Kind, verb: Verb | None, do: Callable[[], T]) -> T | int:
-        """Count the write (unless `verb` is None: part of another write); perform it only in a run.
+        """Count the write (unless `verb` is None: part of another write); perform it only in a run
+        (counted once it succeeded).
 
         A plan gets a negative placeholder id, so the steps after it run unchanged.
         """
-        if verb is not None:
-            self.tally.add(kind, verb)
         if self.options.dry_run:
+            if verb is not None:
+                self.tally.add(kind, verb)
             return next(self.placeholders)
-        return do()
+        done = do()
+        if verb is not None:  # counted once done: a write that failed is not a create
+            self.tally.add(kind, verb)
+        return done
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -205,6 +242,7 @@ class Migration:
         started = time.monotonic()
         bad: list[BadRecord] = []
         rejects = RejectsDir(self.options.rejects) if self.options.rejects is not None else None
+        self.rejects = rejects
         with open_export(self.export_path, on_bad=bad.append, rejects=rejects) as export:
             self.live = read_live(self.gateway, self.mappings)
             self._migrate_companies(export)
@@ -236,11 +274,20 @@ class Migration:
             tickets_read=tickets_read, rejects=str(rejects_path) if rejects_path is not None else None,
         )
 
+    def _storable(self, record: R, file: str) -> R:
+        """The record as the database can store it (migrator.decide.storable); a change is reported."""
+        cleaned, fields = storable(record)
+        if fields:
+            self.tally.find(Finding(category="text-cleaned", file=file, id=str(getattr(record, "id", "")),
+                                    field=", ".join(fields)[:200],
+                                    reason="NUL characters removed: the database cannot store them"))
+        return cleaned
+
     # --- companies → projects -----------------------------------------------------------------------
 
     def _migrate_companies(self, export: Export) -> None:
         used = set(self.live.projects_by_identifier)
-        for company in export.companies():
+        for company in map(lambda c: self._storable(c, "companies.jsonl"), export.companies()):
             project_id = self._project_for(company, used)
             if project_id is not None:
                 self.ctx.projects[company.id] = project_id
@@ -347,7 +394,8 @@ class Migration:
     # --- users ------------------------------------------------------------------------------------
 
     def _migrate_users(self, export: Export) -> None:
-        users = list(export.users())  # users fit in memory (thousands), tickets never are loaded
+        # users fit in memory (thousands), tickets never are loaded
+        users = [self._storable(u, "users.jsonl") for u in export.users()]
         taken = {login for login in self.live.users_by_login}
         by_lower: dict[str, list[User]] = {}
         for user in users:
@@ -379,7 +427,8 @@ class Migration:
         matched = self.live.users_by_email.get(user.email.lower())
         if ours is not None and int(ours["id"]) not in self.live.admins:
             self.tally.add("user", "skip" if known == int(ours["id"]) else "match")
-            ref = UserRef(int(ours["id"]), str(ours["login"]), _display(user), user.kind, user.active)
+            ref = UserRef(int(ours["id"]), str(ours["login"]), _display(user), user.kind, user.active,
+                          company_id=user.company_id)
         elif ours is not None or matched is not None:
             account = ours if ours is not None else matched
             assert account is not None
@@ -405,7 +454,7 @@ class Migration:
             if isinstance(created, dict):
                 remember_user(self.live, created["user"])
                 self.ledger.put("created-user", user.id, user_id)  # and in Redmine: «ID пользователя в портале»
-            ref = UserRef(user_id, login, _display(user), user.kind, user.active)
+            ref = UserRef(user_id, login, _display(user), user.kind, user.active, company_id=user.company_id)
         if ref.redmine_id > 0 and not self.options.dry_run:
             self.ledger.put("user", user.id, ref.redmine_id)
         if user.kind == "staff":
@@ -442,7 +491,7 @@ class Migration:
         self.tally.add("user", "match")
         if not self.options.dry_run:
             self.ledger.put("adopted", user.id, account_id)
-        return UserRef(account_id, login, name, user.kind, user.active, owned=False)
+        return UserRef(account_id, login, name, user.kind, user.active, owned=False, company_id=user.company_id)
 
     def _find_user(self, email: str, portal_id: str | None) -> Json | None:
         """After an ambiguous POST: the account is the one we sent only if it carries our marker."""
@@ -537,14 +586,35 @@ class Migration:
                 self._migrate_ticket_safely(ticket, export)
 
     def _migrate_ticket_safely(self, ticket: Ticket, export: Export) -> None:
-        """A ticket Redmine rejects is reported and the run goes on; an unreachable Redmine stops it."""
+        """A ticket that fails for a reason of its own is reported (finding and rejects) and the run goes
+        on; only a failure of the server stops it. A 500 that outlived the retries is the ticket's own
+        when Redmine still answers another request (e.g. a value the database refuses), else the server's."""
         try:
             TicketMigration(self, ticket, export).run()
-        except UnavailableError:
-            raise
+        except UnavailableError as exc:
+            if not self._server_answers():
+                raise
+            self.ticket_failed(ticket, f"{exc} (Redmine answers other requests: a failure of this ticket)")
         except RedmineError as exc:
-            self.tally.add("issue", "fail")
-            self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=ticket.id, reason=str(exc)))
+            self.ticket_failed(ticket, str(exc))
+
+    def _server_answers(self) -> bool:
+        try:
+            self.gateway.get("/users/current.json")
+        except RedmineError:
+            return False
+        return True
+
+    def ticket_failed(self, ticket: Ticket, reason: str) -> None:
+        """Reported, its line kept in the rejects for a corrected re-run; it is not marked done."""
+        self.tally.add("issue", "fail")
+        self.tally.find(Finding(category="write-failed", file="tickets.jsonl", id=ticket.id, reason=reason))
+        if self.rejects is None:
+            return
+        record = BadRecord(file="tickets.jsonl", line=0, id=ticket.id, field=None, reason=reason[:500],
+                           raw=ticket.model_dump_json()[:200])
+        with self._rejects_lock:
+            self.rejects.keep(record, [ticket.model_dump_json().encode() + b"\n"])
 
     # --- lookups shared by ticket migrations ------------------------------------------------------
 
@@ -634,7 +704,8 @@ class TicketMigration:
 
     def __init__(self, migration: Migration, ticket: Ticket, export: Export) -> None:
         self.m = migration
-        self.t = ticket
+        self.source = ticket  # as the export says it (its fingerprint); `t` is what Redmine can store
+        self.t, self.cleaned = storable(ticket)
         self.export = export
         self.gateway = migration.gateway
         self.live = migration.live
@@ -646,6 +717,7 @@ class TicketMigration:
         self.state_written: str | None = None  # the `state` journal's id written in this run
         self.author_id: int | None = None  # the author of the issue this run created
         self.moves: list[Move] = []  # status changes written on the issue this run created
+        self.incomplete = False  # something of it was refused: not marked done, a re-run tries again
 
     # --- mapping ----------------------------------------------------------------------------------
 
@@ -674,9 +746,13 @@ class TicketMigration:
     def run(self) -> None:
         t = self.t
         done_as = self.ledger.ticket_fingerprint(t.id)  # the digest is only worth computing when there is one
-        if done_as is not None and done_as == fingerprint(t):
+        if done_as is not None and done_as == fingerprint(self.source):
             self.tally.add("issue", "skip")
             return
+        if self.cleaned:
+            self.tally.find(Finding(category="text-cleaned", file="tickets.jsonl", id=t.id,
+                                    field=", ".join(self.cleaned)[:200],
+                                    reason="NUL characters removed: the database cannot store them"))
         project_id = self.m.ctx.projects.get(t.company_id)
         if project_id is None:
             self.tally.find(Finding(category="bad-record", file="tickets.jsonl", id=t.id, field="company_id",
@@ -703,30 +779,30 @@ class TicketMigration:
             if issue_id > 0:
                 issue = self._read_issue(issue_id)
                 self.present = self._markers(issue)
-                for journal in issue.get("journals", []):  # dates journals a crashed run wrote, free
-                    self._date_timeline_journal(issue_id, journal)
+                self._date_timeline_journals(issue_id, issue)  # dates journals a crashed run wrote, free
         if issue_id > 0:
             self.ledger.put("issue", t.id, issue_id)
-        pending = self._pending_transitions(issue)
-        last = pending.pop() if pending and pending[-1].index == len(self._transitions()) else None
-        running = (issue or {}).get("status", {}).get("name") or self.m.default_status[tracker]
-        for comment in t.comments:
-            while pending and pending[0].at < comment.created_at:
-                running = self._replay(issue_id, pending.pop(0), running, tracker)
-            self._migrate_comment(issue_id, comment)
-        for step in pending:
-            running = self._replay(issue_id, step, running, tracker)
+        acts, final = self.journal_acts(issue, tracker, status, priority)
+        for act in acts:
+            if isinstance(act, CommentAct):
+                self._migrate_comment(issue_id, act.comment)
+            elif isinstance(act, ComplaintAct):
+                self._migrate_complaint(issue_id, act.index, act.complaint.author_id, act.complaint.created_at,
+                                        act.complaint.text)
+            else:
+                self._write_transition(issue_id, act, tracker=tracker)
         if issue is not None:
             self._new_ticket_attachments(issue_id, issue)
-        for index, complaint in enumerate(t.complaints, start=1):
-            self._migrate_complaint(issue_id, index, complaint.author_id, complaint.created_at, complaint.text)
         self._migrate_time_entries(issue_id, tracker, created=issue is None)
-        status_changed = self._final_state(issue_id, issue, tracker, status, priority, last, running)
+        if final is not None:
+            self._write_transition(issue_id, final, tracker=tracker)
+        status_changed = final is not None and "status_id" in final.change
         if issue_id > 0 and not self.m.options.dry_run:
             if (status_changed or self.replayed) and not self._moves_known(issue):
                 self._read_back(issue_id, status, learn=issue is None)
             self._record_issue_dates(issue_id)
-            self.ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
+            if not self.incomplete:
+                self.ledger.mark_ticket_done(t.id, fingerprint(self.source), issue_id)
 
     # --- the issue itself -------------------------------------------------------------------------
 
@@ -761,19 +837,29 @@ class TicketMigration:
             values["complaints"] = str(len(self.t.complaints))
         return [{"id": fields[key], "value": value} for key, value in values.items()]
 
+    def issue_writer(self) -> Writer:
+        """Who creates the issue (migrator.decide): its author, or the stand-in naming them."""
+        person, stand_in = self.m.author_of(self.t.author_id)
+        assert self.m.ctx.standin is not None
+        return issue_author(person, stand_in, self.m.ctx.standin, self.t.company_id,
+                            self._portal_user_name(self.t.author_id))
+
     def issue_fields(self, project_id: int, tracker: str, priority: str, lost: list[str]) -> tuple[UserRef, Json]:
         """The author and the fields of the new issue (both writers); an unknown author is reported."""
         t = self.t
-        author, stand_in = self.m.author_of(t.author_id)
+        writer = self.issue_writer()
         subject, cut = cut_subject(t.subject)
         fields: Json = {
             "project_id": project_id, "tracker_id": self.live.trackers[tracker],
             "priority_id": self.live.priorities[priority], "subject": subject,
-            "description": self._description(stand_in, cut, lost), "custom_fields": self._custom_fields()}
+            "description": self._description(writer.instead is not None, cut, lost),
+            "custom_fields": self._custom_fields()}
         if t.module:
             fields["category_id"] = self.m.category_id(project_id, t.module)
-        if stand_in:
-            self._authorship_note(f"ticket author {t.author_id} is unknown: created by the stand-in")
+        if writer.instead is not None:
+            self._authorship_note(f"ticket author {t.author_id} ({writer.name}): {writer.instead}")
+        author = writer.person
+        assert author is not None  # an issue always has a Redmine author: the stand-in at least
         fields["start_date"] = issue_dates(t, self._closed_portal_statuses()).start_date.isoformat()
         return author, fields
 
@@ -850,13 +936,17 @@ class TicketMigration:
             if problem is None and att.size > self.m.max_attachment_bytes:
                 problem = f"{att.size} bytes is over the server's limit of {self.m.max_attachment_bytes}"
             if problem is not None:
-                self.tally.add("attachment", "fail")
-                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
-                                        field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
-                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_")
+                lost.append(self.attachment_lost(att, problem))
                 continue
             sound.append(att)
         return sound, lost
+
+    def attachment_lost(self, att: Attachment, problem: str) -> str:
+        """Reported, and the line the note or description gets in its place (both writers)."""
+        self.tally.add("attachment", "fail")
+        self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
+                                field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
+        return f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_"
 
     def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
         """Upload every sound file (as its author).
@@ -872,10 +962,7 @@ class TicketMigration:
                 token = self.m._write("attachment", "create",
                                       lambda att=att, author=author: self._upload(att, author))
             except AttachmentRefused as exc:
-                self.tally.add("attachment", "fail")
-                self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
-                                        field=f"attachments.{att.id}", reason=f"{att.path}: {exc}"))
-                lost.append(f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {exc}_")
+                lost.append(self.attachment_lost(att, str(exc)))
                 continue
             uploads.append({"token": str(token), "filename": attachment_filename(att.filename),
                             "content_type": att.content_type})
@@ -928,12 +1015,10 @@ class TicketMigration:
         name = self._portal_user_name(comment.author_id) if stand_in else author.display
         body = html_to_markdown(comment.body) if "<" in comment.body and ">" in comment.body else comment.body
         note = "\n\n".join([provenance_line("comment", comment.id, name, comment.created_at), body, *lost])
-        # Only support may write private notes: an internal note whose author is not staff is
-        # written by the API user, the original author named in its provenance line.
-        writer = author if (not comment.internal or author.kind == "staff") and not stand_in else None
-        if writer is None:
-            self._authorship_note(f"comment {comment.id}: written by the API user for {name}")
-        return note, writer
+        writer = note_writer(author, stand_in, self.t.company_id, name, private=comment.internal)
+        if writer.instead is not None:
+            self._authorship_note(f"comment {comment.id}: {writer.instead}")
+        return note, writer.person
 
     def _put_note(self, issue_id: int, marker: tuple[str, str], note: str, *, private: bool,
                   author: UserRef | None, uploads: list[Json], kind: Kind,
@@ -1004,7 +1089,10 @@ class TicketMigration:
                 self.tally.add("time_entry", "match")
                 self.ledger.put("time_entry", entry.id, existing[entry.id])
                 continue
-            user, comment = self.time_entry_comment(entry)
+            decided = self.time_entry_comment(entry)
+            if decided is None:
+                continue  # left out by the decision (reported there)
+            user, comment = decided
             payload: Json = {"time_entry": {
                 "issue_id": issue_id, "spent_on": entry.spent_on.isoformat(), "hours": str(entry.hours),
                 "activity_id": self.live.activities[activity], "comments": comment}}
@@ -1015,29 +1103,42 @@ class TicketMigration:
                 def recover() -> Json | None:
                     found = self._time_markers(issue_id).get(entry_id)
                     return {"time_entry": {"id": found}} if found else None
-                try:
-                    return self.gateway.post("/time_entries.json", payload, recover=recover)
-                except ValidationFailed as exc:
-                    # The user may not log time here (e.g. a client): keep the hours under the API user.
-                    self._authorship_note(f"time entry {entry_id}: {exc.reason} {exc.errors}; logged by the API user")
-                    payload["time_entry"].pop("user_id", None)
-                    return self.gateway.post("/time_entries.json", payload, recover=recover)
+                return self.gateway.post("/time_entries.json", payload, recover=recover)
 
-            created = self.m._write("time_entry", "create", post)
+            try:
+                created = self.m._write("time_entry", "create", post)
+            except ValidationFailed as exc:
+                # Refused for a reason of its own (who logs it was decided before): its real reason is
+                # reported, nobody else logs it, and the ticket stays to be done (a re-run tries again).
+                self.time_refused(entry.id, "; ".join(exc.errors) or exc.reason)
+                self.incomplete = True
+                continue
             if isinstance(created, dict):
                 self.ledger.put("time_entry", entry.id, int(created["time_entry"]["id"]))
 
     def time_activity(self, tracker: str) -> str:
         return self.m.mappings.portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
 
-    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str]:
-        """Who logged it (None: the API user, for an unknown user) and the comment with its marker."""
+    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str] | None:
+        """Who logs it (None: the API user, naming the portal user in the comment) and the comment with
+        its marker (migrator.decide, both writers); None: nobody, the entry is left out and reported."""
+        problem = time_entry_problem(entry)
+        if problem is not None:
+            self.time_refused(entry.id, problem)
+            return None
         user, stand_in = self.m.author_of(entry.user_id)
+        writer = time_writer(user, stand_in, self._portal_user_name(entry.user_id))
         # The marker opens the comment (where client text can never put it); the text follows.
         comment = f"{time_marker(entry.id)} {entry.comment}".strip()
-        if stand_in:
-            comment = f"{comment} ({self._portal_user_name(entry.user_id)})"
-        return (None if stand_in else user), comment[:1024]
+        if writer.instead is not None:
+            comment = f"{comment} ({writer.name})"
+            self._authorship_note(f"time entry {entry.id}: {writer.instead}")
+        return writer.person, comment[:1024]
+
+    def time_refused(self, entry_id: str, reason: str) -> None:
+        self.tally.add("time_entry", "fail")
+        self.tally.find(Finding(category="time-entry", file="tickets.jsonl", id=self.t.id,
+                                field=f"time_entries.{entry_id}", reason=f"not logged: {reason}"))
 
     def _time_markers(self, issue_id: int) -> dict[str, int]:
         if issue_id <= 0:
@@ -1049,19 +1150,49 @@ class TicketMigration:
 
     # --- final state ------------------------------------------------------------------------------
 
-    def _final_state(self, issue_id: int, issue: Json | None, tracker: str, status: str, priority: str,
-                     last: Transition | None = None, running: str | None = None) -> bool:
-        """Status, priority and assignee after the notes; says whether the status was changed.
+    def journal_acts(self, issue: Json | None, tracker: str, status: str,
+                     priority: str) -> tuple[list[Act], StatusAct | None]:
+        """The ticket's journals still to write, in order, and its final state: what both writers write
+        (REST here, the loader from the same list), decided once.
+
+        Status changes of the history are interleaved with the comments by time (one skipped where
+        Redmine is already in that status); complaints follow; the final state comes last."""
+        pending = self._pending_transitions(issue)
+        last = pending.pop() if pending and pending[-1].index == len(self._transitions()) else None
+        running = (issue or {}).get("status", {}).get("name") or self.m.default_status[tracker]
+        acts: list[Act] = []
+
+        def replay(step: Transition) -> None:
+            nonlocal running
+            target = self._mapped("status", step.status, self.m.mappings.portal.statuses,
+                                  self.m.mappings.portal.fallback_status)
+            if target == running:
+                self.tally.add("status", "skip")
+                return
+            acts.append(StatusAct(STATUS_KIND, step, {"status_id": self.live.statuses[target]},
+                                  self.live.statuses[running]))
+            running = target
+
+        for comment in self.t.comments:
+            while pending and pending[0].at < comment.created_at:
+                replay(pending.pop(0))
+            acts.append(CommentAct(comment))
+        for step in pending:
+            replay(step)
+        acts += [ComplaintAct(index, c) for index, c in enumerate(self.t.complaints, start=1)]
+        return acts, self._final_act(issue, tracker, status, priority, last, running)
+
+    def _final_act(self, issue: Json | None, tracker: str, status: str, priority: str,
+                   last: Transition | None, running: str) -> StatusAct | None:
+        """Status, priority and assignee after the notes (None: nothing left to change).
 
         The change is one journal dated by the portal: the history's last transition (its time
         and author) when that is still to be written, else a `state` journal at the ticket's
         last change. Never the migration's own time."""
-        wanted: Json = {}
+        wanted: dict[str, int] = {}
         status_id = self.live.statuses[status]
-        current = (int(issue.get("status", {}).get("id", 0)) if issue is not None
-                   else self.live.statuses[self.m.default_status[tracker]])  # a new issue starts there
-        if running is not None:
-            current = self.live.statuses.get(running, current)
+        current = self.live.statuses.get(running, (int(issue.get("status", {}).get("id", 0)) if issue is not None
+                                                   else self.live.statuses[self.m.default_status[tracker]]))
         if current != status_id:
             wanted["status_id"] = status_id
         if issue is not None and int(issue.get("priority", {}).get("id", 0)) != self.live.priorities[priority]:
@@ -1071,16 +1202,14 @@ class TicketMigration:
         if assignee is not None and current_assignee != assignee.redmine_id:
             wanted["assigned_to_id"] = assignee.redmine_id
         if not wanted:
-            return False
+            return None
         # On an existing issue (a delta run) this is an update of the issue, as it always was counted.
         final: tuple[Kind, Verb] = ("issue", "update") if issue is not None else ("status", "create")
         if "status_id" in wanted and last is not None:
-            self._write_transition(issue_id, last, wanted, count=final, tracker=tracker, old=current)
-            return True
+            return StatusAct(STATUS_KIND, last, wanted, current, final)
         step = Transition(0, self.t.status, issue_dates(self.t, self._closed_portal_statuses()).updated_on, None,
                           f"{self.t.id}.{self._state_count() + 1}")
-        self._write_transition(issue_id, step, wanted, kind=STATE_KIND, count=final, tracker=tracker, old=current)
-        return "status_id" in wanted
+        return StatusAct(STATE_KIND, step, wanted, current, final)
 
     def assignee(self) -> UserRef | None:
         """The Redmine user the ticket is assigned to; none for an unknown portal user."""
@@ -1108,8 +1237,7 @@ class TicketMigration:
                                            f"instead of '{status}' (workflow?)"))
         created = {c.id: c.created_at for c in self.t.comments}
         complaints = {f"{self.t.id}-{i}": c.created_at for i, c in enumerate(self.t.complaints, start=1)}
-        for journal in issue.get("journals", []):
-            self._date_timeline_journal(issue_id, journal)
+        self._date_timeline_journals(issue_id, issue)
         for kind, source, journal in self._our_notes(issue):
             if kind in TIMELINE_KINDS:
                 continue
@@ -1159,46 +1287,37 @@ class TicketMigration:
     def _state_count(self) -> int:
         return sum(1 for kind, _, _ in self.timeline_seen if kind == STATE_KIND)
 
-    def _replay(self, issue_id: int, step: Transition, running: str, tracker: str) -> str:
-        """Write one intermediate transition (skipped when Redmine is already in that status)."""
-        target = self._mapped("status", step.status, self.m.mappings.portal.statuses,
-                              self.m.mappings.portal.fallback_status)
-        if target == running:
-            self.tally.add("status", "skip")
-            return running
-        self._write_transition(issue_id, step, {"status_id": self.live.statuses[target]}, tracker=tracker,
-                               old=self.live.statuses[running])
-        return target
-
     def transition_note(self, step: Transition, kind: str) -> tuple[str, UserRef | None]:
-        """The change's provenance line and its writer: its author when staff, else the API user (None)."""
+        """The change's provenance line (a private note: support reads it, clients never do) and its
+        writer (migrator.decide.status_writer): the employee the history names, else the API user (None)."""
         author, stand_in = self.m.author_of(step.by) if step.by else (None, True)
         name = (self._portal_user_name(step.by) if step.by and stand_in else
                 author.display if author is not None and step.by else "портал")
-        writer = author if author is not None and not stand_in and author.kind == "staff" else None
-        return provenance_line(kind, step.source, name, step.at), writer
+        writer = status_writer(None if stand_in else author, name)
+        return provenance_line(kind, step.source, name, step.at), writer.person
 
-    def _write_transition(self, issue_id: int, step: Transition, change: Json, kind: str = STATUS_KIND,
-                          count: tuple[Kind, Verb] = ("status", "create"), *, tracker: str, old: int) -> None:
-        """One dated journal: the change plus its provenance line, written as its author when that
-        is staff (only support may change statuses), else by the API user with the author named.
+    def _write_transition(self, issue_id: int, act: StatusAct, *, tracker: str) -> None:
+        """One PUT, dated: the change (public, no text) and its provenance line as a private note,
+        which Redmine keeps as two journals of one transaction (migrator.timeline), written as the
+        employee the history names, else by the API user (the private line names the author).
 
         Dated by its marker (fix-dates checks it is a timeline journal, see migrator.fix_dates), and
         by its journal id too when a read-back sees it."""
-        note, writer = self.transition_note(step, kind)
-        if "status_id" in change:
+        note, writer = self.transition_note(act.step, act.kind)
+        if "status_id" in act.change:
             by = writer.redmine_id if writer is not None else self.live.api_user_id
-            self.moves.append(Move(by, self.live.trackers[tracker], old, int(change["status_id"]),
+            self.moves.append(Move(by, self.live.trackers[tracker], act.old_status, act.change["status_id"],
                                    by == self.author_id))
-        self._put_note(issue_id, (kind, step.source), note, private=False, author=writer, uploads=[],
-                       kind=count[0], verb=count[1], extra=change, created_at=step.at)
+        self._put_note(issue_id, (act.kind, act.step.source), note, private=True, author=writer, uploads=[],
+                       kind=act.count[0], verb=act.count[1], extra=dict(act.change), created_at=act.step.at)
         self.replayed += 1
-        if kind == STATE_KIND:
-            self.state_written = step.source
+        if act.kind == STATE_KIND:
+            self.state_written = act.step.source
 
-    def _date_timeline_journal(self, issue_id: int, journal: Json) -> None:
-        """The read-back found a timeline journal: date it by its id (exactly that journal)."""
-        for kind, source, _ in timeline_journals({"journals": [journal]}, self.live.api_user_id):
+    def _date_timeline_journals(self, issue_id: int, issue: Json) -> None:
+        """The read-back found timeline journals: date each by its id (exactly that journal, and the
+        public change journal beside its private marker)."""
+        for kind, source, journal in timeline_journals(issue, self.live.api_user_id):
             if kind == STATUS_KIND:
                 moment = next((s.at for s in self._transitions() if s.source == source), None)
             else:  # a `state` journal is dated once: by the run that wrote it, or the next after a crash
@@ -1208,6 +1327,8 @@ class TicketMigration:
                 moment = issue_dates(self.t, self._closed_portal_statuses()).updated_on if fresh else None
             if moment is not None and not self.m.options.dry_run:  # both ways it is dated say the same
                 self.ledger.record_dates("journal", int(journal["id"]), moment.isoformat())
+                if journal.get("change_journal_id"):
+                    self.ledger.record_dates("journal", int(journal["change_journal_id"]), moment.isoformat())
                 self.ledger.record_note_date(issue_id, f"{kind}:{source}", moment.isoformat())
 
     def _record_issue_dates(self, issue_id: int) -> None:

@@ -10,7 +10,9 @@ it never matches), and exactly one note per marker is touched; more than one is 
 (migrator.timeline) are found the same way, and only where they are what the migration writes
 (migrator.timeline.timeline_journals): the note is that one provenance line and the journal made the
 change (a status change; for a `state` line, status, assignee or priority, by an administrator, as the
-API user is); where a migration read one back, also by its journal id. Values travel as
+API user is) — today the line is a private note and the change the public journal Redmine split off
+just before it (both are dated), before both were one journal; where a migration read one back,
+also by its journal id. Values travel as
 base64 JSON (see helpdesk_core.ruby), and setting a value it already has changes nothing.
 """
 
@@ -45,12 +47,22 @@ PAYLOAD['notes'].each do |issue_id, marker, created|
                  .where("notes LIKE ? ESCAPE '\\'", pattern)
                  .select { |journal| journal.notes.start_with?(opening) }
   wanted = TIMELINE_CHANGES[marker.split(':', 2).first]
+  pairs = {}
   if wanted
-    # a timeline line counts only on the journal that made its change (clients change no status)
+    # a timeline line counts only with the journal that made its change (clients change no status): the
+    # same journal (before), or, for a private line, the public change journal Redmine split off just before it
     found = found.select do |journal|
-      made = journal.details.select { |d| d.property == 'attr' }.map(&:prop_key)
-      journal.notes.strip.match?(TIMELINE_LINE) && (made & wanted).any? &&
-        (marker.start_with?('status:') || journal.user&.admin?)
+      change = journal
+      if journal.private_notes && journal.details.none? { |d| d.property == 'attr' }
+        before = Journal.where(journalized_type: 'Issue', journalized_id: issue_id).where('id < ?', journal.id)
+                        .order(id: :desc).first
+        change = before if before && before.user_id == journal.user_id && before.notes.blank?
+      end
+      made = change.details.select { |d| d.property == 'attr' }.map(&:prop_key)
+      ours = journal.notes.strip.match?(TIMELINE_LINE) && (made & wanted).any? &&
+             (marker.start_with?('status:') || journal.user&.admin?)
+      pairs[journal.id] = change.id if ours && change.id != journal.id
+      ours
     end
   end
   if found.size > 1
@@ -58,9 +70,12 @@ PAYLOAD['notes'].each do |issue_id, marker, created|
     next
   end
   journal = found.first
-  next if journal.nil? || journal.created_on.to_i == Time.iso8601(created).to_i
-  Journal.where(id: journal.id).update_all(created_on: Time.iso8601(created).utc)
-  changed += 1
+  next if journal.nil?
+  [journal.id, pairs[journal.id]].compact.each do |id|
+    next if Journal.find(id).created_on.to_i == Time.iso8601(created).to_i
+    Journal.where(id: id).update_all(created_on: Time.iso8601(created).utc)
+    changed += 1
+  end
 end
 PAYLOAD['journals'].each do |id, created|
   journal = Journal.find_by(id: id)

@@ -16,7 +16,7 @@ Kind = Literal["project", "user", "membership", "issue", "journal", "attachment"
 Verb = Literal["create", "match", "update", "skip", "fail"]
 FindingCategory = Literal["bad-record", "unmapped-value", "login-collision", "attachment", "authorship",
                           "existing-account", "project-ambiguous", "ledger-conflict",
-                          "workflow", "write-failed", "count-mismatch"]
+                          "workflow", "write-failed", "count-mismatch", "text-cleaned", "time-entry"]
 KINDS: tuple[Kind, ...] = ("project", "user", "membership", "issue", "journal", "attachment", "time_entry",
                            "complaint", "category", "lock", "status")
 VERBS: tuple[Verb, ...] = ("create", "match", "update", "skip", "fail")

@@ -5,7 +5,9 @@ text helpers) and sends the plan as one JSON line to `loader.rb`, which runs und
 (the command from --rails-runner / HELPDESK_RAILS_RUNNER, split like a shell would, then the script's
 path). The loader writes the ticket in one transaction with ActiveRecord (authors and portal dates
 set natively, no email) and answers one JSON line per ticket; the ledger is written from the answers.
-Data only ever travels as JSON on stdin: nothing from the export becomes Ruby source.
+Data only ever travels as JSON on stdin: nothing from the export becomes Ruby source. Attachments
+travel as paths (Spool): copied out of the export in pieces, checked, and checked again by the loader,
+so neither process holds a file in memory (memory flat in the attachments' size).
 
 Requests to the REST API remain for the snapshot, users, projects, memberships and categories (a few
 per company) and for tickets that already have an issue (deltas), which the REST path completes.
@@ -13,8 +15,8 @@ per company) and for tickets that already have an issue (deltas), which the REST
 
 from __future__ import annotations
 
-import base64
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +26,8 @@ import subprocess
 import tempfile
 import threading
 import uuid
+import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable
 from importlib import resources
@@ -31,15 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk_core.errors import ConfigError, HelpdeskError
+from helpdesk_core.export import Export
 from helpdesk_core.export_model import Attachment
-from migrator.engine import TicketMigration, fingerprint
+from migrator.engine import AttachmentRefused, CommentAct, ComplaintAct, TicketMigration, fingerprint
 from migrator.outcome import Finding
-from migrator.timeline import STATE_KIND, STATUS_KIND, Transition, issue_dates
+from migrator.text import attachment_filename
+from migrator.timeline import issue_dates
 
 Json = dict[str, Any]
 RUNNER_ENV = "HELPDESK_RAILS_RUNNER"
 WINDOW = 64  # tickets in flight: the pipe never holds more than this, memory stays flat
-WINDOW_BYTES = 64 * 1024 * 1024  # ... nor more than this much JSON (attachments travel base64)
+WINDOW_BYTES = 64 * 1024 * 1024  # ... nor more than this much JSON and spooled files (one ticket may exceed it)
+CHUNK = 1024 * 1024  # attachments are copied in pieces of this size: memory flat in the files' size
 BOOT_TIMEOUT = 300.0
 NOTICE = "helpdesk-loader: "  # a loader's stderr line meant for the administrator, shown as a warning
 log = logging.getLogger("helpdesk.loader")
@@ -151,15 +158,17 @@ class LoaderProcess:
             if not self._ready:
                 self._check()
 
-    def send(self, message: Json, handler: Callable[[Json], None]) -> None:
-        """Queue one ticket; blocks while WINDOW tickets (or WINDOW_BYTES) are unanswered."""
+    def send(self, message: Json, handler: Callable[[Json], None], extra_bytes: int = 0) -> None:
+        """Queue one ticket; blocks while WINDOW tickets (or WINDOW_BYTES, its spooled files counted as
+        `extra_bytes`) are unanswered."""
         line = json.dumps(message, ensure_ascii=False).encode() + b"\n"
+        size = len(line) + extra_bytes
         with self._cond:
             self._cond.wait_for(lambda: not self._pending or self._closed or self._failure is not None
-                                or (len(self._pending) < WINDOW and self._bytes + len(line) <= WINDOW_BYTES))
+                                or (len(self._pending) < WINDOW and self._bytes + size <= WINDOW_BYTES))
             self._check()
-            self._pending.append((handler, len(line)))
-            self._bytes += len(line)
+            self._pending.append((handler, size))
+            self._bytes += size
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(line)
@@ -212,10 +221,10 @@ class LoaderPool:
         for process in self.processes:
             process.wait_ready()
 
-    def send(self, message: Json, handler: Callable[[Json], None]) -> None:
+    def send(self, message: Json, handler: Callable[[Json], None], extra_bytes: int = 0) -> None:
         for process in self.processes:  # one process gone stops the run: a re-run resumes from the ledger
             process.check()
-        min(self.processes, key=LoaderProcess.unanswered).send(message, handler)
+        min(self.processes, key=LoaderProcess.unanswered).send(message, handler, extra_bytes)
 
     def drain(self) -> None:
         for process in self.processes:
@@ -226,6 +235,56 @@ class LoaderPool:
             process.close()
 
 
+class Spool:
+    """Attachments for the loader, copied out of the export in CHUNK pieces and checked on the way (size
+    and sha256 of exactly the bytes copied); the loader gets the path and checks them again itself.
+
+    The runner often is another account (sudo -u www-data): the directory can be traversed but not
+    listed, and each file has an unguessable name; files go once their ticket is answered."""
+
+    PREFIX = "helpdesk-spool-"
+
+    def __init__(self, root: Path | None = None) -> None:
+        root = Path(root or tempfile.gettempdir())
+        self._remove_orphans(root)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-", dir=root))
+        os.chmod(self.dir, 0o711)
+
+    @classmethod
+    def _remove_orphans(cls, root: Path) -> None:
+        """A killed run (SIGKILL) cannot remove its spool: the next run removes those whose process is gone."""
+        for old in root.glob(f"{cls.PREFIX}*-*"):
+            pid = old.name.removeprefix(cls.PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                shutil.rmtree(old, ignore_errors=True)
+
+    def copy(self, export: Export, att: Attachment) -> Path:
+        path = self.dir / uuid.uuid4().hex
+        digest, size = hashlib.sha256(), 0
+        try:
+            with export.open_attachment(att) as source, path.open("wb") as target:
+                while size <= att.size and (chunk := source.read(CHUNK)):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    target.write(chunk)
+        except (OSError, RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            path.unlink(missing_ok=True)
+            raise AttachmentRefused(f"file cannot be read ({type(exc).__name__})") from None
+        if size != att.size or digest.hexdigest() != att.sha256:
+            path.unlink(missing_ok=True)
+            raise AttachmentRefused("file content does not match its size and sha256 (read for the upload)")
+        os.chmod(path, 0o644)
+        return path
+
+    @staticmethod
+    def remove(paths: list[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class RailsLoader:
     """The engine's TicketLoader: plans a new ticket with the REST path's helpers, ledger on the answer."""
 
@@ -233,17 +292,30 @@ class RailsLoader:
         self.pool = pool
         self.existing: dict[str, int] = {}
         self._started = False
+        self.spool = Spool()
 
     def submit(self, ticket: TicketMigration, project_id: int, tracker: str, priority: str, status: str) -> None:
         message, counts = self._plan(ticket, project_id, tracker, priority, status)
         if not self._started:
             self.pool.wait_ready()
             self._started = True
-        self.pool.send(message, lambda answer: self._apply(ticket, answer, counts))
+        files = [Path(a["path"]) for a in message["attachments"]]
+        spooled = sum(int(a["size"]) for a in message["attachments"])
+
+        def handle(answer: Json) -> None:
+            try:
+                self._apply(ticket, answer, counts)
+            finally:
+                self.spool.remove(files)
+
+        self.pool.send(message, handle, extra_bytes=spooled)
 
     def finish(self) -> dict[str, int]:
         self.pool.drain()
         return self.existing
+
+    def close(self) -> None:
+        self.spool.close()
 
     # --- the plan ---------------------------------------------------------------------------------
 
@@ -258,12 +330,16 @@ class RailsLoader:
             refs = []
             for att in sound:
                 author, _ = tm.m.author_of(att.author_id)
-                with tm.export.open_attachment(att) as handle:
-                    content = base64.b64encode(handle.read()).decode()
+                try:
+                    path = self.spool.copy(tm.export, att)
+                except AttachmentRefused as exc:
+                    lost.append(tm.attachment_lost(att, str(exc)))
+                    continue
                 refs.append(f"a{len(attachments)}")
-                attachments.append({"ref": refs[-1], "filename": att.filename, "content_type": att.content_type,
+                attachments.append({"ref": refs[-1], "filename": attachment_filename(att.filename),
+                                    "content_type": att.content_type,
                                     "author_id": author.redmine_id, "created_on": att.created_at.isoformat(),
-                                    "content": content})
+                                    "path": str(path), "size": att.size, "sha256": att.sha256})
             return refs, lost
 
         _, lost = attach(t.attachments)
@@ -278,60 +354,40 @@ class RailsLoader:
                        "closed_on": dates.closed_on.isoformat() if dates.closed_on else None}
         journals: list[Json] = []
         statuses_written = 0
-
-        def transition(step: Transition, kind: str, change: list[list[Any]]) -> None:
-            nonlocal statuses_written
-            note, writer = tm.transition_note(step, kind)
-            journals.append({"marker": f"{kind}:{step.source}", "notes": note, "private": False,
-                             "user_id": writer.redmine_id if writer else api_user, "created_on": step.at.isoformat(),
-                             "attachments": [], "details": change})
-            statuses_written += 1
-
-        def replay(step: Transition) -> None:  # as TicketMigration._replay: skipped when already there
-            nonlocal running
-            portal = tm.m.mappings.portal
-            target = tm._mapped("status", step.status, portal.statuses, portal.fallback_status)
-            if target == running:
-                tm.tally.add("status", "skip")
-                return
-            transition(step, STATUS_KIND, [["status_id", live.statuses[running], live.statuses[target]]])
-            running = target
-
-        pending = tm._transitions()
-        last = pending.pop() if pending else None
-        for comment in t.comments:
-            while pending and pending[0].at < comment.created_at:
-                replay(pending.pop(0))
-            refs, lost = attach(comment.attachments)
-            note, writer = tm.comment_note(comment, lost)
-            journals.append({"marker": f"comment:{comment.id}", "notes": note, "private": comment.internal,
-                             "user_id": writer.redmine_id if writer else api_user,
-                             "created_on": comment.created_at.isoformat(), "attachments": refs, "details": []})
-        for step in pending:
-            replay(step)
-        for index, complaint in enumerate(t.complaints, start=1):
-            source = f"{t.id}-{index}"
-            journals.append({"marker": f"complaint:{source}", "private": True, "user_id": api_user,
-                             "notes": tm.complaint_note(source, complaint.author_id, complaint.created_at,
-                                                        complaint.text),
-                             "created_on": complaint.created_at.isoformat(), "attachments": [], "details": []})
+        acts, final = tm.journal_acts(None, tracker, status, priority)  # what REST would write, in order
+        for act in [*acts, *([final] if final is not None else [])]:
+            if isinstance(act, CommentAct):
+                comment = act.comment
+                refs, lost = attach(comment.attachments)
+                note, writer = tm.comment_note(comment, lost)
+                journals.append({"marker": f"comment:{comment.id}", "notes": note, "private": comment.internal,
+                                 "user_id": writer.redmine_id if writer else api_user,
+                                 "created_on": comment.created_at.isoformat(), "attachments": refs, "details": []})
+            elif isinstance(act, ComplaintAct):
+                source = f"{t.id}-{act.index}"
+                journals.append({"marker": f"complaint:{source}", "private": True, "user_id": api_user,
+                                 "notes": tm.complaint_note(source, act.complaint.author_id, act.complaint.created_at,
+                                                            act.complaint.text),
+                                 "created_on": act.complaint.created_at.isoformat(), "attachments": [],
+                                 "details": []})
+            else:
+                note, writer = tm.transition_note(act.step, act.kind)
+                olds = {"status_id": act.old_status}
+                journals.append({"marker": f"{act.kind}:{act.step.source}", "notes": note, "private": True,
+                                 "user_id": writer.redmine_id if writer else api_user,
+                                 "created_on": act.step.at.isoformat(), "attachments": [],
+                                 "details": [[name, olds.get(name), value] for name, value in act.change.items()]})
+                statuses_written += 1
         times: list[Json] = []
         activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
         for entry in t.time_entries:
-            user, comment = tm.time_entry_comment(entry)
+            decided = tm.time_entry_comment(entry)
+            if decided is None:
+                continue  # left out by the decision (reported there)
+            user, comment = decided
             times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
                           "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
                           "activity_id": activity, "comments": comment})
-        # The final state, as TicketMigration._final_state writes it on a new issue.
-        final: list[list[Any]] = []
-        if running != status:
-            final.append(["status_id", live.statuses[running], live.statuses[status]])
-        if assignee is not None:
-            final.append(["assigned_to_id", None, assignee.redmine_id])
-        if final and final[0][0] == "status_id" and last is not None:
-            transition(last, STATUS_KIND, final)
-        elif final:
-            transition(Transition(0, t.status, dates.updated_on, None, f"{t.id}.1"), STATE_KIND, final)
         # Whose issue carrying the portal id counts as this ticket's: the REST path's rule (TicketMigration.run).
         authors = sorted(tm.m.tool_writers() | {author.redmine_id})
         message = {"ticket": t.id, "portal_field": live.custom_fields["portal_id"], "api_user_id": api_user,
@@ -348,20 +404,23 @@ class RailsLoader:
         if answer.get("ticket") != t.id:
             raise LoaderError(f"the loader answered for {answer.get('ticket')!r} instead of {t.id!r}")
         if answer.get("error"):
-            tally.add("issue", "fail")
-            tally.find(Finding(category="write-failed", file="tickets.jsonl", id=t.id,
-                               reason=f"loader: {answer.get('object', 'ticket')}: {answer['error']}"))
+            tm.m.ticket_failed(tm.source, f"loader: {answer.get('object', 'ticket')}: {answer['error']}")
             return
         issue_id = int(answer["issue"])
         if answer.get("existed"):
             self.existing[t.id] = issue_id  # completed by the REST path once the loader is done
             return
         tally.add("issue", "create")
+        logged = len(answer.get("time_entries", {}))
+        if counts["time_entry"] > logged:
+            tally.add("time_entry", "fail", counts["time_entry"] - logged)
+        counts = {**counts, "time_entry": logged}
         for kind, n in counts.items():
             if n:
                 tally.add(kind, "create", n)  # type: ignore[arg-type]
         for note in answer.get("notes", []):
-            tally.find(Finding(category=note["category"], file="tickets.jsonl", id=t.id, reason=note["reason"]))
+            tally.find(Finding(category=note["category"], file="tickets.jsonl", id=t.id, field=note.get("field"),
+                               reason=note["reason"]))
         ledger.put("issue", t.id, issue_id)
         for marker, journal_id in answer.get("journals", {}).items():
             kind, _, source = marker.partition(":")
@@ -371,4 +430,5 @@ class RailsLoader:
                 ledger.put("complaint", source, None)
         for entry_id, time_id in answer.get("time_entries", {}).items():
             ledger.put("time_entry", entry_id, int(time_id))
-        ledger.mark_ticket_done(t.id, fingerprint(t), issue_id)
+        if not answer.get("incomplete"):
+            ledger.mark_ticket_done(t.id, fingerprint(tm.source), issue_id)

@@ -10,6 +10,9 @@ streamed (a line may be larger than memory should hold):
                         reason, bytes (its length as read, newline included), rejects_line (its
                         line in <dir>/<file>)
 
+A ticket whose write failed for a reason of its own (migrator.engine) is kept here too, as the
+tool read it (one JSON line), with `line` 0 in the index: its id names it in the export.
+
 The directory is built beside its final place (`<dir>.partial`) and swapped in when the run
 ends, so it always describes one whole run; a run without bad lines removes the previous one.
 A path that exists and is not a rejects directory is refused before anything is read.

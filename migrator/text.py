@@ -54,11 +54,16 @@ def html_to_markdown(html: str) -> str:
 
 
 FILENAME_LIMIT = 255
+# Redmine's Attachment#sanitize_filename: what it replaces (a run of them by one "_"), after taking the
+# part after the last "/" or "\\" (here those are replaced too: the name keeps what the portal showed).
+_REDMINE_INVALID = re.compile(r"[/\\?%*:|\"'<>\n\r]+")
 
 
 def attachment_filename(name: str, limit: int = FILENAME_LIMIT) -> str:
-    """A file name Redmine accepts (at most 255 characters), cut before a short extension it keeps."""
-    name = name.replace("/", "_").replace("\\", "_").strip() or "file"
+    """The name Redmine stores for a portal file (both writers send it, verify expects it): no path,
+    no character Redmine replaces, at most 255 characters (cut before a short extension, which is
+    kept), never empty."""
+    name = _REDMINE_INVALID.sub("_", name.replace("\x00", "")).strip() or "file"  # NUL: as every text (decide)
     if len(name) <= limit:
         return name
     stem, dot, ext = name.rpartition(".")

@@ -5,9 +5,11 @@ and "how old is it" (created_on, start_date, closed_on). A migration that leaves
 migration's own time anywhere in that answer makes every rule wrong, so the timeline is
 decided here, from the export alone, as plain values the engine writes and `fix-dates` dates.
 
-Each replayed change becomes one journal whose notes are exactly one provenance line,
-`_[portal:status:T5.2] Иван Иванов (i.ivanov), 07.05.2024 10:05 МСК_` (ticket T5, the
-history's 2nd entry). Without a `status_history` the export still tells when the last
+Each replayed change is written by one PUT: the change itself (a public journal without text,
+by the support employee the history names, else the API user) and its provenance line as a
+private note, `_[portal:status:T5.2] Иван Иванов (i.ivanov), 07.05.2024 10:05 МСК_` (ticket T5,
+the history's 2nd entry), which clients never read; Redmine stores them as two journals.
+Without a `status_history` the export still tells when the last
 change happened (closed_at for a closed ticket, else updated_at): that is a history of one.
 """
 
@@ -98,14 +100,31 @@ def timeline_journals(issue: dict[str, Any] | None, api_user: int) -> list[tuple
     marker: clients have no status transitions) or, for a `state` marker, status, assignee or
     priority and was written by the API user (`api_user`), who alone writes those: a client may
     edit the priority of a new issue, so a change alone is no proof there.
+
+    Two shapes are ours. Today's: the marker is a private note (clients never read it) written in
+    the same PUT as the change, which Redmine splits into the public change (notes empty) and,
+    right after it, the private note by the same user; the returned journal is the private one,
+    with `change_journal_id` naming the change's journal. Before: one public journal carrying both
+    (still read, so an issue migrated then is never replayed again).
     """
     found = []
-    for journal in (issue or {}).get("journals", []):
+    journals = (issue or {}).get("journals", [])
+    for position, journal in enumerate(journals):
         marker = timeline_marker(journal.get("notes"))
         if marker is None:
             continue
-        changed = {d.get("name") for d in journal.get("details", []) if d.get("property") == "attr"}
         wanted = {"status_id"} if marker[0] == STATUS_KIND else {"status_id", "assigned_to_id", "priority_id"}
-        if changed & wanted and (marker[0] == STATUS_KIND or (journal.get("user") or {}).get("id") == api_user):
-            found.append((marker[0], marker[1], journal))
+        writer = (journal.get("user") or {}).get("id")
+        change = journal
+        if journal.get("private_notes") and not _changed(journal) and position > 0:
+            before = journals[position - 1]
+            if (before.get("user") or {}).get("id") == writer and not (before.get("notes") or "").strip():
+                change = before
+        if _changed(change) & wanted and (marker[0] == STATUS_KIND or writer == api_user):
+            found.append((marker[0], marker[1], journal if change is journal
+                          else {**journal, "change_journal_id": change.get("id")}))
     return found
+
+
+def _changed(journal: dict[str, Any]) -> set[str]:
+    return {d.get("name") for d in journal.get("details", []) if d.get("property") == "attr"}

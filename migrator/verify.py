@@ -21,6 +21,7 @@ from helpdesk_core.export import open_export
 from helpdesk_core.export_model import Ticket
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import Mappings
+from migrator.decide import Person, issue_author, loggable_entries, note_writer
 from migrator.ledger import Ledger
 from migrator.live import index_portal_issues, our_notes, our_time_entries, read_live
 from migrator.text import attachment_filename
@@ -69,6 +70,9 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
             users.setdefault(source, rid)
     with open_export(export_path) as company_pass:
         company_ids = [c.id for c in company_pass.companies()]
+        # Who each portal user is (kind, company): the decision rules (migrator.decide) need it.
+        people = {u.id: Person(users[u.id], u.login, u.login, u.kind, company_id=u.company_id)
+                  for u in company_pass.users() if u.id in users}
     projects = {cid: int(found[0]["id"]) for cid in company_ids
                 if len(found := live.projects_by_company.get(cid, [])) == 1}
     index_portal_issues(gateway, live, list(projects.values()) or [0])
@@ -114,7 +118,9 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                 if value is not None and value != actual[key]:
                     differ(key, value, actual[key], issue_id)
             if author is not None and issue["author"]["id"] not in (author, admin_id):
-                differ("author", author, issue["author"]["id"], issue_id)
+                decided = issue_author(people[ticket.author_id], False, people[ticket.author_id], ticket.company_id, "")
+                if decided.instead is None or issue["author"]["id"] not in tool_writers:
+                    differ("author", author, issue["author"]["id"], issue_id)
             comments = {}
             copies: Counter[tuple[str, str]] = Counter()  # a note written twice is a difference too
             authors = {c.id: users.get(c.author_id, 0) for c in ticket.comments}
@@ -139,7 +145,11 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                 expected_writer = users.get(comment.author_id)
                 # The run writes as the API user where the author may not (reported then, and noted
                 # in the ledger): an internal note by a non-staff author, or a forbidden project.
-                api_allowed = comment.internal or ledger.has("written-by-api", f"{ticket.id}:{comment.id}")
+                person = people.get(comment.author_id)
+                decided = note_writer(person, False, ticket.company_id, "", private=comment.internal) \
+                    if person is not None else None
+                api_allowed = (decided is not None and decided.person is None) or comment.internal \
+                    or ledger.has("written-by-api", f"{ticket.id}:{comment.id}")
                 if expected_writer not in (None, writer) and not (api_allowed and writer == admin_id):
                     differ(f"comment {comment.id} author", expected_writer, writer, issue_id)
             wanted_files = _sound_attachments(ticket, check_attachment)
@@ -150,20 +160,21 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                 differ("attachments (name, sha256)", sorted(wanted_files), sorted(have_files), issue_id)
             if len(uploaded) > len(have_files) and len(uploaded) > len(_all_attachments(ticket, check_attachment)):
                 differ("attachments uploaded twice", len(have_files), len(uploaded), issue_id)
-            if ticket.time_entries:
+            loggable = loggable_entries(ticket)  # what the migration logs (migrator.decide), nothing else
+            if loggable:
                 entries = list(gateway.iterate("/time_entries.json", "time_entries",
                                                {"issue_id": issue_id, "sort": None}))
-                expected_users = {e.id: users.get(e.user_id, 0) for e in ticket.time_entries}
+                expected_users = {e.id: users.get(e.user_id, 0) for e in loggable}
                 ours = our_time_entries(entries, tool_writers, expected_users)
                 marked = dict(ours)
                 logged = Counter(source for source, _ in ours)
                 for source, n in sorted(logged.items()):
                     if n > 1:
                         differ(f"time entry {source} copies", 1, n, issue_id)
-                if set(marked) != {e.id for e in ticket.time_entries}:
-                    differ("time entries", sorted(e.id for e in ticket.time_entries), sorted(marked), issue_id)
+                if set(marked) != {e.id for e in loggable}:
+                    differ("time entries", sorted(e.id for e in loggable), sorted(marked), issue_id)
                 hours = sum((Decimal(str(e["hours"])) for e in marked.values()), Decimal(0))
-                wanted_hours = sum((e.hours for e in ticket.time_entries), Decimal(0))
+                wanted_hours = sum((e.hours for e in loggable), Decimal(0))
                 if hours.quantize(Decimal("0.01")) != wanted_hours.quantize(Decimal("0.01")):
                     differ("hours", wanted_hours, hours, issue_id)
     return VerifyResult(tickets=done, differences=differences, requests=gateway.stats.as_dict())

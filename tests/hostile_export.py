@@ -223,3 +223,47 @@ def _break_crc(path: Path, member: str) -> None:
     start = header + 30 + name_len + extra_len
     data[start] ^= 0x01
     path.write_bytes(bytes(data))
+
+
+# --- one export for both writers (issue 19, class 4) ------------------------------------------------
+
+PARITY_FILE = b"the same bytes in every copy of the parity export"
+
+
+def parity(token: str) -> Piece:
+    """What the two writers used to decide differently: another company's client as issue and note
+    author, a client's and an unknown user's hours, 1,000 hours, file names over 255 characters,
+    empty or with a path, NUL in texts, and a status history by support, a client and the portal."""
+    ca, cb, a, b, s = f"CPa{token}", f"CPb{token}", f"UPa{token}", f"UPb{token}", f"SP{token}"
+    files = {f"attachments/{token}/{n}.bin": PARITY_FILE + n.encode() for n in ("long", "empty", "path", "odd")}
+
+    def att(aid: str, name: str, n: str) -> Json:
+        path = f"attachments/{token}/{n}.bin"
+        return attachment(f"{aid}{token}", name, path, files[path], a)
+
+    internal = {**comment(f"MPi{token}", a, "внутренняя заметка клиента", at="2024-05-07T11:45:00+03:00"),
+                "internal": True}
+    staff_note = {**comment(f"MPs{token}", s, "заметка\x00 поддержки", at=LATEST), "internal": True}
+    history = [{"status": "В работе", "at": LATER, "by": s},
+               {"status": "Требует обратной связи", "at": "2024-05-07T12:00:00+03:00", "by": a},
+               {"status": "Решено, требует проверки", "at": "2024-05-08T13:00:00+03:00", "by": None}]
+    first = ticket(f"TP1x{token}", ca, b, status="Решено, требует проверки", comments=[
+        comment(f"MPb{token}", b, "пишет клиент другой компании"),
+        comment(f"MPa{token}", a, "ответ\x00 клиента", at="2024-05-07T11:30:00+03:00",
+                attachments=[att("APp", "a/b/../evil.txt", "path")]),
+        internal, staff_note],
+        time_entries=[entry(f"WPa{token}", a, "часы клиента"), entry(f"WPs{token}", s, "часы поддержки", "1.25"),
+                      entry(f"WPk{token}", s, "тысяча часов", "1000"),
+                      entry(f"WPg{token}", f"UPgone{token}", "удалён")],
+        attachments=[att("APl", "длинное-имя-" * 30 + ".txt", "long"), att("APe", "", "empty"),
+                     att("APo", 'x:y?"z".txt', "odd")])
+    first.update(description="описание\x00 с NUL", assignee_id=s, status_history=history)
+    second = ticket(f"TP2x{token}", ca, a, complaints=[{"author_id": a, "created_at": LATEST, "text": "жалоба\x00"}])
+    second["subject"] = "тема\x00 с NUL"
+    third = ticket(f"TP3x{token}", ca, f"UPgone{token}", comments=[comment(f"MPg{token}", f"UPgone{token}", "удалён")])
+    return Piece([company(ca, f"Parity A {token}", f"pa-{token}.example"),
+                  company(cb, f"Parity B {token}", f"pb-{token}.example")],
+                 [user(a, f"pa.{token}", f"a@pa-{token}.example", ca),
+                  user(b, f"pb.{token}", f"b@pb-{token}.example", cb),
+                  user(s, f"ps.{token}", f"s.{token}@support.example", None, kind="staff")],
+                 [first, second, third], files)

@@ -276,7 +276,10 @@ def test_migrated_history_leaves_no_migration_time(twins: Twins, live: LocalRedm
             assert moment(issue["closed_on"]) == case.last
         changes = [j for j in issue["journals"] if any(d["name"] == "status_id" for d in j["details"])]
         assert [moment(j["created_on"]) for j in changes] == [case.at(e[0]) for e in case.status_events()]
-        assert all(j["notes"].startswith("_[portal:status:") for j in changes), case.name
+        # clients read no marker: the change is bare, its provenance line the private note right after it
+        assert all(not j["notes"] for j in changes), case.name
+        following = [issue["journals"][issue["journals"].index(j) + 1] for j in changes]
+        assert all(j["notes"].startswith("_[portal:status:") and j["private_notes"] for j in following), case.name
 
 
 def test_sweep_plans_the_same_for_migrated_and_native_tickets(twins: Twins, live: LocalRedmine,

@@ -208,5 +208,6 @@ def test_fix_dates_restores_portal_timestamps_idempotently(migrated: dict[str, A
     assert instant(issue["created_on"]) == instant(ticket["created_at"])
     sixty = issue_for(redmine_pg, migrated["portal_field"], portal_id("T8", migrated["token"]))
     ticket8 = json.loads((migrated["export"] / "tickets.jsonl").read_text().splitlines()[7])
-    first = next(j for j in sixty["journals"] if f"[portal:comment:{ticket8['comments'][0]['id']}]" in j["notes"])
+    marker = f"[portal:comment:{ticket8['comments'][0]['id']}]"
+    first = next(j for j in sixty["journals"] if marker in (j["notes"] or ""))
     assert instant(first["created_on"]) == instant(ticket8["comments"][0]["created_at"])

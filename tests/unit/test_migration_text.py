@@ -58,3 +58,16 @@ def test_provenance_line_names_author_and_moscow_time_and_is_found_again() -> No
     assert find_provenance(None) == []
     other_zone = datetime(2024, 5, 7, 12, 5, tzinfo=timezone(timedelta(hours=5)))
     assert "10:05 МСК" in provenance_line("comment", "M2", "x", other_zone)
+
+
+def test_attachment_names_are_what_redmine_stores_for_both_writers() -> None:
+    """Issue 19, class 4: Redmine keeps only the part after the last slash and replaces its invalid
+    characters; the name both writers send (and verify expects) is already that name."""
+    from migrator.text import attachment_filename
+
+    assert attachment_filename("a/b/../evil.txt") == "a_b_.._evil.txt"  # no path, nothing dropped
+    assert attachment_filename('x:y?"z".txt') == "x_y_z_.txt"  # a run of invalid characters: one "_"
+    assert attachment_filename("") == attachment_filename("  ") == "file"
+    assert attachment_filename("a\x00b.txt") == "ab.txt"  # NUL removed, as from every text
+    long = attachment_filename("имя-" * 100 + ".pdf")
+    assert len(long) == 255 and long.endswith("….pdf")

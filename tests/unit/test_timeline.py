@@ -121,3 +121,26 @@ def test_only_a_journal_that_changed_what_clients_cannot_counts_as_ours() -> Non
     ]}
     assert [(kind, source, j["id"]) for kind, source, j in timeline_journals(issue, api_user=1)] == [
         ("status", "T1.3", 1), ("state", "T1.1", 5)]
+
+
+def test_a_private_marker_counts_only_beside_the_change_its_writer_made_just_before() -> None:
+    """Today's shape (issue 18, point 7): the change is a bare public journal, the line a private note of
+    the same PUT right after it; the old one-journal shape is still read (nothing is replayed twice)."""
+    moment = datetime.fromisoformat("2024-05-07T10:05:00+03:00")
+    line = provenance_line("status", "T1.3", "Алексей Петров (a.petrov)", moment)
+    other = provenance_line("status", "T1.4", "портал", moment)
+    old = provenance_line("status", "T1.2", "портал", moment)
+    status = {"property": "attr", "name": "status_id", "old_value": "1", "new_value": "2"}
+    api, support, client = {"id": 1}, {"id": 7}, {"id": 42}
+    issue = {"journals": [
+        {"id": 10, "user": api, "notes": old, "private_notes": False, "details": [status]},  # before: one journal
+        {"id": 11, "user": support, "notes": "", "private_notes": False, "details": [status]},
+        {"id": 12, "user": support, "notes": line, "private_notes": True, "details": []},  # ours: beside 11
+        {"id": 13, "user": client, "notes": "", "private_notes": False, "details": [status]},
+        {"id": 14, "user": api, "notes": other, "private_notes": True, "details": []},  # another user's change
+        {"id": 15, "user": api, "notes": "", "private_notes": False, "details": []},
+        {"id": 16, "user": api, "notes": other, "private_notes": False, "details": []},  # public, no change
+    ]}
+    found = timeline_journals(issue, api_user=1)
+    assert [(kind, source, j["id"], j.get("change_journal_id")) for kind, source, j in found] == [
+        ("status", "T1.2", 10, None), ("status", "T1.3", 12, 11)]
