@@ -350,6 +350,62 @@ RUSSIAN: Mapping[str, str] = {
 # Help pages (commands' and options' help, by paragraph) and click's usage errors, kept apart from
 # RUSSIAN: they change with the commands, not with the reports.
 RUSSIAN_HELP: Mapping[str, str] = {
+    # issue 19 (plan approval, far-off moments, proof of mailbox, CSV for Russian Excel) and 18.9 (billing)
+    ("CSV for --format csv: rfc4180 (comma, 3.45, ISO dates) or excel-ru (BOM, ';', 3,45, ДД.ММ.ГГГГ: opens as "
+     "columns in Russian Excel). Default: excel-ru when LC_NUMERIC is Russian, else rfc4180."):
+        ("CSV для --format csv: rfc4180 (запятая, 3.45, даты ISO) или excel-ru (BOM, «;», 3,45, ДД.ММ.ГГГГ: в "
+         "русском Excel открывается по столбцам). По умолчанию excel-ru, если LC_NUMERIC русский, иначе rfc4180."),
+    ("Apply a saved plan as an approval list: each issue is planned again with the named rule at the plan's "
+     "moment, and only what the rule produces now and the file lists is written."):
+        ("Применить сохранённый план как список одобренного: каждая задача планируется заново названным правилом "
+         "на момент плана, и записывается только то, что правило даёт сейчас и что есть в файле."),
+    ("Exit code 3 when an action was refused (the rule does not produce it now) or skipped as stale, 1 when one "
+     "failed."):
+        ("Код выхода 3, если действие отклонено (правило сейчас его не даёт) или пропущено как устаревшее, 1 — "
+         "если действие не удалось."),
+    ("Write even when the moment (--now, or a saved plan's) is more than a week ahead of the real clock or more "
+     "than 400 days behind it."):
+        ("Писать, даже если момент (--now или момент сохранённого плана) опережает настоящие часы больше чем на "
+         "неделю или отстаёт больше чем на 400 дней."),
+    ("A run that writes refuses a --now more than a week ahead or 400 days behind the real clock (exit 2) unless "
+     "--allow-far-now."):
+        ("Запуск, который пишет, отказывается от --now, опережающего настоящие часы больше чем на неделю или "
+         "отстающего больше чем на 400 дней (код 2), если не указан --allow-far-now."),
+    "List accounts awaiting approval, each with its company by email domain, or why none.":
+        "Список учётных записей, ждущих одобрения: у каждой — компания по почтовому домену или почему её нет.",
+    ("Awaiting: registered accounts (mailbox not confirmed) and active ones in no project yet (confirmed through "
+     "Redmine's activation email). Only confirmed ones are approvable by domain. Exit code 0 when every one can be "
+     "approved by its domain, 3 when some need a person (unconfirmed mailbox, public or unknown domain, domain "
+     "shared by two companies)."):
+        ("Ждут одобрения: зарегистрированные записи (почта не подтверждена) и активные, ещё не состоящие ни в одном "
+         "проекте (почта подтверждена письмом активации Redmine). По домену одобряются только подтверждённые. Код "
+         "выхода 0, если каждую можно одобрить по домену, 3 — если некоторым нужен человек (почта не подтверждена, "
+         "домен общедоступный или неизвестный, домен у двух компаний)."),
+    ("Access needs proof: by domain (LOGIN..., --all-matching) only accounts that confirmed their mailbox through "
+     "Redmine's activation email; an unconfirmed one, or one whose domain is public, unknown or shared, only from "
+     "a request support received (--from-csv), whose company must be a client company and whose email domain must "
+     "be that company's (or the row names the login alone). Administrators are never approved. Exit code 0 when "
+     "everything asked for was done, 3 when something was skipped or a CSV row matched no account, 1 on errors."):
+        ("Доступ — только с доказательством: по домену (LOGIN..., --all-matching) — лишь записи, подтвердившие почту "
+         "письмом активации Redmine; неподтверждённые и записи с общедоступным, неизвестным или общим доменом — "
+         "только по запросу, полученному поддержкой (--from-csv), где компания должна быть клиентской, а домен "
+         "почты — её доменом (или в строке указан один логин). Администраторы не одобряются никогда. Код выхода 0, "
+         "если сделано всё, что просили, 3 — если что-то пропущено или строка CSV не нашла учётную запись, 1 — при "
+         "ошибках."),
+    ("Time entries of the month with the activity «Консультация» on any tracker (or the given activities and/or "
+     "trackers) are read from Redmine; each consultation (an issue's time on one day) is rounded up to a whole "
+     "hour with exact decimals. Issues support marked «Бесплатная консультация» are listed, not billed."):
+        ("Из Redmine читаются трудозатраты месяца с видом деятельности «Консультация» на любом трекере (или с "
+         "заданными видами деятельности и/или трекерами); каждая консультация (время одной задачи за один день) "
+         "округляется вверх до целого часа, в точных десятичных. Задачи, отмеченные поддержкой как «Бесплатная "
+         "консультация», перечисляются, но не оплачиваются."),
+    ("Tracker whose time is consultation time (repeatable). With --tracker or --activity, the two lists as given "
+     "are the whole selection."):
+        ("Трекер, время на котором — консультации (можно повторять). С --tracker или --activity выбор — ровно эти "
+         "два списка."),
+    "Activity whose time is consultation time (repeatable; default Консультация, on any tracker).":
+        ("Вид деятельности, время с которым — консультации (можно повторять; по умолчанию Консультация, на "
+         "любом трекере)."),
     ('Move Nemo Travel support from the client portal to Redmine, and run the tracker by its regulation. '
      'Connection: REDMINE_URL and REDMINE_API_KEY, or --config FILE.'):
         ('Перенос техподдержки Nemo Travel из клиентского портала в Redmine и работа трекера по регламенту. '
@@ -597,6 +653,21 @@ RUSSIAN_HELP: Mapping[str, str] = {
 # Sentences in report cells (sweep reasons, migration findings): the builders' English, whole or by parts.
 # Times, numbers and quoted names are values; "{t_…}" parts are translated in turn.
 RUSSIAN_REASONS: Mapping[str, str] = {
+    # the migration's one decision layer (migrator/decide.py): who writes for whom
+    "comment {id}: written by the API user for {name}, a client of company {company} (not a member of this project)":
+        "комментарий {id}: записал пользователь API, автор — {name}, клиент компании {company}, не участник этого "
+        "проекта",
+    "comment {id}: written by the API user for {name}": "комментарий {id}: записал пользователь API, автор — {name}",
+    "ticket author {id} ({name}): unknown or held: created by the stand-in":
+        "автор обращения {id} ({name}): неизвестен или придержан — обращение создал заместитель",
+    ("ticket author {id} ({name}): a client of company {company}, not a member of this project: created by the "
+     "stand-in"):
+        "автор обращения {id} ({name}): клиент компании {company}, не участник этого проекта — обращение создал "
+        "заместитель",
+    "{size} bytes is over the server's limit of {limit}": "{size} байт — больше предела сервера в {limit} байт",
+    # sweeps, the conversation model (policies/rules.py)
+    "client word #{journal} of {at} is the last public word, in «{status}»":
+        "последнее публичное слово — клиента (запись #{journal} от {at}), статус «{status}»",
     # sweeps (policies/rules.py, policies/engine.py)
     "waiting for the client since {since} ({days} d ≥ {limit} d), no reminder yet":
         "ждём ответа клиента с {since} ({days} дн. ≥ {limit} дн.), напоминания ещё не было",
@@ -701,22 +772,35 @@ RUSSIAN_REASONS: Mapping[str, str] = {
 # `sweep rules` in Russian: what each rule does, in the regulation's words (the rule's docstring,
 # English with YAML, is shown with --lang en). Key: "rule <id>".
 RUSSIAN_RULES: Mapping[str, str] = {
-    "rule feedback-reminder": "Задача в «Требует обратной связи», последний публичный комментарий — от поддержки и ему "
-                              "не меньше after_days дней, напоминания не было: клиенту уходит напоминание.",
-    "rule feedback-autoclose": "Напоминанию не меньше after_days дней, клиент с тех пор не писал, статус тот же: "
-                               "задача закрывается с комментарием клиенту.",
+    "rule feedback-reminder": "Задача в «Требует обратной связи», клиент не ответил на запрос поддержки не меньше "
+                              "after_days дней и напоминания после запроса не было: клиенту уходит напоминание. "
+                              "Ответ — это и комментарий, и файл; новый вопрос поддержки после напоминания — новый "
+                              "запрос.",
+    "rule feedback-autoclose": "Напоминанию после последнего запроса поддержки не меньше after_days дней, клиент с тех "
+                               "пор ничего не писал и не прикладывал: задача закрывается с комментарием клиенту.",
     "rule verification-autoclose": "Задача в «Решено, требует проверки» не меньше after_days дней и клиент с тех пор "
                                    "не писал: задача закрывается с комментарием клиенту.",
-    "rule stale-year-close": "Открытая задача старше after_days дней, поддержка запросила уточнение, и оно без ответа "
-                             "не меньше wait_days дней: задача закрывается с комментарием клиенту.",
+    "rule stale-year-close": "Открытая задача создана не меньше года назад (та же дата следующего года), ждёт в "
+                             "«Требует обратной связи» ответа клиента на запрос поддержки, и клиент с тех пор не "
+                             "писал: задача закрывается с комментарием клиенту. after_days и wait_days — местный "
+                             "выбор, по умолчанию выключены.",
+    "rule go-live-cutover": "Переезд: задача ждёт ответа клиента на запрос, сделанный ещё в старом портале (до "
+                            "moved_at). Первое сообщение здесь говорит, что обращение теперь ведётся в новом "
+                            "трекере, и спрашивает, актуально ли оно; сроки регламента идут от этого сообщения "
+                            "(напоминание через 5 дней, закрытие через 5 дней после напоминания), а до него ни одно "
+                            "правило не напоминает и не закрывает такую задачу. Один раз на задачу; порядок — "
+                            "план → проверка → запуск (policies/README.md).",
     "rule client-reply-resume": "Клиент ответил в задаче в «Требует обратной связи» или «Решено, требует проверки»: "
                                 "статус «В работе» и приватная заметка поддержке.",
     "rule closed-reply-redirect": "Клиент написал в закрытой задаче: один вежливый комментарий, что нужно новое "
                                   "обращение; задача остаётся закрытой.",
     "rule sla-reaction": "Срок реакции: задача должна покинуть «На рассмотрении» в срок (Блокер и Критический — "
                          "15 минут круглосуточно, остальные — 1 рабочий час); нарушения и угрозы — заметкой поддержке.",
-    "rule sla-analysis": "Срок первичного анализа (Высокий — 1, Средний — 3, Низкий — 5 рабочих дней; Блокер и "
-                         "Критический — 4 часа круглосуточно); «Требует обратной связи» останавливает отсчёт.",
+    "rule sla-analysis": "Срок первичного анализа: Высокий — 1 сутки, Средний — 3, Низкий — 5 суток от принятия в "
+                         "работу; анализ заканчивается первым публичным комментарием поддержки о дальнейших "
+                         "этапах, а не решением или закрытием; время в «Требует обратной связи» не считается. "
+                         "Для Блокера и Критического регламент числа не даёт: срок не измеряется, если не задан "
+                         "местный.",
     "rule priority-audit": "Приоритет не соответствует описанию из регламента: отметка с доводами и предлагаемым "
                            "приоритетом (по желанию — приватная заметка).",
     "rule completeness-audit": "Не хватает данных, которых требует регламент (номера заказов, учётная запись, ссылка, "

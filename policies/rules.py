@@ -593,7 +593,8 @@ class SlaReaction(_SlaRule):
 @register("sla-analysis")
 class SlaAnalysis(_SlaRule):
     """First analysis within the budget (settings.sla.analysis: Высокий 1, Средний 3, Низкий 5
-    working days; Блокер/Критический unmeasured unless a local budget is set); it ends when
+    сутки round the clock, from the moment the issue is taken into work; working days are a
+    local choice; Блокер/Критический unmeasured unless a local budget is set); it ends when
     support tells the client the next steps (its first public comment once the issue is
     taken into work), not at «Решено…»/«Закрыто»; time in «Требует обратной связи» pauses it.
     `stop_statuses` (local, empty by default): statuses that also end it.
