@@ -19,7 +19,7 @@ import pytest
 from helpdesk_core.errors import HelpdeskError
 from tests.integration import test_sweep_redmine as harness
 from tests.integration.mail_probe import CATCH_MAIL
-from tests.integration.test_sweep_redmine import World, writes
+from tests.integration.test_sweep_redmine import World, sweep_marks, writes
 
 pytestmark = pytest.mark.redmine
 live, people, world = harness.live, harness.people, harness.world
@@ -49,7 +49,13 @@ def fields(world: World, issue: int) -> dict[str, Any]:
 
 
 def escalations(world: World, issue: int) -> list[dict[str, Any]]:
-    return [j for j in world.issue(issue)["journals"] if "[helpdesk:delay-complaint:" in (j["notes"] or "")]
+    """The escalation notes: private, clean of markers; each goes with one marker in the
+    support-only field (issue 18.7a: Redmine splits the note from the field change of one PUT)."""
+    journals = world.issue(issue)["journals"]
+    marks = [j for j in journals if "[helpdesk:delay-complaint:" in sweep_marks(j)]
+    notes = [j for j in journals if j["private_notes"] and (j["notes"] or "").startswith("Жалоба клиента на задержку")]
+    assert len(marks) == len(notes) and not any("[helpdesk:" in j["notes"] for j in notes)
+    return notes
 
 
 @pytest.fixture
