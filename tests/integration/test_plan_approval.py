@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.integration import test_sweep_redmine as sweep_world
-from tests.integration.test_sweep_redmine import BASE, FEEDBACK_RULES, HELPDESK, World, asked
+from tests.integration.test_sweep_redmine import BASE, FEEDBACK_RULES, HELPDESK, World, asked, sweep_marks
 
 live, people, world = sweep_world.live, sweep_world.people, sweep_world.world  # the fixtures, shared
 
@@ -68,8 +68,10 @@ def test_a_hand_edited_plan_writes_only_what_the_rules_produce(world: World, tmp
     assert [o for o in outcomes if o[3] not in ("ok", "refused")] == []
     assert {i: _journal_count(world, i) for i in before} == before
     assert world.issue(untouched)["status"]["name"] != "Закрыто"
-    reminder = world.issue(kept)["journals"][-1]["notes"]
-    assert "[helpdesk:feedback-reminder:" in reminder and "evil" not in reminder
+    journal = world.issue(kept)["journals"][-1]  # the rule's text; its marker in the support-only field
+    reminder = journal["notes"]
+    assert "[helpdesk:feedback-reminder:" in sweep_marks(journal) and "[helpdesk:" not in reminder
+    assert "evil" not in reminder
     log = [json.loads(line) for line in (world.state / "audit.jsonl").read_text().splitlines()]
     assert sorted(e["outcome"] for e in log) == ["ok", *["refused"] * 5]
 
@@ -80,7 +82,7 @@ def test_a_hand_edited_plan_writes_only_what_the_rules_produce(world: World, tmp
     second = {(o["rule"], o["issue"]): o for o in json.loads(again.stdout)["outcomes"]}
     assert second[("feedback-reminder", kept)]["outcome"] == "skipped", second
     assert _journal_count(world, kept) == after
-    notes = [j["notes"] for j in world.issue(kept)["journals"] if "[helpdesk:feedback-reminder:" in (j["notes"] or "")]
+    notes = [j["notes"] for j in world.issue(kept)["journals"] if "[helpdesk:feedback-reminder:" in sweep_marks(j)]
     assert len(notes) == 1
 
 
