@@ -822,7 +822,8 @@ _SLA_STATES = {"ok": "в срок", "at-risk": "под угрозой", "breache
 # Codes in the cells of known columns (by column key), shown in Russian; JSON keeps the codes.
 RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
     "kind": _KINDS,
-    "field": {"status": "статус", "priority": "приоритет", "category": "категория", "tracker": "трекер"},
+    "field": {"status": "статус", "priority": "приоритет", "reason": "причина обращения", "category": "категория",
+              "tracker": "трекер"},
     "category": {"bad-record": "плохая запись", "unmapped-value": "значение без соответствия",
                  "login-collision": "совпадение логинов", "attachment": "вложение", "authorship": "авторство",
                  "workflow": "переход статуса", "write-failed": "запись не удалась",
