@@ -64,13 +64,15 @@ def open_page(path: Path) -> tuple[_Page, str]:
 
 
 def offline_bill() -> Bill:
-    """0.25 h, 1.0 h and 2.2 h on a consultation with a hostile subject, 5 h on a bug."""
-    def entry(id: int, hours: str, issue: int, project: int, name: str) -> TimeEntry:
+    """0.25 h, 1.0 h and 2.2 h of consultation, one with a hostile subject; 5 h of support's own
+    work on a bug (activity «Поддержка»: never billed)."""
+    def entry(id: int, hours: str, issue: int, project: int, name: str,
+              activity: str = "Консультация") -> TimeEntry:
         return TimeEntry(id=id, hours=Decimal(hours), spent_on=date(2025, 3, 10), project_id=project,
-                         project=name, issue_id=issue, activity="Консультация")
+                         project=name, issue_id=issue, activity=activity)
 
     entries = [entry(1, "0.25", 7, 1, "ООО «Ромашка»"), entry(2, "1.0", 7, 1, "ООО «Ромашка»"),
-               entry(3, "2.2", 8, 2, "Авиа Лайн"), entry(4, "5", 9, 2, "Авиа Лайн")]
+               entry(3, "2.2", 8, 2, "Авиа Лайн"), entry(4, "5", 9, 2, "Авиа Лайн", "Поддержка")]
     issues = {7: IssueInfo(id=7, subject=HOSTILE, tracker="Обсуждение"),
               8: IssueInfo(id=8, subject="Тарифы", tracker="Обсуждение"),
               9: IssueInfo(id=9, subject="Ошибка", tracker="Баг")}
