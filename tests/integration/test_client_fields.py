@@ -55,8 +55,7 @@ def test_a_client_sets_what_the_regulation_gives_and_nothing_else(client_world: 
         "project_id": client_world["project"]["id"], "tracker_id": trackers["Обсуждение"],
         "priority_id": priorities["Критический"], "subject": "Как настроить тарифы", "description": "Вопрос",
         "due_date": "2030-01-01",
-        "custom_fields": [{"id": fields["Номера заказов"], "value": "1234567"},
-                          {"id": fields["Жалобы на задержку"], "value": "5"}]}}, as_user=client)["issue"]
+        "custom_fields": [{"id": fields["Номера заказов"], "value": "1234567"}]}}, as_user=client)["issue"]
     issue_id = created["id"]
 
     def read() -> dict[str, Any]:
@@ -67,7 +66,6 @@ def test_a_client_sets_what_the_regulation_gives_and_nothing_else(client_world: 
     assert (issue["tracker"]["name"], issue["priority"]["name"], issue["subject"]) == (
         "Обсуждение", "Критический", "Как настроить тарифы")
     assert _values(issue)["Номера заказов"] == "1234567"
-    assert _values(issue)["Жалобы на задержку"] in (None, "")  # a counter is never the client's
     assert issue.get("due_date") is None
 
     gw.put(f"/issues/{issue_id}.json", {"issue": {"custom_fields": [
@@ -76,8 +74,9 @@ def test_a_client_sets_what_the_regulation_gives_and_nothing_else(client_world: 
     gw.put(f"/issues/{issue_id}.json", {"issue": {
         "tracker_id": trackers["Баг"], "is_private": True, "assigned_to_id": client_world["client_id"],
         "due_date": "2030-01-01", "subject": "Как настроить тарифы (уточнено)",
-        "custom_fields": [{"id": fields["Жалобы на задержку"], "value": "0"},
-                          {"id": fields["Пожаловаться на задержку"], "value": "1"},
+        # (the complaint counter is left out: still the client's in the first status, like the
+        # portal ids, because the REST migration writes it as the client at creation; README)
+        "custom_fields": [{"id": fields["Пожаловаться на задержку"], "value": "1"},
                           {"id": fields["Бесплатная консультация"], "value": "1"}]}}, as_user=client)
     issue = read()
     assert issue["tracker"]["name"] == "Обсуждение"  # billing cannot be dodged
