@@ -666,6 +666,23 @@ RUSSIAN_REASONS: Mapping[str, str] = {
         "заместитель",
     "{size} bytes is over the server's limit of {limit}": "{size} байт — больше предела сервера в {limit} байт",
     # sweeps, the conversation model (policies/rules.py)
+    "awaiting verification since {since} ({days} d), no word from the client since":
+        "ждёт проверки клиентом с {since} ({days} дн.), клиент с тех пор ничего не писал",
+    "created {created}, asked for an update {asked}, unanswered for {days} d":
+        "создана {created}, уточнение запрошено {asked}, без ответа {days} дн.",
+    "client word #{journal} on an issue closed {at}": "клиент написал (запись #{journal}) в задаче, закрытой {at}",
+    "waiting for the client since {since}, before the move ({moved}): the go-live message first":
+        "ждём ответа клиента с {since}, ещё до переезда ({moved}): сначала сообщение о переезде",
+    "{t_reason}; reaches {t_who}": "{t_reason}; получатель: {t_who}",
+    "{t_reason}; already escalated this working day ({at})":
+        "{t_reason}; уже передано выше в этот рабочий день ({at})",
+    "assignee #{id}": "исполнитель #{id}",
+    "assignee #{id} (assigned now)": "исполнитель #{id} (назначен сейчас)",
+    "lead #{id} (watcher)": "ответственный #{id} (наблюдатель)",
+    "support group #{id} (watcher)": "группа поддержки #{id} (наблюдатель)",
+    "nobody (`watch` is off and the issue has no assignee)": "никто (`watch` выключено, исполнителя нет)",
+    "complaint: told through watchers {ids}": "жалоба: сообщено через наблюдателей {ids}",
+    "complaint: assign #{id}": "жалоба: назначить #{id}",
     "client word #{journal} of {at} is the last public word, in «{status}»":
         "последнее публичное слово — клиента (запись #{journal} от {at}), статус «{status}»",
     # sweeps (policies/rules.py, policies/engine.py)
