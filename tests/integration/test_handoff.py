@@ -233,7 +233,7 @@ def twins(live: LocalRedmine, tmp_path_factory: pytest.TempPathFactory) -> Twins
 def policies_for(path: Path, projects: list[str]) -> Path:
     doc = yaml.safe_load(POLICIES_YAML.read_text(encoding="utf-8"))
     for entry in doc["rules"].values():
-        entry["scope"] = {"projects": projects, "trackers": "*"}
+        entry["scope"] = {"projects": list(projects), "trackers": "*"}  # a list each: no YAML alias (refused)
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path
 
