@@ -910,10 +910,13 @@ class Messages:
             if nested_only and not nested:
                 continue
             match = pattern.fullmatch(text)
-            if match is not None:
-                values = {k: self.text(v, nested=True) if k.startswith("t_") else v
-                          for k, v in match.groupdict().items()}
-                return target.format(**values)
+            if match is None:
+                continue
+            parts = match.groupdict()
+            values = {k: self.text(v, nested=True) if k.startswith("t_") else v for k, v in parts.items()}
+            if nested_only and any(values[k] == parts[k] for k in parts if k.startswith("t_")):
+                continue  # a connector whose part is not ours split a sentence at its own "or"
+            return target.format(**values)
         return text
 
     def rows(self, n: int) -> str:

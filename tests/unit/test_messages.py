@@ -101,6 +101,16 @@ def test_unknown_text_is_data_and_comes_back_unchanged() -> None:
     assert RU.text("Smith and Sons") == "Smith and Sons"  # connectors apply inside our own templates only
 
 
+def test_a_whole_sentence_of_ours_wins_over_a_connector_inside_a_part() -> None:
+    """Found by CI on a fresh Redmine: a finding "T7: ticket author … : unknown or held: …" was split at
+    its "or" by the connector and came out half English."""
+    name = "пользователь портала U99 (удалён или недействителен)"
+    sentence = f"ticket author U99 ({name}): unknown or held: created by the stand-in"
+    expected = f"автор обращения U99 ({name}): неизвестен или придержан — обращение создал заместитель"
+    assert RU.text(sentence) == expected
+    assert RU.text(f"T7: {sentence}") == f"T7: {expected}"
+
+
 @pytest.mark.parametrize(("n", "ru", "en"), [(0, "0 строк", "0 rows"), (1, "1 строка", "1 row"),
                                              (2, "2 строки", "2 rows"), (5, "5 строк", "5 rows"),
                                              (11, "11 строк", "11 rows"), (21, "21 строка", "21 rows"),
