@@ -502,10 +502,12 @@ RUSSIAN_HELP: Mapping[str, str] = {
         'Сверить выгрузку с Redmine обращение за обращением; код выхода 0 только если расхождений нет.',
     ('Reads the export and Redmine only (projects by their company id, issues by «ID в портале», notes and time '
      'entries by the markers the migration wrote); a ledger, when there is one, is read (never written) only to '
-     'know which pre-existing accounts were adopted.'):
+     'know which pre-existing accounts were adopted and which settings the run used: the attachment limit is the '
+     "run's (recorded in the ledger) unless --attachment-limit-kb is given."):
         ('Читает только выгрузку и Redmine (проекты — по ID компании, задачи — по «ID в портале», комментарии и '
          'трудозатраты — по меткам миграции); журнал, если он есть, только читается — чтобы знать, какие '
-         'существующие учётные записи были приняты.'),
+         'существующие учётные записи были приняты и с какими настройками шёл запуск: предел размера вложений '
+         'берётся из запуска (записан в журнале), если не задан --attachment-limit-kb.'),
     'Print a rails-runner script that restores portal dates on migrated issues and journals.':
         'Вывести скрипт для rails runner, который возвращает перенесённым задачам и комментариям даты портала.',
     'Print the rails-runner script.': 'Вывести скрипт для rails runner.',
@@ -749,23 +751,37 @@ RUSSIAN_REASONS: Mapping[str, str] = {
     "projects carrying company id {id}: {n}, should be one": "проектов с ID компании {id}: {n}, а должен быть один",
     "the ticket should be one issue in Redmine; found {n}":
         "обращение должно быть одной задачей в Redmine; найдено: {n}",
-    "{t_field} is «{actual}» in Redmine, the export says «{expected}»":
-        "{t_field} в Redmine — «{actual}», а по выгрузке — «{expected}»",
-    "the issue's author is user #{actual} in Redmine, should be user #{expected}":
-        "автор задачи в Redmine — пользователь #{actual}, а должен быть #{expected}",
-    "comment {id} is by user #{actual} in Redmine, should be by user #{expected}":
-        "комментарий {id} в Redmine написан пользователем #{actual}, а должен — #{expected}",
-    "attachments {t_parts}": "вложения: {t_parts}",
-    "missing in Redmine: {names}; in Redmine but not in the export: {extra}":
-        "нет в Redmine: {names}; есть в Redmine, но нет в выгрузке: {extra}",
-    "missing in Redmine: {names}": "нет в Redmine: {names}",
-    "in Redmine but not in the export: {names}": "есть в Redmine, но нет в выгрузке: {names}",
+    "{field} is «{actual}» in Redmine, the export says «{expected}»":
+        "{field} в Redmine — «{actual}», а по выгрузке — «{expected}»",
+    "the issue's author is {actual} in Redmine, should be {expected}":
+        "автор задачи в Redmine — {actual}, а должен быть {expected}",
+    "the author of comment {id} is {actual} in Redmine, should be {expected}":
+        "автор комментария {id} в Redmine — {actual}, а должен быть {expected}",
+    "attachments missing in Redmine: {names}; in Redmine but not in the export: {extra}":
+        "вложения: нет в Redmine: {names}; есть в Redmine, но нет в выгрузке: {extra}",
+    "attachments missing in Redmine: {names}": "вложения: нет в Redmine: {names}",
+    "attachments in Redmine but not in the export: {names}": "вложения: есть в Redmine, но нет в выгрузке: {names}",
     "attachments differ in content (sha256)": "вложения отличаются содержимым (sha256)",
+    "attachments up to {kb} KB (--attachment-limit-kb)": "вложения до {kb} КБ (--attachment-limit-kb)",
+    "attachments up to {kb} KB, as the run of {at} used (ledger)":
+        "вложения до {kb} КБ, как в запуске {at} (журнал миграции)",
+    "{at} MSK": "{at} МСК",
+    "attachments up to {kb} KB (mappings.yaml: no run recorded in the ledger)":
+        "вложения до {kb} КБ (mappings.yaml: в журнале миграции нет записи о запуске)",
+    "link": "ссылка",
     "{actual} of the export's {expected} comments are in Redmine":
         "в Redmine {actual} из {expected} комментариев выгрузки",
     "{actual} private comments in Redmine, {expected} internal in the export":
         "приватных комментариев в Redmine: {actual}, внутренних в выгрузке: {expected}",
-    "{what}: copies in Redmine: {n}": "{what}: копий в Redmine: {n}",
+    "the issue is in project #{actual} in Redmine, should be in #{expected}":
+        "задача в Redmine — в проекте #{actual}, а должна быть в #{expected}",
+    "{kind} {id} is in Redmine {n} times": "{kind} {id} в Redmine повторяется (раз: {n})",
+    "comment": "комментарий",
+    "time entry": "запись трудозатрат",
+    "attachments uploaded more than once: {n} files in Redmine, {distinct} distinct":
+        "вложения загружены повторно: файлов в Redmine — {n}, различных — {distinct}",
+    "time entries missing in Redmine: {missing}; in Redmine but not in the export: {extra}":
+        "трудозатраты: нет в Redmine — {missing}; есть в Redmine, но нет в выгрузке — {extra}",
     "hours: {actual} in Redmine, {expected} in the export": "часов: в Redmine {actual}, в выгрузке {expected}",
     "{field}: expected {expected}, Redmine has {actual}": "{field}: ожидалось {expected}, в Redmine {actual}",
     # migration findings (migrator/)
@@ -928,6 +944,18 @@ class Messages:
         if self.lang == "en":
             return "row" if form == "one" else "rows"
         return {"one": "строка", "few": "строки"}.get(form, "строк")
+
+    def file_size(self, size: int) -> str:
+        """A file's size as people say it: bytes, KB or MB (one decimal, the language's decimal sign)."""
+        if size < 1024:
+            if self.lang == "en":
+                return f"{size} byte" + ("" if size == 1 else "s")
+            return f"{size} " + {"one": "байт", "few": "байта"}.get(plural_category(self.lang, size), "байт")
+        value, unit = (size / 1024, "KB") if size < 1024 * 1024 else (size / 1024 / 1024, "MB")
+        number = f"{value:.1f}".removesuffix(".0")
+        if self.lang == "ru":
+            return f"{number.replace('.', ',')} {'КБ' if unit == 'KB' else 'МБ'}"
+        return f"{number} {unit}"
 
     def localize(self, report: Report) -> Report:
         """The same report with its labels in this language; cell values (data) are untouched."""

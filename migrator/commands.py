@@ -21,7 +21,7 @@ from migrator.ledger import Ledger, default_ledger_path
 from migrator.rails_loader import LoaderPool, RailsLoader, runner_command
 from migrator.rejects import default_rejects_path
 from migrator.report import migration_report, verify_report
-from migrator.verify import verify_migration
+from migrator.verify import attachment_limit, run_settings, verify_migration
 
 migrate_app = typer.Typer(help="Move a portal export into Redmine: plan, run, verify, fix-dates.",
                           no_args_is_help=True)
@@ -92,6 +92,9 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     path = state or default_ledger_path(export)
     # A plan writes nothing anywhere: it reads a private copy of the ledger (or none).
     ledger = Ledger.snapshot(path) if dry_run else Ledger(path)
+    if not dry_run:  # what `verify` must judge by (migrator.verify.attachment_limit)
+        ledger.record_run_settings(run_settings(mappings, adopt_existing=adopt_existing, loader=loader.value),
+                                   session.clock().now().isoformat(timespec="seconds"))
     options = MigrationOptions(dry_run=dry_run, workers=workers, adopt_existing=adopt_existing,
                                rejects=rejects)
     try:
@@ -177,7 +180,8 @@ def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
 
     Reads the export and Redmine only (projects by their company id, issues by «ID в портале», notes
     and time entries by the markers the migration wrote); a ledger, when there is one, is read (never
-    written) only to know which pre-existing accounts were adopted.
+    written) only to know which pre-existing accounts were adopted and which settings the run used:
+    the attachment limit is the run's (recorded in the ledger) unless --attachment-limit-kb is given.
 
     Example:
         helpdesk migrate verify samples/export
@@ -185,17 +189,18 @@ def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
     session = session_from(ctx)
     mappings = session.mappings()
     ledger = Ledger.snapshot(state or default_ledger_path(export))
-    limit = attachment_limit_kb * 1024 if attachment_limit_kb else None
     try:
+        limit = attachment_limit(attachment_limit_kb, ledger, mappings)
         with _progress(session, output is OutputFormat.text, "verify") as progress:
             result = verify_migration(export, session.gateway(writes_allowed=False), mappings, ledger,
-                                      max_attachment_bytes=limit, progress=progress)
+                                      limit=limit, progress=progress)
     finally:
         ledger.close()
     if output is OutputFormat.json:
         session.emit_json(result.model_dump(mode="json"))
     else:
-        session.show_report(verify_report(result, session.clock().now(), session.settings.url), output, html)
+        session.show_report(verify_report(result, session.clock().now(), session.settings.url, session.messages),
+                            output, html)
     return EXIT_ATTENTION if result.differences else EXIT_OK
 
 

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS dates (
 CREATE TABLE IF NOT EXISTS note_dates (
     issue_id INTEGER NOT NULL, marker TEXT NOT NULL, created_on TEXT NOT NULL,
     PRIMARY KEY (issue_id, marker));
+CREATE TABLE IF NOT EXISTS run_settings (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL, recorded_at TEXT NOT NULL);
 """
 
 
@@ -127,6 +129,18 @@ class Ledger:
         with self._lock:
             return self._db.execute("SELECT * FROM dates ORDER BY kind, redmine_id").fetchall()
 
+    def record_run_settings(self, settings: dict[str, str], recorded_at: str) -> None:
+        """The options of the last `migrate run` that change what it writes (the attachment limit…):
+        `verify` judges by them, not by defaults the run did not use."""
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO run_settings VALUES (?, ?, ?)",
+                                 [(name, value, recorded_at) for name, value in settings.items()])
+
+    def run_settings(self) -> dict[str, tuple[str, str]]:
+        """name → (value, when the run recorded it); empty when no run was recorded."""
+        with self._lock:
+            rows = self._db.execute("SELECT name, value, recorded_at FROM run_settings").fetchall()
+        return {name: (value, at) for name, value, at in rows}
 
 
 def default_ledger_path(export_path: Path) -> Path:

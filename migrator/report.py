@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+from helpdesk_core.clock import MOSCOW
+from helpdesk_core.messages import ENGLISH, Messages
 from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
 from migrator.outcome import KINDS, VERBS, MigrationResult
-from migrator.verify import Difference, VerifyResult
+from migrator.verify import AttachmentLimit, Difference, FileRef, UserRef, VerifyResult
 
 
 def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
@@ -74,53 +77,110 @@ def migration_report(result: MigrationResult, generated_at: datetime) -> Report:
     )
 
 
-def _names(listed: str) -> set[str]:
-    """File names out of an attachments cell ("[('a.pdf', 'sha…')]"); the cell as it is when unparsable."""
+def _who(value: str, users: Mapping[int, UserRef]) -> str:
+    """An account as people know it: «login (First Last)»; «#id» for one Redmine no longer has."""
+    user = users.get(int(value)) if value.isdigit() else None
+    if user is None:
+        return f"#{value}"
+    return f"{user.login} ({user.name})" if user.name and user.name != user.login else user.login
+
+
+def _ids(listed: str) -> set[str]:
+    """Portal ids out of a list cell ("['E1', 'E2']"): the cell itself when it is not such a list."""
     try:
-        return {str(item[0]) for item in ast.literal_eval(listed)}
-    except (ValueError, SyntaxError, TypeError, IndexError):
+        return {str(item) for item in ast.literal_eval(listed)}
+    except (ValueError, SyntaxError, TypeError):
         return {listed}
 
 
-def describe(d: Difference) -> str:
-    """One difference as one sentence (English; the catalogue has its Russian)."""
-    field, expected, actual = d.field, d.expected, d.actual
+def _files(files: list[FileRef], m: Messages) -> str:
+    return ", ".join(f"{f.name} ({m.file_size(f.size)})" if f.size is not None else f.name for f in files)
+
+
+def describe(d: Difference, m: Messages = ENGLISH, users: Mapping[int, UserRef] | None = None) -> str:
+    """One difference as one sentence in `m`'s language: people by login and name, files by name and size."""
+    field, expected, actual, users = d.field, d.expected, d.actual, users or {}
     if field == "project" and expected.startswith("one project carrying company id "):
-        return f"projects carrying company id {expected.rsplit(' ', 1)[-1]}: {actual}, should be one"
+        return m("projects carrying company id {id}: {n}, should be one", id=expected.rsplit(" ", 1)[-1], n=actual)
     if field == "exists once":
-        return f"the ticket should be one issue in Redmine; found {actual}"
+        return m("the ticket should be one issue in Redmine; found {n}", n=actual)
     if field in ("tracker", "status", "priority"):
-        return f"{field} is «{actual}» in Redmine, the export says «{expected}»"
+        return m("{field} is «{actual}» in Redmine, the export says «{expected}»", field=m(field),
+                 actual=actual, expected=expected)
     if field == "author":
-        return f"the issue's author is user #{actual} in Redmine, should be user #{expected}"
+        return m("the issue's author is {actual} in Redmine, should be {expected}",
+                 actual=_who(actual, users), expected=_who(expected, users))
     if field.startswith("comment ") and field.endswith(" author"):
-        return f"comment {field.split()[1]} is by user #{actual} in Redmine, should be by user #{expected}"
+        return m("the author of comment {id} is {actual} in Redmine, should be {expected}", id=field.split()[1],
+                 actual=_who(actual, users), expected=_who(expected, users))
     if field == "attachments (name, sha256)":
-        missing, extra = sorted(_names(expected) - _names(actual)), sorted(_names(actual) - _names(expected))
-        parts = ([f"missing in Redmine: {', '.join(missing)}"] if missing else []) + (
-            [f"in Redmine but not in the export: {', '.join(extra)}"] if extra else [])
-        return "attachments " + "; ".join(parts) if parts else "attachments differ in content (sha256)"
+        missing, extra = _files(d.missing, m), _files(d.extra, m)
+        if missing and extra:
+            return m("attachments missing in Redmine: {names}; in Redmine but not in the export: {extra}",
+                     names=missing, extra=extra)
+        if missing:
+            return m("attachments missing in Redmine: {names}", names=missing)
+        if extra:
+            return m("attachments in Redmine but not in the export: {names}", names=extra)
+        return m("attachments differ in content (sha256)")
     if field == "journals":
-        return f"{actual} of the export's {expected} comments are in Redmine"
+        return m("{actual} of the export's {expected} comments are in Redmine", actual=actual, expected=expected)
     if field == "private journals":
-        return f"{actual} private comments in Redmine, {expected} internal in the export"
-    if field.endswith(" copies") or field == "attachments uploaded twice":
-        return f"{field.removesuffix(' copies')}: copies in Redmine: {actual}"
+        return m("{actual} private comments in Redmine, {expected} internal in the export",
+                 actual=actual, expected=expected)
+    if field == "project":
+        return m("the issue is in project #{actual} in Redmine, should be in #{expected}",
+                 actual=actual, expected=expected)
+    if field.endswith(" copies"):
+        kind, _, source = field.removesuffix(" copies").rpartition(" ")
+        return m("{kind} {id} is in Redmine {n} times", kind=m(kind), id=source, n=actual)
+    if field == "attachments uploaded twice":
+        return m("attachments uploaded more than once: {n} files in Redmine, {distinct} distinct",
+                 n=actual, distinct=expected)
+    if field == "time entries":
+        wanted, found = _ids(expected), _ids(actual)
+        return m("time entries missing in Redmine: {missing}; in Redmine but not in the export: {extra}",
+                 missing=", ".join(sorted(wanted - found)) or "—", extra=", ".join(sorted(found - wanted)) or "—")
     if field == "hours":
-        return f"hours: {actual} in Redmine, {expected} in the export"
-    return f"{field}: expected {expected}, Redmine has {actual}"
+        return m("hours: {actual} in Redmine, {expected} in the export", actual=actual, expected=expected)
+    return m("{field}: expected {expected}, Redmine has {actual}", field=field, expected=expected, actual=actual)
 
 
-def verify_report(result: VerifyResult, generated_at: datetime, redmine_url: str = "") -> Report:
-    link = f"{redmine_url.rstrip('/')}/issues/{{value}}" if redmine_url else None
-    table = Table(columns=[Column(key="ticket", label="ticket"),
-                           Column(key="issue", label="issue", numeric=True, link=link),
-                           Column(key="difference", label="difference"),
-                           Column(key="field", label="field"), Column(key="expected", label="expected"),
-                           Column(key="actual", label="actual")],
-                  rows=[{**d.model_dump(), "difference": describe(d)} for d in result.differences],
+def limit_note(limit: AttachmentLimit, m: Messages) -> str:
+    """Which attachment limit verify judged by, and where it came from."""
+    if limit.source == "option":
+        return m("attachments up to {kb} KB (--attachment-limit-kb)", kb=limit.kb)
+    if limit.source == "run":
+        return m("attachments up to {kb} KB, as the run of {at} used (ledger)", kb=limit.kb,
+                 at=_moscow(limit.recorded_at or "", m))
+    return m("attachments up to {kb} KB (mappings.yaml: no run recorded in the ledger)", kb=limit.kb)
+
+
+def _moscow(moment: str, m: Messages) -> str:
+    """An ISO moment as the regulation's clock reads it: «05.12.2026 01:10 MSK»; as it is when unreadable."""
+    try:
+        when = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    return m("{at} MSK", at=when.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")) if when.tzinfo else moment
+
+
+def verify_report(result: VerifyResult, generated_at: datetime, redmine_url: str = "",
+                  m: Messages = ENGLISH) -> Report:
+    """The differences for people, in `m`'s language: one sentence each, the issue linked to Redmine."""
+    base = redmine_url.rstrip("/")
+    link = f"{base}/issues/{{value}}" if base else None
+    columns = [Column(key="ticket", label="ticket"), Column(key="issue", label="issue", numeric=True, link=link),
+               Column(key="difference", label="difference")]
+    if base:  # the address itself, for a terminal (a page links the issue number)
+        columns.append(Column(key="url", label="link", link="{value}"))
+    table = Table(columns=columns,
+                  rows=[{"ticket": d.ticket, "issue": d.issue, "difference": describe(d, m, result.users),
+                         **({"url": f"{base}/issues/{d.issue}" if d.issue is not None else None} if base else {})}
+                        for d in result.differences],
                   empty_text="No difference.")
     return Report(title="Migration verify", generated_at=generated_at,
+                  subtitle=limit_note(result.attachment_limit, m) if result.attachment_limit else None,
                   summary=[Metric(label="tickets checked", value=result.tickets),
                            Metric(label="differences", value=len(result.differences),
                                   tone="bad" if result.differences else "ok"),

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -29,18 +29,65 @@ from migrator.text import attachment_filename
 Json = dict[str, Any]
 
 
+class FileRef(BaseModel):
+    """An attachment as a person recognises it: its name and size (bytes)."""
+
+    name: str
+    size: int | None = None
+
+
 class Difference(BaseModel):
     ticket: str
     issue: int | None
     field: str
     expected: str
     actual: str
+    # attachments only: the files behind `expected`/`actual`, by name and size
+    missing: list[FileRef] = []
+    extra: list[FileRef] = []
+
+
+class UserRef(BaseModel):
+    """A Redmine account named in a difference, as people know it."""
+
+    login: str
+    name: str
+
+
+LimitSource = Literal["option", "run", "mappings"]
+
+
+class AttachmentLimit(BaseModel):
+    """The largest attachment the migration uploads, and where that figure came from."""
+
+    kb: int
+    source: LimitSource
+    recorded_at: str | None = None  # the run that recorded it (source "run")
 
 
 class VerifyResult(BaseModel):
     tickets: int
     differences: list[Difference]
     requests: dict[str, int] = {}
+    users: dict[int, UserRef] = {}  # every account id a difference names
+    attachment_limit: AttachmentLimit | None = None
+
+
+def run_settings(mappings: Mappings, *, adopt_existing: bool, loader: str) -> dict[str, str]:
+    """The options of `migrate run` that change what is written, as the ledger keeps them."""
+    return {"attachment_limit_kb": str(mappings.settings.attachment_max_size_kb),
+            "adopt_existing": "yes" if adopt_existing else "no", "loader": loader}
+
+
+def attachment_limit(option_kb: int | None, ledger: Ledger, mappings: Mappings) -> AttachmentLimit:
+    """The option when given; else what the last run recorded in the ledger; else mappings.yaml.
+    Judging by a limit the run did not use would report every file between the two as a difference."""
+    if option_kb is not None:
+        return AttachmentLimit(kb=option_kb, source="option")
+    recorded = ledger.run_settings().get("attachment_limit_kb")
+    if recorded is not None and recorded[0].isdigit():
+        return AttachmentLimit(kb=int(recorded[0]), source="run", recorded_at=recorded[1])
+    return AttachmentLimit(kb=mappings.settings.attachment_max_size_kb, source="mappings")
 
 
 def _sound_attachments(ticket: Ticket, check: Callable[[Any], bool]) -> set[tuple[str, str]]:
@@ -55,11 +102,12 @@ def _all_attachments(ticket: Ticket, check: Callable[[Any], bool]) -> list[tuple
 
 
 def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, ledger: Ledger,
-                     *, max_attachment_bytes: int | None = None,
+                     *, limit: AttachmentLimit | None = None,
                      progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     live = read_live(gateway, mappings)
     admin_id = live.api_user_id
-    limit = max_attachment_bytes or mappings.settings.attachment_max_size_kb * 1024
+    limit = limit or attachment_limit(None, ledger, mappings)
+    max_bytes = limit.kb * 1024
     portal = mappings.portal
     standin = live.users_by_login.get(portal.standin_user.login.lower())
     tool_writers = {admin_id, int(standin["id"]) if standin else 0}
@@ -82,7 +130,7 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
         total = export.manifest.counts.tickets
 
         def check_attachment(att: Any) -> bool:
-            return export.check_attachment(att).ok and att.size <= limit
+            return export.check_attachment(att).ok and att.size <= max_bytes
 
         for ticket in export.tickets():
             done += 1
@@ -157,7 +205,11 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                         for a in issue.get("attachments", [])]
             have_files = set(uploaded)
             if wanted_files != have_files:
-                differ("attachments (name, sha256)", sorted(wanted_files), sorted(have_files), issue_id)
+                differences.append(Difference(
+                    ticket=ticket.id, issue=issue_id, field="attachments (name, sha256)",
+                    expected=str(sorted(wanted_files)), actual=str(sorted(have_files)),
+                    missing=_file_refs(wanted_files - have_files, ticket, issue),
+                    extra=_file_refs(have_files - wanted_files, ticket, issue)))
             if len(uploaded) > len(have_files) and len(uploaded) > len(_all_attachments(ticket, check_attachment)):
                 differ("attachments uploaded twice", len(have_files), len(uploaded), issue_id)
             loggable = loggable_entries(ticket)  # what the migration logs (migrator.decide), nothing else
@@ -177,5 +229,24 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                 wanted_hours = sum((e.hours for e in loggable), Decimal(0))
                 if hours.quantize(Decimal("0.01")) != wanted_hours.quantize(Decimal("0.01")):
                     differ("hours", wanted_hours, hours, issue_id)
-    return VerifyResult(tickets=done, differences=differences, requests=gateway.stats.as_dict())
+    return VerifyResult(tickets=done, differences=differences, requests=gateway.stats.as_dict(),
+                        users=_named_users(differences, live.users_by_login.values()), attachment_limit=limit)
+
+
+def _file_refs(keys: set[tuple[str, str]], ticket: Ticket, issue: Json) -> list[FileRef]:
+    """(name, sha256) pairs as name and size: the export's size, else Redmine's for a file only it has."""
+    files = list(ticket.attachments) + [a for c in ticket.comments for a in c.attachments]
+    exported = {(attachment_filename(a.filename), a.sha256): a.size for a in files}
+    in_redmine = {str(a["filename"]): int(a.get("filesize") or 0) for a in issue.get("attachments", [])}
+    return [FileRef(name=name, size=exported.get((name, sha), in_redmine.get(name))) for name, sha in sorted(keys)]
+
+
+def _named_users(differences: list[Difference], users: Any) -> dict[int, UserRef]:
+    """The accounts the author differences name (by id), with login and name for people to read."""
+    wanted = {int(v) for d in differences if d.field == "author" or
+              (d.field.startswith("comment ") and d.field.endswith(" author"))
+              for v in (d.expected, d.actual) if v.isdigit()}
+    return {int(u["id"]): UserRef(login=str(u.get("login", "")),
+                                  name=" ".join(p for p in (u.get("firstname"), u.get("lastname")) if p))
+            for u in users if int(u["id"]) in wanted}
 
