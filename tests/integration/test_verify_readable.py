@@ -23,8 +23,9 @@ pytestmark = pytest.mark.redmine
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def helpdesk(redmine: LocalRedmine, *args: str, lang: str = "ru") -> subprocess.CompletedProcess[str]:
-    env = {**redmine.env(), "HELPDESK_LANG": lang, "COLUMNS": "120"}
+def helpdesk(redmine: LocalRedmine, *args: str, lang: str = "ru",
+             columns: int = 120) -> subprocess.CompletedProcess[str]:
+    env = {**redmine.env(), "HELPDESK_LANG": lang, "COLUMNS": str(columns)}
     return subprocess.run([".venv/bin/helpdesk", *args], capture_output=True, text=True, env=env, timeout=900,
                           cwd=ROOT)
 
@@ -87,13 +88,15 @@ def test_a_comment_under_the_wrong_account_names_both_people(migrated: dict[str,
 
     html = tmp_path / "verify.html"
     done = helpdesk(redmine, "migrate", "verify", str(migrated["export"]), "--state", str(migrated["state"]),
-                    "--html", str(html))
+                    "--html", str(html), columns=250)
     assert done.returncode == 3, done.stderr[-2000:]
-    name = f"{admin['firstname']} {admin['lastname']}"
-    said = (f"автор комментария {comment} в Redmine — {admin['login']} ({name}), "
-            f"а должен быть j.smith.{token} (Smith)")
-    flat = " ".join(done.stdout.split())
-    assert said in flat, done.stdout
+    author = next(u for u in redmine.gateway().get("/users.json", {"name": f"j.smith.{token}"})["users"])
+
+    def who(user: dict[str, Any]) -> str:
+        return f"{user['login']} ({user['firstname']} {user['lastname']})"
+
+    said = f"автор комментария {comment} в Redmine — {who(admin)}, а должен быть {who(author)}"
+    assert said in done.stdout, done.stdout
     assert f"{redmine.url}/issues/{issue['id']}" in done.stdout
     page = html.read_text(encoding="utf-8")
     assert said in page and f'href="{redmine.url}/issues/{issue["id"]}"' in page
