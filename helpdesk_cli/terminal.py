@@ -16,7 +16,16 @@ from rich.text import Text
 
 from helpdesk_core.inert import inert
 from helpdesk_core.messages import Messages
-from helpdesk_core.report import Chart, Column, Report, Table, columns_with_values, format_value, ordered_summary
+from helpdesk_core.report import (
+    Chart,
+    Column,
+    Report,
+    Table,
+    chart_value,
+    columns_with_values,
+    format_value,
+    ordered_summary,
+)
 
 TONE_STYLE = {"ok": "green", "warn": "yellow", "bad": "bold red", None: ""}
 MAX_TERMINAL_ROWS = 40
@@ -118,11 +127,8 @@ def _chart(chart: Chart, console: Console) -> None:
     console.print(safe(chart.title, "bold"))
     for category, name, value in bars:
         label = f"{name:<{names}} " if names else ""
-        if value is None:
-            console.print(safe(f"  {category:<{width}} {label} —"))
-            continue
-        bar = "█" * int(Decimal(room) * value / peak)
-        console.print(safe(f"  {category:<{width}} {label}{bar} {format_value(value)}{unit}"))
+        bar, shown_unit = ("█" * int(Decimal(room) * value / peak), unit) if value is not None else ("", "")
+        console.print(safe(f"  {category:<{width}} {label}{bar} {chart_value(value)}{shown_unit}"))
 
 
 def render_terminal(report: Report, console: Console, messages: Messages, *,

@@ -23,6 +23,7 @@ from html import escape
 from helpdesk_core.clock import MOSCOW
 from helpdesk_core.messages import Messages
 from helpdesk_core.report import (
+    NO_VALUE,
     Cell,
     Chart,
     Column,
@@ -30,6 +31,7 @@ from helpdesk_core.report import (
     Report,
     Section,
     Table,
+    chart_value,
     columns_with_values,
     format_value,
     ordered_summary,
@@ -424,7 +426,7 @@ def _render_cell(value: Cell, column: Column) -> str:
     # data-label: on a phone each row becomes a card, every cell under its column's name
     cls = _class_attr(_align_class(column), "block" if column.block else "") + f' data-label="{_e(column.label)}"'
     if value is None:
-        return f'<td{cls} data-sort=""><span class="nil">\u2014</span></td>'
+        return f'<td{cls} data-sort=""><span class="nil">{NO_VALUE}</span></td>'
     if isinstance(value, str):
         return f"<td{cls}>{_linked(_e(value), column, value)}</td>"
     # Not digit-grouped: ids and codes live in numeric columns too, and copy-paste stays exact.
@@ -697,7 +699,7 @@ def _grouped_row(chart: Chart, plot: _Plot, ci: int, values: list[list[float]], 
         v = values[si][ci]
         y = y0 + si * (plot.bar_h + 2)
         x_a, x_b = sorted((plot.x_of(0), plot.x_of(v)))
-        label = display_number(s.values[ci]) if s.values[ci] is not None else "\u2014"
+        label = chart_value(s.values[ci], display_number)
         tip = f"{category} \u2014 {s.name}: {label}{unit}" if s.name else f"{category}: {label}{unit}"
         text_x, anchor = (x_b + 5, "start") if v >= 0 else (x_a - 5, "end")
         parts.append(
@@ -726,7 +728,8 @@ def _render_chart(chart: Chart, ident: str, m: Messages, colours: list[str] | No
 
 def _chart_svg(chart: Chart, ident: str, colours: list[str], width: int, cls: str) -> str:
     stacked = chart.kind == "stacked-bar"
-    values = [[float(v) if v is not None else 0.0 for v in s.values] for s in chart.series]  # None: «—»
+    # None: no bar, labelled «—» (chart_value)
+    values = [[float(v) if v is not None else 0.0 for v in s.values] for s in chart.series]
     totals = [sum(col) for col in zip(*values, strict=True)]
     shown = totals if stacked else [v for row in values for v in row]
     end_labels = [display_number(v) for v in shown]

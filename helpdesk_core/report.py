@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -35,6 +36,8 @@ __all__ = [
     "Tone",
     "columns_with_values",
     "format_value",
+    "NO_VALUE",
+    "chart_value",
     "ordered_summary",
     "report_to_json",
 ]
@@ -109,7 +112,7 @@ class Series(_Model):
     """One named sequence of values, aligned with the chart's categories."""
 
     name: str
-    values: list[ChartValue | None]  # None: nothing to measure there (shown as «—», never as 0)
+    values: list[ChartValue | None]  # None: nothing to measure there (`chart_value`: «—», never 0)
 
 
 class Chart(_Model):
@@ -190,6 +193,15 @@ def format_value(value: Cell | float) -> str:
             return str(int(value))
         return f"{value:.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+NO_VALUE = "\u2014"  # «—»: nothing to measure there
+
+
+def chart_value(value: ChartValue | None, number: Callable[[ChartValue], str] = format_value) -> str:
+    """A chart's value as every renderer shows it: `number` of it, «—» where there is nothing to measure
+    (a rule with no finished issue is not 0 %)."""
+    return NO_VALUE if value is None else number(value)
 
 
 def report_to_json(report: Report) -> str:

@@ -60,3 +60,21 @@ def test_a_command_leaves_the_process_logging_as_it_found_it(monkeypatch: pytest
     monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
     assert cli.main(["sweep", "plan", "--now", "not-a-time"]) == 2  # settings (and the handler) were loaded
     assert (logger.handlers[:], logger.level, logger.propagate) == before
+
+
+def test_nothing_to_measure_is_a_dash_in_every_renderer_never_zero() -> None:
+    from helpdesk_core.html_report import render_html
+    from helpdesk_core.report import NO_VALUE, Chart, Series
+
+    chart = Chart(title="Met / (met + breached), %", categories=["Блокер", "Низкий"], unit="%",
+                  series=[Series(name="sla-reaction", values=[None, 50]),
+                          Series(name="sla-analysis", values=[0, None])])
+    page = Report(title="SLA report", generated_at=datetime(2026, 1, 1, tzinfo=UTC),
+                  sections=[Section(title="Compliance per priority", chart=chart)])
+    out = io.StringIO()
+    render_terminal(page, Console(file=out, width=100, color_system=None), messages_for("ru"))
+    lines = [line for line in out.getvalue().splitlines() if "sla-" in line]
+    assert [line.rstrip().endswith(NO_VALUE) for line in lines] == [True, False, False, True]
+    assert lines[1].rstrip().endswith(" 0 %")  # a measured 0 is 0, not «—»
+    html = render_html(page, messages_for("ru"))
+    assert f"Блокер — sla-reaction: {NO_VALUE}" in html and f"Низкий — sla-analysis: {NO_VALUE}" in html
