@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.gateway import Gateway
-from helpdesk_core.report import Chart, Column, Metric, Report, Section, Series, Table
+from helpdesk_core.report import Cell, Chart, Column, Metric, Report, Section, Series, Table
 
 ISSUE_BATCH = 100  # ids per /issues.json request: keeps the URL short, the request count low
 CONSULTATION_HOUR = Decimal(1)
@@ -344,8 +344,18 @@ def _issue_ref(issue_id: int | None) -> str:
     return f"#{issue_id}" if issue_id is not None else "(no issue)"
 
 
-def bill_report(bill: Bill, generated_at: datetime) -> Report:
-    """The bill as a `Report`: totals on top, a chart and a table per company, then per issue."""
+def bill_report(bill: Bill, generated_at: datetime, redmine_url: str = "") -> Report:
+    """The bill as a `Report`: totals on top, a chart and a table per company, then per issue.
+    With `redmine_url`, each issue links to Redmine (the rows carry its address as "url")."""
+    base = redmine_url.rstrip("/")
+
+    def issue_column() -> Column:
+        return Column(key="issue", label="Issue", link="{value}" if base else None, link_key="url" if base else None)
+
+    def issue_cells(issue_id: int | None) -> dict[str, Cell]:
+        url = f"{base}/issues/{issue_id}" if base and issue_id is not None else None
+        return {"issue": _issue_ref(issue_id), **({"url": url} if base else {})}
+
     companies = Table(
         columns=[Column(key="company", label="Company"),
                  Column(key="issues", label="Issues", numeric=True),
@@ -356,32 +366,32 @@ def bill_report(bill: Bill, generated_at: datetime) -> Report:
                "logged": _hours(c.logged), "billable": c.billable} for c in bill.companies],
         empty_text="No consultation time this month.")
     issues = Table(
-        columns=[Column(key="company", label="Company"), Column(key="issue", label="Issue"),
+        columns=[Column(key="company", label="Company"), issue_column(),
                  Column(key="subject", label="Subject"), Column(key="tracker", label="Tracker"),
                  Column(key="consultations", label="Consultations", numeric=True),
                  Column(key="logged", label="Logged h", numeric=True),
                  Column(key="billable", label="Billable h", numeric=True)],
-        rows=[{"company": i.company, "issue": _issue_ref(i.issue_id), "subject": i.subject,
+        rows=[{"company": i.company, **issue_cells(i.issue_id), "subject": i.subject,
                "tracker": i.tracker, "consultations": i.consultations, "logged": _hours(i.logged),
                "billable": i.billable} for i in bill.issues],
         empty_text="No consultation time this month.")
     spans = any(c.last_day != c.first_day for c in bill.consultations)  # --unit issue: several days
     units = Table(
-        columns=[Column(key="company", label="Company"), Column(key="issue", label="Issue"),
+        columns=[Column(key="company", label="Company"), issue_column(),
                  Column(key="day", label="Date"), *([Column(key="last_day", label="Last date")] if spans else []),
                  Column(key="entries", label="Time entries"),
                  Column(key="logged", label="Logged h", numeric=True),
                  Column(key="billable", label="Billable h", numeric=True)],
-        rows=[{"company": c.company, "issue": _issue_ref(c.issue_id), "day": c.first_day,
+        rows=[{"company": c.company, **issue_cells(c.issue_id), "day": c.first_day,
                **({"last_day": c.last_day} if spans else {}),
                "entries": ", ".join(f"#{e}" for e in c.entry_ids), "logged": _hours(c.logged),
                "billable": c.billable} for c in bill.consultations],
         empty_text="No consultation time this month.")
     free = Table(
-        columns=[Column(key="company", label="Company"), Column(key="issue", label="Issue"),
+        columns=[Column(key="company", label="Company"), issue_column(),
                  Column(key="subject", label="Subject"), Column(key="entries", label="Time entries"),
                  Column(key="logged", label="Logged h", numeric=True)],
-        rows=[{"company": c.company, "issue": _issue_ref(c.issue_id), "subject": c.subject,
+        rows=[{"company": c.company, **issue_cells(c.issue_id), "subject": c.subject,
                "entries": ", ".join(f"#{e}" for e in c.entry_ids), "logged": _hours(c.logged)}
               for c in bill.free],
         empty_text="No free consultations this month.")

@@ -239,7 +239,7 @@ def consultations(
     if output is OutputFormat.csv and table not in TABLES:
         raise ConfigError(f"unknown table '{table}' (one of: {', '.join(TABLES)})", key="--table")
     bill = bill_month(session.gateway(writes_allowed=False), parsed, rules, project)
-    report = bill_report(bill, session.clock(now).now())
+    report = bill_report(bill, session.clock(now).now(), session.settings.url)
     session.show_report(report, output, html,
                         table=report_table(report, table) if output is OutputFormat.csv else None)
     return EXIT_OK

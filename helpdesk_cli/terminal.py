@@ -87,11 +87,11 @@ def _records(table: Table, title: str | None, max_rows: int, columns: list[Colum
     head, rest = columns[:min(3, len(columns))], columns[min(3, len(columns)):]
     spaced = any(c.block for c in columns)
     for row in table.rows[:max_rows]:
-        heading = " · ".join(("#" if c.link else "") + format_value(row.get(c.key)) for c in head
+        heading = " · ".join(("#" if c.link and not c.link_key else "") + format_value(row.get(c.key)) for c in head
                              if row.get(c.key) not in (None, ""))
         for line in _wrapped(heading, width, ""):
             console.print(safe(line, "bold"))
-        for link in filter(None, (c.href(row.get(c.key)) for c in columns)):
+        for link in filter(None, (c.href_in(row) for c in columns)):
             console.print(safe(f"  {link}", "dim"))
         values = [(c, format_value(row.get(c.key))) for c in rest if row.get(c.key) not in (None, "")]
         long = [(c, v) for c, v in values if c.block or "\n" in v or len(v) > width // 2]

@@ -414,24 +414,23 @@ def _class_attr(*classes: str) -> str:
     return f' class="{names}"' if names else ""
 
 
-def _linked(text: str, column: Column, value: Cell) -> str:
+def _linked(text: str, href: str | None) -> str:
     """The cell's text as a link when its column has one (only http(s) links: a page never runs a URL)."""
-    href = column.href(value)
     if not href or not href.lower().startswith(("http://", "https://")):
         return text
     return f'<a href="{_e(href)}" rel="noreferrer noopener" target="_blank">{text}</a>'
 
 
-def _render_cell(value: Cell, column: Column) -> str:
+def _render_cell(value: Cell, column: Column, href: str | None = None) -> str:
     # data-label: on a phone each row becomes a card, every cell under its column's name
     cls = _class_attr(_align_class(column), "block" if column.block else "") + f' data-label="{_e(column.label)}"'
     if value is None:
         return f'<td{cls} data-sort=""><span class="nil">{NO_VALUE}</span></td>'
     if isinstance(value, str):
-        return f"<td{cls}>{_linked(_e(value), column, value)}</td>"
+        return f"<td{cls}>{_linked(_e(value), href)}</td>"
     # Not digit-grouped: ids and codes live in numeric columns too, and copy-paste stays exact.
     plain = _e(format_value(value))
-    return f'<td{cls} data-sort="{plain}">{_linked(plain, column, value)}</td>'
+    return f'<td{cls} data-sort="{plain}">{_linked(plain, href)}</td>'
 
 
 def _render_table(table: Table, caption: str, ident: str, m: Messages) -> str:
@@ -447,7 +446,7 @@ def _render_table(table: Table, caption: str, ident: str, m: Messages) -> str:
         )
     body = []
     for i, row in enumerate(table.rows):
-        cells = "".join(_render_cell(row.get(c.key), c) for c in table.columns)
+        cells = "".join(_render_cell(row.get(c.key), c, c.href_in(row)) for c in table.columns)
         body.append(f'<tr data-i="{i}">{cells}</tr>')
     if not table.rows:
         body.append(

@@ -69,10 +69,17 @@ class Column(_Model):
     link: str | None = Field(default=None, exclude=True)
     # Multi-line text shown whole (a message as a client will read it), not squeezed into a cell.
     block: bool = Field(default=False, exclude=True)
+    # The row's key whose value fills the link when the cell shows something else (an issue shown
+    # as «#7» links by its address); that key is carried by the rows (and the JSON) but not shown.
+    link_key: str | None = Field(default=None, exclude=True)
 
     def href(self, value: Cell) -> str | None:
         """The cell's link, when the column has one and the cell has a value."""
         return self.link.replace("{value}", str(value)) if self.link and value not in (None, "") else None
+
+    def href_in(self, row: dict[str, Cell]) -> str | None:
+        """The link of this column's cell in `row` (from `link_key` when the column has one)."""
+        return self.href(row.get(self.link_key or self.key))
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +104,7 @@ class Table(_Model):
         if len(set(keys)) != len(keys):
             dupes = sorted({k for k in keys if keys.count(k) > 1})
             raise ValueError(f"duplicate column keys: {dupes}")
-        known = set(keys)
+        known = set(keys) | {c.link_key for c in self.columns if c.link_key}
         for i, row in enumerate(self.rows):
             unknown = sorted(set(row) - known)
             if unknown:

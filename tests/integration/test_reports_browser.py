@@ -7,6 +7,7 @@ and never runs, and that the page renders to a screenshot. Set
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -170,3 +171,31 @@ def test_report_from_real_redmine_in_browser(billed: Billed, tmp_path: Path) -> 
     assert billed.project["name"] in " ".join(page.text)
     for number in (">5<", ">3.45<", ">0.25<", ">1.00<", ">2.20<", ">3<", ">1<"):
         assert number in dom, number
+
+
+@pytest.mark.redmine
+@pytest.mark.parametrize("width", [1400, 420])
+def test_bill_links_issues_in_moscow_time_with_the_amount_on_screen(billed: Billed, tmp_path: Path, width: int,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue numbers link to Redmine, the time is Moscow's to the minute, and «К оплате, ч» (what the
+    bill decides) is on screen at a desk and on a phone; JSON carries each issue's address."""
+    from tests.integration.test_html_phone import SHOTS, measured
+
+    path = tmp_path / "bill.html"
+    args = ["report", "consultations", "--month", str(MONTH), "--project", billed.project["identifier"],
+            "--now", "2025-04-01T07:00:12.345678+00:00"]
+    assert main([*args, "--html", str(path)]) == 0
+    page = path.read_text(encoding="utf-8")
+    issue = f"{billed.gateway.url.rstrip('/')}/issues/{billed.consultation['id']}"
+    assert f'<a href="{issue}"' in page and f">#{billed.consultation['id']}</a>" in page
+    assert "01.04.2025 10:00 МСК" in page and "345678" not in page
+    shown = measured(page, tmp_path, width)
+    assert shown["offscreen"] == [] and shown["cut"] == []
+    assert shown["links"] >= 4  # the issue in «По задачам» and in each of its three consultations
+    screenshot(path, SHOTS / f"test-consultations-{width}.png", size=(width, 1600))
+    capsys.readouterr()
+    assert main([*args, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    rows = [row for section in document["sections"] if section.get("table") for row in section["table"]["rows"]
+            if row.get("issue") == f"#{billed.consultation['id']}"]
+    assert rows and all(row["url"] == issue for row in rows)
