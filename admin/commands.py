@@ -122,8 +122,9 @@ def approve(
     all_matching: Annotated[bool, typer.Option(
         "--all-matching", help="Every pending account whose domain names exactly one company.")] = False,
     from_csv: Annotated[Path | None, typer.Option(
-        "--from-csv", help="CSV with columns name,email,company (what clients sent by email); the "
-        "company named there replaces the domain rule.", exists=True, dir_okay=False)] = None,
+        "--from-csv", help="CSV with columns email,company and optional login (or почта,компания,логин): the "
+        "mailbox a request came from and the client company it names, which replaces the domain rule.",
+        exists=True, dir_okay=False)] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Say what would be done; write nothing.")] = False,
     companies: CompaniesOption = None,

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from admin.companies import CompanyDirectory, CompanySpec, DomainMatch, company_key, valid_domains
 from helpdesk_core.catalog import Catalog
@@ -222,20 +223,27 @@ def classify(accounts: Iterable[PendingAccount], directory: CompanyDirectory,
 
 # --- CSV of registration data sent by email ------------------------------------------------------
 
+# What each column holds, by the header as people write it (lower case, Russian too). `name` is the
+# old header of the login column: still read (deprecated, admin/README.md), never a person's name.
 _HEADER_ALIASES = {
-    "name": "name", "login": "name", "user": "name", "username": "name", "имя пользователя": "name",
-    "email": "email", "e-mail": "email", "mail": "email", "почта": "email",
-    "company": "company", "компания": "company", "название компании": "company",
+    "email": "email", "e-mail": "email", "mail": "email", "почта": "email", "эл. почта": "email",
+    "электронная почта": "email", "адрес почты": "email", "email адрес": "email",
+    "login": "login", "логин": "login", "username": "login", "user": "login", "имя пользователя": "login",
+    "name": "login",  # deprecated
+    "company": "company", "компания": "company", "название компании": "company", "организация": "company",
 }
+_HEADER_HINT = "email,company and optional login (почта,компания,логин)"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class RegistrationRow(BaseModel):
-    """One line of the CSV clients' registration data arrives in: name, email, company."""
+    """One request support received by email: the mailbox it came from (the proof, issue 19), the
+    client company it names, and optionally the login of the account it asks for."""
 
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     line: int
-    name: str = ""
+    login: str = ""
     email: str = ""
     company: str = Field(min_length=1)
 
@@ -246,7 +254,7 @@ class RegistrationRow(BaseModel):
 
 
 def read_registration_csv(path: Path) -> list[RegistrationRow]:
-    """Rows of the CSV; a row without company or without both name and email is an error."""
+    """Rows of the CSV (header `email,company[,login]`); a bad row is an error naming its line and column."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -259,25 +267,29 @@ def read_registration_csv(path: Path) -> list[RegistrationRow]:
     reader = csv.reader(io.StringIO(text), dialect)
     header = next(reader, None)
     if header is None:
-        raise ConfigError("empty file: expected a header row name,email,company", source=str(path))
-    keys = [_HEADER_ALIASES.get(h.strip().lower()) for h in header]
-    missing = {"email", "company"} - set(keys)
-    if missing:
-        raise ConfigError(f"header must name the columns name, email, company; missing: "
-                          f"{', '.join(sorted(missing))}", source=str(path), line=1)
+        raise ConfigError(f"empty file: expected a header row {_HEADER_HINT}", source=str(path))
+    keys = [_HEADER_ALIASES.get(" ".join(h.strip().lower().split())) for h in header]
+    shown = {key: h.strip() for h, key in zip(header, keys, strict=True) if key is not None}
+    if not {"email", "company"} <= set(keys):
+        raise ConfigError(f"the header must name the columns {_HEADER_HINT}; found: {', '.join(header)}",
+                          source=str(path), line=1)
     rows = []
     for number, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
             continue
         values = {k: v for k, v in zip(keys, cells, strict=False) if k is not None}
-        try:
-            row = RegistrationRow.model_validate({"line": number, **values})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ConfigError(first["msg"], source=str(path), line=number,
-                              key=".".join(str(p) for p in first["loc"])) from None
-        if not row.email and not row.name:
-            raise ConfigError("row names neither a user name nor an email", source=str(path), line=number)
+
+        def bad(message: str, key: str, number: int = number) -> ConfigError:
+            return ConfigError(f"column «{shown.get(key, key)}»: {message}", source=str(path), line=number)
+
+        if not values.get("company", "").strip():
+            raise bad("empty; each row names the client company", "company")
+        email = values.get("email", "").strip()
+        if email and not _EMAIL.fullmatch(email):
+            raise bad(f"'{email}' is not an email address", "email")
+        row = RegistrationRow.model_validate({"line": number, **values})
+        if not row.email and not row.login:
+            raise bad("empty and no login given; each row names the mailbox the request came from", "email")
         rows.append(row)
     return rows
 
@@ -360,7 +372,7 @@ def plan_from_rows(rows: Sequence[RegistrationRow], accounts: Sequence[PendingAc
     skipped: list[Skip] = []
     unmatched: list[Skip] = []
     for row in rows:
-        subject = row.email or row.name
+        subject = row.email or row.login
         account = _row_account(row, by_mail, by_login)
         if isinstance(account, str):
             unmatched.append(Skip(subject, account, row.line))
@@ -417,13 +429,13 @@ def _row_account(row: RegistrationRow, by_mail: dict[str, list[PendingAccount]],
     if row.email:
         found = by_mail.get(row.email, [])
         if len(found) == 1:
-            if row.name and row.name.lower() != found[0].login.lower():
-                return f"email {row.email} is pending as '{found[0].login}', not '{row.name}'"
+            if row.login and row.login.lower() != found[0].login.lower():
+                return f"email {row.email} is pending as '{found[0].login}', not '{row.login}'"
             return found[0]
         if len(found) > 1:
             return f"several pending accounts use {row.email}"
-    if row.name and row.name.lower() in by_login and not row.email:
-        return by_login[row.name.lower()]
+    if row.login and row.login.lower() in by_login and not row.email:
+        return by_login[row.login.lower()]
     return "matches no pending account"
 
 

@@ -580,10 +580,10 @@ RUSSIAN_HELP: Mapping[str, str] = {
     'Logins of pending accounts.': 'Логины ожидающих учётных записей.',
     'Every pending account whose domain names exactly one company.':
         'Все ожидающие записи, чей домен указывает ровно на одну компанию.',
-    ('CSV with columns name,email,company (what clients sent by email); the company named there replaces the domain '
-     'rule.'):
-        ('CSV со столбцами name,email,company (что клиенты прислали письмом); названная там компания заменяет '
-         'правило домена.'),
+    ('CSV with columns email,company and optional login (or почта,компания,логин): the mailbox a request came '
+     'from and the client company it names, which replaces the domain rule.'):
+        ('CSV со столбцами email,company и, если нужно, login (или почта,компания,логин): адрес, с которого пришла '
+         'просьба, и названная в ней компания клиента — она заменяет правило домена.'),
     'Say what would be done; write nothing.': 'Сказать, что будет сделано; ничего не записывать.',
     'Reports for administrators.': 'Отчёты для администраторов.',
     'Bill consultations of one month: per company and per issue, each rounded up to an hour.':
@@ -746,6 +746,19 @@ RUSSIAN_REASONS: Mapping[str, str] = {
     "several pending accounts use {email}": "{email} у нескольких ожидающих учётных записей",
     "matches no pending account": "не совпадает ни с одной ожидающей учётной записью",
     "CSV line {n}": "строка CSV {n}",
+    # users approve --from-csv: a bad file or row, named by line and column
+    "{where}: empty file: expected a header row email,company and optional login (почта,компания,логин)":
+        "{where}: пустой файл: нужна строка заголовка email,company и, если нужно, login (почта,компания,логин)",
+    "{where}: the header must name the columns email,company and optional login (почта,компания,логин); "
+    "found: {found}":
+        "{where}: в заголовке должны быть столбцы email,company и, если нужно, login (почта,компания,логин); "
+        "сейчас: {found}",
+    "{where}: column «{column}»: empty; each row names the client company":
+        "{where}: столбец «{column}» пуст; в каждой строке нужна компания клиента",
+    "{where}: column «{column}»: '{value}' is not an email address":
+        "{where}: столбец «{column}»: «{value}» — не адрес электронной почты",
+    "{where}: column «{column}»: empty and no login given; each row names the mailbox the request came from":
+        "{where}: столбец «{column}» пуст, и логина нет; в каждой строке нужен адрес, с которого пришла просьба",
     # migration verify (migrator/report.py): one sentence per difference
     "difference": "расхождение",
     "projects carrying company id {id}: {n}, should be one": "проектов с ID компании {id}: {n}, а должен быть один",

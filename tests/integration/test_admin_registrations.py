@@ -314,3 +314,28 @@ def test_an_administrator_is_never_given_the_client_role(world: World, capsys: p
     assert [(o["status"], "administrator" in o["reason"]) for o in doc["outcomes"]] == [("skipped", True)]
     detail = _user(world, "admin_reg")
     assert (detail["status"], detail["memberships"]) == (2, [])
+
+
+def test_csv_by_email_with_russian_headers_and_a_bad_row_named(world: World, capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """The mailbox a request came from finds the account (no login needed); a bad row stops the whole
+    file before any write (exit 2), named by its line and column in Russian."""
+    monkeypatch.setenv("HELPDESK_LANG", "ru")
+    alpha = world.projects["alpha"]["name"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"Почта;Компания;Логин\n{world.users['unconfirmed']['mail']};{alpha};\n"
+                   f"{world.users['beta_user']['mail']};;\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["users", "approve", "--from-csv", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:3: столбец «Компания» пуст" in " ".join(err.split())
+    assert _user(world, "unconfirmed")["status"] == 2  # nothing written
+
+    good = tmp_path / "good.csv"
+    good.write_text(f"Почта;Компания;Логин\n{world.users['unconfirmed']['mail'].upper()};{alpha};\n",
+                    encoding="utf-8")
+    code, doc = _run(["users", "approve", "--from-csv", str(good), "--format", "json"], capsys)
+    assert code == 0, doc
+    assert [(o["subject"], o["status"]) for o in doc["outcomes"]] == [(world.login("unconfirmed"), "approved")]
+    assert _user(world, "unconfirmed")["status"] == 1

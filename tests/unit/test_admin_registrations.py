@@ -28,6 +28,7 @@ from admin.registrations import (
     read_registration_csv,
 )
 from helpdesk_core.errors import ConfigError, WriteRefused
+from helpdesk_core.messages import messages_for
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = 5
@@ -211,7 +212,7 @@ def test_csv_with_semicolons_bom_and_russian_headers(tmp_path: Path) -> None:
     path.write_text("\ufeffИмя пользователя;E-mail;Компания\npetrova;petrova@gmail.com;Sky Partner\n",
                     encoding="utf-8")
     [row] = read_registration_csv(path)
-    assert (row.name, row.email, row.company, row.line) == ("petrova", "petrova@gmail.com", "Sky Partner", 2)
+    assert (row.login, row.email, row.company, row.line) == ("petrova", "petrova@gmail.com", "Sky Partner", 2)
 
 
 def test_csv_two_rows_naming_different_companies_for_one_account(tmp_path: Path) -> None:
@@ -374,3 +375,42 @@ def test_approve_needs_exactly_one_selection(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("REDMINE_API_KEY", "x" * 40)
     assert main(["users", "approve"]) == 2
     assert main(["users", "approve", "ivanov", "--all-matching"]) == 2
+
+
+def test_csv_headers_say_what_they_hold_in_english_or_russian_and_the_old_name_header_is_read(
+        tmp_path: Path) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text("email,company,login\npetrova@avialine.ru,Авиа Лайн,\n,Sky Partner,kozlov\n", encoding="utf-8")
+    assert [(r.email, r.company, r.login) for r in read_registration_csv(path)] == [
+        ("petrova@avialine.ru", "Авиа Лайн", ""), ("", "Sky Partner", "kozlov")]
+    path.write_text("Почта;Компания\nPetrova@Avialine.ru;Авиа Лайн\n", encoding="utf-8")
+    [row] = read_registration_csv(path)
+    assert (row.email, row.company, row.login) == ("petrova@avialine.ru", "Авиа Лайн", "")
+    path.write_text("name,email,company\npetrova,petrova@avialine.ru,Авиа Лайн\n", encoding="utf-8")  # deprecated
+    [row] = read_registration_csv(path)
+    assert (row.login, row.email) == ("petrova", "petrova@avialine.ru")
+
+
+@pytest.mark.parametrize(("text", "line", "said"), [
+    ("Почта,Компания\npetrova@avialine.ru,Авиа Лайн\nkozlov@sky.example,\n", 3,
+     "столбец «Компания» пуст; в каждой строке нужна компания клиента"),
+    ("email,company\npetrova-avialine.ru,Авиа Лайн\n", 2,
+     "столбец «email»: «petrova-avialine.ru» — не адрес электронной почты"),
+    ("email,company,login\n,Авиа Лайн,\n", 2,
+     "столбец «email» пуст, и логина нет; в каждой строке нужен адрес, с которого пришла просьба"),
+])
+def test_a_bad_row_is_named_by_line_and_column_in_russian(tmp_path: Path, text: str, line: int, said: str) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_registration_csv(path)
+    assert caught.value.line == line and caught.value.exit_code == 2
+    assert messages_for("ru").text(str(caught.value)) == f"{path}:{line}: {said}"
+
+
+def test_a_header_without_the_email_column_is_refused_in_russian(tmp_path: Path) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text("login,company\nx,y\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_registration_csv(path)
+    assert messages_for("ru").text(str(caught.value)).startswith(f"{path}:1: в заголовке должны быть столбцы email,")
