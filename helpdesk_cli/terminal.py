@@ -91,9 +91,11 @@ def _records(table: Table, title: str | None, max_rows: int, columns: list[Colum
                              if row.get(c.key) not in (None, ""))
         for line in _wrapped(heading, width, ""):
             console.print(safe(line, "bold"))
-        for link in filter(None, (c.href_in(row) for c in columns)):
+        links = list(dict.fromkeys(filter(None, (c.href_in(row) for c in columns))))  # each address once
+        for link in links:
             console.print(safe(f"  {link}", "dim"))
-        values = [(c, format_value(row.get(c.key))) for c in rest if row.get(c.key) not in (None, "")]
+        values = [(c, format_value(row.get(c.key))) for c in rest
+                  if row.get(c.key) not in (None, "") and format_value(row.get(c.key)) not in links]
         long = [(c, v) for c, v in values if c.block or "\n" in v or len(v) > width // 2]
         pairs = " · ".join(_pair(c.label, v, " " if c.numeric else ": ") for c, v in values if (c, v) not in long)
         for line in _wrapped(pairs, width, "  ") if pairs else []:

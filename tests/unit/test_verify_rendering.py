@@ -75,3 +75,21 @@ def test_the_limit_comes_from_the_option_then_the_run_then_mappings(tmp_path: Pa
                                                                       recorded_at="2026-12-04T22:10:00+00:00")
     assert attachment_limit(128, ledger, mappings) == AttachmentLimit(kb=128, source="option")
     ledger.close()
+
+
+def test_a_narrow_terminal_shows_the_issue_address_once() -> None:
+    import io
+
+    from rich.console import Console
+
+    from helpdesk_cli.terminal import render_terminal
+
+    result = VerifyResult(tickets=1, differences=[Difference(
+        ticket="T1", issue=5, field="attachments (name, sha256)", expected="[('server.log', 'x')]", actual="[]",
+        missing=[FileRef(name="server.log", size=306233)])])
+    out = io.StringIO()
+    render_terminal(verify_report(result, datetime(2026, 1, 1, tzinfo=UTC), "https://support.example/redmine", RU),
+                    Console(file=out, width=50, color_system=None), RU)
+    text = out.getvalue()
+    assert text.count("https://support.example/redmine/issues/5") == 1
+    assert "server.log (299,1 КБ)" in " ".join(text.split())
