@@ -788,9 +788,10 @@ RUSSIAN_REASONS: Mapping[str, str] = {
         "приватных комментариев в Redmine: {actual}, внутренних в выгрузке: {expected}",
     "the issue is in project #{actual} in Redmine, should be in #{expected}":
         "задача в Redmine — в проекте #{actual}, а должна быть в #{expected}",
-    "{kind} {id} is in Redmine {n} times": "{kind} {id} в Redmine повторяется (раз: {n})",
-    "comment": "комментарий",
-    "time entry": "запись трудозатрат",
+    "comment {id} is in Redmine {n} times": "комментарий {id} есть в Redmine несколько раз: {n}",
+    "time entry {id} is in Redmine {n} times": "запись трудозатрат {id} есть в Redmine несколько раз: {n}",
+    "the note [portal:{kind}:{id}] is in Redmine {n} times":
+        "заметка [portal:{kind}:{id}] есть в Redmine несколько раз: {n}",
     "attachments uploaded more than once: {n} files in Redmine, {distinct} distinct":
         "вложения загружены повторно: файлов в Redmine — {n}, различных — {distinct}",
     "time entries missing in Redmine: {missing}; in Redmine but not in the export: {extra}":

@@ -133,7 +133,9 @@ def describe(d: Difference, m: Messages = ENGLISH, users: Mapping[int, UserRef] 
                  actual=actual, expected=expected)
     if field.endswith(" copies"):
         kind, _, source = field.removesuffix(" copies").rpartition(" ")
-        return m("{kind} {id} is in Redmine {n} times", kind=m(kind), id=source, n=actual)
+        if kind in ("comment", "time entry"):
+            return m(f"{kind} {{id}} is in Redmine {{n}} times", id=source, n=actual)
+        return m("the note [portal:{kind}:{id}] is in Redmine {n} times", kind=kind, id=source, n=actual)
     if field == "attachments uploaded twice":
         return m("attachments uploaded more than once: {n} files in Redmine, {distinct} distinct",
                  n=actual, distinct=expected)

@@ -34,7 +34,8 @@ def test_each_difference_is_one_russian_sentence() -> None:
         "проектов с ID компании C9: 0, а должен быть один")
     assert said("time entries", "['E1', 'E2']", "['E2']") == (
         "трудозатраты: нет в Redmine — E1; есть в Redmine, но нет в выгрузке — —")
-    assert said("comment M36 copies", "1", "2") == "комментарий M36 в Redmine повторяется (раз: 2)"
+    assert said("comment M36 copies", "1", "2") == "комментарий M36 есть в Redmine несколько раз: 2"
+    assert said("status S4 copies", "1", "2") == "заметка [portal:status:S4] есть в Redmine несколько раз: 2"
 
 
 def test_people_by_login_and_name_not_by_id() -> None:
