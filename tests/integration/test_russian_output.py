@@ -87,6 +87,8 @@ def test_every_command_speaks_russian(redmine: LocalRedmine, tmp_path: Path) -> 
     env = {k: v for k, v in redmine.env().items() if k not in ("LANG", "LC_ALL", "LC_MESSAGES", "HELPDESK_LANG")}
     env |= {"COLUMNS": "80", "HELPDESK_TABLE_ROWS": "40"}
     ledger = str(tmp_path / "ledger.sqlite")
+    bad_csv = tmp_path / "requests.csv"
+    bad_csv.write_text("email,company\nnot-an-address,Ромашка\n", encoding="utf-8")
     runs: list[list[str]] = [[*path, "--help"] for path in all_commands()] + [
         ["--help"], ["migrate", "--help"], ["nosuch"], ["migrate", "plan"], ["sweep", "run", "--workers", "x"],
         ["sla", "report", "--from", "2026-11-30", "--to", "2026-11-01"],
@@ -94,6 +96,9 @@ def test_every_command_speaks_russian(redmine: LocalRedmine, tmp_path: Path) -> 
         ["migrate", "plan", str(SAMPLE), "--attachment-limit-kb", "200", "--html", str(tmp_path / "plan.html")],
         ["migrate", "run", str(SAMPLE), "--state", ledger, "--attachment-limit-kb", "200"],
         ["migrate", "verify", str(SAMPLE), "--state", ledger, "--attachment-limit-kb", "200"],
+        ["migrate", "verify", str(SAMPLE), "--state", ledger],  # the run's limit, said where it came from
+        ["migrate", "verify", str(SAMPLE), "--state", ledger, "--attachment-limit-kb", "5120",  # differences
+         "--html", str(tmp_path / "verify.html")],
         ["sweep", "rules"], ["sweep", "plan", "--now", NOW, "--html", str(tmp_path / "sweep.html")],
         ["sweep", "run", "--dry-run", "--now", NOW, "--max-actions", "1", "--state-dir", str(tmp_path)],
         ["sla", "report", "--now", NOW, "--from", "2024-01-01", "--include-migrated", "--html",
@@ -102,6 +107,7 @@ def test_every_command_speaks_russian(redmine: LocalRedmine, tmp_path: Path) -> 
         ["users", "pending", "--export", str(SAMPLE)],
         ["users", "approve", "--all-matching", "--dry-run", "--export", str(SAMPLE)],
         ["report", "consultations", "--month", "2024-03", "--html", str(tmp_path / "bill.html")],
+        ["users", "approve", "--from-csv", str(bad_csv)],
     ]
     data = sample_names()
     found: dict[str, list[str]] = {}
@@ -121,7 +127,7 @@ def test_every_command_speaks_russian(redmine: LocalRedmine, tmp_path: Path) -> 
         english = english_sentences(page_text(page.read_text(encoding="utf-8")), data)
         if english:
             found[page.name] = english
-    assert len(list(tmp_path.glob("*.html"))) == 4
+    assert len(list(tmp_path.glob("*.html"))) == 5
     report = os.environ.get("HELPDESK_ENGLISH_REPORT")
     if report:
         Path(report).write_text(json.dumps(found, ensure_ascii=False, indent=2), encoding="utf-8")
