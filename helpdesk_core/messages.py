@@ -468,6 +468,9 @@ RUSSIAN_HELP: Mapping[str, str] = {
         'Записать отчёт ещё и как одну самодостаточную HTML-страницу.',
     'Largest attachment Redmine accepts (default: mappings settings).':
         'Наибольшее вложение, которое принимает Redmine (по умолчанию — из настроек mappings).',
+    "Judge attachments by this limit, KB (default: the one the run recorded in the ledger, else mappings settings).":
+        "Судить о вложениях по этому пределу, КБ (по умолчанию — записанному запуском в журнале, иначе из настроек "
+        "mappings).",
     ("Write as accounts that already exist in Redmine with a portal user's email (never an administrator's or a "
      'locked one; their status is never changed). Without it such users are held: the stand-in writes for them, '
      'naming them.'):

@@ -175,7 +175,9 @@ def run(ctx: typer.Context, export: ExportArg, state: StateOption = None,
 @migrate_app.command("verify")
 def verify(ctx: typer.Context, export: ExportArg, state: StateOption = None,
            output: FormatOption = OutputFormat.text, html: HtmlOption = None,
-           attachment_limit_kb: AttachmentLimit = None) -> int:
+           attachment_limit_kb: Annotated[int | None, typer.Option(
+               "--attachment-limit-kb", help="Judge attachments by this limit, KB (default: the one the run "
+               "recorded in the ledger, else mappings settings).")] = None) -> int:
     """Reconcile the export with Redmine ticket by ticket; exit 0 only when nothing differs.
 
     Reads the export and Redmine only (projects by their company id, issues by «ID в портале», notes
