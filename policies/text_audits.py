@@ -32,7 +32,15 @@ from pydantic import (
 
 from helpdesk_core.yaml_source import load_yaml_file
 from policies.audit_model import LearnedModel, features, load_model
-from policies.russian_text import LemmaPattern, analyse, fold, token_at
+from policies.russian_text import (
+    LemmaPattern,
+    analyse,
+    fold,
+    may_be_subject,
+    preposition,
+    second_person,
+    token_at,
+)
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("audit_rules.yaml")
 
@@ -112,6 +120,10 @@ class PhraseSet(_Model):
 
     def find(self, text: str) -> list[str]:
         """Distinct matched fragments of `text` (original spelling), in order of appearance."""
+        return list(dict.fromkeys(text[start:end] for start, end in self.spans(text)))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the matches that count, merged where they overlap, in order."""
         if not text:
             return []
         folded = fold(text)
@@ -141,8 +153,7 @@ class PhraseSet(_Model):
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:
                 merged.append((start, end))
-        fragments = [text[start:end] for start, end in merged]
-        return list(dict.fromkeys(fragments))
+        return merged
 
     def _candidates(self, index: dict[str, tuple[int, ...]]) -> list[int]:
         """The lemma patterns that can match a text with these forms: those whose first word is
@@ -409,6 +420,37 @@ class DelayComplaintConfig(_Model):
     phrases: PhraseSet
     questions: PhraseSet = PhraseSet(only_questions=True)
     model_vetoes: PhraseSet = PhraseSet()  # where these match, the model may not add a complaint
+    # Lemmas of the nouns that are us, our work on the ticket or time («поддержка», «задача»,
+    # «день»). When given, a hit does not count in a sentence that names someone else as who is
+    # slow or silent (a noun that can be nominative, or a Latin name, none of these: «консульство
+    # не отвечает», «Sabre починит») and does not address us («вы», «ваш», a verb in the second
+    # person). Third parties are endless; what is ours is a short list.
+    ours: frozenset[str] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_ours(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("ours"), list):
+            return {**data, "ours": frozenset(fold(str(w)).lower() for w in data["ours"])}
+        return data
+
+    def someone_else(self, text: str, span: tuple[int, int]) -> bool:
+        """The sentence of `span` names someone else as its subject and does not address us."""
+        if not self.ours:
+            return False
+        analysis = analyse(text)
+        position = token_at(analysis, span[0])
+        if position is None:
+            return False
+        sentence = [t for t in analysis.tokens if t.sentence == analysis.tokens[position].sentence and t.word]
+        if any(second_person(t.text) for t in sentence):
+            return False
+        # who: a noun before the hit or inside it after its first word («когда Sabre починит»),
+        # not after a preposition («по возможности»)
+        return any(may_be_subject(t.text) and t.forms.isdisjoint(self.ours)
+                   for before, t in zip([None, *sentence], sentence, strict=False)
+                   if (t.end <= span[0] or span[0] < t.start < span[1])
+                   and (before is None or not preposition(before.text)))
 
 
 class ModelConfig(_Model):
@@ -672,7 +714,10 @@ def _loudest_line(text: str) -> str:
 def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaintFinding | None:
     """A client comment complaining that we are slow (the portal's «Пожаловаться на задержку»
     or the same in words). Truthy when it is one."""
-    hits = cfg.delay_complaint.phrases.find(comment_body) or cfg.delay_complaint.questions.find(comment_body)
+    audit = cfg.delay_complaint
+    spans = [span for span in audit.phrases.spans(comment_body) if not audit.someone_else(comment_body, span)] \
+        or [span for span in audit.questions.spans(comment_body) if not audit.someone_else(comment_body, span)]
+    hits = list(dict.fromkeys(comment_body[start:end] for start, end in spans))
     if hits:
         return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
                                      evidence=[quote(h) for h in hits])
