@@ -79,6 +79,18 @@ def may_be_subject(word: str) -> bool:
     return any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses)
 
 
+_NOT_ORDINARY = ("Abbr", "Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Init")
+
+
+@lru_cache(maxsize=50_000)
+def ordinary_word(word: str) -> bool:
+    """A word of the dictionary that is not an abbreviation, a name or a place («РАЗ», not «РФ»)."""
+    low = fold(word).lower()
+    if not _LETTER.search(low) or not analyser().word_is_known(low):
+        return False
+    return not any(g in analyser().parse(low)[0].tag for g in _NOT_ORDINARY)
+
+
 @lru_cache(maxsize=50_000)
 def preposition(word: str) -> bool:
     return analyser().parse(fold(word).lower())[0].tag.POS == "PREP"

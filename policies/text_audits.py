@@ -37,6 +37,7 @@ from policies.russian_text import (
     analyse,
     fold,
     may_be_subject,
+    ordinary_word,
     preposition,
     second_person,
     token_at,
@@ -411,6 +412,11 @@ class ToneConfig(_Model):
     caps_phrase: Regex | None = None
     caps_phrase_letters: int = Field(default=10, ge=2)
     caps_phrase_word: int = Field(default=5, ge=2)
+    # A shorter run shouts too when it holds this many ordinary dictionary words (not
+    # abbreviations, names or places: «ЕЩЁ РАЗ», «ГДЕ ОТВЕТ», «НЕ ТРОГАЙТЕ»); 0: off.
+    caps_phrase_ordinary_words: int = Field(default=0, ge=0)
+    # «где?!! где?!!»: this many runs of two or more «!» (not courtesy) shout too; 0: off.
+    repeated_double_bangs: int = Field(default=0, ge=0)
 
 
 class DelayComplaintConfig(_Model):
@@ -658,6 +664,10 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         evidence.append(f"фраза заглавными буквами: {quote(phrase)}")
     runs = [m for m in _EXCLAMATIONS.finditer(text)
             if m.group().count("!") >= tone.exclamation_run and not _courteous(text, m.start(), tone)]
+    if not runs and tone.repeated_double_bangs:
+        doubles = [m for m in _EXCLAMATIONS.finditer(text)
+                   if m.group().count("!") >= 2 and not _courteous(text, m.start(), tone)]
+        runs = doubles if len(doubles) >= tone.repeated_double_bangs else []
     for match in runs[:3]:
         line_start = text.rfind("\n", 0, match.start()) + 1
         fragment = text[max(line_start, match.start() - 40):match.end()]
@@ -672,8 +682,9 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         return ToneFinding(summary=f"Обращение написано в повышенном тоне (оценка модели {_score(score)})",
                            evidence=[f"оценка модели {_score(score)}: {quote(fragment)}"], uppercase_share=share,
                            exclamation_runs=0, decided_by="model", model_score=round(score, 2))
+    bangs = min(m.group().count("!") for m in runs) if runs else 0
     parts = (["текст набран в основном заглавными буквами"] if shouting else []) + (
-        [f"серий из {tone.exclamation_run}+ восклицательных знаков: {len(runs)}"] if runs else [])
+        [f"серий из {min(bangs, tone.exclamation_run)}+ восклицательных знаков: {len(runs)}"] if runs else [])
     return ToneFinding(summary="Обращение написано в повышенном тоне: " + ", ".join(parts),
                        evidence=evidence, uppercase_share=share, exclamation_runs=len(runs))
 
@@ -696,11 +707,17 @@ def _shouted_phrase(text: str, cleaned: str, tone: ToneConfig) -> str:
         letters = sum(len(w) for w in words)
         if len(words) >= 2 and letters >= tone.caps_phrase_letters and max(map(len, words)) >= tone.caps_phrase_word:
             return text[match.start():match.end()]
+        if tone.caps_phrase_ordinary_words and \
+                sum(1 for w in words if len(w) >= 2 and ordinary_word(w)) >= tone.caps_phrase_ordinary_words:
+            return text[match.start():match.end()]
     return ""
 
 
 def _courteous(text: str, offset: int, tone: ToneConfig) -> bool:
-    """The sentence the «!!!» closes is a thank-you or a greeting."""
+    """The sentence the «!!!» closes is a thank-you or a greeting (not a question: «Как так можно
+    работать?!!!»)."""
+    if "?" in text[offset:offset + 8].split(" ")[0]:
+        return False
     start = max(text.rfind(mark, 0, offset) for mark in (".", "!", "?", "\n")) + 1
     sentence = text[start:offset].strip(" !?.")
     return bool(sentence) and bool(tone.courtesy.find(sentence))
