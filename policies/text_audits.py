@@ -728,12 +728,24 @@ def _loudest_line(text: str) -> str:
     return max(lines, key=lambda line: sum(1 for c in line if c.isupper()))
 
 
+_QUOTED = re.compile(r"«[^»]*»|„[^“]*“|\"[^\"\n]*\"")
+_QUOTED_WORDS = 5
+
+
 def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaintFinding | None:
     """A client comment complaining that we are slow (the portal's «Пожаловаться на задержку»
     or the same in words). Truthy when it is one."""
     audit = cfg.delay_complaint
-    spans = [span for span in audit.phrases.spans(comment_body) if not audit.someone_else(comment_body, span)] \
-        or [span for span in audit.questions.spans(comment_body) if not audit.someone_else(comment_body, span)]
+    quoted = [m.span() for m in _QUOTED.finditer(comment_body) if len(m.group().split()) >= _QUOTED_WORDS]
+
+    def ours(span: tuple[int, int]) -> bool:
+        """Not inside quoted speech (a customer's «Сколько можно ждать мой возврат?» passed on;
+        short quotes are names of buttons and statuses), not about someone else."""
+        return not any(start <= span[0] and span[1] <= end for start, end in quoted) \
+            and not audit.someone_else(comment_body, span)
+
+    spans = [span for span in audit.phrases.spans(comment_body) if ours(span)] \
+        or [span for span in audit.questions.spans(comment_body) if ours(span)]
     hits = list(dict.fromkeys(comment_body[start:end] for start, end in spans))
     if hits:
         return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
@@ -741,7 +753,9 @@ def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaint
     score = _model_score(cfg, "complaint", comment_body)
     if score is None or cfg.delay_complaint.model_vetoes.find(comment_body):
         return None
-    fragment = cfg.model.learned().heads["complaint"].evidence(comment_body)  # type: ignore[union-attr]
+    fragment, where = cfg.model.learned().heads["complaint"].evidence_at(comment_body)  # type: ignore[union-attr]
+    if audit.someone_else(comment_body, (where[1], where[1])):
+        return None  # the sentence that weighed most is about someone else being slow
     return DelayComplaintFinding(summary=f"Клиент жалуется на задержку (оценка модели {_score(score)}): "
                                          f"{quote(fragment)}",
                                  evidence=[f"оценка модели {_score(score)}: {quote(fragment)}"],
