@@ -182,6 +182,55 @@ def test_complaints_quote_their_words(text: str, evidence: str) -> None:
     assert evidence in finding.evidence and finding.summary
 
 
+RULES_ONLY = CFG.model_copy(update={"model": None})
+
+
+@pytest.mark.parametrize("text", ["Страховщик долго рассматривает заявление туриста.",
+                                  "Турист ждёт уже две недели, посольство не отвечает.",
+                                  "Ждём, когда Galileo починит у себя.",
+                                  "Пересылаю слова туриста: «Сколько можно ждать мой возврат, прошёл месяц!»"])
+def test_someone_else_being_slow_is_not_our_delay(text: str) -> None:
+    """No list names an insurer, an embassy or Galileo: the sentence's subject is not ours."""
+    assert audit_delay_complaint(text, RULES_ONLY) is None
+
+
+@pytest.mark.parametrize(("text", "evidence"), [
+    ("Посольство ответило за день, а вы не отвечаете уже неделю.", "«не отвечаете»"),
+    ("Задача висит без движения третий день.", "«висит без движения третий день»"),
+    ("Коллеги, вторую неделю ждём ответа.", "«вторую неделю ждём»"),
+])
+def test_our_delay_is_still_a_complaint(text: str, evidence: str) -> None:
+    finding = audit_delay_complaint(text, RULES_ONLY)
+    assert finding is not None and evidence in finding.evidence, finding
+
+
+@pytest.mark.parametrize(("text", "shouting"), [
+    ("ЕЩЁ РАЗ: заказ 40718823 не выписан.", True),
+    ("Поясняю: комиссия считается В РУБЛЯХ, А НЕ В ПРОЦЕНТАХ.", True),
+    ("ну и где билет?!! где?!!", True),
+    ("Как так можно работать?!!!", True),
+    ("Проверка ЦБ РФ прошла, НДС посчитан.", False),
+    ("Всё заработало!!!", False),
+    ("privet!!! с наступающим", False),
+])
+def test_ordinary_words_in_capitals_and_repeated_bangs(text: str, shouting: bool) -> None:
+    assert (audit_tone(text, RULES_ONLY) is not None) is shouting
+
+
+def test_losses_denied_are_not_critical() -> None:
+    denied = ("Отчёт по продажам не формируется ни у кого. Штрафов пока никаких нет, деньги все на месте.")
+    finding = audit_priority(TicketText(priority="Критический", description=denied), RULES_ONLY)
+    assert finding is not None and finding.suggested == "Высокий" and finding.matched_rule == "critical-no-loss"
+    question = "Кто платит ADM, если перевозчик его выставит? Пока штрафов не было."
+    assert audit_priority(TicketText(priority="Средний", description=question), RULES_ONLY) is None
+
+
+def test_the_others_being_fine_is_a_small_part() -> None:
+    text = "У кассира не открывается раздел возвратов. Остальные сотрудники входят без проблем."
+    finding = audit_priority(TicketText(priority="Блокер", description=text), RULES_ONLY)
+    assert finding is not None and finding.suggested == "Средний", finding
+
+
 @pytest.mark.parametrize("text", ["FARE NOT VALID FOR ITINERARY", "Спасибо!!!",
                                   "Sabre пишет:\nNO COMBINABLE FARES FOR CLASS USED\nЧто делать?"])
 def test_gds_output_and_courtesy_are_not_shouting(text: str) -> None:
