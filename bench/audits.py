@@ -75,12 +75,12 @@ def pr(b: Binary) -> str:
     return f"{b.precision:5.2f} {b.recall:5.2f}"
 
 
-def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
+def table(runs: dict[str, dict[str, Scores]], splits: tuple[str, ...] = SPLITS) -> list[dict[str, Any]]:
     """One row per audit/class and split: precision and recall before and after."""
     rows: list[dict[str, Any]] = []
 
     def add(audit: str, cls: str, pick: Any) -> None:
-        for split in SPLITS:
+        for split in splits:
             b, a = pick(runs["before"][split]), pick(runs["after"][split])
             rows.append({"audit": audit, "class": cls, "split": split, "support": a.tp + a.fn,
                          "before": {"precision": round(b.precision, 3), "recall": round(b.recall, 3)},
@@ -89,7 +89,7 @@ def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
     add("delay-complaint", "complaint", lambda s: s.complaint)
     add("tone-audit", "shouting", lambda s: s.shouting)
     add("priority-audit", "all flags", lambda s: s.priority.flags)
-    for split in SPLITS:
+    for split in splits:
         b, a = runs["before"][split].priority, runs["after"][split].priority
         rows.append({"audit": "priority-audit", "class": "suggestion right", "split": split,
                      "support": a.misfit_flags,
@@ -195,7 +195,10 @@ def cross_batch(cfg: Any, entries: list[Entry]) -> list[dict[str, Any]]:
             path = Path(tmp) / f"model-without-{batch}.json"
             path.write_text(json.dumps(builder.model_file(builder.train_heads(train), thresholds,
                                                           sorted({e.batch for e in train}))), encoding="utf-8")
-            fold = cfg.model_copy(update={"model": cfg.model.model_copy(update={"file": str(path)})})
+            # a new ModelConfig, not model_copy: a copy would keep the shipped weights already read
+            fold_model = type(cfg.model).model_validate({**cfg.model.model_dump(), "file": str(path)})
+            fold = cfg.model_copy(update={"model": fold_model})
+            assert fold.model.learned().built_from == tuple(sorted({e.batch for e in train}))
             s = score(after, fold, held)
             rows.append(_cross_row(batch, len(held), s))
             _pool(pooled, s)
@@ -265,7 +268,7 @@ def main() -> None:
     tickets = sum(1 for e in entries if e.kind == "ticket")
     print(f"corpus: {len(entries)} texts ({tickets} tickets, {len(entries) - tickets} comments); "
           f"tuning {len(splits['tuning'])}, unseen {len(splits['unseen'])}; before = {BASELINE[:7]}")
-    rows = table(runs)
+    rows = table(runs, tuple(split for split in SPLITS if splits[split]))  # no rows for an empty split
     print_table(rows)
     print_confusions(runs)
     if args.errors:
