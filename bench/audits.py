@@ -14,6 +14,7 @@ after the last change to the rules and the model and never used to tune either.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
@@ -74,12 +75,12 @@ def pr(b: Binary) -> str:
     return f"{b.precision:5.2f} {b.recall:5.2f}"
 
 
-def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
+def table(runs: dict[str, dict[str, Scores]], splits: tuple[str, ...] = SPLITS) -> list[dict[str, Any]]:
     """One row per audit/class and split: precision and recall before and after."""
     rows: list[dict[str, Any]] = []
 
     def add(audit: str, cls: str, pick: Any) -> None:
-        for split in SPLITS:
+        for split in splits:
             b, a = pick(runs["before"][split]), pick(runs["after"][split])
             rows.append({"audit": audit, "class": cls, "split": split, "support": a.tp + a.fn,
                          "before": {"precision": round(b.precision, 3), "recall": round(b.recall, 3)},
@@ -88,7 +89,7 @@ def table(runs: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
     add("delay-complaint", "complaint", lambda s: s.complaint)
     add("tone-audit", "shouting", lambda s: s.shouting)
     add("priority-audit", "all flags", lambda s: s.priority.flags)
-    for split in SPLITS:
+    for split in splits:
         b, a = runs["before"][split].priority, runs["after"][split].priority
         rows.append({"audit": "priority-audit", "class": "suggestion right", "split": split,
                      "support": a.misfit_flags,
@@ -159,6 +160,77 @@ def print_errors(scores: Scores, name: str) -> None:
         print(f"  {check} FP:", ", ".join(b.false_positives), "| FN:", ", ".join(b.false_negatives))
 
 
+def load_builder() -> types.ModuleType | None:
+    """scripts/build_audit_model.py as a module, or None without scikit-learn (build-time extra)."""
+    spec = importlib.util.spec_from_file_location("_build_audit_model", REPO / "scripts" / "build_audit_model.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:
+        return None
+    return module
+
+
+def cross_batch(cfg: Any, entries: list[Entry]) -> list[dict[str, Any]]:
+    """Leave one tuning batch out: the model is trained on every other tuning batch (the shipped
+    thresholds kept), the audits (rules + that model) scored on the batch left out. The rules were
+    tuned on every tuning batch, so this is an honest estimate for the model's half only: how
+    rules-plus-model do on a writer the model never saw."""
+    builder = load_builder()
+    if builder is None or cfg.model is None:
+        print("\ncross-batch: skipped (needs the build-time extra: .venv/bin/pip install -e '.[model]')")
+        return []
+    tuning = [e for e in entries if e.split == "tuning"]
+    thresholds = dict(cfg.model.learned().thresholds)
+    rows: list[dict[str, Any]] = []
+    pooled = Scores()
+    print("\ncross-batch (leave one tuning batch out: model trained on the others; rules as tuned on all):")
+    print(f"{'batch':<7} {'texts':>5}   {'priority P':>10} {'R':>5} {'sugg':>5}   {'complaint P':>11} {'R':>5}"
+          f"   {'tone P':>6} {'R':>5}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch in sorted({e.batch for e in tuning}):
+            train = [e for e in tuning if e.batch != batch]
+            held = [e for e in tuning if e.batch == batch]
+            path = Path(tmp) / f"model-without-{batch}.json"
+            path.write_text(json.dumps(builder.model_file(builder.train_heads(train), thresholds,
+                                                          sorted({e.batch for e in train}))), encoding="utf-8")
+            # a new ModelConfig, not model_copy: a copy would keep the shipped weights already read
+            fold_model = type(cfg.model).model_validate({**cfg.model.model_dump(), "file": str(path)})
+            fold = cfg.model_copy(update={"model": fold_model})
+            assert fold.model.learned().built_from == tuple(sorted({e.batch for e in train}))
+            s = score(after, fold, held)
+            rows.append(_cross_row(batch, len(held), s))
+            _pool(pooled, s)
+    rows.append(_cross_row("all", len(tuning), pooled))
+    for r in rows:
+        print(f"{r['batch']:<7} {r['texts']:>5}   {r['priority'][0]:>10.2f} {r['priority'][1]:>5.2f} "
+              f"{r['suggestion_right']:>5.2f}   {r['complaint'][0]:>11.2f} {r['complaint'][1]:>5.2f}   "
+              f"{r['shouting'][0]:>6.2f} {r['shouting'][1]:>5.2f}")
+    return rows
+
+
+def _cross_row(batch: str, texts: int, s: Scores) -> dict[str, Any]:
+    def pr(b: Binary) -> tuple[float, float]:
+        return round(b.precision, 3), round(b.recall, 3)
+
+    return {"batch": batch, "texts": texts, "priority": pr(s.priority.flags),
+            "suggestion_right": round(s.priority.suggestion_right, 3),
+            "complaint": pr(s.complaint), "shouting": pr(s.shouting),
+            "support": {"priority": s.priority.flags.tp + s.priority.flags.fn,
+                        "complaint": s.complaint.tp + s.complaint.fn, "shouting": s.shouting.tp + s.shouting.fn}}
+
+
+def _pool(total: Scores, s: Scores) -> None:
+    """Add the counts of one left-out batch to the pooled figures."""
+    for mine, theirs in ((total.priority.flags, s.priority.flags), (total.complaint, s.complaint),
+                         (total.shouting, s.shouting)):
+        mine.tp, mine.fp, mine.fn, mine.tn = mine.tp + theirs.tp, mine.fp + theirs.fp, mine.fn + theirs.fn, \
+            mine.tn + theirs.tn
+    total.priority.misfit_flags += s.priority.misfit_flags
+    total.priority.right_suggestions += s.priority.right_suggestions
+
+
 def timing(module: types.ModuleType, cfg: Any, entries: list[Entry], count: int, salt: str) -> dict[str, float]:
     """Wall and CPU seconds for all four audits over `count` texts: corpus texts made distinct
     (a numbered line appended) so that the per-text caches do not help; the lemma cache does.
@@ -180,6 +252,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list the ids behind every error")
     parser.add_argument("--texts", type=int, default=10_000, help="texts for the timing (10000)")
+    parser.add_argument("--cross-batch", action="store_true",
+                        help="also leave each tuning batch out in turn (needs scikit-learn; a few minutes)")
     args = parser.parse_args()
 
     entries = load_corpus()
@@ -194,13 +268,15 @@ def main() -> None:
     tickets = sum(1 for e in entries if e.kind == "ticket")
     print(f"corpus: {len(entries)} texts ({tickets} tickets, {len(entries) - tickets} comments); "
           f"tuning {len(splits['tuning'])}, unseen {len(splits['unseen'])}; before = {BASELINE[:7]}")
-    rows = table(runs)
+    rows = table(runs, tuple(split for split in SPLITS if splits[split]))  # no rows for an empty split
     print_table(rows)
     print_confusions(runs)
     if args.errors:
         print_errors(runs["before"]["all"], "before")
         print_errors(runs["after"]["all"], "after")
-    floors = check_floors(runs["after"]["unseen"])
+    floors = check_floors(runs["after"]["unseen"]) if splits["unseen"] else []
+    if not splits["unseen"]:
+        print("\nfloors on the unseen batches: not checked, no batch is unseen (every batch has been tuned on)")
     started = time.perf_counter()
     if after_cfg.model is not None:
         after_cfg.model.learned()  # the weights, read once per process
@@ -213,10 +289,12 @@ def main() -> None:
           f"after {seconds['after']['wall']:.2f} s wall / {seconds['after']['cpu']:.2f} s CPU; "
           f"once per process: rules and morphology {load_seconds:.2f} s, model weights {model_seconds:.2f} s; "
           f"peak memory of this process {rss:.0f} MiB (both versions, corpus and caches loaded)")
+    crossed = cross_batch(after_cfg, entries) if args.cross_batch else []  # after the memory figure
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "audits.json").write_text(json.dumps(
         {"corpus": len(entries), "rows": rows, "floors": floors, "seconds": seconds, "texts": args.texts,
-         "load_seconds": load_seconds, "model_seconds": model_seconds, "peak_rss_mib": round(rss)},
+         "load_seconds": load_seconds, "model_seconds": model_seconds, "peak_rss_mib": round(rss),
+         "cross_batch": crossed},
         ensure_ascii=False, indent=1), encoding="utf-8")
 
 

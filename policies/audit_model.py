@@ -114,7 +114,11 @@ class Head:
     def evidence(self, text: str, column: int = 0) -> str:
         """The fragment (a sentence or line, at most a dozen words) whose features push the
         score up most: what a finding quotes when the model, not a rule, decided."""
-        best, best_score = text.strip(), -math.inf
+        return self.evidence_at(text, column)[0]
+
+    def evidence_at(self, text: str, column: int = 0) -> tuple[str, tuple[int, int]]:
+        """`evidence` and where its sentence or line stands in `text` (character span)."""
+        best, best_score, where = text.strip(), -math.inf, (0, len(text))
         for match in _FRAGMENT.finditer(text):
             fragment = match.group().strip()
             words = fragment.split()
@@ -124,8 +128,8 @@ class Head:
             weights = self.weights
             score = sum(weights[f][column] for f in features(fragment) if f in weights and not f.startswith("#len:"))
             if score > best_score:
-                best, best_score = fragment, score
-        return best
+                best, best_score, where = fragment, score, match.span()
+        return best, where
 
 
 @dataclass(frozen=True, slots=True)

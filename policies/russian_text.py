@@ -62,6 +62,46 @@ def lemma(word: str) -> str:
     return fold(analyser().parse(low)[0].normal_form) if _LETTER.search(low) else low
 
 
+_LATIN_NAME = re.compile(r"[A-Z][a-z]{2,}")
+_PERSON = ("Name", "Surn", "Patr")
+
+
+@lru_cache(maxsize=50_000)
+def may_be_subject(word: str) -> bool:
+    """A noun that can be in the nominative (pymorphy3 proposes it) and is not a person's name,
+    or a Latin name (Sabre, Hotelbeds): who may be doing something in a sentence. A person
+    named is mostly the writer's colleague passing a complaint on, so names do not count."""
+    if _LATIN_NAME.fullmatch(word):
+        return True
+    parses = analyser().parse(fold(word).lower())
+    if len(word) < 3 or parses[0].tag.POS != "NOUN" or any(g in parses[0].tag for g in _PERSON):
+        return False
+    return any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses)
+
+
+_NOT_ORDINARY = ("Abbr", "Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Init")
+
+
+@lru_cache(maxsize=50_000)
+def ordinary_word(word: str) -> bool:
+    """A word of the dictionary that is not an abbreviation, a name or a place («РАЗ», not «РФ»)."""
+    low = fold(word).lower()
+    if not _LETTER.search(low) or not analyser().word_is_known(low):
+        return False
+    return not any(g in analyser().parse(low)[0].tag for g in _NOT_ORDINARY)
+
+
+@lru_cache(maxsize=50_000)
+def preposition(word: str) -> bool:
+    return analyser().parse(fold(word).lower())[0].tag.POS == "PREP"
+
+
+@lru_cache(maxsize=50_000)
+def second_person(word: str) -> bool:
+    """«вы», «ваш», «ответите», «молчите»: the writer addresses the reader."""
+    return any("2per" in p.tag or p.normal_form in ("ваш", "твой") for p in analyser().parse(fold(word).lower()))
+
+
 class Token(NamedTuple):
     """A tuple, not a frozen dataclass: tens of thousands are made per second."""
 

@@ -32,7 +32,16 @@ from pydantic import (
 
 from helpdesk_core.yaml_source import load_yaml_file
 from policies.audit_model import LearnedModel, features, load_model
-from policies.russian_text import LemmaPattern, analyse, fold, token_at
+from policies.russian_text import (
+    LemmaPattern,
+    analyse,
+    fold,
+    may_be_subject,
+    ordinary_word,
+    preposition,
+    second_person,
+    token_at,
+)
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("audit_rules.yaml")
 
@@ -112,6 +121,10 @@ class PhraseSet(_Model):
 
     def find(self, text: str) -> list[str]:
         """Distinct matched fragments of `text` (original spelling), in order of appearance."""
+        return list(dict.fromkeys(text[start:end] for start, end in self.spans(text)))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the matches that count, merged where they overlap, in order."""
         if not text:
             return []
         folded = fold(text)
@@ -141,8 +154,7 @@ class PhraseSet(_Model):
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:
                 merged.append((start, end))
-        fragments = [text[start:end] for start, end in merged]
-        return list(dict.fromkeys(fragments))
+        return merged
 
     def _candidates(self, index: dict[str, tuple[int, ...]]) -> list[int]:
         """The lemma patterns that can match a text with these forms: those whose first word is
@@ -400,6 +412,11 @@ class ToneConfig(_Model):
     caps_phrase: Regex | None = None
     caps_phrase_letters: int = Field(default=10, ge=2)
     caps_phrase_word: int = Field(default=5, ge=2)
+    # A shorter run shouts too when it holds this many ordinary dictionary words (not
+    # abbreviations, names or places: «ЕЩЁ РАЗ», «ГДЕ ОТВЕТ», «НЕ ТРОГАЙТЕ»); 0: off.
+    caps_phrase_ordinary_words: int = Field(default=0, ge=0)
+    # «где?!! где?!!»: this many runs of two or more «!» (not courtesy) shout too; 0: off.
+    repeated_double_bangs: int = Field(default=0, ge=0)
 
 
 class DelayComplaintConfig(_Model):
@@ -409,6 +426,37 @@ class DelayComplaintConfig(_Model):
     phrases: PhraseSet
     questions: PhraseSet = PhraseSet(only_questions=True)
     model_vetoes: PhraseSet = PhraseSet()  # where these match, the model may not add a complaint
+    # Lemmas of the nouns that are us, our work on the ticket or time («поддержка», «задача»,
+    # «день»). When given, a hit does not count in a sentence that names someone else as who is
+    # slow or silent (a noun that can be nominative, or a Latin name, none of these: «консульство
+    # не отвечает», «Sabre починит») and does not address us («вы», «ваш», a verb in the second
+    # person). Third parties are endless; what is ours is a short list.
+    ours: frozenset[str] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_ours(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("ours"), list):
+            return {**data, "ours": frozenset(fold(str(w)).lower() for w in data["ours"])}
+        return data
+
+    def someone_else(self, text: str, span: tuple[int, int]) -> bool:
+        """The sentence of `span` names someone else as its subject and does not address us."""
+        if not self.ours:
+            return False
+        analysis = analyse(text)
+        position = token_at(analysis, span[0])
+        if position is None:
+            return False
+        sentence = [t for t in analysis.tokens if t.sentence == analysis.tokens[position].sentence and t.word]
+        if any(second_person(t.text) for t in sentence):
+            return False
+        # who: a noun before the hit or inside it after its first word («когда Sabre починит»),
+        # not after a preposition («по возможности»)
+        return any(may_be_subject(t.text) and t.forms.isdisjoint(self.ours)
+                   for before, t in zip([None, *sentence], sentence, strict=False)
+                   if (t.end <= span[0] or span[0] < t.start < span[1])
+                   and (before is None or not preposition(before.text)))
 
 
 class ModelConfig(_Model):
@@ -616,6 +664,10 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         evidence.append(f"фраза заглавными буквами: {quote(phrase)}")
     runs = [m for m in _EXCLAMATIONS.finditer(text)
             if m.group().count("!") >= tone.exclamation_run and not _courteous(text, m.start(), tone)]
+    if not runs and tone.repeated_double_bangs:
+        doubles = [m for m in _EXCLAMATIONS.finditer(text)
+                   if m.group().count("!") >= 2 and not _courteous(text, m.start(), tone)]
+        runs = doubles if len(doubles) >= tone.repeated_double_bangs else []
     for match in runs[:3]:
         line_start = text.rfind("\n", 0, match.start()) + 1
         fragment = text[max(line_start, match.start() - 40):match.end()]
@@ -630,8 +682,9 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
         return ToneFinding(summary=f"Обращение написано в повышенном тоне (оценка модели {_score(score)})",
                            evidence=[f"оценка модели {_score(score)}: {quote(fragment)}"], uppercase_share=share,
                            exclamation_runs=0, decided_by="model", model_score=round(score, 2))
+    bangs = min(m.group().count("!") for m in runs) if runs else 0
     parts = (["текст набран в основном заглавными буквами"] if shouting else []) + (
-        [f"серий из {tone.exclamation_run}+ восклицательных знаков: {len(runs)}"] if runs else [])
+        [f"серий из {min(bangs, tone.exclamation_run)}+ восклицательных знаков: {len(runs)}"] if runs else [])
     return ToneFinding(summary="Обращение написано в повышенном тоне: " + ", ".join(parts),
                        evidence=evidence, uppercase_share=share, exclamation_runs=len(runs))
 
@@ -654,11 +707,17 @@ def _shouted_phrase(text: str, cleaned: str, tone: ToneConfig) -> str:
         letters = sum(len(w) for w in words)
         if len(words) >= 2 and letters >= tone.caps_phrase_letters and max(map(len, words)) >= tone.caps_phrase_word:
             return text[match.start():match.end()]
+        if tone.caps_phrase_ordinary_words and \
+                sum(1 for w in words if len(w) >= 2 and ordinary_word(w)) >= tone.caps_phrase_ordinary_words:
+            return text[match.start():match.end()]
     return ""
 
 
 def _courteous(text: str, offset: int, tone: ToneConfig) -> bool:
-    """The sentence the «!!!» closes is a thank-you or a greeting."""
+    """The sentence the «!!!» closes is a thank-you or a greeting (not a question: «Как так можно
+    работать?!!!»)."""
+    if "?" in text[offset:offset + 8].split(" ")[0]:
+        return False
     start = max(text.rfind(mark, 0, offset) for mark in (".", "!", "?", "\n")) + 1
     sentence = text[start:offset].strip(" !?.")
     return bool(sentence) and bool(tone.courtesy.find(sentence))
@@ -669,17 +728,34 @@ def _loudest_line(text: str) -> str:
     return max(lines, key=lambda line: sum(1 for c in line if c.isupper()))
 
 
+_QUOTED = re.compile(r"«[^»]*»|„[^“]*“|\"[^\"\n]*\"")
+_QUOTED_WORDS = 5
+
+
 def audit_delay_complaint(comment_body: str, cfg: AuditConfig) -> DelayComplaintFinding | None:
     """A client comment complaining that we are slow (the portal's «Пожаловаться на задержку»
     or the same in words). Truthy when it is one."""
-    hits = cfg.delay_complaint.phrases.find(comment_body) or cfg.delay_complaint.questions.find(comment_body)
+    audit = cfg.delay_complaint
+    quoted = [m.span() for m in _QUOTED.finditer(comment_body) if len(m.group().split()) >= _QUOTED_WORDS]
+
+    def ours(span: tuple[int, int]) -> bool:
+        """Not inside quoted speech (a customer's «Сколько можно ждать мой возврат?» passed on;
+        short quotes are names of buttons and statuses), not about someone else."""
+        return not any(start <= span[0] and span[1] <= end for start, end in quoted) \
+            and not audit.someone_else(comment_body, span)
+
+    spans = [span for span in audit.phrases.spans(comment_body) if ours(span)] \
+        or [span for span in audit.questions.spans(comment_body) if ours(span)]
+    hits = list(dict.fromkeys(comment_body[start:end] for start, end in spans))
     if hits:
         return DelayComplaintFinding(summary=f"Клиент жалуется на задержку: {quote(hits[0])}",
                                      evidence=[quote(h) for h in hits])
     score = _model_score(cfg, "complaint", comment_body)
     if score is None or cfg.delay_complaint.model_vetoes.find(comment_body):
         return None
-    fragment = cfg.model.learned().heads["complaint"].evidence(comment_body)  # type: ignore[union-attr]
+    fragment, where = cfg.model.learned().heads["complaint"].evidence_at(comment_body)  # type: ignore[union-attr]
+    if audit.someone_else(comment_body, (where[1], where[1])):
+        return None  # the sentence that weighed most is about someone else being slow
     return DelayComplaintFinding(summary=f"Клиент жалуется на задержку (оценка модели {_score(score)}): "
                                          f"{quote(fragment)}",
                                  evidence=[f"оценка модели {_score(score)}: {quote(fragment)}"],

@@ -110,11 +110,34 @@ def choose(evaluate: Callable[[float], tuple[float, float]], name: str) -> float
     return best[0]
 
 
+def train_heads(entries: list[Entry]) -> dict[str, Any]:
+    """The three heads fitted on `entries` (no threshold chosen): what `build` ships, and what
+    bench/audits.py fits once per left-out batch for its cross-batch figures."""
+    tickets = [e for e in entries if e.kind == "ticket"]
+    heads = {}
+    for name, label in (("complaint", lambda e: e.complaint), ("shouting", lambda e: e.shouting)):
+        vectorizer, model = fit([e.body() for e in entries], [label(e) for e in entries], C[name])
+        heads[name] = export(vectorizer, model, binary=True)
+    vectorizer, model = fit([e.body() for e in tickets], [e.priority for e in tickets], C["priority"])
+    heads["priority"] = export(vectorizer, model, binary=False)
+    return heads
+
+
+def model_file(heads: dict[str, Any], thresholds: dict[str, float], built_from: list[str]) -> dict[str, Any]:
+    """The content of an audit_model.json."""
+    return {"version": 1,
+            "about": "Built by scripts/build_audit_model.py from the tuning batches of tests/data/audit_corpus.yaml; "
+                     "see policies/audit_model.py. Do not edit by hand.",
+            "built_from": sorted(built_from),
+            "target_precision": TARGET_PRECISION,
+            "thresholds": thresholds,
+            "heads": heads}
+
+
 def build() -> dict[str, Any]:
     entries = [e for e in load_corpus() if e.split == "tuning"]
     cfg = text_audits.load_audit_config()
     rules_only = cfg.model_copy(update={"model": None})
-    heads: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
 
     for name, label in (("complaint", lambda e: e.complaint), ("shouting", lambda e: e.shouting)):
@@ -130,8 +153,6 @@ def build() -> dict[str, Any]:
         alone = precision_recall([(by_rule[e.id], bool(label(e))) for e in entries])
         print(f"{name}: rules alone precision/recall {alone}")
         thresholds[name] = choose(evaluate, name)
-        vectorizer, model = fit([e.body() for e in entries], [label(e) for e in entries], C[name])
-        heads[name] = export(vectorizer, model, binary=True)
 
     tickets = [e for e in entries if e.kind == "ticket"]
     oof = out_of_fold(tickets, Entry.body, lambda e: e.priority, C["priority"])
@@ -156,16 +177,7 @@ def build() -> dict[str, Any]:
 
     print(f"priority: rules alone precision/recall {evaluate_priority(2.0)}")
     thresholds["priority"] = choose(evaluate_priority, "priority")
-    vectorizer, model = fit([e.body() for e in tickets], [e.priority for e in tickets], C["priority"])
-    heads["priority"] = export(vectorizer, model, binary=False)
-
-    return {"version": 1,
-            "about": "Built by scripts/build_audit_model.py from the tuning batches of tests/data/audit_corpus.yaml; "
-                     "see policies/audit_model.py. Do not edit by hand.",
-            "built_from": sorted({e.batch for e in entries}),
-            "target_precision": TARGET_PRECISION,
-            "thresholds": thresholds,
-            "heads": heads}
+    return model_file(train_heads(entries), thresholds, sorted({e.batch for e in entries}))
 
 
 def render(model: dict[str, Any]) -> str:
