@@ -872,9 +872,29 @@ class TicketMigration:
         if isinstance(created, dict):
             issue_id = int(created["issue"]["id"])
             self.author_id = int((created["issue"].get("author") or {}).get("id") or 0) or None
+            self._restore_dropped_fields(issue_id, created["issue"], fields["custom_fields"])
             self._record_issue_dates(issue_id)
             return issue_id
         return int(created)
+
+    def _restore_dropped_fields(self, issue_id: int, issue: Json, wanted: list[Json]) -> None:
+        """A field Redmine silently dropped because the author may not write it (the migration's own
+        fields once the tracker is live: provision.client_locked_when_live) is written by the API user
+        at once, and reported: without «ID в портале» a re-run would not recognise the issue."""
+        specs = self.m.mappings.custom_fields.by_key()
+        names = {fid: specs[key].name for key, fid in self.live.custom_fields.items()
+                 if key in specs and specs[key].client == "migration"}
+        stored = {int(f["id"]) for f in issue.get("custom_fields", [])
+                  if "id" in f and f.get("value") not in (None, "")}
+        dropped = [f for f in wanted if int(f["id"]) in names and int(f["id"]) not in stored]
+        if not dropped:
+            return
+        self.m._write("issue", None, lambda: self.gateway.put(f"/issues/{issue_id}.json",
+                                                                {"issue": {"custom_fields": dropped}}))
+        listed = ", ".join(f"«{names[int(f['id'])]}»" for f in dropped)
+        self.tally.find(Finding(category="workflow", file="tickets.jsonl", id=self.t.id,
+                                reason=f"Redmine did not let the author write {listed} (the tracker is live: "
+                                       "provision --notifications off); written by the API user"))
 
     def _post_issue(self, author: UserRef, payload: Json) -> Json:
         recover = self._find_issue
