@@ -3,7 +3,8 @@
 Redmine stamps every issue and journal with the moment of the API call; the sweeps' clocks
 (5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
 writes them with `update_all` (no callbacks, no journal of its own). Issues get created_on,
-updated_on, closed_on and start_date (the portal's creation day, Moscow time). Notes are found
+updated_on, closed_on and start_date (the portal's creation day, Moscow time); files their portal
+created_on (found by issue, stored name and size). Notes are found
 by their provenance marker within their issue: the marker must open the note (client text quoting
 it never matches), and exactly one note per marker is touched; more than one is printed under
 "ambiguous" and left alone. The status-change journals the migration replays
@@ -83,6 +84,17 @@ PAYLOAD['journals'].each do |id, created|
   Journal.where(id: id).update_all(created_on: Time.iso8601(created).utc)
   changed += 1
 end
+# Files: Redmine stamps an upload with the moment of the call; the portal's time goes on the file of
+# that issue with that stored name and size (a note's files belong to its issue too).
+PAYLOAD['attachments'].each do |issue_id, filename, filesize, created|
+  at = Time.iso8601(created).utc
+  Attachment.where(container_type: 'Issue', container_id: issue_id, filename: filename, filesize: filesize)
+            .each do |attachment|
+    next if attachment.created_on.to_i == at.to_i
+    Attachment.where(id: attachment.id).update_all(created_on: at)
+    changed += 1
+  end
+end
 summary = {'changed' => changed}
 summary['ambiguous'] = ambiguous unless ambiguous.empty?
 puts JSON.generate(summary)
@@ -97,4 +109,5 @@ def fix_dates_script(ledger: Ledger) -> str:
         elif kind == "journal" and created:
             journals.append([redmine_id, created])
     notes = [[issue_id, marker, created] for issue_id, marker, created in ledger.note_dates()]
-    return ruby_script(_BODY, {"issues": issues, "journals": journals, "notes": notes})
+    attachments = [list(row) for row in ledger.attachment_dates()]
+    return ruby_script(_BODY, {"issues": issues, "journals": journals, "notes": notes, "attachments": attachments})
