@@ -68,6 +68,7 @@ from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
 from migrator.rejects import RejectsDir
 from migrator.text import (
     attachment_filename,
+    comment_header,
     cut_subject,
     html_to_markdown,
     moscow_time,
@@ -1046,7 +1047,7 @@ class TicketMigration:
         author, stand_in = self.m.author_of(comment.author_id)
         name = self._portal_user_name(comment.author_id) if stand_in else author.display
         body = html_to_markdown(comment.body) if "<" in comment.body and ">" in comment.body else comment.body
-        note = "\n\n".join([provenance_line("comment", comment.id, name, comment.created_at), body, *lost])
+        note = "\n\n".join([comment_header(comment.id, name, comment.created_at), body, *lost])
         writer = note_writer(author, stand_in, self.t.company_id, name, private=comment.internal)
         if writer.instead is not None:
             self._authorship_note(f"comment {comment.id}: {writer.instead}")

@@ -42,11 +42,16 @@ ambiguous = []
 PAYLOAD['notes'].each do |issue_id, marker, created|
   # The marker counts only where the migration puts it: the very start of the note. A note that
   # merely quotes it never matches; two notes that both start with it are reported and left alone.
+  # (a comment carries it as a link reference definition, `[portal:comment:M4]: #`, out of sight)
   opening = "_[portal:#{marker}] "
-  pattern = "#{Journal.sanitize_sql_like(opening)}%"
+  hidden = "[portal:#{marker}]: #"
   found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id)
-                 .where("notes LIKE ? ESCAPE '\\'", pattern)
-                 .select { |journal| journal.notes.start_with?(opening) }
+                 .where("notes LIKE ? ESCAPE '\\' OR notes LIKE ? ESCAPE '\\'",
+                        "#{Journal.sanitize_sql_like(opening)}%", "#{Journal.sanitize_sql_like(hidden)}%")
+                 .select do |journal|
+                   journal.notes.start_with?(opening) ||
+                     journal.notes.match?(/\A#{Regexp.escape(hidden)}\r?\n/)
+                 end
   wanted = TIMELINE_CHANGES[marker.split(':', 2).first]
   pairs = {}
   if wanted

@@ -299,7 +299,7 @@ def test_hostile_files_are_findings_and_the_rest_migrates(redmine: LocalRedmine,
     names = sorted(a["filename"] for a in issue["attachments"])
     assert len(names) == 2 and "good.txt" in names and all(len(n) <= 255 for n in names), names
     kelvin = the_issue(gateway, f"TH2x{token}")
-    assert [j for j in kelvin["journals"] if (j.get("notes") or "").startswith(f"_[portal:comment:MK{token}]")]
+    assert [j for j in kelvin["journals"] if (j.get("notes") or "").startswith(f"[portal:comment:MK{token}]: #")]
     assert migrate(redmine, "verify", export, state, codes=(0,))["differences"] == []
 
 

@@ -2,7 +2,8 @@
 
 No journal of the migration day (the complaint counter is written once, final, at creation: no
 2→1→2 by the administrator), files dated as in the portal, «Создано в портале» as a Moscow date a
-person reads, and a user whose export has one name shown by that name, never «j.smith Smith».
+person reads, and a user whose export has one name shown by that name, never «j.smith Smith»;
+a migrated comment shows its author and date, and no machine marker (issue 18.7).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from helpdesk_core.ruby import ruby_script
 from tests.conftest import REPO, LocalRedmine
 from tests.hostile_export import LATER, LATEST, Piece, comment, company, ticket, user, write_export
 
@@ -147,3 +149,19 @@ def test_verify_passes_a_rerun_writes_nothing_and_a_delta_complaint_counts_once(
     assert changes == [("2", "3")]
     assert cli(redmine, "migrate", "verify", str(delta), "--state", str(state), codes=(0,))["differences"] == []
 
+
+
+def test_a_migrated_comment_shows_who_and_when_and_no_machine_marker(
+        migrated: dict[str, Any], redmine: LocalRedmine) -> None:
+    """The note opens with its marker (re-runs, verify and fix-dates find it: the tests above), but
+    Redmine's own formatter (common_mark, as provisioned) renders only «Name (login), date МСК»."""
+    token = migrated["token"]
+    issue = migrated["issue"](f"TV{token}")
+    [note] = [j["notes"] for j in issue["journals"] if f"[portal:comment:MV{token}]" in (j.get("notes") or "")]
+    assert note.startswith(f"[portal:comment:MV{token}]: #\n")
+    script = ruby_script("formatter = Redmine::WikiFormatting.formatter_for(Setting.text_formatting)\n"
+                         "puts JSON.generate({'html' => formatter.new(PAYLOAD['notes']).to_html})\n", {"notes": note})
+    html = json.loads(redmine.runner(script).strip().splitlines()[-1])["html"]
+    assert "portal" not in html and "[" not in html, html
+    assert f"<em>Анна Поддержкина (sv.{token}), 07.05.2024 11:00 МСК</em>" in html
+    assert "ответ поддержки" in html
