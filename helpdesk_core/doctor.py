@@ -20,6 +20,7 @@ from helpdesk_core.errors import AuthError, ForbiddenError, RedmineError
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.mappings import Mappings
 from helpdesk_core.provision import NOTIFICATIONS_MARKER_FIELD
+from helpdesk_core.ruby import ruby_script
 
 PROVISION_FIX = "run `helpdesk provision --ruby > p.rb` and `rails runner p.rb` on the Redmine host"
 Status = Literal["ok", "problem", "warning", "info"]
@@ -43,6 +44,28 @@ EMAIL_SETTINGS_RUBY = """require 'json'
 events = Setting.notified_events.reject(&:blank?)
 puts({"notified_events" => events, "delivery_method" => ActionMailer::Base.delivery_method.to_s}.to_json)
 """
+# Where the client role may write the migration's fields (a field permission is not exposed over REST):
+# [field, tracker, status] for every pair without a read-only rule, and each tracker's first status.
+CLIENT_LOCKS_RUBY = r"""
+role = Role.find_by(name: PAYLOAD['client_role'])
+open = []
+firsts = {}
+checked = []
+Tracker.where(name: PAYLOAD['trackers']).each do |tracker|
+  firsts[tracker.name] = tracker.default_status&.name
+  IssueStatus.where(name: PAYLOAD['statuses']).each do |status|
+    readonly = role.nil? ? [] : WorkflowPermission.where(role_id: role.id, tracker_id: tracker.id,
+                                                         old_status_id: status.id, rule: 'readonly').pluck(:field_name)
+    PAYLOAD['fields'].each do |name|
+      key = name == 'tracker_id' ? name : IssueCustomField.find_by(name: name)&.id&.to_s
+      next if key.nil?
+      checked << name
+      open << [name, tracker.name, status.name] unless readonly.include?(key)
+    end
+  end
+end
+puts({"client_writable" => open, "first_statuses" => firsts, "checked_fields" => checked.uniq}.to_json)
+"""
 RAILS_TIMEOUT_S = 300
 
 
@@ -51,18 +74,33 @@ class EmailSettings(BaseModel):
 
     notified_events: list[str]
     delivery_method: str = ""
+    # [field, tracker, status] where the client role may write a field of the migration (None: not read)
+    client_writable: list[tuple[str, str, str]] | None = None
+    first_statuses: dict[str, str | None] = {}
+    checked_fields: list[str] = []
 
     @property
     def state(self) -> Notifications:
         return "on" if self.notified_events else "off"
 
 
-def read_email_settings(runner: list[str]) -> EmailSettings | str:
+def client_locks_payload(mappings: Mappings) -> dict[str, Any]:
+    """What CLIENT_LOCKS_RUBY looks at: the client role, the `client: migration` fields and the tracker."""
+    fields = [spec.name for spec in mappings.custom_fields.by_key().values() if spec.client == "migration"]
+    return {"client_role": mappings.roles.client.name, "trackers": [t.name for t in mappings.trackers],
+            "statuses": [s.name for s in mappings.statuses], "fields": [*fields, "tracker_id"]}
+
+
+def read_email_settings(runner: list[str], mappings: Mappings | None = None) -> EmailSettings | str:
     """Redmine's email settings through `rails runner` (the command the administrator already uses),
-    or why they could not be read (one sentence, for the report)."""
+    with `mappings` also where clients may write the migration's fields, or why they could not be
+    read (one sentence, for the report)."""
+    code = EMAIL_SETTINGS_RUBY
+    if mappings is not None:
+        code = ruby_script(EMAIL_SETTINGS_RUBY + CLIENT_LOCKS_RUBY, client_locks_payload(mappings))
     with tempfile.TemporaryDirectory(prefix="helpdesk-doctor-") as tmp:
         script = Path(tmp) / "email_settings.rb"
-        script.write_text(EMAIL_SETTINGS_RUBY, encoding="utf-8")
+        script.write_text(code, encoding="utf-8")
         script.chmod(0o644)
         Path(tmp).chmod(0o755)  # the runner may switch user (sudo -u www-data)
         try:
@@ -71,12 +109,18 @@ def read_email_settings(runner: list[str]) -> EmailSettings | str:
             return f"the rails runner could not run ({type(exc).__name__})"
     if done.returncode != 0:
         return f"the rails runner failed (exit code {done.returncode})"
-    for line in reversed(done.stdout.splitlines()):
+    found: dict[str, Any] = {}
+    for line in done.stdout.splitlines():
         try:
-            return EmailSettings.model_validate(json.loads(line))
+            value = json.loads(line)
         except ValueError:
             continue
-    return "the rails runner printed no settings"
+        if isinstance(value, dict):
+            found.update(value)
+    try:
+        return EmailSettings.model_validate(found)
+    except ValueError:
+        return "the rails runner printed no settings"
 
 
 class DoctorResult(BaseModel):
@@ -141,10 +185,11 @@ def run_doctor(gateway: Gateway, mappings: Mappings, *, rails_runner: list[str] 
                         detail="not exposed by the REST API; provisioning sets them from mappings.yaml"))
     marker = _notifications_state_of(fields)
     state, source = marker, "marker"
-    real = read_email_settings(rails_runner) if rails_runner else None
+    real = read_email_settings(rails_runner, mappings) if rails_runner else None
     if isinstance(real, EmailSettings):
         state, source = real.state, "rails"
         checks.append(_email_settings_check(real, marker))
+        checks.append(_client_locks_check(real, MODES[state]))
     else:
         checks.append(_notifications_check(fields))
         checks.append(Check(area="notifications", subject="Redmine's email settings", status="warning",
@@ -176,6 +221,32 @@ def _email_settings_check(real: EmailSettings, marker: Notifications) -> Check:
                      detail=f"{detail}; changed by hand since the last provisioning run (it set {marker})",
                      fix="provision again with the --notifications you mean")
     return Check(area="notifications", subject="email notifications", status="ok", detail=detail)
+
+
+def _client_locks_check(real: EmailSettings, mode: Mode) -> Check:
+    """Live: no client may change the migration's fields (nor the tracker) in any status. Migration
+    mode: the REST migration writes them as the client in the first status (provision.client_locked_when_live)."""
+    subject = "fields of the migration for clients"
+    writable = real.client_writable or []
+    if mode == "live" and writable:
+        names = sorted({_field_label(name) for name, _, _ in writable})
+        return Check(area="workflow", subject=subject, status="problem",
+                     detail=f"clients can change {', '.join(names)} in a live tracker", fix=MODE_FIX["live"])
+    if mode == "migration":
+        open_pairs = {tuple(w) for w in writable}
+        shut = sorted({_field_label(name) for name in real.checked_fields if name != "tracker_id"
+                       for tracker, first in real.first_statuses.items() if (name, tracker, first) not in open_pairs})
+        if shut:
+            return Check(area="workflow", subject=subject, status="problem",
+                         detail=f"the migration cannot write {', '.join(shut)} as the client: locked",
+                         fix=MODE_FIX["migration"])
+        return Check(area="workflow", subject=subject, status="ok",
+                     detail="writable by clients in the first status until go-live")
+    return Check(area="workflow", subject=subject, status="ok", detail="locked for clients in every status")
+
+
+def _field_label(name: str) -> str:
+    return "«Трекер»" if name == "tracker_id" else f"«{name}»"
 
 
 def _status_checks(gateway: Gateway, mappings: Mappings) -> list[Check]:

@@ -59,8 +59,11 @@ class CustomFieldSpec(Strict):
     searchable: bool = False
     # What a client may do with the field on an existing issue (clients have edit_issues,
     # every other field is read-only for them after creation, see provision):
-    # editable: also afterwards (the complaint button) · readonly: never, not even at creation
-    client: Literal["creation", "editable", "readonly"] = "creation"
+    # editable: also afterwards (the complaint button) · readonly: never, not even at creation ·
+    # migration: the migration's own (portal id, portal date, complaint counter): the REST migration
+    # writes it as the ticket's client at creation, so the client role may write it in the first
+    # status only while Redmine is in migration mode; going live locks it everywhere (provision)
+    client: Literal["creation", "editable", "readonly", "migration"] = "creation"
 
 
 class CustomFields(Strict):

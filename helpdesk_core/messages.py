@@ -167,6 +167,13 @@ RUSSIAN: Mapping[str, str] = {
      "switch to migration mode (--notifications off) before another migrate run"):
         ("рабочий режим: клиенты получают письма, когда отвечает поддержка и когда создано обращение; "
          "перед новым migrate run переключитесь в режим миграции (--notifications off)"),
+    "fields of the migration for clients": "поля миграции для клиентов",
+    "clients can change {fields} in a live tracker": "клиенты могут менять {fields} в рабочем режиме",
+    "the migration cannot write {fields} as the client: locked":
+        "миграция не сможет записать {fields} от имени клиента: поля закрыты",
+    "writable by clients in the first status until go-live":
+        "открыты клиентам в первом статусе до перехода в рабочий режим",
+    "locked for clients in every status": "закрыты для клиентов во всех статусах",
     "lacks {names}": "не хватает {names}",
     "also has {names}": "лишние права {names}",
     "issues visibility {have} (want {want})": "видимость задач {have} (нужно {want})",
@@ -802,6 +809,10 @@ RUSSIAN_REASONS: Mapping[str, str] = {
     "hours: {actual} in Redmine, {expected} in the export": "часов: в Redmine {actual}, в выгрузке {expected}",
     "{field}: expected {expected}, Redmine has {actual}": "{field}: ожидалось {expected}, в Redmine {actual}",
     # migration findings (migrator/)
+    ("Redmine did not let the author write {fields} (the tracker is live: provision --notifications off); "
+     "written by the API user"):
+        ("Redmine не дал автору записать {fields} (трекер в рабочем режиме: provision --notifications off); "
+         "записано от имени API-пользователя"),
     "portal value '{value}' has no mapping; used '{used}'":
         "у значения портала «{value}» нет соответствия; взято «{used}»",
     "logins {logins} differ only in case: kept apart as different people, later ones renamed":

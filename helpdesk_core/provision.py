@@ -25,6 +25,7 @@ MARKER_FIELD = "helpdesk: отметка сценария"
 _BODY = r"""
 changed = []
 marker = nil
+live = false
 ActiveRecord::Base.transaction do
 save = lambda do |record, label|
   if record.new_record? || record.changed?
@@ -167,7 +168,14 @@ end
 # keeps it to the author) and nothing else: every field is read-only for them except where the
 # payload says (field permissions), and clients have no status transition.
 client_role = roles.fetch('client')
-wanted_ro = PAYLOAD['client_readonly'].map do |tracker, status, field, is_cf|
+# Live (notifications on, after this run): the migration's fields are locked in the first status too.
+live = if PAYLOAD['settings'].key?('notified_events')
+         PAYLOAD['settings']['notified_events'].any?
+       else
+         Setting.notified_events.reject(&:blank?).any?
+       end
+ro_rows = PAYLOAD['client_readonly'] + (live ? PAYLOAD['client_readonly_live'] : [])
+wanted_ro = ro_rows.map do |tracker, status, field, is_cf|
   [trackers.fetch(tracker).id, statuses.fetch(status).id,
    is_cf ? IssueCustomField.find_by!(name: field).id.to_s : field]
 end
@@ -203,7 +211,8 @@ marker.default_value = Setting.notified_events.empty? ? 'off' : 'on'
 save.call(marker, "notifications marker #{marker.default_value}")
 end
 
-puts JSON.generate({'changed' => changed, 'notifications' => marker.default_value})
+puts JSON.generate({'changed' => changed, 'notifications' => marker.default_value,
+                    'migration_fields' => live ? 'locked' : 'open'})
 """
 
 
@@ -223,11 +232,12 @@ CLIENT_CREATION_CORE_FIELDS = ("subject", "description", "priority_id", "categor
 
 
 def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
-    """(tracker, status, field, is custom field) the client role may not change.
+    """(tracker, status, field, is custom field) the client role may not change, in either mode.
 
     Redmine applies field permissions of the issue's *current* status, also to a new issue
-    (its tracker's default status): there clients keep what they fill in when creating (and
-    what the migration writes as them); in every later status all is read-only but the
+    (its tracker's default status): there clients keep what they fill in when creating (and,
+    in migration mode only, the `client: migration` fields the migration writes as them:
+    `client_locked_when_live`); in every later status all is read-only but the
     `client: editable` fields (the complaint button, not on closed issues); `client:
     readonly` fields (free consultation) are read-only everywhere."""
     fields = mappings.custom_fields.by_key().values()
@@ -243,6 +253,24 @@ def client_readonly(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
                 if spec.client == "readonly" or (not first and not editable):
                     rows.append((tracker.name, status.name, spec.name, True))
     return rows
+
+
+def client_locked_when_live(mappings: Mappings) -> list[tuple[str, str, str, bool]]:
+    """The rows going live adds: the `client: migration` fields, read-only in the first status too.
+
+    Why a mode and not «never the client's» (issue 19.9): Redmine 5.0's REST API cannot set an
+    issue's author (no `author_id`), so the REST migration creates each issue as its client
+    (X-Redmine-Switch-User), and Redmine then applies the *client's* field permissions of the new
+    issue's status to everything in that request: a field read-only for clients is silently
+    dropped, the portal id included (verify finds nothing; the rails loader, which writes
+    natively, would differ). Writing those fields afterwards as the administrator would put a
+    journal dated the migration day on every issue (issue 20.12). So while Redmine is in
+    migration mode (notifications off, nobody but the migration writes) clients may write them
+    in the first status, as the migration writes them, and going live (`provision
+    --notifications on`) locks them in every status; `doctor --for live` reports an open one."""
+    return [(tracker.name, tracker.default_status, spec.name, True)
+            for tracker in mappings.trackers
+            for spec in mappings.custom_fields.by_key().values() if spec.client == "migration"]
 
 
 def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "keep") -> dict[str, Any]:
@@ -273,6 +301,7 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
                           "anonymous": mappings.anonymous_permissions},
         "workflow": {key: sorted(mappings.transitions(key)) for key in ("support", "client")},
         "client_readonly": client_readonly(mappings),
+        "client_readonly_live": client_locked_when_live(mappings),
         "settings": settings,
         "marker_field": NOTIFICATIONS_MARKER_FIELD,
         "sweep_marker_field": MARKER_FIELD,

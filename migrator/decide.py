@@ -40,6 +40,32 @@ UNSTORABLE = "\x00"
 MAX_HOURS = Decimal(999)
 
 
+# Redmine's limit on each of firstname and lastname (User validates both present, 30 characters).
+NAME_LIMIT = 30
+
+
+def _name_part(text: str) -> str:
+    return text if len(text) <= NAME_LIMIT else text[:NAME_LIMIT - 1] + "…"
+
+
+def redmine_names(first_name: str, last_name: str, login: str) -> dict[str, str]:
+    """Redmine's firstname and lastname for a portal user (Redmine requires both; it shows them
+    «firstname lastname»). A name the export has in one field only stays that person's name:
+    two words or more split at the first space («Иван Иванов»); a single word stays the first
+    name and the login, in brackets, takes the last name's place («Smith (j.smith)», as the
+    migrated notes name people) — never «j.smith Smith». No name at all: «Пользователь j.smith»."""
+    first, last = " ".join(first_name.split()), " ".join(last_name.split())
+    if first and last:
+        return {"firstname": _name_part(first), "lastname": _name_part(last)}
+    only = first or last
+    if " " in only:
+        head, _, rest = only.partition(" ")
+        return {"firstname": _name_part(head), "lastname": _name_part(rest)}
+    if only:
+        return {"firstname": _name_part(only), "lastname": _name_part(f"({login})")}
+    return {"firstname": "Пользователь", "lastname": _name_part(login)}
+
+
 @dataclass
 class Person:
     """A portal user as Redmine knows them (or the stand-in)."""

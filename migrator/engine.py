@@ -49,6 +49,7 @@ from migrator.decide import (
     Writer,
     issue_author,
     note_writer,
+    redmine_names,
     status_writer,
     storable,
     time_entry_problem,
@@ -67,8 +68,10 @@ from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
 from migrator.rejects import RejectsDir
 from migrator.text import (
     attachment_filename,
+    comment_header,
     cut_subject,
     html_to_markdown,
+    moscow_time,
     provenance_line,
     time_marker,
 )
@@ -441,8 +444,7 @@ class Migration:
                 login = f"{_redmine_login(login[:50] + '.' + user.id.lower())}"[:60]
             taken.add(login.lower())
             payload = {"user": {
-                "login": login, "firstname": (user.first_name or user.login)[:30],
-                "lastname": (user.last_name or "-")[:30], "mail": user.email,
+                "login": login, **redmine_names(user.first_name, user.last_name, login), "mail": user.email,
                 "generate_password": True, "send_information": False, "must_change_passwd": False,
                 "mail_notification": STEADY_MAIL_NOTIFICATION, "status": 1,
                 "custom_fields": [{"id": self.live.user_fields["portal_user_id"], "value": user.id}]}}
@@ -718,6 +720,7 @@ class TicketMigration:
         self.author_id: int | None = None  # the author of the issue this run created
         self.moves: list[Move] = []  # status changes written on the issue this run created
         self.incomplete = False  # something of it was refused: not marked done, a re-run tries again
+        self.created_now = False  # the issue was created by this run, its final field values with it
 
     # --- mapping ----------------------------------------------------------------------------------
 
@@ -774,6 +777,7 @@ class TicketMigration:
             return
         if issue_id is None:
             issue_id = self._create_issue(project_id, tracker, priority)
+            self.created_now = True
         else:
             self.tally.add("issue", "match")
             if issue_id > 0:
@@ -801,6 +805,7 @@ class TicketMigration:
             if (status_changed or self.replayed) and not self._moves_known(issue):
                 self._read_back(issue_id, status, learn=issue is None)
             self._record_issue_dates(issue_id)
+            self._record_attachment_dates(issue_id)
             if not self.incomplete:
                 self.ledger.mark_ticket_done(t.id, fingerprint(self.source), issue_id)
 
@@ -826,7 +831,8 @@ class TicketMigration:
 
     def _custom_fields(self) -> list[Json]:
         fields = self.live.custom_fields
-        values: dict[str, str] = {"portal_id": self.t.id, "portal_created": self.t.created_at.isoformat()}
+        # «Создано в портале» as people read it (Moscow, like every migrated note); nothing parses it back
+        values: dict[str, str] = {"portal_id": self.t.id, "portal_created": moscow_time(self.t.created_at)}
         if self.t.category:
             values["category"] = self.t.category
         for question, answer in self.t.answers.items():
@@ -872,9 +878,36 @@ class TicketMigration:
         if isinstance(created, dict):
             issue_id = int(created["issue"]["id"])
             self.author_id = int((created["issue"].get("author") or {}).get("id") or 0) or None
+            self._restore_dropped_fields(issue_id, created["issue"], fields["custom_fields"])
             self._record_issue_dates(issue_id)
             return issue_id
         return int(created)
+
+    def _record_attachment_dates(self, issue_id: int) -> None:
+        """The portal's time of each file (Redmine stamps an upload with the moment of the call): fix-dates
+        writes it on the attachment of this issue with that stored name and size."""
+        for att in [*self.t.attachments, *(a for c in self.t.comments for a in c.attachments)]:
+            self.ledger.record_attachment_date(issue_id, attachment_filename(att.filename), att.size,
+                                               att.created_at.isoformat())
+
+    def _restore_dropped_fields(self, issue_id: int, issue: Json, wanted: list[Json]) -> None:
+        """A field Redmine silently dropped because the author may not write it (the migration's own
+        fields once the tracker is live: provision.client_locked_when_live) is written by the API user
+        at once, and reported: without «ID в портале» a re-run would not recognise the issue."""
+        specs = self.m.mappings.custom_fields.by_key()
+        names = {fid: specs[key].name for key, fid in self.live.custom_fields.items()
+                 if key in specs and specs[key].client == "migration"}
+        stored = {int(f["id"]) for f in issue.get("custom_fields", [])
+                  if "id" in f and f.get("value") not in (None, "")}
+        dropped = [f for f in wanted if int(f["id"]) in names and int(f["id"]) not in stored]
+        if not dropped:
+            return
+        self.m._write("issue", None, lambda: self.gateway.put(f"/issues/{issue_id}.json",
+                                                                {"issue": {"custom_fields": dropped}}))
+        listed = ", ".join(f"«{names[int(f['id'])]}»" for f in dropped)
+        self.tally.find(Finding(category="workflow", file="tickets.jsonl", id=self.t.id,
+                                reason=f"Redmine did not let the author write {listed} (the tracker is live: "
+                                       "provision --notifications off); written by the API user"))
 
     def _post_issue(self, author: UserRef, payload: Json) -> Json:
         recover = self._find_issue
@@ -1014,7 +1047,7 @@ class TicketMigration:
         author, stand_in = self.m.author_of(comment.author_id)
         name = self._portal_user_name(comment.author_id) if stand_in else author.display
         body = html_to_markdown(comment.body) if "<" in comment.body and ">" in comment.body else comment.body
-        note = "\n\n".join([provenance_line("comment", comment.id, name, comment.created_at), body, *lost])
+        note = "\n\n".join([comment_header(comment.id, name, comment.created_at), body, *lost])
         writer = note_writer(author, stand_in, self.t.company_id, name, private=comment.internal)
         if writer.instead is not None:
             self._authorship_note(f"comment {comment.id}: {writer.instead}")
@@ -1059,10 +1092,13 @@ class TicketMigration:
                 self.ledger.record_note_date(issue_id, f"complaint:{source}", created_at.isoformat())
             return
         note = self.complaint_note(source, author_id, created_at, text)
-        field = self.live.custom_fields["complaints"]
+        # A new issue got the final count at creation (no journal counting 2→1→2 on the migration day,
+        # as the loader writes it too); an issue of an earlier run gets the new count with the last complaint.
+        extra: Json | None = None
+        if not self.created_now and index == len(self.t.complaints):
+            extra = {"custom_fields": [{"id": self.live.custom_fields["complaints"], "value": str(index)}]}
         self._put_note(issue_id, ("complaint", source), note, private=True, author=None, uploads=[],
-                       kind="complaint", extra={"custom_fields": [{"id": field, "value": str(index)}]},
-                       created_at=created_at)
+                       kind="complaint", extra=extra, created_at=created_at)
         if issue_id > 0 and not self.m.options.dry_run:
             self.ledger.put("complaint", source, None)
 

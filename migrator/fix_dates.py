@@ -3,7 +3,8 @@
 Redmine stamps every issue and journal with the moment of the API call; the sweeps' clocks
 (5 days, 1 year) must run from the portal's dates. The ledger recorded them; this script
 writes them with `update_all` (no callbacks, no journal of its own). Issues get created_on,
-updated_on, closed_on and start_date (the portal's creation day, Moscow time). Notes are found
+updated_on, closed_on and start_date (the portal's creation day, Moscow time); files their portal
+created_on (found by issue, stored name and size). Notes are found
 by their provenance marker within their issue: the marker must open the note (client text quoting
 it never matches), and exactly one note per marker is touched; more than one is printed under
 "ambiguous" and left alone. The status-change journals the migration replays
@@ -41,11 +42,16 @@ ambiguous = []
 PAYLOAD['notes'].each do |issue_id, marker, created|
   # The marker counts only where the migration puts it: the very start of the note. A note that
   # merely quotes it never matches; two notes that both start with it are reported and left alone.
+  # (a comment carries it as a link reference definition, `[portal:comment:M4]: #`, out of sight)
   opening = "_[portal:#{marker}] "
-  pattern = "#{Journal.sanitize_sql_like(opening)}%"
+  hidden = "[portal:#{marker}]: #"
   found = Journal.where(journalized_type: 'Issue', journalized_id: issue_id)
-                 .where("notes LIKE ? ESCAPE '\\'", pattern)
-                 .select { |journal| journal.notes.start_with?(opening) }
+                 .where("notes LIKE ? ESCAPE '\\' OR notes LIKE ? ESCAPE '\\'",
+                        "#{Journal.sanitize_sql_like(opening)}%", "#{Journal.sanitize_sql_like(hidden)}%")
+                 .select do |journal|
+                   journal.notes.start_with?(opening) ||
+                     journal.notes.match?(/\A#{Regexp.escape(hidden)}\r?\n/)
+                 end
   wanted = TIMELINE_CHANGES[marker.split(':', 2).first]
   pairs = {}
   if wanted
@@ -83,6 +89,17 @@ PAYLOAD['journals'].each do |id, created|
   Journal.where(id: id).update_all(created_on: Time.iso8601(created).utc)
   changed += 1
 end
+# Files: Redmine stamps an upload with the moment of the call; the portal's time goes on the file of
+# that issue with that stored name and size (a note's files belong to its issue too).
+PAYLOAD['attachments'].each do |issue_id, filename, filesize, created|
+  at = Time.iso8601(created).utc
+  Attachment.where(container_type: 'Issue', container_id: issue_id, filename: filename, filesize: filesize)
+            .each do |attachment|
+    next if attachment.created_on.to_i == at.to_i
+    Attachment.where(id: attachment.id).update_all(created_on: at)
+    changed += 1
+  end
+end
 summary = {'changed' => changed}
 summary['ambiguous'] = ambiguous unless ambiguous.empty?
 puts JSON.generate(summary)
@@ -97,4 +114,5 @@ def fix_dates_script(ledger: Ledger) -> str:
         elif kind == "journal" and created:
             journals.append([redmine_id, created])
     notes = [[issue_id, marker, created] for issue_id, marker, created in ledger.note_dates()]
-    return ruby_script(_BODY, {"issues": issues, "journals": journals, "notes": notes})
+    attachments = [list(row) for row in ledger.attachment_dates()]
+    return ruby_script(_BODY, {"issues": issues, "journals": journals, "notes": notes, "attachments": attachments})

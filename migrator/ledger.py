@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS note_dates (
     PRIMARY KEY (issue_id, marker));
 CREATE TABLE IF NOT EXISTS run_settings (
     name TEXT PRIMARY KEY, value TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attachment_dates (
+    issue_id INTEGER NOT NULL, filename TEXT NOT NULL, filesize INTEGER NOT NULL, created_on TEXT NOT NULL,
+    PRIMARY KEY (issue_id, filename, filesize));
 """
 
 
@@ -124,6 +127,16 @@ class Ledger:
     def note_dates(self) -> list[tuple[int, str, str]]:
         with self._lock:
             return self._db.execute("SELECT * FROM note_dates ORDER BY issue_id, marker").fetchall()
+
+    def record_attachment_date(self, issue_id: int, filename: str, filesize: int, created_on: str) -> None:
+        """A migrated file's portal time, keyed by what Redmine stores of it (its issue, name and size)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO attachment_dates VALUES (?, ?, ?, ?)",
+                             (issue_id, filename, filesize, created_on))
+
+    def attachment_dates(self) -> list[tuple[int, str, int, str]]:
+        with self._lock:
+            return self._db.execute("SELECT * FROM attachment_dates ORDER BY issue_id, filename").fetchall()
 
     def dates(self) -> list[tuple[str, int, str | None, str | None, str | None]]:
         with self._lock:

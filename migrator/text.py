@@ -23,6 +23,9 @@ PROVENANCE = re.compile(r"\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\]")
 # line, `provenance_line`) and at the very start of a time entry's comment (`time_marker`).
 # Client text comes after it, so a quoted marker inside the text never matches.
 NOTE_MARKER = re.compile(r"\A_\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\] ")
+# A comment clients read carries it out of sight (`comment_header`): as a CommonMark link reference
+# definition on the note's first line, which Redmine's common_mark renders as nothing at all.
+HIDDEN_NOTE_MARKER = re.compile(r"\A\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\]: #\r?\n")
 TIME_MARKER = re.compile(r"\A\[portal:time:(?P<id>[^\]\s]+)\](?: |\Z)")
 
 
@@ -81,6 +84,20 @@ def provenance_line(kind: str, source_id: str, author: str, moment: datetime) ->
     return f"_[portal:{kind}:{source_id}] {author}, {moscow_time(moment)}_"
 
 
+def comment_header(source_id: str, author: str, moment: datetime) -> str:
+    """The first lines of a migrated comment: the machine marker where no person reads it, then who
+    wrote it in the portal and when («_Иван Иванов (i.ivanov), 07.05.2024 10:05 МСК_»).
+
+    The marker stays in the note, at its very start: recognition (re-runs, a lost ledger, verify,
+    fix-dates) keeps its one rule — the marker opens the note and the journal is by one of the
+    tool's writers — and the note is still written in one request as its own author (a client
+    cannot write the support-only field «helpdesk: отметка сценария», so the marker cannot travel
+    there without a second, administrator's journal). Written as a link reference definition
+    (`[portal:comment:M4]: #`), it renders as nothing in Redmine's web UI (text formatting
+    common_mark, as provisioned); the raw text (REST, a text e-mail, «Цитировать») still holds it."""
+    return f"[portal:comment:{source_id}]: #\n_{author}, {moscow_time(moment)}_"
+
+
 def find_provenance(text: str | None) -> list[tuple[str, str]]:
     """Every (kind, source id) marker quoted anywhere in a text: for reports only, never for recognition."""
     return [(m["kind"], m["id"]) for m in PROVENANCE.finditer(text or "")]
@@ -88,7 +105,7 @@ def find_provenance(text: str | None) -> list[tuple[str, str]]:
 
 def note_marker(notes: str | None) -> tuple[str, str] | None:
     """The (kind, source id) of a note the tool wrote: its marker opens the note, exactly."""
-    found = NOTE_MARKER.match(notes or "")
+    found = NOTE_MARKER.match(notes or "") or HIDDEN_NOTE_MARKER.match(notes or "")
     return (found["kind"], found["id"]) if found else None
 
 

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict
 MARKER_RE = re.compile(r"\[helpdesk:([a-z0-9-]+):([^\]\s]+)\]")
 # The first line of a migrated note: `_[portal:comment:M1] Name, 01.02.2026 10:00 МСК_`.
 _PROVENANCE_LINE_RE = re.compile(r"_\[portal:[a-z-]+:[^\]\s]+\][^\n]*_")
+# A migrated comment today: the marker out of sight (a link reference definition), then `_Name, date МСК_`.
+_HIDDEN_PROVENANCE_RE = re.compile(r"\[portal:[a-z-]+:[^\]\s]+\]: #")
+_HUMAN_PROVENANCE_RE = re.compile(r"_[^\n]*_")
 
 
 def sweep_marker(notes: str | None) -> tuple[str, str] | None:
@@ -25,7 +28,8 @@ def sweep_marker(notes: str | None) -> tuple[str, str] | None:
     The shape alone is not enough: anyone can end a comment with a marker line. Only
     `journal_markers` (shape *and* the sweep's own author) decides."""
     lines = (notes or "").strip().splitlines()
-    if not lines or _PROVENANCE_LINE_RE.fullmatch(lines[0].strip()):
+    first = lines[0].strip() if lines else ""
+    if not lines or _PROVENANCE_LINE_RE.fullmatch(first) or _HIDDEN_PROVENANCE_RE.fullmatch(first):
         return None
     found = MARKER_RE.fullmatch(lines[-1].strip())
     return (found[1], found[2]) if found else None
@@ -141,6 +145,8 @@ class Journal(_Model):
         lines = self.notes.strip().splitlines()
         if lines and _PROVENANCE_LINE_RE.fullmatch(lines[0].strip()):
             lines = lines[1:]
+        elif lines and _HIDDEN_PROVENANCE_RE.fullmatch(lines[0].strip()):
+            lines = lines[2:] if len(lines) > 1 and _HUMAN_PROVENANCE_RE.fullmatch(lines[1].strip()) else lines[1:]
         if self.marker_in_text:
             lines = lines[:-1]
         return "\n".join(lines).strip()

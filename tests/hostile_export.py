@@ -258,7 +258,8 @@ def parity(token: str) -> Piece:
         attachments=[att("APl", "длинное-имя-" * 30 + ".txt", "long"), att("APe", "", "empty"),
                      att("APo", 'x:y?"z".txt', "odd")])
     first.update(description="описание\x00 с NUL", assignee_id=s, status_history=history)
-    second = ticket(f"TP2x{token}", ca, a, complaints=[{"author_id": a, "created_at": LATEST, "text": "жалоба\x00"}])
+    second = ticket(f"TP2x{token}", ca, a, complaints=[{"author_id": a, "created_at": LATER, "text": "первая жалоба"},
+                                                     {"author_id": a, "created_at": LATEST, "text": "жалоба\x00"}])
     second["subject"] = "тема\x00 с NUL"
     third = ticket(f"TP3x{token}", ca, f"UPgone{token}", comments=[comment(f"MPg{token}", f"UPgone{token}", "удалён")])
     return Piece([company(ca, f"Parity A {token}", f"pa-{token}.example"),

@@ -39,7 +39,10 @@ pytestmark = [pytest.mark.redmine]
 
 HELPDESK = Path(sys.executable).with_name("helpdesk")
 MAPPINGS = load_mappings()
-OPENING = re.compile(r"_\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\] ")
+# where the migration puts its marker: a comment's on its own first line (a link reference definition,
+# rendered as nothing), a complaint's opening its first line
+OPENING = re.compile(r"\[portal:(?P<kind>comment):(?P<id>[^\]\s]+)\]: #\n"
+                     r"|_\[portal:(?P<kind2>[a-z-]+):(?P<id2>[^\]\s]+)\] ")
 
 
 def cli(redmine: LocalRedmine, *args: str) -> subprocess.CompletedProcess[str]:
@@ -169,8 +172,9 @@ def opened_by(issue: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for journal in issue.get("journals", []):
         match = OPENING.match(journal.get("notes") or "")
-        if match and match["kind"] in ("comment", "complaint"):  # the timeline's journals are its own
-            found.setdefault((match["kind"], match["id"]), []).append(journal)
+        kind, source = (match["kind"] or match["kind2"], match["id"] or match["id2"]) if match else (None, None)
+        if kind in ("comment", "complaint"):  # the timeline's journals are its own
+            found.setdefault((str(kind), str(source)), []).append(journal)
     return found
 
 
@@ -299,7 +303,7 @@ def test_hostile_files_are_findings_and_the_rest_migrates(redmine: LocalRedmine,
     names = sorted(a["filename"] for a in issue["attachments"])
     assert len(names) == 2 and "good.txt" in names and all(len(n) <= 255 for n in names), names
     kelvin = the_issue(gateway, f"TH2x{token}")
-    assert [j for j in kelvin["journals"] if (j.get("notes") or "").startswith(f"_[portal:comment:MK{token}]")]
+    assert [j for j in kelvin["journals"] if (j.get("notes") or "").startswith(f"[portal:comment:MK{token}]: #")]
     assert migrate(redmine, "verify", export, state, codes=(0,))["differences"] == []
 
 

@@ -152,8 +152,8 @@ def test_quoted_markers_and_other_writers_never_count(fake: FakeRedmine, tmp_pat
     second = write_export(tmp_path / "e2", staff("t") + forged_markers("t", 2))
     migrate(fake, second, Ledger(tmp_path / "lost.sqlite"))  # even with the ledger lost
     opened = [j["notes"].split("]")[0] for j in issue["journals"] if j["user"]["id"] != intruder
-              and j["notes"].startswith(("_[portal:comment:", "_[portal:complaint:"))]  # not the timeline's
-    assert sorted(opened) == sorted(["_[portal:comment:M1xt", "_[portal:comment:M2xt",
+              and j["notes"].startswith(("[portal:comment:", "_[portal:complaint:"))]  # not the timeline's
+    assert sorted(opened) == sorted(["[portal:comment:M1xt", "[portal:comment:M2xt",
                                      "_[portal:complaint:TMt-1", "_[portal:complaint:TMt-2"])
     hours = sorted(e["hours"] for e in fake.time_entries.values())
     assert hours == [0.5, 1.25]
@@ -164,7 +164,7 @@ def test_verify_counts_a_doubled_note_and_a_moved_issue_without_ledger(fake: Fak
     export = write_export(tmp_path / "e", staff("t") + forged_markers("t", 2) + lookalike_companies("t"))
     migrate(fake, export, Ledger(tmp_path / "l.sqlite"))
     issue = issue_of(fake, "TMt")
-    original = next(j for j in issue["journals"] if j["notes"].startswith("_[portal:comment:M2xt]"))
+    original = next(j for j in issue["journals"] if j["notes"].startswith("[portal:comment:M2xt]: #"))
     fake.add_note(issue["id"], ADMIN, original["notes"])
     moved = issue_of(fake, "TL1xt")
     moved["project"] = {"id": company_project(fake, "CL2xt")}

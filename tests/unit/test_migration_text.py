@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from helpdesk_core.identifiers import project_identifier
-from migrator.text import cut_subject, find_provenance, html_to_markdown, provenance_line
+from migrator.text import comment_header, cut_subject, find_provenance, html_to_markdown, note_marker, provenance_line
 
 
 def test_short_subject_is_kept_whole() -> None:
@@ -71,3 +71,16 @@ def test_attachment_names_are_what_redmine_stores_for_both_writers() -> None:
     assert attachment_filename("a\x00b.txt") == "ab.txt"  # NUL removed, as from every text
     long = attachment_filename("имя-" * 100 + ".pdf")
     assert len(long) == 255 and long.endswith("….pdf")
+
+
+def test_a_comment_header_hides_its_marker_and_is_recognised_in_both_shapes() -> None:
+    moment = datetime(2024, 3, 11, 4, 4, tzinfo=UTC)
+    header = comment_header("M4", "Иван Иванов (i.ivanov)", moment)
+    first, human = header.split("\n")
+    assert first == "[portal:comment:M4]: #"  # a CommonMark link reference definition: renders as nothing
+    assert human == "_Иван Иванов (i.ivanov), 11.03.2024 07:04 МСК_" and "portal" not in human
+    assert note_marker(f"{header}\n\nтекст") == ("comment", "M4")
+    assert note_marker(header.replace("\n", "\r\n", 1)) == ("comment", "M4")
+    assert note_marker(provenance_line("comment", "M3", "x", moment) + "\n\nтекст") == ("comment", "M3")  # earlier runs
+    assert note_marker(f"> {header}") is None and note_marker(f"текст\n{header}") is None  # quoted, not opening
+    assert note_marker("[portal:comment:M4]: # и текст") is None

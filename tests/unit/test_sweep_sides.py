@@ -158,6 +158,11 @@ def test_migrated_text_without_provenance_for_audits() -> None:
                           "notes": f"{prov('ИВАНОВ ИВАН')}\n\nВсё хорошо, спасибо."}]}
     view = IssueView.from_json(data, {i: n for i, n, _ in STATUSES})
     assert view.journals[0].text == "Всё хорошо, спасибо."
+    # today's shape: the marker out of sight (a link reference definition), then the human line
+    hidden = "[portal:comment:M1]: #\n_ИВАНОВ ИВАН, 01.10.2026 10:00 МСК_\n\nВсё хорошо, спасибо."
+    data["journals"][0]["notes"] = hidden
+    assert IssueView.from_json(data, {i: n for i, n, _ in STATUSES}).journals[0].text == "Всё хорошо, спасибо."
+    assert sweep_marker(f"{hidden}\n\n[helpdesk:feedback-reminder:12]") is None  # a migrated note, not the sweep's
 
 
 def test_tickets_of_the_api_user_are_not_audited() -> None:
