@@ -93,8 +93,7 @@ class OneTicket(RuleBasedStateMachine):
     def _act(self, who: str, **kwargs: object) -> None:
         self.now += timedelta(seconds=31)
         act = o.Act(self.now, who, **kwargs)  # type: ignore[arg-type]
-        self.sim.acts.append(act)
-        self.shard._write(self.shard._redmine_id[1], act)
+        self.shard.add(self.sim, act)
 
     @rule()
     def support_accepts(self) -> None:
