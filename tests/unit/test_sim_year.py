@@ -3,7 +3,7 @@ simulated minutes, every action taken and every action due checked by the oracle
 (tests/sim/oracle.py, a reading of the regulation that imports nothing from policies/).
 
 The full year is `bench/simulate_year.py --tickets 5000`; here 30 tickets over three weeks
-(about a minute of CPU: every open ticket is read and judged at every cron run)."""
+(about 20 s of CPU: every open ticket is read and judged at every cron run)."""
 
 from __future__ import annotations
 
