@@ -246,7 +246,8 @@ def _year(ticket: Ticket, acts: list[Act], status: str, entered: datetime, now: 
     ответа не будет в течение 5 дней, обращение будет закрыто», so while those 5 days run
     nothing closes the issue, the year close neither; the promised close follows (the feedback
     close). When the reminder is due in the same run as the anniversary, the tool may keep the
-    regulation's «Сотрудник напомнит вам» first: the year close is then allowed, not required."""
+    regulation's «Сотрудник напомнит вам» first: the year close is then allowed, not required.
+    The promise is the client's, not the question's: support asking again does not take it back."""
     year = one_year_after(ticket.created)
     if status != FEEDBACK:
         out.dues[YEAR_CLOSE] = Due(YEAR_CLOSE, False, False)
@@ -258,7 +259,7 @@ def _year(ticket: Ticket, acts: list[Act], status: str, entered: datetime, now: 
     # 29 February: lenient between 28 February and 1 March
     earliest = year - timedelta(days=1) if (ticket.created.astimezone(MOSCOW).month, ticket.created.astimezone(
         MOSCOW).day) == (2, 29) else year
-    promised = promise_runs_until(acts, question)
+    promised = promise_runs_until(acts)
     held = promised is not None and now < promised
     remind_due = out.dues[REMIND].required
     out.dues[YEAR_CLOSE] = Due(YEAR_CLOSE, now >= year and not held and not remind_due,
@@ -268,13 +269,15 @@ def _year(ticket: Ticket, acts: list[Act], status: str, entered: datetime, now: 
     out.wait_for(promised, now)
 
 
-def promise_runs_until(acts: list[Act], question: datetime) -> datetime | None:
-    """Until when the client's reminder promises the issue stays open: 5 days after the
-    reminder sent for the standing question («если ответа не будет в течение 5 дней,
-    обращение будет закрыто»); None when no reminder was sent for it. (An answer voids the
-    promise and the question with it: the caller has checked there is none.)"""
-    reminders = [a.at for a in acts if a.who == "tool" and a.rule == REMIND and a.at >= question]
-    return reminders[0] + DAYS5 if reminders else None
+def promise_runs_until(acts: list[Act]) -> datetime | None:
+    """Until when the last reminder promises the client the issue stays open: 5 days after it
+    («если ответа не будет в течение 5 дней, обращение будет закрыто»). Only the client's
+    answer voids it; a new question of support after it does not (the client was told 5 days,
+    and has not been told otherwise). None when there is no such reminder."""
+    reminders = [a.at for a in acts if a.who == "tool" and a.rule == REMIND]
+    if not reminders or _client_after(acts, reminders[-1]):
+        return None
+    return reminders[-1] + DAYS5
 
 
 def _resume(status: str, entered: datetime, client_last: bool, out: Verdicts) -> None:

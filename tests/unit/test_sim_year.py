@@ -107,6 +107,18 @@ def test_oracle_year_close_at_the_anniversary_when_no_promise_runs() -> None:
     assert not o.verdicts(answered, anniversary + timedelta(minutes=15)).dues[o.YEAR_CLOSE].allowed
 
 
+def test_oracle_support_asking_again_does_not_take_the_reminders_promise_back() -> None:
+    """Ticket 521 of the 1,000-ticket year: reminded 15.08 20:30, support asks again 17.08 05:45,
+    the anniversary has passed; the reminder's 5 days run to 20.08 20:30, then the year close."""
+    reminded = datetime(2027, 2, 7, 23, 0, tzinfo=UTC)
+    again = o.Act(reminded + timedelta(days=1, hours=9), "support", public=True)
+    ticket = o.Ticket(CREATED_406, "Средний",
+                      (*HISTORY_406, o.Act(reminded, "tool", public=True, rule=o.REMIND), again))
+    assert not o.verdicts(ticket, again.at + timedelta(minutes=15)).dues[o.YEAR_CLOSE].allowed
+    after = o.verdicts(ticket, reminded + timedelta(days=5, minutes=15)).dues
+    assert after[o.YEAR_CLOSE].required and not after[o.FEEDBACK_CLOSE].allowed  # a new question: no feedback close yet
+
+
 def test_ticket_406_the_real_sweeps_keep_the_reminders_promise_and_the_oracle_agrees() -> None:
     from tests.sim.fake import SimRedmine
 
