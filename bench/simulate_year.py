@@ -8,7 +8,7 @@ local choice), and tickets whose SLA clock differs from the oracle's by more tha
 No Redmine server is needed. JSON (with up to 40 example histories) goes to
 bench/results/simulate_year.json. Cost grows with ticket-ticks (each open ticket is judged by
 every rule at every cron run; an unchanged issue is parsed once, tests/sim/memo.py): measured
-~0.25 s of CPU per ticket at the year's density (5,000 tickets, one process: see bench/README.md).
+~0.28 s of CPU per ticket at the year's density (5,000 tickets, one process: see bench/README.md).
 """
 
 from __future__ import annotations
