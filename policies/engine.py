@@ -182,6 +182,10 @@ class Sweeper:
     progress: Callable[[int, int], None] | None = None  # (issues read in full, candidates so far)
     workers: int = 1  # detail GETs in flight at once (1: one by one, no threads)
     only_issues: frozenset[int] | None = None  # `sweep apply`: re-derive these issues only
+    # one conversation per candidate, shared by all rules; None: a fresh one per plan(). A
+    # caller that keeps it across runs must keep the IssueViews too (the key is the issue's
+    # id, updated_on and journal count: tests/sim does, with its own memo of unchanged issues)
+    conversations: dict[Any, Any] | None = None
 
     def _list(self, params: dict[str, str]) -> list[Summary]:
         key = json.dumps(params, sort_keys=True)
@@ -296,7 +300,7 @@ class Sweeper:
         if any(r in SLA_RULES for r in selected):
             check_sla_budgets(self.gateway, self.policies)
         actions: list[Action] = []
-        conversations: dict[Any, Any] = {}  # one conversation per candidate, shared by all rules
+        conversations: dict[Any, Any] = {} if self.conversations is None else self.conversations
         with contextlib.ExitStack() as stack:
             pool = None
             if self.workers > 1:
@@ -371,10 +375,12 @@ def check_sla_budgets(reader: Any, policies: Policies) -> None:
 
 def plan_sweep(gateway: Any, policies: Policies, now: datetime, *, only: Sequence[str] | None = None,
                audit: AuditConfig | None = None, progress: Callable[[int, int], None] | None = None,
-               workers: int = 1) -> Plan:
-    """What every enabled rule would do at `now`; reads only (`workers` detail GETs at once)."""
+               workers: int = 1, sweeper_class: Callable[..., Sweeper] = Sweeper) -> Plan:
+    """What every enabled rule would do at `now`; reads only (`workers` detail GETs at once).
+    `sweeper_class`: the planning state (the simulated year passes one that remembers
+    unchanged issues across its cron runs)."""
     before = gateway.stats.total if hasattr(gateway, "stats") else 0
-    sweeper = Sweeper(gateway, policies, now, audit=audit if audit is not None else load_audit_config(),
+    sweeper = sweeper_class(gateway, policies, now, audit=audit if audit is not None else load_audit_config(),
                       progress=progress, workers=workers)
     actions = sweeper.plan(only)
     spent = (gateway.stats.total - before) if hasattr(gateway, "stats") else 0

@@ -241,7 +241,13 @@ def _year(ticket: Ticket, acts: list[Act], status: str, entered: datetime, now: 
     закрыть обращение через 1 год после его создания.»
     Allowed from the same moment a calendar year after creation, when support's request (the
     issue is «Требует обратной связи», the question unanswered) stands and the issue is not
-    resolved. The regulation gives no extra wait after the request: none here."""
+    resolved. The regulation gives no extra wait after the request: none here.
+    A promise made to the client outranks a right support may use (F4): a reminder says «если
+    ответа не будет в течение 5 дней, обращение будет закрыто», so while those 5 days run
+    nothing closes the issue, the year close neither; the promised close follows (the feedback
+    close). When the reminder is due in the same run as the anniversary, the tool may keep the
+    regulation's «Сотрудник напомнит вам» first: the year close is then allowed, not required.
+    The promise is the client's, not the question's: support asking again does not take it back."""
     year = one_year_after(ticket.created)
     if status != FEEDBACK:
         out.dues[YEAR_CLOSE] = Due(YEAR_CLOSE, False, False)
@@ -253,9 +259,25 @@ def _year(ticket: Ticket, acts: list[Act], status: str, entered: datetime, now: 
     # 29 February: lenient between 28 February and 1 March
     earliest = year - timedelta(days=1) if (ticket.created.astimezone(MOSCOW).month, ticket.created.astimezone(
         MOSCOW).day) == (2, 29) else year
-    out.dues[YEAR_CLOSE] = Due(YEAR_CLOSE, now >= year, now >= earliest, key=("year", question))
+    promised = promise_runs_until(acts)
+    held = promised is not None and now < promised
+    remind_due = out.dues[REMIND].required
+    out.dues[YEAR_CLOSE] = Due(YEAR_CLOSE, now >= year and not held and not remind_due,
+                               now >= earliest and not held, key=("year", question))
     out.wait_for(earliest, now)
     out.wait_for(year, now)
+    out.wait_for(promised, now)
+
+
+def promise_runs_until(acts: list[Act]) -> datetime | None:
+    """Until when the last reminder promises the client the issue stays open: 5 days after it
+    («если ответа не будет в течение 5 дней, обращение будет закрыто»). Only the client's
+    answer voids it; a new question of support after it does not (the client was told 5 days,
+    and has not been told otherwise). None when there is no such reminder."""
+    reminders = [a.at for a in acts if a.who == "tool" and a.rule == REMIND]
+    if not reminders or _client_after(acts, reminders[-1]):
+        return None
+    return reminders[-1] + DAYS5
 
 
 def _resume(status: str, entered: datetime, client_last: bool, out: Verdicts) -> None:

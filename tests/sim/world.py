@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from policies.actions import Action
@@ -28,6 +29,7 @@ from policies.engine import apply_plan, plan_sweep
 from policies.text_audits import AuditConfig, load_audit_config
 from tests.sim import oracle as o
 from tests.sim.fake import CLIENT, SUPPORT, SimRedmine
+from tests.sim.memo import Memo, MemoSweeper
 
 TICK = timedelta(minutes=15)
 PRIORITIES = [("Блокер", 0.03), ("Критический", 0.07), ("Высокий", 0.2), ("Средний", 0.45), ("Низкий", 0.25)]
@@ -226,7 +228,13 @@ class Shard:
     fake: SimRedmine = field(init=False)
     tally: Tally = field(default_factory=Tally)
     _redmine_id: dict[int, int] = field(default_factory=dict)
+    _index_of: dict[int, int] = field(default_factory=dict)      # Redmine id → index in sims
     _seen: dict[int, tuple[int, datetime | None, frozenset[object]]] = field(default_factory=dict)
+    # tickets the checker must judge at the next run: new, or with acts since their last check
+    _stale: set[int] = field(default_factory=set)
+    _wakes: list[tuple[datetime, int]] = field(default_factory=list)  # (oracle's next change, index)
+    _last_act: datetime | None = None
+    memo: Memo = field(default_factory=Memo)
     _missed_keys: set[tuple[int, str, object]] = field(default_factory=set)
     _due_keys: set[tuple[int, str, object]] = field(default_factory=set)
 
@@ -278,9 +286,9 @@ class Shard:
     def _quiet(self, tick: datetime) -> bool:
         """Nothing left for people or sweeps: no move planned, every ticket closed for a month
         (the sweeps' longest look-back), no oracle verdict about to change."""
-        return all(s.status() in o.CLOSED_STATUSES for s in self.sims) and \
-            all(seen[1] is None or seen[1] <= tick for seen in self._seen.values()) and \
-            tick - max((s.acts[-1].at for s in self.sims if s.acts), default=tick) > timedelta(days=31)
+        return self._last_act is not None and tick - self._last_act > timedelta(days=31) and \
+            all(s.status() in o.CLOSED_STATUSES for s in self.sims) and \
+            all(seen[1] is None or seen[1] <= tick for seen in self._seen.values())
 
     # --- people ---------------------------------------------------------------------------
     def _create(self, sim: Sim) -> None:
@@ -288,8 +296,22 @@ class Shard:
                                   tracker=TRACKERS[sim.id % 3], subject=f"Обращение {sim.id}",
                                   description="Заказ 12345, пользователь agent1, https://example.test/x")
         self._redmine_id[sim.id] = rid
+        self._index_of[rid] = index = self.sims.index(sim)
+        self._stale.add(index)
         for act in sim.acts:  # a long ticket's pre-history
             self._write(rid, act)
+            self._acted(act)
+
+    def add(self, sim: Sim, act: o.Act) -> None:
+        """A person's act: into the ticket's history and into Redmine."""
+        sim.acts.append(act)
+        self._write(self._redmine_id[sim.id], act)
+        self._stale.add(self._index_of[self._redmine_id[sim.id]])
+        self._acted(act)
+
+    def _acted(self, act: o.Act) -> None:
+        if self._last_act is None or act.at > self._last_act:
+            self._last_act = act.at
 
     def _write(self, rid: int, act: o.Act) -> None:
         user = CLIENT if act.who == "client" else SUPPORT
@@ -318,8 +340,7 @@ class Shard:
         act = o.Act(at=move.at, who=move.who, public=move.kind in ("comment", "file"),  # type: ignore[arg-type]
                     status=move.status, private=move.kind == "private", press=move.kind == "press",
                     file=move.kind == "file")
-        sim.acts.append(act)
-        self._write(self._redmine_id[sim.id], act)
+        self.add(sim, act)
         self.tally.human_acts += 1
 
     # --- the sweeps and the checker -------------------------------------------------------
@@ -327,9 +348,10 @@ class Shard:
         self.fake.now = tick
         if self.audit is None:
             self.audit = load_audit_config()
-        plan = plan_sweep(self.fake, self.policies, tick, audit=self.audit)
+        plan = plan_sweep(self.fake, self.policies, tick, audit=self.audit,
+                          sweeper_class=partial(MemoSweeper, memo=self.memo))
         outcomes = apply_plan(self.fake, plan, self.policies)
-        by_rid = {rid: index for index, s in enumerate(self.sims) if (rid := self._redmine_id.get(s.id))}
+        by_rid = self._index_of
         taken: dict[int, list[Action]] = {}
         for outcome in outcomes:
             if outcome.outcome == "ok" and outcome.action.writes:
@@ -338,21 +360,28 @@ class Shard:
         for action in plan.actions:
             if action.rule in (o.REACTION, o.ANALYSIS):
                 reports.setdefault(by_rid[action.issue], []).append(action)
-        for index, sim in enumerate(self.sims):
-            if sim.id not in self._redmine_id:
-                continue
-            seen = self._seen.get(index)
-            changed = seen is None or seen[0] != len(sim.acts) or (seen[1] is not None and tick >= seen[1])
-            if changed or index in taken or index in reports:
-                self._check(index, sim, tick, taken.get(index, []), reports.get(index, []))
+        # judged: a ticket that is new or has new acts, whose oracle verdict changes by now,
+        # or that the sweeps acted on or reported (in index order, as a scan of all would)
+        while self._wakes and self._wakes[0][0] <= tick:
+            moment, index = heapq.heappop(self._wakes)
+            if self._seen[index][1] == moment:
+                self._stale.add(index)
+        for index in sorted(self._stale | taken.keys() | reports.keys()):
+            self._check(index, self.sims[index], tick, taken.get(index, []), reports.get(index, []))
+        self._stale.clear()
         for index, actions in taken.items():
             for action in actions:
-                self.sims[index].acts.append(_act_of(action, tick))
+                act = _act_of(action, tick)
+                self.sims[index].acts.append(act)
+                self._acted(act)
+            self._stale.add(index)
         return list(taken)
 
     def _check(self, index: int, sim: Sim, tick: datetime, taken: list[Action], reports: list[Action]) -> None:
         verdicts = o.verdicts(sim.ticket(), tick)
         self._seen[index] = (len(sim.acts), verdicts.next_change, frozenset())
+        if verdicts.next_change is not None:
+            heapq.heappush(self._wakes, (verdicts.next_change, index))
         t = self.tally
         closed_now = any(a.status in o.CLOSED_STATUSES for a in taken)
         for action in taken:

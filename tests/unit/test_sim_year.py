@@ -3,7 +3,7 @@ simulated minutes, every action taken and every action due checked by the oracle
 (tests/sim/oracle.py, a reading of the regulation that imports nothing from policies/).
 
 The full year is `bench/simulate_year.py --tickets 5000`; here 30 tickets over three weeks
-(about a minute of CPU: every open ticket is read and judged at every cron run)."""
+(about 20 s of CPU: every open ticket is read and judged at every cron run)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def test_tickets_a_year_old_close_on_their_anniversary_and_nothing_else_goes_wro
 # --- the oracle on its own: a few readings pinned --------------------------------------------
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # 12:00 Moscow
+POLICIES = load_policies()
 
 
 def test_oracle_one_working_hour_runs_over_the_night_and_has_no_holidays() -> None:
@@ -68,10 +69,73 @@ def test_oracle_year_close_is_a_calendar_year_after_creation() -> None:
     assert o.one_year_after(created) == datetime(2028, 3, 1, 9, 0, tzinfo=UTC)
 
 
+# F4 (tests/sim/FINDINGS.md): ticket 406 of the 1,000-ticket year, by hand. Created 08.02.2026
+# 14:00 Moscow, in work; support asks on 03.02.2027 01:50; the reminder is due 08.02.2027 01:50,
+# the anniversary is 08.02.2027 14:00, while the reminder's «в течение 5 дней» still runs.
+CREATED_406 = datetime(2026, 2, 8, 11, 0, tzinfo=UTC)
+ASKED_406 = datetime(2027, 2, 2, 22, 50, 31, tzinfo=UTC)
+HISTORY_406 = (o.Act(CREATED_406 + timedelta(minutes=5), "support", status=o.IN_WORK),
+               o.Act(CREATED_406 + timedelta(hours=1), "support", public=True),
+               o.Act(ASKED_406, "support", public=True, status=o.FEEDBACK))
+
+
+def test_oracle_no_year_close_while_a_reminder_promises_five_days_then_the_promised_close() -> None:
+    reminded = datetime(2027, 2, 7, 23, 0, tzinfo=UTC)  # 08.02 02:00 Moscow
+    ticket = o.Ticket(CREATED_406, "Средний", (*HISTORY_406, o.Act(reminded, "tool", public=True, rule=o.REMIND)))
+    anniversary = o.one_year_after(CREATED_406)
+    at_anniversary = o.verdicts(ticket, anniversary + timedelta(minutes=15)).dues
+    assert not at_anniversary[o.YEAR_CLOSE].allowed and not at_anniversary[o.FEEDBACK_CLOSE].allowed
+    promised = o.verdicts(ticket, reminded + timedelta(days=5, minutes=15)).dues
+    assert promised[o.FEEDBACK_CLOSE].required and promised[o.YEAR_CLOSE].allowed
+    assert not o.verdicts(ticket, reminded + timedelta(days=5) - timedelta(minutes=1)).dues[o.YEAR_CLOSE].allowed
+
+
+def test_oracle_year_close_at_the_anniversary_when_no_promise_runs() -> None:
+    anniversary = o.one_year_after(CREATED_406)
+    unreminded = o.Ticket(CREATED_406, "Средний", (*HISTORY_406[:2], o.Act(anniversary - timedelta(days=2),
+                                                                           "support", public=True, status=o.FEEDBACK)))
+    assert o.verdicts(unreminded, anniversary + timedelta(minutes=15)).dues[o.YEAR_CLOSE].required
+    # the reminder due in the same run as the anniversary: the tool may remind first
+    tie = o.Ticket(CREATED_406, "Средний", (*HISTORY_406[:2], o.Act(anniversary - timedelta(days=5, minutes=5),
+                                                                    "support", public=True, status=o.FEEDBACK)))
+    dues = o.verdicts(tie, anniversary + timedelta(minutes=1)).dues
+    assert dues[o.REMIND].required and dues[o.YEAR_CLOSE].allowed and not dues[o.YEAR_CLOSE].required
+    # a promise the client answered is void, and so is the question: no year close at all
+    answered = o.Ticket(CREATED_406, "Средний", (*HISTORY_406, o.Act(datetime(2027, 2, 7, 23, tzinfo=UTC), "tool",
+                                                                     public=True, rule=o.REMIND),
+                                                 o.Act(datetime(2027, 2, 8, 8, tzinfo=UTC), "client", public=True)))
+    assert not o.verdicts(answered, anniversary + timedelta(minutes=15)).dues[o.YEAR_CLOSE].allowed
+
+
+def test_oracle_support_asking_again_does_not_take_the_reminders_promise_back() -> None:
+    """Ticket 521 of the 1,000-ticket year: reminded 15.08 20:30, support asks again 17.08 05:45,
+    the anniversary has passed; the reminder's 5 days run to 20.08 20:30, then the year close."""
+    reminded = datetime(2027, 2, 7, 23, 0, tzinfo=UTC)
+    again = o.Act(reminded + timedelta(days=1, hours=9), "support", public=True)
+    ticket = o.Ticket(CREATED_406, "Средний",
+                      (*HISTORY_406, o.Act(reminded, "tool", public=True, rule=o.REMIND), again))
+    assert not o.verdicts(ticket, again.at + timedelta(minutes=15)).dues[o.YEAR_CLOSE].allowed
+    after = o.verdicts(ticket, reminded + timedelta(days=5, minutes=15)).dues
+    assert after[o.YEAR_CLOSE].required and not after[o.FEEDBACK_CLOSE].allowed  # a new question: no feedback close yet
+
+
+def test_ticket_406_the_real_sweeps_keep_the_reminders_promise_and_the_oracle_agrees() -> None:
+    from tests.sim.fake import SimRedmine
+
+    sim = Sim(id=406, created=CREATED_406, priority="Средний", rng=None, acts=list(HISTORY_406))  # type: ignore[arg-type]
+    shard = Shard(0, [sim], datetime(2027, 3, 1, tzinfo=UTC), POLICIES)
+    shard.fake = SimRedmine(ASKED_406)
+    shard._create(sim)
+    tick = datetime(2027, 2, 2, 23, 0, tzinfo=UTC)
+    while tick <= datetime(2027, 2, 16, tzinfo=UTC):
+        shard._sweep(tick)
+        tick += TICK
+    _assert_agrees(shard.tally)
+    tool = [(a.rule, a.at.astimezone(o.MOSCOW).strftime("%d.%m %H:%M"), a.status) for a in sim.acts if a.who == "tool"]
+    assert tool == [(o.REMIND, "08.02 02:00", None), (o.FEEDBACK_CLOSE, "13.02 02:00", o.CLOSED)], tool
+
+
 # --- one ticket, any sequence: Hypothesis shrinks to the shortest breaking history -----------
-
-POLICIES = load_policies()
-
 
 class OneTicket(RuleBasedStateMachine):
     """People act on one ticket in any order; between acts time passes and cron runs the
@@ -93,8 +157,7 @@ class OneTicket(RuleBasedStateMachine):
     def _act(self, who: str, **kwargs: object) -> None:
         self.now += timedelta(seconds=31)
         act = o.Act(self.now, who, **kwargs)  # type: ignore[arg-type]
-        self.sim.acts.append(act)
-        self.shard._write(self.shard._redmine_id[1], act)
+        self.shard.add(self.sim, act)
 
     @rule()
     def support_accepts(self) -> None:
