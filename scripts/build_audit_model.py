@@ -36,9 +36,11 @@ from tests.unit.corpus_tickets import CANNOT_TELL, Entry, load_corpus  # noqa: E
 
 OUT = REPO / "policies" / "audit_model.json"
 # Out-of-fold precision the rules-or-model decision must keep on the tuning batches. Complaints
-# ask more: round 3's unseen batches showed the model's complaints less precise than its
-# out-of-fold estimate (0.87 against 0.95).
-TARGET_PRECISION = {"complaint": 0.97, "shouting": 0.95, "priority": 0.95}
+# asked more after round 3 (its unseen batches showed the model's complaints less precise than
+# the out-of-fold estimate, 0.87 against 0.95); round 6's unseen batches measured 0.92 / 0.77
+# (precision above its floor, recall below), and with b25-b27 the rules alone reach 0.97 on the
+# tuning batches, so 0.97 would switch the model's complaints off. Round 7: 0.95, as the others.
+TARGET_PRECISION = {"complaint": 0.95, "shouting": 0.95, "priority": 0.95}
 MIN_DOCS = 2          # a feature seen in fewer training texts is dropped
 MIN_WEIGHT = 0.02     # smaller weights are dropped from the shipped file
 C = {"complaint": 2.0, "shouting": 2.0, "priority": 2.0}
@@ -104,6 +106,7 @@ def choose(evaluate: Callable[[float], tuple[float, float]], name: str) -> float
     target = TARGET_PRECISION.get(name, 0.95)
     for threshold in GRID:
         precision, recall = evaluate(threshold)
+        print(f"{name}: at {threshold} out-of-fold precision {precision:.3f}, recall {recall:.3f}")
         if precision >= target and (recall, precision) >= (best[1], best[2]):
             best = (threshold, recall, precision)
     print(f"{name}: threshold {best[0]} (out-of-fold precision {best[2]:.3f}, recall {best[1]:.3f})")

@@ -232,6 +232,58 @@ def test_the_others_being_fine_is_a_small_part() -> None:
     assert finding is not None and finding.suggested == "Средний", finding
 
 
+@pytest.mark.parametrize(("text", "evidence"), [
+    ("Отправили вам скриншоты во вторник. С тех пор ни слова.", "«С тех пор ни слова»"),
+    ("Вопрос по-прежнему актуален, ждём.", "«по-прежнему актуален»"),
+    ("+1, у нас то же самое, ответьте", "«+1»"),
+    ("Техподдержка, ау!", "«ау!»"),
+    ("Это уже третье напоминание по задаче.", "«третье напоминание»"),
+    ("Пятый день. Тишина.", "«Пятый день.»"),
+    ("Спасибо за оперативность, конечно: три дня без ответа.", "«Спасибо за оперативность, конечно»"),
+    ("Напишите, когда вы посмотрите логи.", "«когда вы посмотрите»"),
+    ("Вы там живы?", "«Вы там живы»"),
+    ("Уже месяц без единого комментария от вас.", "«без единого комментария»"),
+])
+def test_more_ways_of_chasing_us(text: str, evidence: str) -> None:
+    """Round 7: silence, bumps, counted reminders and ironic thanks, said in general words."""
+    finding = audit_delay_complaint(text, RULES_ONLY)
+    assert finding is not None and evidence in finding.evidence, finding
+
+
+@pytest.mark.parametrize("text", ["Спасибо за оперативность, всё заработало!",
+                                  "Авиакомпания обещала ответить в течение 30 дней.",
+                                  "Вопрос уже не актуален, закрывайте."])
+def test_genuine_thanks_and_others_promises_are_not_chasing(text: str) -> None:
+    assert audit_delay_complaint(text, RULES_ONLY) is None
+
+
+@pytest.mark.parametrize("text", ["Сайт полностью неработоспособен с утра, никуда не зайти.",
+                                  "502 на всех страницах, работать невозможно вообще."])
+def test_regulation_words_for_a_full_outage_keep_blocker(text: str) -> None:
+    """«система полностью неработоспособна» is the regulation's Блокер: not lowered."""
+    assert audit_priority(TicketText(priority="Блокер", description=text), RULES_ONLY) is None
+
+
+def test_the_others_working_means_a_part_not_all() -> None:
+    text = "У бухгалтера не выгружается реестр платежей. У остальных всё работает."
+    finding = audit_priority(TicketText(priority="Блокер", description=text), RULES_ONLY)
+    assert finding is not None and finding.suggested == "Средний", finding
+
+
+@pytest.mark.parametrize("text", ["Билеты выписываются без списания с депозита субагента, заказ 5512345.",
+                                  "Тариф слетел, перебронировали дороже, разницу оплатило агентство."])
+def test_unpaid_issue_and_paid_difference_are_money_lost(text: str) -> None:
+    finding = audit_priority(TicketText(priority="Средний", description=text), RULES_ONLY)
+    assert finding is not None and finding.suggested == "Критический", finding
+
+
+@pytest.mark.parametrize("text", ["Как отразить в заказе штраф авиакомпании за неявку пассажира?",
+                                  "В расчёте обмена штраф 2 500 — откуда система его берёт?"])
+def test_a_fares_penalty_named_after_its_subject_is_no_fine_threat(text: str) -> None:
+    finding = audit_priority(TicketText(priority="Низкий", description=text), RULES_ONLY)
+    assert finding is None, finding
+
+
 @pytest.mark.parametrize("text", ["FARE NOT VALID FOR ITINERARY", "Спасибо!!!",
                                   "Sabre пишет:\nNO COMBINABLE FARES FOR CLASS USED\nЧто делать?"])
 def test_gds_output_and_courtesy_are_not_shouting(text: str) -> None:
