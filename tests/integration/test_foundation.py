@@ -26,7 +26,7 @@ def test_provisioning_twice_changes_nothing(redmine: LocalRedmine) -> None:
     script = done.stdout
     redmine.runner(script)
     second = json.loads(redmine.runner(script).strip().splitlines()[-1])
-    assert second == {"changed": [], "notifications": "off"}
+    assert second == {"changed": [], "notifications": "off", "migration_fields": "open"}
 
 
 def test_doctor_is_green_after_provisioning(redmine: LocalRedmine) -> None:
