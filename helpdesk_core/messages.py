@@ -55,6 +55,12 @@ RUSSIAN: Mapping[str, str] = {
     "{where}, key '{key}': {t_message}": "{where}, key '{key}': {t_message}",
     "'{value}' is not an ISO 8601 timestamp": "'{value}' — не момент времени ISO 8601",
     "unknown language {value} (one of: ru, en)": "неизвестный язык {value} (ru или en)",
+    "REDMINE_URL not set: export it or pass --config FILE":
+        "не задан REDMINE_URL: задайте переменную окружения или укажите --config ФАЙЛ",
+    "REDMINE_API_KEY not set: export it or pass --config FILE":
+        "не задан REDMINE_API_KEY: задайте переменную окружения или укажите --config ФАЙЛ",
+    "REDMINE_URL and REDMINE_API_KEY not set: export it or pass --config FILE":
+        "не заданы REDMINE_URL и REDMINE_API_KEY: задайте переменные окружения или укажите --config ФАЙЛ",
     "must be keep, on or off": "допустимо keep, on или off",
     "{what} prints no table for CSV: use text or json": "{what} не выводит таблицу для CSV: используйте text или json",
     "this report has no table to write as CSV": "в этом отчёте нет таблицы для CSV",

@@ -137,3 +137,14 @@ def test_codes_in_known_columns_read_in_russian_on_screen_but_not_in_json_or_csv
     assert shown.rows == [{"kind": "задача", "category": "плохая запись", "reason": "issue"}]  # data stays
     assert table.rows[0]["kind"] == "issue"
     assert render_csv(table, RU).splitlines() == ["объект,категория,причина", "\"issue\",\"bad-record\",\"issue\""]
+
+
+def test_a_missing_connection_is_said_in_russian() -> None:
+    """Found by hand on the whole path: the first error a new administrator meets was English."""
+    from helpdesk_core.config import ConfigError, load_connection
+
+    for env, named in (({}, "не заданы REDMINE_URL и REDMINE_API_KEY"),
+                       ({"REDMINE_URL": "http://x"}, "не задан REDMINE_API_KEY")):
+        with pytest.raises(ConfigError) as raised:
+            load_connection(None, env)
+        assert RU.text(str(raised.value)).startswith(named)
