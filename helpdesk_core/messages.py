@@ -910,6 +910,8 @@ RUSSIAN_CODES: Mapping[str, Mapping[str, str]] = {
 # Columns whose cells are our own sentences (a reason, a finding), not data: translated like labels
 # (a sentence has a space; a single word in them may be data).
 SENTENCE_COLUMNS = frozenset({"reason", "difference"})
+# Our own one-word reasons (an outcome's "done"): translated in those columns although they have no space.
+OWN_WORDS = frozenset({"done"})
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that only ever hold a count: "{billed} of {seen}" must not match "Ticket 7 of 9 and more".
@@ -1021,8 +1023,9 @@ class Messages:
         columns = [c.model_copy(update={"label": self.text(c.label)}) for c in table.columns]
         coded = {c.key: self.codes[c.key] for c in table.columns if c.key in self.codes} if codes else {}
         sentences = {c.key for c in table.columns if c.key in SENTENCE_COLUMNS} if codes and self.catalogue else set()
+        ours = lambda v: isinstance(v, str) and (" " in v or v in OWN_WORDS)  # noqa: E731
         rows = [{k: coded[k].get(v, v) if k in coded and isinstance(v, str)
-                 else self.text(v, nested=True) if k in sentences and isinstance(v, str) and " " in v else v
+                 else self.text(v, nested=True) if k in sentences and ours(v) else v
                  for k, v in row.items()} for row in table.rows] if coded or sentences else table.rows
         return table.model_copy(update={"columns": columns, "rows": rows, "empty_text": self.text(table.empty_text)})
 

@@ -55,7 +55,7 @@ def test_missing_connection_is_a_one_line_configuration_error(monkeypatch: pytes
     assert cli.main(["doctor"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "REDMINE_URL and REDMINE_API_KEY not set" in captured.err
+    assert "не заданы REDMINE_URL и REDMINE_API_KEY" in captured.err  # Russian by default
     assert "Traceback" not in captured.err
 
 

@@ -148,3 +148,11 @@ def test_a_missing_connection_is_said_in_russian() -> None:
         with pytest.raises(ConfigError) as raised:
             load_connection(None, env)
         assert RU.text(str(raised.value)).startswith(named)
+
+
+def test_an_outcomes_done_reads_in_russian_but_a_one_word_datum_stays() -> None:
+    """Found on the whole path by hand: `sweep run` showed «done» in the reason column."""
+    from helpdesk_core.report import Column, Table
+
+    table = Table(columns=[Column(key="reason", label="reason")], rows=[{"reason": "done"}, {"reason": "issue"}])
+    assert [r["reason"] for r in RU.table(table).rows] == ["сделано", "issue"]
