@@ -55,6 +55,10 @@ RUSSIAN: Mapping[str, str] = {
     "{where}, key '{key}': {t_message}": "{where}, key '{key}': {t_message}",
     "'{value}' is not an ISO 8601 timestamp": "'{value}' — не момент времени ISO 8601",
     "unknown language {value} (one of: ru, en)": "неизвестный язык {value} (ru или en)",
+    ("Redmine's email notifications are on: every client would be emailed. Run `helpdesk provision --ruby "
+     "--notifications off` on the Redmine host, or pass --allow-notifications"):
+        ("в Redmine включены почтовые уведомления: письмо получил бы каждый клиент. Выполните `helpdesk provision "
+         "--ruby --notifications off` на сервере Redmine или укажите --allow-notifications"),
     "REDMINE_URL not set: export it or pass --config FILE":
         "не задан REDMINE_URL: задайте переменную окружения или укажите --config ФАЙЛ",
     "REDMINE_API_KEY not set: export it or pass --config FILE":

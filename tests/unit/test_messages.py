@@ -156,3 +156,13 @@ def test_an_outcomes_done_reads_in_russian_but_a_one_word_datum_stays() -> None:
 
     table = Table(columns=[Column(key="reason", label="reason")], rows=[{"reason": "done"}, {"reason": "issue"}])
     assert [r["reason"] for r in RU.table(table).rows] == ["сделано", "issue"]
+
+
+def test_the_notifications_refusal_reads_in_russian() -> None:
+    """Found on the whole path by hand: `migrate run` on a tracker gone live refused in English."""
+    from helpdesk_core.errors import ConfigError
+
+    error = ConfigError("Redmine's email notifications are on: every client would be emailed. Run "
+                        "`helpdesk provision --ruby --notifications off` on the Redmine host, or pass "
+                        "--allow-notifications", key="notifications")
+    assert "письмо получил бы каждый клиент" in RU.text(str(error))
