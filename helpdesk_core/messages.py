@@ -51,8 +51,8 @@ RUSSIAN: Mapping[str, str] = {
         "отчёт helpdesk · самодостаточная страница, работает без сети",
     "warning: ": "внимание: ",
     # "key '…'" stays as written: it is the pointer into the file that scripts and people grep for.
-    "key '{key}': {t_message}": "key '{key}': {t_message}",
-    "{where}, key '{key}': {t_message}": "{where}, key '{key}': {t_message}",
+    "key '{key}': {t_message}": "ключ «{key}»: {t_message}",
+    "{where}, key '{key}': {t_message}": "{where}, ключ «{key}»: {t_message}",
     "'{value}' is not an ISO 8601 timestamp": "'{value}' — не момент времени ISO 8601",
     "unknown language {value} (one of: ru, en)": "неизвестный язык {value} (ru или en)",
     ("Redmine's email notifications are on: every client would be emailed. Run `helpdesk provision --ruby "
