@@ -663,6 +663,8 @@ RUSSIAN_HELP: Mapping[str, str] = {
     "Invalid value for '{name}' (env var: '{env}'): {t_detail}":
         'недопустимое значение {name} (переменная {env}): {t_detail}',
     'Input should be a valid integer, unable to parse string as an integer': 'нужно целое число',
+    'Extra inputs are not permitted': 'такого ключа нет (лишний ключ: опечатка?)',
+    'Field required': 'обязательный ключ не задан',
     'Input should be a valid number, unable to parse string as a number': 'нужно число',
     "Value error, '{value}' is not one of {choices}.": '«{value}» — не из списка: {choices}.',
     "file '{path}' does not exist.": 'файла «{path}» не существует.',

@@ -166,3 +166,10 @@ def test_the_notifications_refusal_reads_in_russian() -> None:
                         "`helpdesk provision --ruby --notifications off` on the Redmine host, or pass "
                         "--allow-notifications", key="notifications")
     assert RU.text(str(error)).startswith("ключ «notifications»: в Redmine включены почтовые уведомления")
+
+
+def test_pydantics_own_words_for_a_wrong_key_read_in_russian() -> None:
+    """Found by hand: a mistyped key in mappings.yaml said «Extra inputs are not permitted»."""
+    assert RU.text("/tmp/m.yaml:97, key 'settings.colour': Extra inputs are not permitted") == (
+        "/tmp/m.yaml:97, ключ «settings.colour»: такого ключа нет (лишний ключ: опечатка?)")
+    assert RU.text("key 'redmine.url': Field required") == "ключ «redmine.url»: обязательный ключ не задан"
