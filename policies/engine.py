@@ -191,8 +191,12 @@ class Sweeper:
         key = json.dumps(params, sort_keys=True)
         if key not in self._lists:
             rows = self.gateway.iterate("/issues.json", "issues", params, workers=self.workers)
-            self._lists[key] = [Summary.from_json(row) for row in rows]
+            self._lists[key] = [self._summary(row) for row in rows]
         return self._lists[key]
+
+    def _summary(self, row: dict[str, Any]) -> Summary:
+        """One list row as a summary; tests/sim's memo reuses an unchanged issue's."""
+        return Summary.from_json(row)
 
     def _rows(self, params: dict[str, str], rule: ResolvedRule) -> list[Summary]:
         """The list for one query; Redmine's 404 for a scoped project is a configuration error

@@ -12,7 +12,6 @@ Valid because the simulated Redmine's statuses and sweep users never change duri
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,13 +48,6 @@ class MemoSweeper(Sweeper):
         self.memo.forget(issue_id)
         self.memo.views[issue_id] = (version, view)
         return view
-
-    def _list(self, params: dict[str, str]) -> list[Summary]:
-        key = json.dumps(params, sort_keys=True)
-        if key not in self._lists:
-            rows = self.gateway.iterate("/issues.json", "issues", params, workers=self.workers)
-            self._lists[key] = [self._summary(row) for row in rows]
-        return self._lists[key]
 
     def _summary(self, row: dict[str, Any]) -> Summary:
         version = self.gateway.versions[row["id"]]
