@@ -1,7 +1,8 @@
 """Russian client text as the audits read it: words with their lemmas, sentences, clauses, and
 whether a place is asked about (a question) or only supposed (if…, бы).
 
-Lemmas come from pymorphy3 with its Russian dictionaries, tokens and sentences from razdel:
+Lemmas come from pymorphy3 with its Russian dictionaries, tokens and sentences from razdel
+(tokens through `policies.razdel_tokens`, the same cuts made faster):
 hand-written word-form lists missed forms («ответа всё нет», «списаны»). The analyser is built
 once per process on first use; lemmas and whole analyses are memoised (the only state here is
 those caches). Offsets index the original text, so matches can be quoted as the client wrote.
@@ -17,6 +18,8 @@ from typing import NamedTuple
 
 import razdel
 from pymorphy3 import MorphAnalyzer
+
+from policies.razdel_tokens import tokenize
 
 # «ни» is left out: it doubles a negation («не работает ни у кого») rather than adding one.
 NEGATIONS = frozenset({"не", "нет", "без", "никак"})
@@ -179,21 +182,21 @@ def _analyse(text: str) -> Analysis:
     clause = 0
     for number, (s_start, s_end) in enumerate(_sentences(masked)):
         piece = masked[s_start:s_end]
-        items = [t for t in razdel.tokenize(piece) if t.text not in _QUOTES]
-        is_word = [bool(_LETTER.search(t.text)) or t.text.isdigit() for t in items]
-        forms = [lemmas(t.text) if w else frozenset({t.text}) for t, w in zip(items, is_word, strict=True)]
+        items = [t for t in tokenize(piece) if t[2] not in _QUOTES]
+        is_word = [bool(_LETTER.search(t[2])) or t[2].isdigit() for t in items]
+        forms = [lemmas(t[2]) if w else frozenset({t[2]}) for t, w in zip(items, is_word, strict=True)]
         word_forms = [f for f, w in zip(forms, is_word, strict=True) if w]
         question = _is_question(piece, word_forms)
         subjunctive = any("бы" in f for f in word_forms)
         condition = False
         sentence: list[Token] = []
-        for item, item_forms, word in zip(items, forms, is_word, strict=True):
-            if item.text in CLAUSE_PUNCT or (word and not item_forms.isdisjoint(CLAUSE_WORDS)):
+        for (start, stop, token_text), item_forms, word in zip(items, forms, is_word, strict=True):
+            if token_text in CLAUSE_PUNCT or (word and not item_forms.isdisjoint(CLAUSE_WORDS)):
                 clause += 1
                 condition = word and not item_forms.isdisjoint(CONDITION_WORDS)
             if word and "случай" in item_forms and sentence and "в" in sentence[-1].forms:
                 condition = True
-            sentence.append(Token(item.text, s_start + item.start, s_start + item.stop, item_forms, word,
+            sentence.append(Token(token_text, s_start + start, s_start + stop, item_forms, word,
                                   number, clause, question, condition or subjunctive))
         clause += 1
         raw.append(sentence)
