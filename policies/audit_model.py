@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
+from array import array
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from policies.russian_text import fold
 
@@ -46,9 +49,9 @@ def _shape(text: str) -> set[str]:
             out.add("#caps_cyr_long")
     if _CAPS_LATIN.search(text):
         out.add("#caps_lat")
-    letters = len(_CYRILLIC.findall(text))
+    letters = _CYRILLIC.subn("", text)[1]  # a count, without a list of one-letter strings
     if letters >= 8:
-        upper = len(_CYRILLIC_UPPER.findall(text)) / letters
+        upper = _CYRILLIC_UPPER.subn("", text)[1] / letters
         out.add(f"#caps_share:{min(int(upper * 5), 4)}")
     for run in _BANGS.findall(text):
         count = run.count("!")
@@ -68,8 +71,7 @@ def features(text: str) -> frozenset[str]:
     low = fold(text).lower()
     words = ["0" if w.isdigit() else w for w in _WORD.findall(low)]
     out = _shape(text)
-    for word in set(words):
-        out |= _word_features(word)
+    out.update(*map(_word_features, set(words)))
     out.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return frozenset(out)
 
@@ -78,7 +80,22 @@ def features(text: str) -> frozenset[str]:
 def _word_features(word: str) -> frozenset[str]:
     """The word itself and its character n-grams with boundaries marked (words repeat a lot)."""
     padded = f" {word} "
-    return frozenset({"w:" + word, *(padded[i:i + n] for n in NGRAMS for i in range(len(padded) - n + 1))})
+    # interned, as the model's keys are (`load_model`): a weight lookup then compares pointers,
+    # not the characters of two equal strings
+    return frozenset(map(sys.intern, {"w:" + word, *(padded[i:i + n] for n in NGRAMS
+                                                      for i in range(len(padded) - n + 1))}))
+
+
+class _Vocabulary:
+    """Every feature any head weighs -> its row. The rows of a text's features are found once for
+    all heads (a text is scored by two or three) and memoised for the last few texts."""
+
+    def __init__(self, features: list[str]) -> None:
+        self.index = {feature: row for row, feature in enumerate(features)}
+        self.rows = lru_cache(maxsize=64)(self._rows)
+
+    def _rows(self, feats: frozenset[str]) -> tuple[int, ...]:
+        return tuple(row for row in map(self.index.get, feats) if row is not None)  # in `feats` order
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +105,15 @@ class Head:
     classes: tuple[str, ...]
     bias: tuple[float, ...]
     weights: dict[str, tuple[float, ...]]
-    columns: tuple[dict[str, float], ...]  # per class: feature -> weight (a score is one C-level sum)
+    # The same weights laid out for scoring: the model's feature rows and, per class, one array of
+    # doubles over them (0 where this head has no weight). Float objects in tuples lie all over
+    # the heap and were read cold for every text; an array keeps a class's weights in one block.
+    vocabulary: _Vocabulary
+    columns: tuple[array[float], ...]
 
     def raw(self, feats: frozenset[str]) -> list[float]:
-        if len(self.bias) == 1:
-            return [self.bias[0] + sum(filter(None, map(self.columns[0].get, feats)))]
-        hits = list(filter(None, map(self.weights.get, feats)))  # weight tuples are never empty
-        if not hits:
-            return list(self.bias)
-        return [bias + sum(column) for bias, column in zip(self.bias, zip(*hits, strict=True), strict=True)]
+        rows = self.vocabulary.rows(feats)
+        return [bias + sum(map(column.__getitem__, rows)) for bias, column in zip(self.bias, self.columns, strict=True)]
 
     def probability(self, feats: frozenset[str]) -> float:
         """Binary head: the probability of the positive class."""
@@ -139,13 +156,18 @@ class LearnedModel:
     built_from: tuple[str, ...]  # the corpus batches it was trained on
 
 
+def _head(data: dict[str, Any], vocabulary: _Vocabulary) -> Head:
+    weights = {sys.intern(feat): tuple(float(v) for v in w) for feat, w in data["weights"].items()}
+    zero = (0.0,) * len(data["bias"])
+    columns = tuple(array("d", (weights.get(feat, zero)[i] for feat in vocabulary.index))
+                    for i in range(len(data["bias"])))
+    return Head(tuple(data["classes"]), tuple(data["bias"]), weights, vocabulary, columns)
+
+
 @cache
 def load_model(path: Path) -> LearnedModel:
     """Read the weights once per process (a few hundred kilobytes of JSON)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    heads = {name: Head(tuple(h["classes"]), tuple(h["bias"]),
-                        {feat: tuple(w) for feat, w in h["weights"].items()},
-                        tuple({feat: float(w[i]) for feat, w in h["weights"].items() if w[i]}
-                              for i in range(len(h["bias"]))))
-             for name, h in data["heads"].items()}
+    vocabulary = _Vocabulary(list(dict.fromkeys(sys.intern(f) for h in data["heads"].values() for f in h["weights"])))
+    heads = {name: _head(h, vocabulary) for name, h in data["heads"].items()}
     return LearnedModel(heads, {k: float(v) for k, v in data["thresholds"].items()}, tuple(data["built_from"]))

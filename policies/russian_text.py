@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import razdel
 from pymorphy3 import MorphAnalyzer
+from razdel.segmenters.sentenize import DELIMITER as SENTENCE_DELIMITER
 
 from policies.razdel_tokens import tokenize
 
@@ -141,13 +142,36 @@ class Analysis:
         return (0, len(self.text))
 
 
+# Where razdel may end a sentence (its own pattern), and how far it looks around one.
+_SENTENCE_END = re.compile(SENTENCE_DELIMITER)
+_SENTENCE_WINDOW = 10
+
+
+def _one_sentence(line: str) -> bool:
+    """razdel would keep `line` whole: at each place where a sentence may end, its first two rules
+    join (nothing but spaces on one side within its window, or no space right after the mark:
+    «Не работает!!!», «...?!»), and they join before any other rule is asked. Most lines are
+    one sentence; razdel's rule objects are costly, so they are asked only about the others."""
+    for end in _SENTENCE_END.finditer(line):
+        right = line[end.end():end.end() + _SENTENCE_WINDOW]
+        if right[:1].isspace() and right.strip() and line[max(0, end.start() - _SENTENCE_WINDOW):end.start()].strip():
+            return False
+    return True
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for line in text.split("\n"):
-        for sent in razdel.sentenize(line):
-            if sent.text.strip():
-                spans.append((start + sent.start, start + sent.stop))
+        if _one_sentence(line):  # razdel would find one sentence: the line, stripped
+            stripped = line.strip()
+            if stripped:
+                lead = len(line) - len(line.lstrip())
+                spans.append((start + lead, start + lead + len(stripped)))
+        else:
+            for sent in razdel.sentenize(line):
+                if sent.text.strip():
+                    spans.append((start + sent.start, start + sent.stop))
         start += len(line) + 1
     return spans
 
@@ -180,24 +204,26 @@ def _analyse(text: str) -> Analysis:
     masked = _MASK.sub(lambda m: " " * len(m.group()), fold(text))
     raw: list[list[Token]] = []
     clause = 0
+    new_token = tuple.__new__  # Token(...) without the NamedTuple's Python-level __new__
     for number, (s_start, s_end) in enumerate(_sentences(masked)):
         piece = masked[s_start:s_end]
-        items = [t for t in tokenize(piece) if t[2] not in _QUOTES]
-        is_word = [bool(_LETTER.search(t[2])) or t[2].isdigit() for t in items]
-        forms = [lemmas(t[2]) if w else frozenset({t[2]}) for t, w in zip(items, is_word, strict=True)]
-        word_forms = [f for f, w in zip(forms, is_word, strict=True) if w]
+        items = [(start, stop, _reading(token_text)) for start, stop, token_text in tokenize(piece)
+                 if token_text not in _QUOTES]
+        word_forms = [r.forms for _, _, r in items if r.word]
         question = _is_question(piece, word_forms)
-        subjunctive = any("бы" in f for f in word_forms)
+        subjunctive = any(r.subjunctive for _, _, r in items)
         condition = False
         sentence: list[Token] = []
-        for (start, stop, token_text), item_forms, word in zip(items, forms, is_word, strict=True):
-            if token_text in CLAUSE_PUNCT or (word and not item_forms.isdisjoint(CLAUSE_WORDS)):
+        previous_is_v = False
+        for start, stop, r in items:
+            if r.opens_clause:
                 clause += 1
-                condition = word and not item_forms.isdisjoint(CONDITION_WORDS)
-            if word and "случай" in item_forms and sentence and "в" in sentence[-1].forms:
+                condition = r.condition_word
+            if r.case_word and previous_is_v:  # «в случае»
                 condition = True
-            sentence.append(Token(token_text, s_start + start, s_start + stop, item_forms, word,
-                                  number, clause, question, condition or subjunctive))
+            previous_is_v = r.is_v
+            sentence.append(new_token(Token, (r.text, s_start + start, s_start + stop, r.forms, r.word,
+                                              number, clause, question, condition or subjunctive)))
         clause += 1
         raw.append(sentence)
     if len(raw) > 1 and raw[0] and _heading(text, raw[0]):
@@ -211,6 +237,29 @@ def _analyse(text: str) -> Analysis:
             index.setdefault(form, []).append(position)
     spans = tuple((s[0].start, s[-1].end) for s in raw if s)
     return Analysis(text, tokens, {k: tuple(v) for k, v in index.items()}, spans, tuple(t.end for t in tokens))
+
+
+class _Reading(NamedTuple):
+    """What the analysis needs to know of one token's text, worked out once per distinct text."""
+
+    text: str
+    word: bool              # letters or a number, not punctuation
+    forms: frozenset[str]
+    opens_clause: bool      # clause punctuation or a clause word
+    condition_word: bool    # «если», «вдруг»…: the clause it opens is an if-clause
+    case_word: bool         # «случай» (after «в»: an if-clause)
+    is_v: bool              # «в»
+    subjunctive: bool       # «бы»: the sentence is only supposed
+
+
+@lru_cache(maxsize=100_000)
+def _reading(text: str) -> _Reading:
+    word = bool(_LETTER.search(text)) or text.isdigit()
+    forms = lemmas(text) if word else frozenset({text})
+    return _Reading(text, word, forms,
+                    opens_clause=text in CLAUSE_PUNCT or (word and not forms.isdisjoint(CLAUSE_WORDS)),
+                    condition_word=word and not forms.isdisjoint(CONDITION_WORDS),
+                    case_word=word and "случай" in forms, is_v="в" in forms, subjunctive=word and "бы" in forms)
 
 
 def _heading(text: str, first: list[Token]) -> bool:

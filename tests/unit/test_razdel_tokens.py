@@ -1,5 +1,5 @@
-"""policies.razdel_tokens cuts text exactly as razdel.tokenize does: the audits' decisions were
-measured with razdel, so the fast path must not move a single token boundary."""
+"""policies.razdel_tokens and the sentence fast path of policies.russian_text cut text exactly as
+razdel does: the audits' decisions were measured with razdel, so no boundary may move."""
 
 from __future__ import annotations
 
@@ -54,3 +54,41 @@ def test_the_analysis_of_every_corpus_text_is_the_one_razdel_gives(monkeypatch) 
     fast = [russian_text._analyse(t) for t in texts]
     monkeypatch.setattr(russian_text, "tokenize", _razdel)
     assert [russian_text._analyse(t) for t in texts] == fast
+
+
+def _razdel_sentences(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for line in text.split("\n"):
+        spans += [(start + s.start, start + s.stop) for s in razdel.sentenize(line) if s.text.strip()]
+        start += len(line) + 1
+    return spans
+
+
+def test_sentences_of_every_corpus_text_are_razdels() -> None:
+    from policies.russian_text import _sentences
+
+    texts = [e.text for e in load_corpus()]
+    assert [_sentences(t) for t in texts] == [_razdel_sentences(t) for t in texts]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=_ALPHABET + "\u00a0\u2003ВЕ", max_size=60))
+def test_sentences_of_generated_text_are_razdels(text: str) -> None:
+    from policies.russian_text import _sentences
+
+    assert _sentences(text) == _razdel_sentences(text)
+
+
+# Pieces that make razdel's sentence rules work: ends, runs of spaces around its 10-character
+# window, abbreviations, initials, bullets, quotes, brackets, dashes, smileys, lower/upper starts.
+_PIECES = ["Текст", "слово", "ещё", "Ответ", "а", "И", "т", "е", "См", "г", "А", "1", "12", "ii", "b",
+           ".", "!", "?", "…", ";", "?!", "...", ":)", ";-(", "»", "«", '"', ")", "(", "]", " - ", "—",
+           " ", "  ", "     ", "          ", "           ", "\u00a0", "\t", "\n"]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_sentences_of_generated_phrases_are_razdels(text: str) -> None:
+    from policies.russian_text import _sentences
+
+    assert _sentences(text) == _razdel_sentences(text)
