@@ -22,6 +22,7 @@ import sys
 from array import array
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,11 @@ class _Vocabulary:
 
     def __init__(self, features: list[str]) -> None:
         self.index = {feature: row for row, feature in enumerate(features)}
+        self.unknown = len(features)  # the row of a feature no head weighs: 0 in every column
         self.rows = lru_cache(maxsize=64)(self._rows)
 
     def _rows(self, feats: frozenset[str]) -> tuple[int, ...]:
-        return tuple(row for row in map(self.index.get, feats) if row is not None)  # in `feats` order
+        return tuple(map(self.index.get, feats, repeat(self.unknown)))  # in `feats` order
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class Head:
     # the heap and were read cold for every text; an array keeps a class's weights in one block.
     vocabulary: _Vocabulary
     columns: tuple[array[float], ...]
+    evidence_columns: tuple[array[float], ...]  # the same without the length features
 
     def raw(self, feats: frozenset[str]) -> list[float]:
         rows = self.vocabulary.rows(feats)
@@ -142,8 +145,7 @@ class Head:
             if not words:
                 continue
             fragment = " ".join(words[:_FRAGMENT_WORDS])
-            weights = self.weights
-            score = sum(weights[f][column] for f in features(fragment) if f in weights and not f.startswith("#len:"))
+            score = sum(map(self.evidence_columns[column].__getitem__, self.vocabulary.rows(features(fragment))))
             if score > best_score:
                 best, best_score, where = fragment, score, match.span()
         return best, where
@@ -157,11 +159,17 @@ class LearnedModel:
 
 
 def _head(data: dict[str, Any], vocabulary: _Vocabulary) -> Head:
+    """The head's weights as read, and as arrays over the shared rows (plus the unknown row)."""
     weights = {sys.intern(feat): tuple(float(v) for v in w) for feat, w in data["weights"].items()}
     zero = (0.0,) * len(data["bias"])
-    columns = tuple(array("d", (weights.get(feat, zero)[i] for feat in vocabulary.index))
-                    for i in range(len(data["bias"])))
-    return Head(tuple(data["classes"]), tuple(data["bias"]), weights, vocabulary, columns)
+
+    def column(i: int, length_too: bool) -> array[float]:
+        return array("d", [*(weights.get(feat, zero)[i] if length_too or not feat.startswith("#len:") else 0.0
+                             for feat in vocabulary.index), 0.0])
+
+    classes = range(len(data["bias"]))
+    return Head(tuple(data["classes"]), tuple(data["bias"]), weights, vocabulary,
+                tuple(column(i, True) for i in classes), tuple(column(i, False) for i in classes))
 
 
 @cache

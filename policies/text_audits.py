@@ -653,7 +653,7 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
     share: Decimal | None = None
     shouting = False
     if len(cased) >= tone.min_letters:
-        upper = sum(1 for c in cased if c.isupper())
+        upper = sum(map(str.isupper, cased))
         share = (Decimal(upper) / Decimal(len(cased))).quantize(Decimal("0.01"))
         if Decimal(upper) / Decimal(len(cased)) > tone.uppercase_share:
             shouting = True
