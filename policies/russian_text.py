@@ -14,6 +14,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import chain
 from typing import NamedTuple
 
 import razdel
@@ -201,8 +202,12 @@ def _analyse(text: str) -> Analysis:
     without an end mark is a heading (a ticket subject): it is a question when the first
     real sentence after it is one, so «Штраф за дубли» over «Есть ли штраф…?» is asked, not told.
     """
-    masked = _MASK.sub(lambda m: " " * len(m.group()), fold(text))
+    masked = fold(text)
+    if "@" in masked or "http" in masked or "www." in masked:  # what _MASK needs to match at all
+        masked = _MASK.sub(lambda m: " " * len(m.group()), masked)
     raw: list[list[Token]] = []
+    index: dict[str, list[int]] = {}
+    ends: list[int] = []
     clause = 0
     new_token = tuple.__new__  # Token(...) without the NamedTuple's Python-level __new__
     for number, (s_start, s_end) in enumerate(_sentences(masked)):
@@ -222,6 +227,13 @@ def _analyse(text: str) -> Analysis:
             if r.case_word and previous_is_v:  # «в случае»
                 condition = True
             previous_is_v = r.is_v
+            for form in r.forms:
+                positions = index.get(form)
+                if positions is None:
+                    index[form] = [len(ends)]
+                else:
+                    positions.append(len(ends))
+            ends.append(s_start + stop)
             sentence.append(new_token(Token, (r.text, s_start + start, s_start + stop, r.forms, r.word,
                                               number, clause, question, condition or subjunctive)))
         clause += 1
@@ -230,13 +242,9 @@ def _analyse(text: str) -> Analysis:
         follow = next((s for s in raw[1:] if s and not _greeting(s)), None)
         if follow is not None and follow[0].question:
             raw[0] = [_with_question(t) for t in raw[0]]
-    tokens = tuple(t for sentence in raw for t in sentence)
-    index: dict[str, list[int]] = {}
-    for position, token in enumerate(tokens):
-        for form in token.forms:
-            index.setdefault(form, []).append(position)
     spans = tuple((s[0].start, s[-1].end) for s in raw if s)
-    return Analysis(text, tokens, {k: tuple(v) for k, v in index.items()}, spans, tuple(t.end for t in tokens))
+    return Analysis(text, tuple(chain.from_iterable(raw)), {k: tuple(v) for k, v in index.items()}, spans,
+                    tuple(ends))
 
 
 class _Reading(NamedTuple):

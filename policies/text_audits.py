@@ -32,6 +32,7 @@ from pydantic import (
 
 from helpdesk_core.yaml_source import load_yaml_file
 from policies.audit_model import LearnedModel, features, load_model
+from policies.regex_needs import may_match
 from policies.russian_text import (
     LemmaPattern,
     analyse,
@@ -134,18 +135,21 @@ class PhraseSet(_Model):
             return []  # nothing is asked: nothing can count
         spans: list[tuple[int, int]] = []
         for pattern in self.patterns:
+            if not may_match(pattern, folded):
+                continue
             for hit in pattern.finditer(folded):
                 if hit.start() < hit.end() and (analysis is None or self._counts_regex(analysis, hit.start())):
                     spans.append(hit.span())
         if analysis is not None and self.lemmas:
-            for position in self._candidates(analysis.index):
+            for position in _candidates(self._lemma_index, analysis.index):
                 spans += [(m.start, m.end) for m in self.lemmas[position].matches(analysis)
                           if self._counts(m.negated, m.question, m.condition)]
         if not spans:
             return []
-        blocked = [m.span() for p in self.exclude for m in p.finditer(folded)]
+        blocked = [m.span() for p in self.exclude if may_match(p, folded) for m in p.finditer(folded)]
         if analysis is not None:
-            blocked += [(m.start, m.end) for p in self.exclude_lemmas for m in p.matches(analysis)]
+            blocked += [(m.start, m.end) for position in _candidates(self._exclude_index, analysis.index)
+                        for m in self.exclude_lemmas[position].matches(analysis)]
         spans = [(start, end) for start, end in spans
                  if not any(start < b_end and b_start < end for b_start, b_end in blocked)]
         merged: list[tuple[int, int]] = []
@@ -156,31 +160,13 @@ class PhraseSet(_Model):
                 merged.append((start, end))
         return merged
 
-    def _candidates(self, index: dict[str, tuple[int, ...]]) -> list[int]:
-        """The lemma patterns that can match a text with these forms: those whose first word is
-        among them, and those starting with a prefix (`pre*`), which decide token by token.
-        A long phrase set is mostly skipped without trying its patterns one by one."""
-        by_form, open_ended = self._first_forms_index
-        if len(index) < len(by_form):
-            found = {i for form in index if form in by_form for i in by_form[form]}
-        else:
-            found = {i for form in by_form if form in index for i in by_form[form]}
-        return sorted(found.union(open_ended))
+    @cached_property
+    def _lemma_index(self) -> _FirstWords:
+        return _first_words(self.lemmas)
 
     @cached_property
-    def _first_forms_index(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-        """First-word form -> positions of the lemma patterns starting with it; and the
-        positions of patterns that start with a prefix."""
-        by_form: dict[str, list[int]] = {}
-        open_ended: list[int] = []
-        for position, lemma_pattern in enumerate(self.lemmas):
-            first = lemma_pattern.first_forms
-            if first is None:
-                open_ended.append(position)
-                continue
-            for form in first:
-                by_form.setdefault(form, []).append(position)
-        return {form: tuple(p) for form, p in by_form.items()}, tuple(open_ended)
+    def _exclude_index(self) -> _FirstWords:
+        return _first_words(self.exclude_lemmas)
 
     def _counts(self, negated: bool, question: bool, condition: bool) -> bool:
         if self.only_questions and not question:
@@ -196,6 +182,35 @@ class PhraseSet(_Model):
         before = [t for t in analysis.tokens[max(0, position - 2):position]
                   if t.sentence == token.sentence and t.clause == token.clause]
         return self._counts(any(t.negation for t in before), token.question, token.condition)
+
+
+_FirstWords = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]
+
+
+def _first_words(patterns: list[LemmaPattern]) -> _FirstWords:
+    """First-word form -> positions of the lemma patterns starting with it; and the positions of
+    patterns that start with a prefix (`pre*`), which decide token by token."""
+    by_form: dict[str, list[int]] = {}
+    open_ended: list[int] = []
+    for position, lemma_pattern in enumerate(patterns):
+        first = lemma_pattern.first_forms
+        if first is None:
+            open_ended.append(position)
+            continue
+        for form in first:
+            by_form.setdefault(form, []).append(position)
+    return {form: tuple(p) for form, p in by_form.items()}, tuple(open_ended)
+
+
+def _candidates(first_words: _FirstWords, index: dict[str, tuple[int, ...]]) -> list[int]:
+    """The positions of the lemma patterns that can match a text with these forms, in order: a
+    long phrase set is mostly skipped without trying its patterns one by one."""
+    by_form, open_ended = first_words
+    if len(index) < len(by_form):
+        found = {i for form in index if form in by_form for i in by_form[form]}
+    else:
+        found = {i for form in by_form if form in index for i in by_form[form]}
+    return sorted(found.union(open_ended))
 
 
 def _expand_vocabulary(data: object, vocabulary: dict[str, list[str]], key: str = "") -> object:
@@ -645,10 +660,12 @@ def audit_tone(text: str, cfg: AuditConfig) -> ToneFinding | None:
     evidence: list[str] = []
     cleaned = fold(text)
     for pattern in tone.ignore.patterns:
-        cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
+        if may_match(pattern, cleaned):
+            cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
     phrase = _shouted_phrase(text, cleaned, tone)
     for pattern in tone.acronyms.patterns:
-        cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
+        if may_match(pattern, cleaned):
+            cleaned = pattern.sub(lambda m: " " * len(m.group()), cleaned)
     cased = tone.letters.findall(cleaned)
     share: Decimal | None = None
     shouting = False
