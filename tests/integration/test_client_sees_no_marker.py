@@ -1,0 +1,252 @@
+"""What a client reads after a migration carries no machine marker (regulation: plain Russian only).
+
+Time entries: the portal id travels in the support-only field «ID трудозатрат в портале», so the
+comment in «Трудозатраты» is the portal's text; a re-run with a lost ledger still finds every entry
+(no hours logged twice), entries of earlier versions (`[portal:time:W3] text`, no field) too, on
+both writers (REST and `--loader rails`). A delta run's note on new ticket files names them by
+their names, its marker out of sight; the older form of that note is still recognised.
+Everything through `helpdesk migrate run`, read back as the client reads it (impersonated REST,
+the web pages after a real login).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from helpdesk_core.ruby import ruby_script
+from tests.conftest import REPO, LocalRedmine
+from tests.hostile_export import LATEST, Piece, attachment, company, entry, ticket, user, write_export
+from tests.integration.test_loader import with_loader
+
+pytestmark = pytest.mark.redmine
+TIME_FIELD = "ID трудозатрат в портале"
+
+
+def run(redmine: LocalRedmine, *args: str, codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """`helpdesk …` with its JSON; exit 3 where a run reports findings (the client's hours: `authorship`)."""
+    done = subprocess.run([str(REPO / ".venv/bin/helpdesk"), *args, "--format", "json"], env=redmine.env(),
+                          capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert done.returncode in codes, f"exit {done.returncode}: {done.stderr[-3000:]}\n{done.stdout[-2000:]}"
+    assert "Traceback" not in done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def people(token: str) -> Piece:
+    cid = f"CK{token}"
+    return Piece([company(cid, f"Маркеры {token}", f"k{token}.example")],
+                 [user(f"UK{token}", f"client.{token}", f"client@k{token}.example", cid),
+                  user(f"SK{token}", f"sk.{token}", f"sk.{token}@support.example", None, kind="staff")])
+
+
+FOUND = (3,)  # a client's hours are logged by the API user: an `authorship` finding, exit 3
+
+
+def hours_export(root: Path, token: str) -> Path:
+    """One ticket: support's hours, a client's hours (logged by the API user, the client named), and an
+    entry whose own text quotes another entry's old-style marker (client text: never a marker)."""
+    entries = [entry(f"W1x{token}", f"SK{token}", "разбор логов", "1.5"),
+               entry(f"W2x{token}", f"UK{token}", "созвон", "0.5"),
+               entry(f"W3x{token}", f"SK{token}", f"[portal:time:W1x{token}] цитата", "0.25")]
+    tickets = [ticket(f"TK{token}", f"CK{token}", f"UK{token}", time_entries=entries)]
+    return write_export(root, people(token) + Piece(tickets=tickets))
+
+
+def field_ids(gw: Any) -> dict[str, int]:
+    return {f["name"]: int(f["id"]) for f in gw.get("/custom_fields.json")["custom_fields"]}
+
+
+def issue_id(gw: Any, pid: str) -> int:
+    found = gw.get("/issues.json", {f"cf_{field_ids(gw)['ID в портале']}": pid, "status_id": "*"})["issues"]
+    assert len(found) == 1, found
+    return int(found[0]["id"])
+
+
+def time_entries(gw: Any, issue: int, as_user: str | None = None) -> list[dict[str, Any]]:
+    return list(gw.get("/time_entries.json", {"issue_id": issue, "limit": 100}, as_user=as_user)["time_entries"])
+
+
+def carried(entries: list[dict[str, Any]], field: int) -> dict[str, str]:
+    """portal id -> comment, by the hidden field (as the administrator reads it)."""
+    return {next(v["value"] for v in e.get("custom_fields", []) if v["id"] == field): e["comments"] for e in entries}
+
+
+def test_rest_run_logs_plain_comments_the_client_sees_no_portal_id_and_a_rerun_finds_every_entry(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    token = os.urandom(3).hex()
+    export = hours_export(tmp_path / "export", token)
+    first = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), codes=FOUND)
+    assert first["counts"]["time_entry"]["create"] == 3, first["counts"]
+    gw = redmine.gateway()
+    issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
+    as_admin = time_entries(gw, issue)
+    assert carried(as_admin, field) == {f"W1x{token}": "разбор логов",
+                                        f"W2x{token}": f"созвон (Имя UK{token} (client.{token}))",
+                                        f"W3x{token}": f"[portal:time:W1x{token}] цитата"}
+    # the client reads the list with their own rights: the comments, never the field nor an id
+    seen = time_entries(gw, issue, as_user=f"client.{token}")
+    assert sorted(e["comments"] for e in seen) == sorted(carried(as_admin, field).values())
+    assert all(v["id"] != field for e in seen for v in e.get("custom_fields", [])), seen
+    assert f"W1x{token}" not in json.dumps(seen, ensure_ascii=False).replace(f"[portal:time:W1x{token}] цитата", "")
+    assert f"W2x{token}" not in json.dumps(seen, ensure_ascii=False) and f"W3x{token}" not in json.dumps(seen, ensure_ascii=False)
+    # a re-run with the ledger lost (a crash between the POST and the ledger's write looks the same)
+    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))  # nothing written: no finding
+    assert again["counts"]["time_entry"].get("create", 0) == 0, again["counts"]
+    assert again["counts"]["time_entry"]["match"] == 3, again["counts"]
+    assert len(time_entries(gw, issue)) == 3
+    verified = run(redmine, "migrate", "verify", str(export), "--state", str(tmp_path / "lost.sqlite"))
+    assert verified["differences"] == []
+
+
+def test_entries_of_an_earlier_version_are_recognised_by_their_comment_marker(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    """An old migration: the marker opened the comment and the field did not exist (empty)."""
+    token = os.urandom(3).hex()
+    export = hours_export(tmp_path / "export", token)
+    run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), codes=FOUND)
+    gw = redmine.gateway()
+    issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
+    for source, comment in carried(time_entries(gw, issue), field).items():
+        [e] = [e for e in time_entries(gw, issue) if carried([e], field) == {source: comment}]
+        gw.put(f"/time_entries/{e['id']}.json", {"time_entry": {
+            "comments": f"[portal:time:{source}] {comment}", "custom_fields": [{"id": field, "value": ""}]}})
+    old = time_entries(gw, issue)
+    assert all(e["comments"].startswith("[portal:time:") for e in old)
+    assert all(not v.get("value") for e in old for v in e["custom_fields"] if v["id"] == field)
+    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))  # nothing written: no finding
+    assert again["counts"]["time_entry"].get("create", 0) == 0, again["counts"]
+    assert len(time_entries(gw, issue)) == 3  # no hours logged twice
+    verified = run(redmine, "migrate", "verify", str(export), "--state", str(tmp_path / "lost.sqlite"))
+    assert verified["differences"] == []
+
+
+def test_the_rails_loader_writes_the_same_hidden_carrier_and_rest_recognises_it(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    token = os.urandom(3).hex()
+    export = hours_export(tmp_path / "export", token)
+    loaded = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), *with_loader(redmine), codes=FOUND)
+    assert loaded["counts"]["time_entry"]["create"] == 3, loaded["counts"]
+    gw = redmine.gateway()
+    issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
+    assert carried(time_entries(gw, issue), field) == {f"W1x{token}": "разбор логов",
+                                                       f"W2x{token}": f"созвон (Имя UK{token} (client.{token}))",
+                                                       f"W3x{token}": f"[portal:time:W1x{token}] цитата"}
+    seen = json.dumps(time_entries(gw, issue, as_user=f"client.{token}"), ensure_ascii=False)
+    assert TIME_FIELD not in seen and f"W2x{token}" not in seen
+    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))  # nothing written: no finding
+    assert again["counts"]["time_entry"].get("create", 0) == 0, again["counts"]
+    assert len(time_entries(gw, issue)) == 3
+
+
+def _login(url: str, login: str, password: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{url}/login", timeout=30)
+    token = re.search(r'name="authenticity_token" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    done = session.post(f"{url}/login", timeout=30, allow_redirects=False, data={
+        "authenticity_token": token.group(1), "username": login, "password": password})
+    assert done.status_code == 302 and "/login" not in done.headers.get("Location", ""), done.status_code
+    return session
+
+
+def test_the_clients_web_pages_show_the_hours_and_their_comments_without_portal_ids(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    token = os.urandom(3).hex()
+    export = hours_export(tmp_path / "export", token)
+    run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), codes=FOUND)
+    gw = redmine.gateway()
+    issue = issue_id(gw, f"TK{token}")
+    [client] = [u for u in gw.get("/users.json", {"name": f"client.{token}"})["users"]]
+    password = f"Pw-{token}-{os.urandom(4).hex()}"
+    gw.put(f"/users/{client['id']}.json", {"user": {"password": password, "must_change_passwd": False}})
+    session = _login(redmine.url, f"client.{token}", password)
+    project = gw.get(f"/issues/{issue}.json")["issue"]["project"]["id"]
+    pages = {"issue": f"/issues/{issue}", "issue hours": f"/issues/{issue}/time_entries",
+             "project hours": f"/projects/{project}/time_entries",
+             "hours CSV": f"/projects/{project}/time_entries.csv"}
+    for name, path in pages.items():
+        page = session.get(f"{redmine.url}{path}", timeout=30)
+        assert page.status_code == 200, (name, page.status_code)
+        text = page.content.decode("utf-8", "replace")
+        if name != "issue":
+            assert "разбор логов" in text and "созвон" in text, name  # the page that lists the hours
+        assert f"W2x{token}" not in text and TIME_FIELD not in text, name
+        assert f"W1x{token}" not in text.replace(f"[portal:time:W1x{token}] цитата", ""), name
+
+
+# --- a delta run's note on files added in the portal ---------------------------------------------------
+
+
+def files_export(root: Path, token: str, names: dict[str, str]) -> Path:
+    """Two tickets: TF with one file at creation and later `names` (id -> file name), TS later one file."""
+    files: dict[str, bytes] = {}
+
+    def file(aid: str, name: str) -> dict[str, Any]:
+        content = f"{aid} {name}".encode()
+        files[f"attachments/{aid}.bin"] = content
+        return {**attachment(aid, name, f"attachments/{aid}.bin", content, f"UK{token}"), "created_at": LATEST}
+
+    first = [file(f"A1x{token}", "заявка.txt"), *(file(aid, name) for aid, name in names.items())]
+    single = [file(f"A5x{token}", "схема.png")] if names else []
+    tickets = [ticket(f"TF{token}", f"CK{token}", f"UK{token}", attachments=first),
+               ticket(f"TS{token}", f"CK{token}", f"UK{token}", attachments=single)]
+    return write_export(root, people(token) + Piece(tickets=tickets, files=files))
+
+
+def rendered(redmine: LocalRedmine, notes: str) -> str:
+    """The note as Redmine's own formatter (common_mark, as provisioned) shows it on the issue page."""
+    script = ruby_script("formatter = Redmine::WikiFormatting.formatter_for(Setting.text_formatting)\n"
+                         "puts JSON.generate({'html' => formatter.new(PAYLOAD['notes']).to_html})\n", {"notes": notes})
+    return str(json.loads(redmine.runner(script).strip().splitlines()[-1])["html"])
+
+
+def test_a_delta_note_names_the_new_files_in_russian_and_hides_its_marker(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    token = os.urandom(3).hex()
+    state = tmp_path / "l.sqlite"
+    run(redmine, "migrate", "run", str(files_export(tmp_path / "e1", token, {})), "--state", str(state))
+    later = files_export(tmp_path / "e2", token, {f"A2x{token}": "отчёт.pdf", f"A3x{token}": "_итог_ [1].png"})
+    delta = run(redmine, "migrate", "run", str(later), "--state", str(state))
+    assert delta["counts"]["attachment"]["create"] == 3, delta["counts"]
+    gw = redmine.gateway()
+    texts = {}
+    for tid in (f"TF{token}", f"TS{token}"):
+        issue = gw.get(f"/issues/{issue_id(gw, tid)}.json", {"include": "journals,attachments"},
+                       as_user=f"client.{token}")["issue"]
+        [texts[tid]] = [j["notes"] for j in issue["journals"] if j.get("notes")]
+    assert texts[f"TF{token}"].startswith(f"[portal:attachment:A2x{token}]: #\n")
+    several, one = rendered(redmine, texts[f"TF{token}"]), rendered(redmine, texts[f"TS{token}"])
+    assert "<p>Файлы, добавленные в портале после переноса: отчёт.pdf, _итог_ [1].png</p>" in several, several
+    assert "<p>Файл, добавленный в портале после переноса: схема.png</p>" in one, one
+    for html in (several, one):
+        assert "portal" not in html and token not in html, html
+    # a re-run finds its note (and the files): nothing written
+    again = run(redmine, "migrate", "run", str(later), "--state", str(tmp_path / "lost.sqlite"))
+    assert again["requests"]["writes"] == 0, again["requests"]
+    verified = run(redmine, "migrate", "verify", str(later), "--state", str(state))
+    assert verified["differences"] == []
+
+
+def test_a_delta_note_of_an_earlier_version_is_still_recognised(redmine: LocalRedmine, tmp_path: Path) -> None:
+    """An earlier run wrote `_[portal:attachment:A5] Вложения из портала: A5_` (the file left out, as a
+    failed upload would): a re-run does not write the note again."""
+    token = os.urandom(3).hex()
+    state = tmp_path / "l.sqlite"
+    run(redmine, "migrate", "run", str(files_export(tmp_path / "e1", token, {})), "--state", str(state))
+    gw = redmine.gateway()
+    single = issue_id(gw, f"TS{token}")
+    gw.put(f"/issues/{single}.json", {"issue": {"notes": f"_[portal:attachment:A5x{token}] Вложения из портала: "
+                                                         f"A5x{token}_"}})
+    later = files_export(tmp_path / "e2", token, {f"A2x{token}": "отчёт.pdf"})
+    delta = run(redmine, "migrate", "run", str(later), "--state", str(state))
+    journals = gw.get(f"/issues/{single}.json", {"include": "journals"})["issue"]["journals"]
+    assert [j["notes"][:40] for j in journals if j.get("notes")] == [
+        f"_[portal:attachment:A5x{token}] Вложения из портала: A5x{token}_"[:40]]
+    assert delta["counts"]["attachment"]["create"] == 1, delta["counts"]  # TF's отчёт.pdf only
