@@ -46,7 +46,9 @@ def people(token: str) -> Piece:
                   user(f"SK{token}", f"sk.{token}", f"sk.{token}@support.example", None, kind="staff")])
 
 
-FOUND = (3,)  # a client's hours are logged by the API user: an `authorship` finding, exit 3
+# A client's hours are logged by the API user: an `authorship` finding, exit 3. A re-run that writes
+# nothing reports nothing: exit 0.
+FOUND = (3,)
 
 
 def hours_export(root: Path, token: str) -> Path:
@@ -94,10 +96,11 @@ def test_rest_run_logs_plain_comments_the_client_sees_no_portal_id_and_a_rerun_f
     seen = time_entries(gw, issue, as_user=f"client.{token}")
     assert sorted(e["comments"] for e in seen) == sorted(carried(as_admin, field).values())
     assert all(v["id"] != field for e in seen for v in e.get("custom_fields", [])), seen
-    assert f"W1x{token}" not in json.dumps(seen, ensure_ascii=False).replace(f"[portal:time:W1x{token}] цитата", "")
-    assert f"W2x{token}" not in json.dumps(seen, ensure_ascii=False) and f"W3x{token}" not in json.dumps(seen, ensure_ascii=False)
+    text = json.dumps(seen, ensure_ascii=False)
+    assert text.count(f"W1x{token}") == 1  # only where W3's own text quotes it (client text)
+    assert f"W2x{token}" not in text and f"W3x{token}" not in text
     # a re-run with the ledger lost (a crash between the POST and the ledger's write looks the same)
-    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))  # nothing written: no finding
+    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))
     assert again["counts"]["time_entry"].get("create", 0) == 0, again["counts"]
     assert again["counts"]["time_entry"]["match"] == 3, again["counts"]
     assert len(time_entries(gw, issue)) == 3
@@ -120,7 +123,7 @@ def test_entries_of_an_earlier_version_are_recognised_by_their_comment_marker(
     old = time_entries(gw, issue)
     assert all(e["comments"].startswith("[portal:time:") for e in old)
     assert all(not v.get("value") for e in old for v in e["custom_fields"] if v["id"] == field)
-    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))  # nothing written: no finding
+    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))
     assert again["counts"]["time_entry"].get("create", 0) == 0, again["counts"]
     assert len(time_entries(gw, issue)) == 3  # no hours logged twice
     verified = run(redmine, "migrate", "verify", str(export), "--state", str(tmp_path / "lost.sqlite"))
@@ -131,7 +134,8 @@ def test_the_rails_loader_writes_the_same_hidden_carrier_and_rest_recognises_it(
         redmine: LocalRedmine, tmp_path: Path) -> None:
     token = os.urandom(3).hex()
     export = hours_export(tmp_path / "export", token)
-    loaded = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), *with_loader(redmine), codes=FOUND)
+    loaded = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), *with_loader(redmine),
+                 codes=FOUND)
     assert loaded["counts"]["time_entry"]["create"] == 3, loaded["counts"]
     gw = redmine.gateway()
     issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
@@ -140,9 +144,26 @@ def test_the_rails_loader_writes_the_same_hidden_carrier_and_rest_recognises_it(
                                                        f"W3x{token}": f"[portal:time:W1x{token}] цитата"}
     seen = json.dumps(time_entries(gw, issue, as_user=f"client.{token}"), ensure_ascii=False)
     assert TIME_FIELD not in seen and f"W2x{token}" not in seen
-    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))  # nothing written: no finding
+    again = run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "lost.sqlite"))
     assert again["counts"]["time_entry"].get("create", 0) == 0, again["counts"]
     assert len(time_entries(gw, issue)) == 3
+
+
+def test_redmine_50_still_returns_the_field_in_one_entrys_json_to_a_client(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    """The one place the carrier is not hidden, and why it is said here: Redmine 5.0's
+    GET /time_entries/<id>.json renders every custom field (app/views/timelog/show.api.rsb uses
+    `custom_field_values`, where the list uses `visible_custom_field_values`), so a client who calls
+    the REST API with their own key for one entry by its id reads the portal id there — raw JSON, not a
+    page. Asserted so that a Redmine which fixes it (and this note's going stale) is noticed."""
+    token = os.urandom(3).hex()
+    run(redmine, "migrate", "run", str(hours_export(tmp_path / "export", token)), "--state",
+        str(tmp_path / "l.sqlite"), codes=FOUND)
+    gw = redmine.gateway()
+    issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
+    [first, *_] = time_entries(gw, issue, as_user=f"client.{token}")
+    one = gw.get(f"/time_entries/{first['id']}.json", as_user=f"client.{token}")["time_entry"]
+    assert [v["id"] for v in one["custom_fields"]] == [field]
 
 
 def _login(url: str, login: str, password: str) -> requests.Session:
@@ -168,17 +189,24 @@ def test_the_clients_web_pages_show_the_hours_and_their_comments_without_portal_
     gw.put(f"/users/{client['id']}.json", {"user": {"password": password, "must_change_passwd": False}})
     session = _login(redmine.url, f"client.{token}", password)
     project = gw.get(f"/issues/{issue}.json")["issue"]["project"]["id"]
-    pages = {"issue": f"/issues/{issue}", "issue hours": f"/issues/{issue}/time_entries",
-             "project hours": f"/projects/{project}/time_entries",
-             "hours CSV": f"/projects/{project}/time_entries.csv"}
-    for name, path in pages.items():
-        page = session.get(f"{redmine.url}{path}", timeout=30)
+    # the hidden field's column asked for by name: Redmine offers it to support only
+    columns = {"set_filter": "1", "c[]": ["spent_on", "user", "issue", "comments", "hours",
+                                          f"cf_{field_ids(gw)[TIME_FIELD]}"]}
+    pages = {"issue": (f"/issues/{issue}", {}), "issue hours tab": (f"/issues/{issue}/tab/time_entries", {}),
+             "project hours": (f"/projects/{project}/time_entries", columns),
+             "hours CSV": (f"/projects/{project}/time_entries.csv", columns)}
+    for name, (path, params) in pages.items():
+        page = session.get(f"{redmine.url}{path}", params=params, timeout=30,
+                           headers={"X-Requested-With": "XMLHttpRequest"} if "tab" in name else {})
         assert page.status_code == 200, (name, page.status_code)
         text = page.content.decode("utf-8", "replace")
-        if name != "issue":
+        if name == "hours CSV":  # the visible columns only: the hidden one asked for is not given
+            assert text.splitlines()[0].count(",") == 4 and len(text.splitlines()) == 4, text
+        elif name != "issue":
             assert "разбор логов" in text and "созвон" in text, name  # the page that lists the hours
         assert f"W2x{token}" not in text and TIME_FIELD not in text, name
-        assert f"W1x{token}" not in text.replace(f"[portal:time:W1x{token}] цитата", ""), name
+        # W1's id only where W3's own text quotes it (client text), never as a carrier
+        assert text.count(f"W1x{token}") == (0 if name == "issue" else 1), name
 
 
 # --- a delta run's note on files added in the portal ---------------------------------------------------
@@ -214,13 +242,13 @@ def test_a_delta_note_names_the_new_files_in_russian_and_hides_its_marker(
     run(redmine, "migrate", "run", str(files_export(tmp_path / "e1", token, {})), "--state", str(state))
     later = files_export(tmp_path / "e2", token, {f"A2x{token}": "отчёт.pdf", f"A3x{token}": "_итог_ [1].png"})
     delta = run(redmine, "migrate", "run", str(later), "--state", str(state))
-    assert delta["counts"]["attachment"]["create"] == 3, delta["counts"]
+    assert delta["counts"]["attachment"]["create"] == 5, delta["counts"]  # 3 files, 2 notes (counted as theirs)
     gw = redmine.gateway()
     texts = {}
     for tid in (f"TF{token}", f"TS{token}"):
         issue = gw.get(f"/issues/{issue_id(gw, tid)}.json", {"include": "journals,attachments"},
                        as_user=f"client.{token}")["issue"]
-        [texts[tid]] = [j["notes"] for j in issue["journals"] if j.get("notes")]
+        [texts[tid]] = [j["notes"] for j in issue["journals"] if not j["private_notes"] and j.get("notes")]
     assert texts[f"TF{token}"].startswith(f"[portal:attachment:A2x{token}]: #\n")
     several, one = rendered(redmine, texts[f"TF{token}"]), rendered(redmine, texts[f"TS{token}"])
     assert "<p>Файлы, добавленные в портале после переноса: отчёт.pdf, _итог_ [1].png</p>" in several, several
@@ -247,6 +275,7 @@ def test_a_delta_note_of_an_earlier_version_is_still_recognised(redmine: LocalRe
     later = files_export(tmp_path / "e2", token, {f"A2x{token}": "отчёт.pdf"})
     delta = run(redmine, "migrate", "run", str(later), "--state", str(state))
     journals = gw.get(f"/issues/{single}.json", {"include": "journals"})["issue"]["journals"]
-    assert [j["notes"][:40] for j in journals if j.get("notes")] == [
-        f"_[portal:attachment:A5x{token}] Вложения из портала: A5x{token}_"[:40]]
-    assert delta["counts"]["attachment"]["create"] == 1, delta["counts"]  # TF's отчёт.pdf only
+    assert [j["notes"] for j in journals if "портал" in (j.get("notes") or "") and "status" not in j["notes"]] == [
+        f"_[portal:attachment:A5x{token}] Вложения из портала: A5x{token}_"]
+    # TF's отчёт.pdf and its note only (a note on new files counts as an attachment write)
+    assert delta["counts"]["attachment"]["create"] == 2, delta["counts"]
