@@ -279,3 +279,28 @@ def test_a_delta_note_of_an_earlier_version_is_still_recognised(redmine: LocalRe
         f"_[portal:attachment:A5x{token}] Вложения из портала: A5x{token}_"]
     # TF's отчёт.pdf and its note only (a note on new files counts as an attachment write)
     assert delta["counts"]["attachment"]["create"] == 2, delta["counts"]
+
+
+# --- provisioning and doctor ----------------------------------------------------------------------------
+
+
+def test_doctor_reports_the_field_made_visible_by_hand_and_provision_hides_it_again(redmine: LocalRedmine) -> None:
+    hide = f"f = TimeEntryCustomField.find_by!(name: {json.dumps(TIME_FIELD)})\n"
+    try:
+        redmine.runner(hide + "f.visible = true\nf.save!\n")
+        done = subprocess.run([str(REPO / ".venv/bin/helpdesk"), "doctor"], env={**redmine.env(), "COLUMNS": "200"},
+                              capture_output=True, text=True, timeout=600, cwd=REPO)
+        assert done.returncode == 3, done.stdout + done.stderr
+        [line] = [line for line in done.stdout.splitlines() if TIME_FIELD in line]
+        assert "видно всем ролям (клиенты прочитали бы ID из портала)" in line, done.stdout
+    finally:
+        script = subprocess.run([str(REPO / ".venv/bin/helpdesk"), "provision", "--ruby"], env=redmine.env(),
+                                capture_output=True, text=True, timeout=600, cwd=REPO)
+        assert script.returncode == 0, script.stderr[-2000:]
+        first = json.loads(redmine.runner(script.stdout).strip().splitlines()[-1])
+    assert f"time entry field {TIME_FIELD}" in first["changed"]
+    assert json.loads(redmine.runner(script.stdout).strip().splitlines()[-1])["changed"] == []  # idempotent
+    fields = {f["name"]: f for f in redmine.gateway().get("/custom_fields.json")["custom_fields"]}
+    assert fields[TIME_FIELD]["visible"] is False and fields[TIME_FIELD]["customized_type"] == "time_entry"
+    doctor = run(redmine, "doctor")
+    assert [c["status"] for c in doctor["checks"] if c["subject"] == TIME_FIELD] == ["ok"]

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from helpdesk_core.doctor import _recognition_field_checks
 from helpdesk_core.export_model import TimeEntry
 from helpdesk_core.mappings import load_mappings
 from helpdesk_core.provision import provision_payload
@@ -125,3 +126,19 @@ def test_a_file_name_never_turns_into_markup() -> None:
 def test_the_old_form_of_the_note_is_still_recognised() -> None:
     assert note_marker("_[portal:attachment:A9] Вложения из портала: A9, A10_") == ("attachment", "A9")
     assert note_marker("Вложения [portal:attachment:A9]: #\n") is None  # quoted, not opening
+
+
+def test_doctor_reports_the_time_entry_field_missing_of_another_kind_or_visible_to_clients() -> None:
+    name = "ID трудозатрат в портале"
+    hidden = {"name": name, "customized_type": "time_entry", "visible": False}
+
+    def verdict(fields: dict[str, dict[str, object]]) -> tuple[str, str]:
+        [check] = [c for c in _recognition_field_checks(fields, MAPPINGS) if c.subject == name]
+        return check.status, check.detail
+
+    assert verdict({name: hidden}) == ("ok", "")
+    assert verdict({}) == ("problem", "missing")
+    assert verdict({name: {**hidden, "customized_type": "issue"}}) == (
+        "problem", "a issue field (want a time_entry field)")
+    assert verdict({name: {**hidden, "visible": True}}) == (
+        "problem", "visible to every role (clients would read the portal ids)")
