@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import requests
 
 from helpdesk_core.ruby import ruby_script
 from tests.conftest import REPO, LocalRedmine
+from tests.faultproxy import FaultProxy
 from tests.hostile_export import LATEST, Piece, attachment, company, entry, ticket, user, write_export
 from tests.integration.test_loader import with_loader
 
@@ -106,6 +108,56 @@ def test_rest_run_logs_plain_comments_the_client_sees_no_portal_id_and_a_rerun_f
     assert len(time_entries(gw, issue)) == 3
     verified = run(redmine, "migrate", "verify", str(export), "--state", str(tmp_path / "lost.sqlite"))
     assert verified["differences"] == []
+
+
+def test_a_lost_answer_and_a_kill_after_the_post_never_log_hours_twice(redmine: LocalRedmine, tmp_path: Path) -> None:
+    """Crash safety through the field: Redmine logs the entry but the answer is lost (the run looks for
+    it before posting again), and the run is killed right after Redmine answered a time entry's POST,
+    before the ledger heard (the next run finds it)."""
+    counted: dict[str, int] = {}
+
+    def each_id_once(token: str) -> None:
+        gw = redmine.gateway()
+        issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
+        ids = [v["value"] for e in time_entries(gw, issue) for v in e["custom_fields"] if v["id"] == field]
+        assert sorted(ids) == [f"W1x{token}", f"W2x{token}", f"W3x{token}"], ids
+
+    lost = os.urandom(3).hex()
+
+    def drop_first_time_post(n: int, method: str, path: str) -> str | None:
+        if method == "POST" and path.startswith("/time_entries.json") and not counted:
+            counted["dropped"] = n
+            return "drop"  # forwarded and applied by Redmine, then the connection is reset
+        return None
+
+    with FaultProxy(redmine.url, on_request=drop_first_time_post) as proxy:
+        env = {**redmine.env(), "REDMINE_URL": proxy.url}
+        done = subprocess.run([str(REPO / ".venv/bin/helpdesk"), "migrate", "run",
+                               str(hours_export(tmp_path / "lost", lost)), "--state", str(tmp_path / "lost.sqlite"),
+                               "--format", "json"], env=env, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert counted, "no time entry was posted through the proxy"
+    assert json.loads(done.stdout)["requests"]["recovered_writes"] >= 1
+    each_id_once(lost)
+
+    killed = os.urandom(3).hex()
+    export, state = hours_export(tmp_path / "killed", killed), tmp_path / "killed.sqlite"
+    child: list[subprocess.Popen[str]] = []
+
+    def kill_after_first_time_post(n: int, method: str, path: str, status: int) -> None:
+        if method == "POST" and path.startswith("/time_entries.json") and status == 201 and "killed" not in counted:
+            counted["killed"] = n
+            os.kill(child[0].pid, signal.SIGKILL)  # Redmine logged it; the run never hears
+
+    with FaultProxy(redmine.url, on_response=kill_after_first_time_post) as proxy:
+        env = {**redmine.env(), "REDMINE_URL": proxy.url}
+        child.append(subprocess.Popen([str(REPO / ".venv/bin/helpdesk"), "migrate", "run", str(export), "--state",
+                                       str(state), "--format", "json"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, text=True, cwd=REPO))
+        assert child[0].wait(timeout=900) == -signal.SIGKILL
+    again = run(redmine, "migrate", "run", str(export), "--state", str(state), codes=FOUND)
+    assert again["counts"]["time_entry"] == {"create": 2, "match": 1}, again["counts"]
+    each_id_once(killed)
 
 
 def test_entries_of_an_earlier_version_are_recognised_by_their_comment_marker(
