@@ -12,7 +12,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from helpdesk_core.doctor import _recognition_field_checks
+from helpdesk_core.errors import ConfigError
 from helpdesk_core.export_model import TimeEntry
 from helpdesk_core.mappings import load_mappings
 from helpdesk_core.provision import provision_payload
@@ -142,3 +145,12 @@ def test_doctor_reports_the_time_entry_field_missing_of_another_kind_or_visible_
         "problem", "a issue field (want a time_entry field)")
     assert verdict({name: {**hidden, "visible": True}}) == (
         "problem", "visible to every role (clients would read the portal ids)")
+
+
+def test_a_redmine_not_provisioned_for_the_field_is_told_to_run_provision(tmp_path: Path) -> None:
+    fake = FakeRedmine()
+    fake.fields = [f for f in fake.fields if f["customized_type"] != "time_entry"]
+    export = write_export(tmp_path / "e", staff("t") + forged_markers("t", 2))
+    with pytest.raises(ConfigError, match="time entry custom field ID трудозатрат в портале: run `helpdesk provision`"):
+        Migration(export, fake, MAPPINGS, Ledger(tmp_path / "l.sqlite"), MigrationOptions()).execute()  # type: ignore[arg-type]
+    assert fake.writes == []
