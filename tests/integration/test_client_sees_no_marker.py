@@ -218,6 +218,15 @@ def test_redmine_50_still_returns_the_field_in_one_entrys_json_to_a_client(
     assert [v["id"] for v in one["custom_fields"]] == [field]
 
 
+def client_session(redmine: LocalRedmine, token: str) -> requests.Session:
+    """The client `client.<token>` logged in to Redmine's web UI (a password set for the test)."""
+    gw = redmine.gateway()
+    [client] = [u for u in gw.get("/users.json", {"name": f"client.{token}"})["users"]]
+    password = f"Pw-{token}-{os.urandom(4).hex()}"
+    gw.put(f"/users/{client['id']}.json", {"user": {"password": password, "must_change_passwd": False}})
+    return _login(redmine.url, f"client.{token}", password)
+
+
 def _login(url: str, login: str, password: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{url}/login", timeout=30)
@@ -236,10 +245,7 @@ def test_the_clients_web_pages_show_the_hours_and_their_comments_without_portal_
     run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), codes=FOUND)
     gw = redmine.gateway()
     issue = issue_id(gw, f"TK{token}")
-    [client] = [u for u in gw.get("/users.json", {"name": f"client.{token}"})["users"]]
-    password = f"Pw-{token}-{os.urandom(4).hex()}"
-    gw.put(f"/users/{client['id']}.json", {"user": {"password": password, "must_change_passwd": False}})
-    session = _login(redmine.url, f"client.{token}", password)
+    session = client_session(redmine, token)
     project = gw.get(f"/issues/{issue}.json")["issue"]["project"]["id"]
     # the hidden field's column asked for by name: Redmine offers it to support only
     columns = {"set_filter": "1", "c[]": ["spent_on", "user", "issue", "comments", "hours",
@@ -307,6 +313,11 @@ def test_a_delta_note_names_the_new_files_in_russian_and_hides_its_marker(
     assert "<p>Файл, добавленный в портале после переноса: схема.png</p>" in one, one
     for html in (several, one):
         assert "portal" not in html and token not in html, html
+    # the issue page the client opens: the sentence, no marker, no portal id
+    page = client_session(redmine, token).get(f"{redmine.url}/issues/{issue_id(gw, f'TF{token}')}", timeout=30)
+    assert page.status_code == 200
+    assert "Файлы, добавленные в портале после переноса: отчёт.pdf, _итог_ [1].png" in page.text
+    assert "[portal:" not in page.text and f"A2x{token}" not in page.text and f"A3x{token}" not in page.text
     # a re-run finds its note (and the files): nothing written
     again = run(redmine, "migrate", "run", str(later), "--state", str(tmp_path / "lost.sqlite"))
     assert again["requests"]["writes"] == 0, again["requests"]
