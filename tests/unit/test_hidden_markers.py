@@ -100,7 +100,7 @@ def test_a_rerun_over_entries_of_an_earlier_version_logs_nothing_twice(tmp_path:
     assert verify_migration(export, fake, MAPPINGS, Ledger.snapshot(tmp_path / "none")).differences == []  # type: ignore[arg-type]
 
 
-def test_provisioning_hides_the_field_from_every_role_but_support() -> None:
+def test_the_provisioning_payload_carries_the_time_entry_field_from_mappings() -> None:
     payload = provision_payload(MAPPINGS)
     assert payload["time_entry_fields"] == [{"name": "ID трудозатрат в портале", "format": "string",
                                              "filter": False, "searchable": False, "client": "creation"}]
