@@ -290,9 +290,11 @@ def _enumeration_checks_all(gateway: Gateway, mappings: Mappings) -> list[Check]
 
 
 def _recognition_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappings) -> list[Check]:
-    """The project and user fields by which the migration recognises companies and its own accounts."""
+    """The project, user and time entry fields by which the migration recognises companies, its own
+    accounts and the hours it logged (the time entry field must stay out of clients' sight)."""
     wanted = [("project", spec) for spec in mappings.project_custom_fields.by_key().values()]
     wanted += [("user", spec) for spec in mappings.user_custom_fields.by_key().values()]
+    wanted += [("time_entry", spec) for spec in mappings.time_entry_custom_fields.by_key().values()]
     checks = []
     for customized, spec in wanted:
         live = fields.get(spec.name)
@@ -300,6 +302,8 @@ def _recognition_field_checks(fields: dict[str, dict[str, Any]], mappings: Mappi
             problems = ["missing"]
         elif live.get("customized_type") != customized:
             problems = [f"a {live.get('customized_type')} field (want a {customized} field)"]
+        elif customized == "time_entry" and live.get("visible", True):
+            problems = ["visible to every role (clients would read the portal ids)"]
         else:
             problems = []
         checks.append(_verdict("custom field", spec.name, problems))

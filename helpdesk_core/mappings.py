@@ -111,6 +111,17 @@ class UserFields(Strict):
         return {key: getattr(self, key) for key in type(self).model_fields}
 
 
+class TimeEntryFields(Strict):
+    """Time entry custom fields, seen by support and administrators only: the portal id of an entry
+    the migration logged travels here, not in the comment clients read (provision hides it from
+    every role but support)."""
+
+    portal_time_id: CustomFieldSpec = CustomFieldSpec(name="ID трудозатрат в портале")
+
+    def by_key(self) -> dict[str, CustomFieldSpec]:
+        return {key: getattr(self, key) for key in type(self).model_fields}
+
+
 class Transition(Strict):
     trackers: list[str] | Literal["*"] = ANY
     from_: list[str] | Literal["*"] = Field(ANY, alias="from")
@@ -162,6 +173,7 @@ class Mappings(Strict):
     custom_fields: CustomFields
     project_custom_fields: ProjectFields = ProjectFields()
     user_custom_fields: UserFields = UserFields()
+    time_entry_custom_fields: TimeEntryFields = TimeEntryFields()
     workflow: Workflow = Workflow()
     project: ProjectSpec = ProjectSpec()
     settings: SettingsSpec = SettingsSpec()

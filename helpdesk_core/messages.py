@@ -138,6 +138,8 @@ RUSSIAN: Mapping[str, str] = {
     "default status is {default}, want {want}": "статус по умолчанию {default}, нужно {want}",
     "not usable as a filter": "нельзя использовать как фильтр",
     "not searchable": "не участвует в поиске",
+    "visible to every role (clients would read the portal ids)":
+        "видно всем ролям (клиенты прочитали бы ID из портала)",
     "clients can read private notes": "клиенты видят приватные комментарии",
     "{n} problem(s)": "проблем: {n}",
     "{n} checks fine (--verbose lists them)": "в порядке проверок: {n} (перечислит --verbose)",

@@ -132,6 +132,24 @@ sweep_field.role_ids = wanted_roles
 sweep_field.tracker_ids = wanted_trackers
 save.call(sweep_field, "custom field #{sweep_field.name}")
 
+# The time entry fields (the portal id of an entry the migration logged): visible to the support role
+# only, as the sweep's marker field (Redmine 5.0 honours a TimeEntryCustomField's roles in the time
+# list, its CSV, filters and the REST list), not a filter, never required. Administrators see every
+# field: the migration reads and writes it as the API user.
+PAYLOAD['time_entry_fields'].each do |spec|
+  field = TimeEntryCustomField.find_or_initialize_by(name: spec['name'])
+  field.field_format = spec['format'] if field.new_record?
+  field.visible = false
+  field.is_filter = false
+  field.is_required = false
+  field.description = 'helpdesk: the portal id of a migrated time entry (re-runs recognise it), hidden from clients'
+  if !field.new_record? && field.role_ids.sort != wanted_roles
+    changed << "time entry field #{spec['name']} roles"
+  end
+  field.role_ids = wanted_roles
+  save.call(field, "time entry field #{spec['name']}")
+end
+
 {'non_member' => Role.non_member, 'anonymous' => Role.anonymous}.each do |key, role|
   wanted = PAYLOAD['builtin_roles'][key].map(&:to_sym).sort
   next if role.permissions.map(&:to_sym).sort == wanted
@@ -295,6 +313,7 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
                           for f in mappings.custom_fields.by_key().values()],
         "project_fields": [f.model_dump() for f in mappings.project_custom_fields.by_key().values()],
         "user_fields": [f.model_dump() for f in mappings.user_custom_fields.by_key().values()],
+        "time_entry_fields": [f.model_dump() for f in mappings.time_entry_custom_fields.by_key().values()],
         "roles": {key: getattr(mappings.roles, key).model_dump() for key in ("client", "support")},
         "support_group": mappings.support_group,
         "builtin_roles": {"non_member": mappings.non_member_permissions,

@@ -174,6 +174,27 @@ def time_writer(person: Person, stand_in: bool, name: str) -> Writer:
     return Writer(person, name)
 
 
+# Redmine's limit on a time entry's comment (TimeEntry validates its length).
+COMMENT_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class LoggedTime:
+    """One time entry as both writers log it: for whom (None: the API user), the comment clients read
+    in «Трудозатраты» (the portal's text, the person named when someone else logs it: no machine
+    marker) and the portal id, carried in the support-only field «ID трудозатрат в портале» in the
+    same write, so a re-run or a run resumed after a crash recognises the entry (migrator.live)."""
+
+    person: Person | None
+    comments: str
+    portal_id: str
+
+
+def logged_time(entry: TimeEntry, writer: Writer) -> LoggedTime:
+    comment = " ".join(part for part in (entry.comment.strip(), f"({writer.name})" if writer.instead else "") if part)
+    return LoggedTime(writer.person, comment[:COMMENT_LIMIT], entry.id)
+
+
 def time_entry_problem(entry: TimeEntry) -> str | None:
     """Why Redmine would refuse this entry whoever logs it (None: it is loggable)."""
     if entry.hours < 0:

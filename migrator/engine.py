@@ -45,9 +45,11 @@ from helpdesk_core.identifiers import project_identifier
 from helpdesk_core.mail_preferences import CLIENT_PREFERENCES, STEADY_MAIL_NOTIFICATION
 from helpdesk_core.mappings import Mappings
 from migrator.decide import (
+    LoggedTime,
     Person,
     Writer,
     issue_author,
+    logged_time,
     note_writer,
     redmine_names,
     status_writer,
@@ -72,8 +74,8 @@ from migrator.text import (
     cut_subject,
     html_to_markdown,
     moscow_time,
+    new_files_note,
     provenance_line,
-    time_marker,
 )
 from migrator.timeline import (
     STATE_KIND,
@@ -1020,8 +1022,8 @@ class TicketMigration:
         if not new:
             return
         uploads, lost = self._uploads(new)
-        ids = ", ".join(a.id for a in new)
-        note = "\n\n".join([f"_[portal:attachment:{new[0].id}] Вложения из портала: {ids}_", *lost])
+        # Clients read it: the files by their names, the marker out of sight (as a migrated comment's).
+        note = "\n\n".join([new_files_note(new[0].id, [attachment_filename(a.filename) for a in new]), *lost])
         self._put_note(issue_id, ("attachment", new[0].id), note, private=False, author=None,
                        uploads=uploads, kind="attachment", created_at=max(a.created_at for a in new))
 
@@ -1125,15 +1127,15 @@ class TicketMigration:
                 self.tally.add("time_entry", "match")
                 self.ledger.put("time_entry", entry.id, existing[entry.id])
                 continue
-            decided = self.time_entry_comment(entry)
+            decided = self.time_entry_write(entry)
             if decided is None:
                 continue  # left out by the decision (reported there)
-            user, comment = decided
             payload: Json = {"time_entry": {
                 "issue_id": issue_id, "spent_on": entry.spent_on.isoformat(), "hours": str(entry.hours),
-                "activity_id": self.live.activities[activity], "comments": comment}}
-            if user is not None:
-                payload["time_entry"]["user_id"] = user.redmine_id
+                "activity_id": self.live.activities[activity], "comments": decided.comments,
+                "custom_fields": [{"id": self.time_portal_field(), "value": decided.portal_id}]}}
+            if decided.person is not None:
+                payload["time_entry"]["user_id"] = decided.person.redmine_id
 
             def post(payload: Json = payload, entry_id: str = entry.id) -> Json:
                 def recover() -> Json | None:
@@ -1155,21 +1157,22 @@ class TicketMigration:
     def time_activity(self, tracker: str) -> str:
         return self.m.mappings.portal.activity_by_tracker.get(tracker, self.m.mappings.default_activity)
 
-    def time_entry_comment(self, entry: TimeEntry) -> tuple[UserRef | None, str] | None:
-        """Who logs it (None: the API user, naming the portal user in the comment) and the comment with
-        its marker (migrator.decide, both writers); None: nobody, the entry is left out and reported."""
+    def time_entry_write(self, entry: TimeEntry) -> LoggedTime | None:
+        """Who logs it (None: the API user, naming the portal user in the comment), its comment and the
+        portal id it carries (migrator.decide, both writers); None: nobody, left out and reported."""
         problem = time_entry_problem(entry)
         if problem is not None:
             self.time_refused(entry.id, problem)
             return None
         user, stand_in = self.m.author_of(entry.user_id)
         writer = time_writer(user, stand_in, self._portal_user_name(entry.user_id))
-        # The marker opens the comment (where client text can never put it); the text follows.
-        comment = f"{time_marker(entry.id)} {entry.comment}".strip()
         if writer.instead is not None:
-            comment = f"{comment} ({writer.name})"
             self._authorship_note(f"time entry {entry.id}: {writer.instead}")
-        return writer.person, comment[:1024]
+        return logged_time(entry, writer)
+
+    def time_portal_field(self) -> int:
+        """The support-only time entry field that carries the portal id (both writers set it)."""
+        return self.live.time_entry_fields["portal_time_id"]
 
     def time_refused(self, entry_id: str, reason: str) -> None:
         self.tally.add("time_entry", "fail")
@@ -1181,7 +1184,7 @@ class TicketMigration:
             return {}
         expected = {e.id: self.m.author_of(e.user_id)[0].redmine_id for e in self.t.time_entries}
         entries = self.gateway.iterate("/time_entries.json", "time_entries", {"issue_id": issue_id, "sort": None})
-        ours = our_time_entries(entries, self.m.tool_writers(), expected)
+        ours = our_time_entries(entries, self.m.tool_writers(), expected, self.time_portal_field())
         return {source: int(entry["id"]) for source, entry in ours}
 
     # --- final state ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ class LiveRedmine:
     custom_fields: dict[str, int]  # mappings key -> id (issue fields)
     project_fields: dict[str, int]  # mappings project_custom_fields key -> id
     user_fields: dict[str, int]  # mappings user_custom_fields key -> id
+    time_entry_fields: dict[str, int]  # mappings time_entry_custom_fields key -> id (support-only)
     client_role_id: int
     support_role_id: int
     support_group_id: int
@@ -100,6 +101,7 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
     fields_by_name = _ids([f for f in all_fields if f.get("customized_type", "issue") == "issue"])
     project_fields = _ids([f for f in all_fields if f.get("customized_type") == "project"])
     user_fields = _ids([f for f in all_fields if f.get("customized_type") == "user"])
+    time_fields = _ids([f for f in all_fields if f.get("customized_type") == "time_entry"])
     _need(trackers, [t.name for t in mappings.trackers], "tracker")
     _need(statuses, [s.name for s in mappings.statuses], "status")
     _need(priorities, [p.name for p in mappings.priorities], "priority")
@@ -110,6 +112,8 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
     user_specs = mappings.user_custom_fields.by_key()
     _need(project_fields, [f.name for f in project_specs.values()], "project custom field")
     _need(user_fields, [f.name for f in user_specs.values()], "user custom field")
+    time_specs = mappings.time_entry_custom_fields.by_key()
+    _need(time_fields, [f.name for f in time_specs.values()], "time entry custom field")
     _need(roles, [mappings.roles.client.name, mappings.roles.support.name], "role")
     _need(groups, [mappings.support_group], "group")
     group_id = groups[mappings.support_group]
@@ -121,6 +125,7 @@ def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:
         custom_fields={key: fields_by_name[spec.name] for key, spec in spec_fields.items()},
         project_fields={key: project_fields[spec.name] for key, spec in project_specs.items()},
         user_fields={key: user_fields[spec.name] for key, spec in user_specs.items()},
+        time_entry_fields={key: time_fields[spec.name] for key, spec in time_specs.items()},
         client_role_id=roles[mappings.roles.client.name], support_role_id=roles[mappings.roles.support.name],
         support_group_id=group_id, admin_login=str(me.get("login")), api_user_id=int(me.get("id", 0)),
         support_members={int(u["id"]) for u in group.get("users", [])},
@@ -187,13 +192,24 @@ def our_notes(issue: Json, tool_writers: set[int], authors: Mapping[str, int]) -
     return found
 
 
+def time_entry_source(entry: Json, field_id: int) -> str | None:
+    """The portal id a time entry carries: the support-only field «ID трудозатрат в портале» where it
+    is set (every entry this version logs; clients can neither read nor write it), else the marker
+    that opened the comment of an entry logged by an earlier version (`[portal:time:W3] text`).
+
+    Where the field is set the comment is never read: it now begins with the client's own text."""
+    carried = _field_value(entry, field_id)
+    return carried if carried is not None else time_entry_marker(entry.get("comments"))
+
+
 def our_time_entries(entries: Iterable[Json], tool_writers: set[int],
-                     expected: Mapping[str, int]) -> list[tuple[str, Json]]:
-    """(portal id, entry) for each time entry the migration logged: the marker opens its comment, the
-    portal id belongs to this ticket, and it is logged for the API user or that entry's own user."""
+                     expected: Mapping[str, int], field_id: int) -> list[tuple[str, Json]]:
+    """(portal id, entry) for each time entry the migration logged: it carries the portal id
+    (`time_entry_source`), the id belongs to this ticket, and it is logged for the API user or that
+    entry's own user."""
     found = []
     for entry in entries:
-        source = time_entry_marker(entry.get("comments"))
+        source = time_entry_source(entry, field_id)
         if source is not None and source in expected and _user_id(entry) in tool_writers | {expected[source]}:
             found.append((source, entry))
     return found

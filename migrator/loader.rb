@@ -310,6 +310,8 @@ def load_ticket(doc)
       user = cached(User, entry['user_id'])
       time = TimeEntry.new(project: issue.project, issue: issue, user: user, author: user, hours: entry['hours'], spent_on: entry['spent_on'],
                            activity_id: entry['activity_id'], comments: entry['comments'])
+      # The portal id in the support-only field, in the same insert (as REST sends it in the same POST).
+      time.custom_field_values = entry['custom_fields']
       # Who logs it was decided by the tool (a client's hours by the API user): a refusal here is the
       # entry's own (as over REST, 422): reported with its reason, logged by nobody else.
       if time.save

@@ -381,13 +381,13 @@ class RailsLoader:
         times: list[Json] = []
         activity = live.activities[tm.time_activity(tracker)] if t.time_entries else None
         for entry in t.time_entries:
-            decided = tm.time_entry_comment(entry)
+            decided = tm.time_entry_write(entry)
             if decided is None:
                 continue  # left out by the decision (reported there)
-            user, comment = decided
-            times.append({"id": entry.id, "user_id": user.redmine_id if user else api_user,
+            times.append({"id": entry.id, "user_id": decided.person.redmine_id if decided.person else api_user,
                           "hours": str(entry.hours), "spent_on": entry.spent_on.isoformat(),
-                          "activity_id": activity, "comments": comment})
+                          "activity_id": activity, "comments": decided.comments,
+                          "custom_fields": {str(tm.time_portal_field()): decided.portal_id}})
         # Whose issue carrying the portal id counts as this ticket's: the REST path's rule (TicketMigration.run).
         authors = sorted(tm.m.tool_writers() | {author.redmine_id})
         message = {"ticket": t.id, "portal_field": live.custom_fields["portal_id"], "api_user_id": api_user,

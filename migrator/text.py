@@ -20,7 +20,8 @@ DROPPED_ELEMENTS = ("script", "style", "iframe", "object", "embed", "noscript", 
 
 PROVENANCE = re.compile(r"\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\]")
 # Where the tool itself puts a marker, and nowhere else: at the very start of a note (its first
-# line, `provenance_line`) and at the very start of a time entry's comment (`time_marker`).
+# line, `provenance_line`) and, in runs of earlier versions, at the very start of a time entry's
+# comment (`time_marker`; now the portal id travels in a support-only field, migrator.live).
 # Client text comes after it, so a quoted marker inside the text never matches.
 NOTE_MARKER = re.compile(r"\A_\[portal:(?P<kind>[a-z-]+):(?P<id>[^\]\s]+)\] ")
 # A comment clients read carries it out of sight (`comment_header`): as a CommonMark link reference
@@ -95,7 +96,7 @@ def comment_header(source_id: str, author: str, moment: datetime) -> str:
     there without a second, administrator's journal). Written as a link reference definition
     (`[portal:comment:M4]: #`), it renders as nothing in Redmine's web UI (text formatting
     common_mark, as provisioned); the raw text (REST, a text e-mail, «Цитировать») still holds it."""
-    return f"[portal:comment:{source_id}]: #\n_{author}, {moscow_time(moment)}_"
+    return f"{hidden_marker('comment', source_id)}\n_{author}, {moscow_time(moment)}_"
 
 
 def find_provenance(text: str | None) -> list[tuple[str, str]]:
@@ -109,11 +110,36 @@ def note_marker(notes: str | None) -> tuple[str, str] | None:
     return (found["kind"], found["id"]) if found else None
 
 
+def hidden_marker(kind: str, source_id: str) -> str:
+    """A note's first line that carries its marker out of sight (see `comment_header`)."""
+    return f"[portal:{kind}:{source_id}]: #"
+
+
+# CommonMark punctuation that could turn part of a file name into markup (emphasis, a link, code, an
+# entity, strikethrough): escaped with a backslash, which CommonMark renders as the character itself.
+_MARKUP = re.compile(r"([\\`*_\[\]<>!&~])")
+
+
+def literal_markdown(text: str) -> str:
+    """`text` as CommonMark shows it letter for letter (a file name such as «_итог_.pdf» stays as is)."""
+    return _MARKUP.sub(r"\\\1", text)
+
+
+def new_files_note(first_id: str, filenames: list[str]) -> str:
+    """A delta run's note on ticket files added in the portal after the migration: the marker out of
+    sight (recognised as every note's, `note_marker`), then the files by the names Redmine shows:
+    «Файл, добавленный в портале после переноса: отчёт.pdf» — or «Файлы, добавленные …: a, b»."""
+    names = ", ".join(literal_markdown(name) for name in filenames)
+    lead = "Файл, добавленный" if len(filenames) == 1 else "Файлы, добавленные"
+    return f"{hidden_marker('attachment', first_id)}\n{lead} в портале после переноса: {names}"
+
+
 def time_marker(entry_id: str) -> str:
+    """The marker earlier versions put at the start of a time entry's comment (still recognised)."""
     return f"[portal:time:{entry_id}]"
 
 
 def time_entry_marker(comments: str | None) -> str | None:
-    """The portal id of a time entry the tool logged: its marker opens the comment, exactly."""
+    """The portal id in an earlier version's time entry comment: its marker opens the comment, exactly."""
     found = TIME_MARKER.match(comments or "")
     return found["id"] if found else None

@@ -217,7 +217,8 @@ def verify_migration(export_path: Path, gateway: Gateway, mappings: Mappings, le
                 entries = list(gateway.iterate("/time_entries.json", "time_entries",
                                                {"issue_id": issue_id, "sort": None}))
                 expected_users = {e.id: users.get(e.user_id, 0) for e in loggable}
-                ours = our_time_entries(entries, tool_writers, expected_users)
+                ours = our_time_entries(entries, tool_writers, expected_users,
+                                        live.time_entry_fields["portal_time_id"])
                 marked = dict(ours)
                 logged = Counter(source for source, _ in ours)
                 for source, n in sorted(logged.items()):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from migrator.text import cut_subject, time_entry_marker
+from migrator.text import cut_subject
 from tests.conftest import LocalRedmine
 from tests.exports import portal_id, unique_export
 from tests.integration.test_loader import LIMIT, helpdesk, issue_for, with_loader
@@ -71,8 +71,8 @@ def test_hostile_ticket_text_stays_data(redmine: LocalRedmine, tmp_path: Path, u
     assert {a["filename"] for a in issue["attachments"]} == {"#{`id`}.pdf"}
     entries = redmine.gateway().get("/time_entries.json", {"issue_id": issue_for(
         redmine, portal_id("T12", unique))["id"]})["time_entries"]
-    # the marker opens the comment (`[portal:time:W…] `), the client's text follows it verbatim
-    assert entries and all(time_entry_marker(e["comments"]) and e["comments"].split("] ", 1)[1].startswith(texts[2])
+    # the comment is the client's text verbatim (no marker: the portal id is in the support-only field)
+    assert entries and all(e["comments"].startswith(texts[2]) and [v["value"] for v in e["custom_fields"]]
                            for e in entries)
     verified = helpdesk(redmine, "migrate", "verify", str(export), "--state", str(tmp_path / "s.sqlite"), *LIMIT,
                         "--format", "json")

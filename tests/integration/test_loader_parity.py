@@ -72,7 +72,9 @@ def snapshot(redmine: LocalRedmine, token: str) -> dict[str, Any]:
             "journals": journals,
             "attachments": sorted((a["filename"], gw.download_sha256(a["content_url"]), who(a["author"]))
                                   for a in issue["attachments"]),
-            "time": sorted((str(e["hours"]), who(e["user"]), e["comments"], e["activity"]["name"], e["spent_on"])
+            "time": sorted((str(e["hours"]), who(e["user"]), e["comments"], e["activity"]["name"], e["spent_on"],
+                            next((v.get("value") for v in e.get("custom_fields", [])
+                                  if v["name"] == "ID трудозатрат в портале"), None))
                            for e in entries)}
     return json.loads(json.dumps(tickets, ensure_ascii=False).replace(token, "TOKEN"))
 
@@ -111,9 +113,10 @@ def test_rest_and_loader_write_the_same_tracker(both: dict[str, Any], redmine_pg
     assert "**Автор в портале:**" in first["description"] and "\x00" not in first["description"]
     assert sorted(a[0] for a in first["attachments"]) == sorted(
         ["a_b_.._evil.txt", "file", "x_y_z_.txt", ("длинное-имя-" * 30)[:250] + "….txt"])  # 255 characters
-    by = {e[2].split("]")[0] + "]": e[1] for e in first["time"]}
-    assert by == {"[portal:time:WPaTOKEN]": "admin", "[portal:time:WPsTOKEN]": "ps.TOKEN",
-                  "[portal:time:WPgTOKEN]": "admin"}  # a client's and an unknown user's hours: the API user
+    by = {e[5]: e[1] for e in first["time"]}  # the portal id in the support-only field, not in the comment
+    assert by == {"WPaTOKEN": "admin", "WPsTOKEN": "ps.TOKEN",
+                  "WPgTOKEN": "admin"}  # a client's and an unknown user's hours: the API user
+    assert not [e[2] for e in first["time"] if "[portal:" in e[2]]  # clients read the comments
     # status changes: bare public changes, their markers private notes (clients read no marker)
     changes = [j for j in first["journals"] if any(d[1] == "status_id" for d in j["details"])]
     assert changes and all(j["notes"] == "" and not j["private"] for j in changes)
@@ -175,7 +178,8 @@ def test_a_time_entry_redmine_refuses_is_reported_with_its_reason_by_both_writer
                 redmine_pg, next(f["id"] for f in redmine_pg.gateway().get("/custom_fields.json")["custom_fields"]
                                  if f["name"] == "ID в портале"), f"TT{token}")["id"]})["time_entries"]
             assert [(e["hours"], e["user"]["name"]) for e in logged] == [(2.0, logged[0]["user"]["name"])]
-            assert logged[0]["comments"].startswith(f"[portal:time:WT2{token}]")
+            assert logged[0]["comments"] == "норма"
+            assert [v["value"] for v in logged[0]["custom_fields"]] == [f"WT2{token}"]
             again = cli(redmine_pg, "migrate", "run", str(export), "--state", str(state), codes=(3,))
             assert [f["field"] for f in again["findings"] if f["category"] == "time-entry"] == [
                 f"time_entries.WT1{token}"]  # not marked done: tried again, refused again, said again

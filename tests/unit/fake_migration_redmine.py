@@ -56,6 +56,8 @@ class FakeRedmine:
             fields.append({"name": spec.name, "customized_type": "project"})
         for spec in m.user_custom_fields.by_key().values():
             fields.append({"name": spec.name, "customized_type": "user"})
+        for spec in m.time_entry_custom_fields.by_key().values():
+            fields.append({"name": spec.name, "customized_type": "time_entry", "visible": False})
         fields.append({"name": NOTIFICATIONS_MARKER_FIELD, "customized_type": "issue", "default_value": "off"})
         self.fields = [{**f, "id": i} for i, f in enumerate(fields, start=1)]
         self.field = {(f["customized_type"], f["name"]): f["id"] for f in self.fields}
@@ -209,7 +211,8 @@ class FakeRedmine:
             data = payload["time_entry"]
             eid = next(self._ids)
             self.time_entries[eid] = {"id": eid, "issue": {"id": data["issue_id"]}, "hours": float(data["hours"]),
-                                      "user": {"id": data.get("user_id", who)}, "comments": data["comments"]}
+                                      "user": {"id": data.get("user_id", who)}, "comments": data["comments"],
+                                      "custom_fields": [dict(v) for v in data.get("custom_fields", [])]}
             return {"time_entry": self.time_entries[eid]}
         raise NotFoundError("404", method="POST", path=path, status=404)
 
