@@ -18,11 +18,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +63,24 @@ def _shape(text: str) -> set[str]:
     return out
 
 
+def _words(text: str) -> list[str]:
+    """The lower-case words of `text`, numbers as «0» (so order numbers do not become features)."""
+    return ["0" if w.isdigit() else w for w in _WORD.findall(fold(text).lower())]
+
+
+def _pairs(words: list[str]) -> Iterator[str]:
+    return (f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+
+
 @lru_cache(maxsize=1024)
 def features(text: str) -> frozenset[str]:
     """Word n-grams (3 and 4 characters, word boundaries marked), whole words, word pairs and
-    shape features of `text`. Numbers become «0» so order numbers do not become features.
-    Memoised: the three audits of one ticket read the same text."""
-    low = fold(text).lower()
-    words = ["0" if w.isdigit() else w for w in _WORD.findall(low)]
+    shape features of `text`: what the builder trains on. The audits score the same features
+    through `_Vocabulary.text_rows`, built from the same parts. Memoised per text."""
+    words = _words(text)
     out = _shape(text)
     out.update(*map(_word_features, set(words)))
-    out.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    out.update(_pairs(words))
     return frozenset(out)
 
 
@@ -81,23 +88,32 @@ def features(text: str) -> frozenset[str]:
 def _word_features(word: str) -> frozenset[str]:
     """The word itself and its character n-grams with boundaries marked (words repeat a lot)."""
     padded = f" {word} "
-    # interned, as the model's keys are (`load_model`): a weight lookup then compares pointers,
-    # not the characters of two equal strings
-    return frozenset(map(sys.intern, {"w:" + word, *(padded[i:i + n] for n in NGRAMS
-                                                      for i in range(len(padded) - n + 1))}))
+    return frozenset({"w:" + word, *(padded[i:i + n] for n in NGRAMS for i in range(len(padded) - n + 1))})
 
 
 class _Vocabulary:
-    """Every feature any head weighs -> its row. The rows of a text's features are found once for
-    all heads (a text is scored by two or three) and memoised for the last few texts."""
+    """Every feature any head weighs -> its row in the heads' weight arrays.
+
+    A text is scored from the rows of its features: each word's rows are worked out once (words
+    repeat; the n-grams no head weighs are dropped there) and a text's rows are the union of its
+    words', pairs' and shape's, memoised per text for the two or three heads that score it.
+    Summed in row order, so a score does not depend on the order of a set."""
 
     def __init__(self, features: list[str]) -> None:
         self.index = {feature: row for row, feature in enumerate(features)}
-        self.unknown = len(features)  # the row of a feature no head weighs: 0 in every column
-        self.rows = lru_cache(maxsize=64)(self._rows)
+        self.text_rows = lru_cache(maxsize=1024)(self._text_rows)
+        self._word_rows = lru_cache(maxsize=100_000)(self._rows_of_word)
 
-    def _rows(self, feats: frozenset[str]) -> tuple[int, ...]:
-        return tuple(map(self.index.get, feats, repeat(self.unknown)))  # in `feats` order
+    def _rows_of_word(self, word: str) -> frozenset[int]:
+        index = self.index
+        return frozenset(index[f] for f in _word_features(word) if f in index)
+
+    def _text_rows(self, text: str) -> tuple[int, ...]:
+        index = self.index
+        words = _words(text)
+        rows = {index[f] for f in (*_shape(text), *_pairs(words)) if f in index}
+        rows.update(*map(self._word_rows, set(words)))
+        return tuple(sorted(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +130,18 @@ class Head:
     columns: tuple[array[float], ...]
     evidence_columns: tuple[array[float], ...]  # the same without the length features
 
-    def raw(self, feats: frozenset[str]) -> list[float]:
-        rows = self.vocabulary.rows(feats)
+    def raw(self, text: str) -> list[float]:
+        rows = self.vocabulary.text_rows(text)
         return [bias + sum(map(column.__getitem__, rows)) for bias, column in zip(self.bias, self.columns, strict=True)]
 
-    def probability(self, feats: frozenset[str]) -> float:
-        """Binary head: the probability of the positive class."""
-        z = self.raw(feats)[0]
+    def probability(self, text: str) -> float:
+        """Binary head: the probability that `text` is of the positive class."""
+        z = self.raw(text)[0]
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def distribution(self, feats: frozenset[str]) -> dict[str, float]:
-        """Multi-class head: class -> probability."""
-        raw = self.raw(feats)
+    def distribution(self, text: str) -> dict[str, float]:
+        """Multi-class head: class -> probability for `text`."""
+        raw = self.raw(text)
         top = max(raw)
         exps = [math.exp(z - top) for z in raw]
         total = sum(exps)
@@ -145,7 +161,7 @@ class Head:
             if not words:
                 continue
             fragment = " ".join(words[:_FRAGMENT_WORDS])
-            score = sum(map(self.evidence_columns[column].__getitem__, self.vocabulary.rows(features(fragment))))
+            score = sum(map(self.evidence_columns[column].__getitem__, self.vocabulary.text_rows(fragment)))
             if score > best_score:
                 best, best_score, where = fragment, score, match.span()
         return best, where
@@ -159,13 +175,13 @@ class LearnedModel:
 
 
 def _head(data: dict[str, Any], vocabulary: _Vocabulary) -> Head:
-    """The head's weights as read, and as arrays over the shared rows (plus the unknown row)."""
-    weights = {sys.intern(feat): tuple(float(v) for v in w) for feat, w in data["weights"].items()}
+    """The head's weights as read, and as arrays over the shared rows."""
+    weights = {feat: tuple(float(v) for v in w) for feat, w in data["weights"].items()}
     zero = (0.0,) * len(data["bias"])
 
     def column(i: int, length_too: bool) -> array[float]:
-        return array("d", [*(weights.get(feat, zero)[i] if length_too or not feat.startswith("#len:") else 0.0
-                             for feat in vocabulary.index), 0.0])
+        return array("d", (weights.get(feat, zero)[i] if length_too or not feat.startswith("#len:") else 0.0
+                           for feat in vocabulary.index))
 
     classes = range(len(data["bias"]))
     return Head(tuple(data["classes"]), tuple(data["bias"]), weights, vocabulary,
@@ -176,6 +192,6 @@ def _head(data: dict[str, Any], vocabulary: _Vocabulary) -> Head:
 def load_model(path: Path) -> LearnedModel:
     """Read the weights once per process (a few hundred kilobytes of JSON)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    vocabulary = _Vocabulary(list(dict.fromkeys(sys.intern(f) for h in data["heads"].values() for f in h["weights"])))
+    vocabulary = _Vocabulary(list(dict.fromkeys(f for h in data["heads"].values() for f in h["weights"])))
     heads = {name: _head(h, vocabulary) for name, h in data["heads"].items()}
     return LearnedModel(heads, {k: float(v) for k, v in data["thresholds"].items()}, tuple(data["built_from"]))

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from helpdesk_core.yaml_source import load_yaml_file
-from policies.audit_model import LearnedModel, features, load_model
+from policies.audit_model import LearnedModel, load_model
 from policies.regex_needs import may_match
 from policies.russian_text import (
     LemmaPattern,
@@ -565,7 +565,7 @@ def audit_priority(ticket: TicketText, cfg: AuditConfig) -> PriorityFinding | No
     if cfg.model is None or not cfg.model.priority:
         return None
     learned = cfg.model.learned()
-    distribution = learned.heads["priority"].distribution(features(text))
+    distribution = learned.heads["priority"].distribution(text)
     return _priority_by_model(text, current, distribution, learned.thresholds["priority"], cfg, found)
 
 
@@ -711,7 +711,7 @@ def _model_score(cfg: AuditConfig, head: Literal["complaint", "shouting"], text:
     if cfg.model is None or not getattr(cfg.model, head) or not text.strip():
         return None
     learned = cfg.model.learned()
-    score = learned.heads[head].probability(features(text))
+    score = learned.heads[head].probability(text)
     return score if score >= learned.thresholds[head] else None
 
 
