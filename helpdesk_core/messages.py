@@ -55,6 +55,12 @@ RUSSIAN: Mapping[str, str] = {
     "{where}, key '{key}': {t_message}": "{where}, ключ «{key}»: {t_message}",
     "'{value}' is not an ISO 8601 timestamp": "'{value}' — не момент времени ISO 8601",
     "unknown language {value} (one of: ru, en)": "неизвестный язык {value} (ru или en)",
+    ("the ledger {path} records {count} migrated tickets, but none of the issues it names ({ids}) is in this "
+     "Redmine: the ledger belongs to another Redmine, or this one was reset or restored from a copy. Give this "
+     "Redmine's ledger with --state, or move the ledger away to migrate afresh"):
+        ("журнал миграции {path}: число перенесённых в нём обращений — {count}, но ни одной из названных в нём задач "
+         "({ids}) в этом Redmine нет: журнал от другого Redmine, или этот Redmine очищен или восстановлен из "
+         "копии. Укажите журнал этого Redmine (--state) или уберите журнал, чтобы перенести заново"),
     ("Redmine's email notifications are on: every client would be emailed. Run `helpdesk provision --ruby "
      "--notifications off` on the Redmine host, or pass --allow-notifications"):
         ("в Redmine включены почтовые уведомления: письмо получил бы каждый клиент. Выполните `helpdesk provision "

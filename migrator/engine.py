@@ -60,6 +60,7 @@ from migrator.decide import (
 from migrator.ledger import Ledger
 from migrator.live import (
     LiveRedmine,
+    check_ledger_is_here,
     index_portal_issues,
     our_notes,
     our_time_entries,
@@ -250,6 +251,7 @@ class Migration:
         self.rejects = rejects
         with open_export(self.export_path, on_bad=bad.append, rejects=rejects) as export:
             self.live = read_live(self.gateway, self.mappings)
+            check_ledger_is_here(self.ledger, self.gateway)  # before anything is written
             self._migrate_companies(export)
             index_portal_issues(self.gateway, self.live, self.ctx.projects.values())
             self._migrate_users(export)

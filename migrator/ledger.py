@@ -97,6 +97,16 @@ class Ledger:
                                    (ticket_id,)).fetchone()
         return None if row is None else row[0]
 
+    def done_issue_sample(self, size: int) -> tuple[int, list[int]]:
+        """How many tickets the ledger records as migrated, and up to `size` of their issue ids
+        spread over the range (lowest, middle, highest): enough to tell whose Redmine it is."""
+        with self._lock:
+            ids = [row[0] for row in self._db.execute("SELECT issue_id FROM ticket_done ORDER BY issue_id")]
+        if len(ids) <= size:
+            return len(ids), ids
+        step = (len(ids) - 1) / (size - 1) if size > 1 else 0
+        return len(ids), sorted({ids[round(i * step)] for i in range(size)})
+
     def mark_ticket_done(self, ticket_id: str, fingerprint: str, issue_id: int) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO ticket_done VALUES (?, ?, ?)",

@@ -14,8 +14,9 @@ from typing import Any
 
 from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import ConfigError
-from helpdesk_core.gateway import Gateway
+from helpdesk_core.gateway import Gateway, NotFoundError
 from helpdesk_core.mappings import Mappings
+from migrator.ledger import Ledger
 from migrator.text import note_marker, time_entry_marker
 
 Json = dict[str, Any]
@@ -213,3 +214,30 @@ def our_time_entries(entries: Iterable[Json], tool_writers: set[int],
         if source is not None and source in expected and _user_id(entry) in tool_writers | {expected[source]}:
             found.append((source, entry))
     return found
+
+
+LEDGER_SAMPLE = 3  # issues looked up to tell whether a ledger is this Redmine's
+
+
+def check_ledger_is_here(ledger: Ledger, gateway: Gateway) -> None:
+    """Refuse a ledger whose migrated tickets this Redmine does not hold.
+
+    The ledger makes re-runs free by trusting it: a ticket it records as done is skipped. Given
+    the ledger of another Redmine (staging's against production) or after this Redmine was reset
+    or restored from an older copy, a run would skip every ticket and write nothing, and only
+    `verify` would notice. So before anything is read or written, a few of the issues it names
+    are looked up; when none of them exists the run stops and says why (a ledger where only some
+    are missing is this Redmine's: an issue deleted by hand is `verify`'s business)."""
+    count, sample = ledger.done_issue_sample(LEDGER_SAMPLE)
+    if not sample:
+        return
+    for issue_id in sample:
+        try:
+            gateway.get(f"/issues/{issue_id}.json")
+            return
+        except NotFoundError:
+            continue
+    raise ConfigError(f"the ledger {ledger.path} records {count} migrated tickets, but none of the issues it "
+                      f"names ({', '.join(f'#{i}' for i in sample)}) is in this Redmine: the ledger belongs to "
+                      "another Redmine, or this one was reset or restored from a copy. Give this Redmine's "
+                      "ledger with --state, or move the ledger away to migrate afresh", key="--state")

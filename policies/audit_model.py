@@ -6,8 +6,8 @@ words (plus a few shape features: capitals, runs of «!») generalises to unseen
 typos and transliteration. The model is trained at build time by scripts/build_audit_model.py
 (scikit-learn, tuning batches of the corpus only) and shipped as plain weights in
 policies/audit_model.json, so run time needs no scikit-learn, no numpy and no network: a score
-is a sum of array reads over the rows of the text's features. The rules stay in front for evidence and precision; the model
-adds recall, and a finding it makes quotes the fragment of the text that weighed most.
+is a sum of array reads over the rows of the text's features. The rules stay in front for
+evidence and precision; the model adds recall, and a finding it makes quotes the fragment of the text that weighed most.
 
 `features` is the one place that turns a text into features: the builder and the audits both
 call it, so training and run time cannot drift apart.

@@ -229,3 +229,15 @@ def test_a_timeline_journal_is_dated_by_its_marker_without_a_read_back(fake: Fak
     issue = issue_of(fake, "TWtx1")
     assert issue["id"] not in fake.issue_reads
     assert (issue["id"], "status:TWtx1.1", "2024-05-08T12:00:00+03:00") in ledger.note_dates()
+
+
+def test_the_ledger_sample_spans_its_issues(tmp_path: Path) -> None:
+    from migrator.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "l.sqlite")
+    assert ledger.done_issue_sample(3) == (0, [])
+    for n in range(1, 11):
+        ledger.mark_ticket_done(f"T{n}", "f", n * 10)
+    assert ledger.done_issue_sample(3) == (10, [10, 50, 100])  # lowest, middle, highest
+    assert ledger.done_issue_sample(20) == (10, [n * 10 for n in range(1, 11)])
+    ledger.close()
