@@ -25,13 +25,13 @@ def test_quiet_steps_and_a_failing_step(tmp_path: Path) -> None:
                           env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 7  # the failing step's own code
     out = done.stdout.splitlines()
-    assert out[0].startswith("log: var/log/t-") and len(out) == 7, out
-    assert "quiet" in out[1] and "ok (" in out[1]
-    assert "needs attention: exit 3" in out[2]
+    assert out[0].startswith("журнал: var/log/t-") and len(out) == 7, out
+    assert "quiet" in out[1] and "готово (" in out[1]
+    assert "требует внимания: код 3" in out[2]
     assert out[4] == "TABLE" and "noise" not in done.stdout and "warning-on-stderr" not in done.stdout
-    assert "FAILED (exit 7" in out[6] and "never" not in done.stdout
+    assert "ОШИБКА (код 7" in out[6] and "never" not in done.stdout
     log = next((tmp_path / "var/log").iterdir())
-    assert f"log: {log}" in done.stderr
+    assert f"журнал: {log}" in done.stderr
     tail = [line for line in done.stderr.splitlines() if line.startswith("  | ")]
     assert tail[-1] == "  | boom" and "  | line 100" in tail and len(tail) == 25
     text = log.read_text()
