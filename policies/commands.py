@@ -120,7 +120,7 @@ def _plan_report(plan: Plan, title: str, facts: dict[int, tuple[str, str]] | Non
         rows=counts, empty_text="Nothing to do."))]
     for rule, actions in by_rule.items():
         rows = [_plan_row(a, facts) for a in actions]
-        sections.append(Section(title=f"{rule}: {len(actions)}", table=Table(columns=columns, rows=rows)))
+        sections.append(Section(title=rule, table=Table(columns=columns, rows=rows)))  # the renderer counts rows
     breached = sum(1 for a in plan.actions if a.sla == "breached")
     moment = datetime.fromisoformat(plan.now)
     return Report(title=title, generated_at=moment,
