@@ -491,8 +491,10 @@ RUSSIAN_HELP: Mapping[str, str] = {
         'Журнал миграции (SQLite). По умолчанию <выгрузка>.ledger.sqlite рядом с выгрузкой.',
     'Also write the report as one self-contained HTML page.':
         'Записать отчёт ещё и как одну самодостаточную HTML-страницу.',
-    'Largest attachment Redmine accepts (default: mappings settings).':
-        'Наибольшее вложение, которое принимает Redmine (по умолчанию — из настроек mappings).',
+    ('Largest attachment Redmine accepts (default: what the last run recorded in the ledger, '
+     'else mappings settings).'):
+        ('Наибольшее вложение, которое принимает Redmine (по умолчанию: записанное последним запуском '
+         'в журнале, иначе из настроек mappings).'),
     "Judge attachments by this limit, KB (default: the one the run recorded in the ledger, else mappings settings).":
         "Судить о вложениях по этому пределу, КБ (по умолчанию — записанному запуском в журнале, иначе из настроек "
         "mappings).",

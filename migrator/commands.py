@@ -31,7 +31,9 @@ ExportArg = Annotated[Path, typer.Argument(help="The export: a directory or a .z
 StateOption = Annotated[Path | None, typer.Option(
     "--state", help="The ledger (SQLite). Default: <export>.ledger.sqlite beside the export.", dir_okay=False)]
 AttachmentLimit = Annotated[int | None, typer.Option(
-    "--attachment-limit-kb", help="Largest attachment Redmine accepts (default: mappings settings).")]
+    "--attachment-limit-kb",
+    help=("Largest attachment Redmine accepts (default: what the last run recorded in the ledger, "
+          "else mappings settings)."))]
 AdoptExisting = Annotated[bool, typer.Option(
     "--adopt-existing", help="Write as accounts that already exist in Redmine with a portal user's email "
                              "(never an administrator's or a locked one; their status is never changed). "
@@ -81,9 +83,6 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
         runner_command(rails_runner)  # a missing command is a usage error before anything starts
     session = session_from(ctx)
     mappings = session.mappings()
-    if attachment_limit_kb is not None:
-        settings = mappings.settings.model_copy(update={"attachment_max_size_kb": attachment_limit_kb})
-        mappings = mappings.model_copy(update={"settings": settings})
     gateway = session.gateway(writes_allowed=not dry_run, pool_size=max(workers, 4))
     if not dry_run and not allow_notifications and notifications_state(gateway) == "on":
         raise ConfigError("Redmine's email notifications are on: every client would be emailed. Run "
@@ -92,6 +91,11 @@ def _migrate(ctx: typer.Context, export: Path, state: Path | None, *, dry_run: b
     path = state or default_ledger_path(export)
     # A plan writes nothing anywhere: it reads a private copy of the ledger (or none).
     ledger = Ledger.snapshot(path) if dry_run else Ledger(path)
+    # The attachment limit as `verify` judges it: the option, else what the last run recorded, else
+    # mappings.yaml. A later plan or delta run without the option keeps the migration's limit.
+    limit_kb = attachment_limit(attachment_limit_kb, ledger, mappings).kb
+    mappings = mappings.model_copy(update={"settings": mappings.settings.model_copy(
+        update={"attachment_max_size_kb": limit_kb})})
     if not dry_run:  # what `verify` must judge by (migrator.verify.attachment_limit)
         ledger.record_run_settings(run_settings(mappings, adopt_existing=adopt_existing, loader=loader.value),
                                    session.clock().now().isoformat(timespec="seconds"))
