@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import REPO, LocalRedmine
 from tests.hostile_export import Piece, attachment, comment, company, ticket, user, write_export
+from tests.integration.test_client_sees_no_marker import rendered
 from tests.integration.test_loader import with_loader
 
 pytestmark = pytest.mark.redmine
@@ -95,6 +96,9 @@ def test_a_lost_file_reads_as_one_russian_sentence(redmine: LocalRedmine, tmp_pa
     assert sorted(lines) == sorted(EXPECTED.values()), issue["description"]
     [note] = [j["notes"] for j in issue["journals"] if "прикладываю файл" in (j.get("notes") or "")]
     assert note.splitlines()[-1] == HOSTILE_LINE, note
+    # on the issue page (Redmine's own common_mark formatter): the name letter for letter, nothing a link
+    assert ("<em>Вложение «_итог_ _[ссылка](http_x.example)_ `код`.txt» (2 байта) не перенесено: "
+            "файла нет в выгрузке портала</em>") in rendered(redmine, note)
     for line in [*lines, HOSTILE_LINE]:
         words = line.split("» (", 1)[1]  # after the file's name: only Russian, no path, hash or exception
         assert not re.search(r"[A-Za-z/]", words), line
