@@ -72,6 +72,21 @@ RUSSIAN: Mapping[str, str] = {
     "REDMINE_URL and REDMINE_API_KEY not set: export it or pass --config FILE":
         "не заданы REDMINE_URL и REDMINE_API_KEY: задайте переменные окружения или укажите --config ФАЙЛ",
     "must be keep, on or off": "допустимо keep, on или off",
+    # migrator/live.py (`need_error`): what provisioning must create before a migration, one sentence per kind
+    **{f"Redmine has no {what} {{names}}: run `helpdesk provision` first (see `helpdesk doctor`)":
+       f"в Redmine не хватает {ru}: {{names}} — сначала выполните `helpdesk provision` (см. `helpdesk doctor`)"
+       for what, ru in {"tracker": "трекеров", "status": "статусов", "priority": "приоритетов",
+                        "activity": "видов деятельности для трудозатрат", "custom field": "настраиваемых полей задач",
+                        "project custom field": "настраиваемых полей проектов",
+                        "user custom field": "настраиваемых полей пользователей",
+                        "time entry custom field": "настраиваемых полей трудозатрат", "role": "ролей",
+                        "group": "групп"}.items()},
+    "Redmine has no role '{role_name}' (run helpdesk provision)":
+        "в Redmine нет роли «{role_name}» (выполните helpdesk provision)",
+    ("no companies: Redmine has no project carrying a portal company id (run the migration) and neither "
+     "--companies FILE nor --export DIR is given"):
+        ("нет компаний: в Redmine нет проекта с ID компании портала (выполните миграцию), и не указаны ни "
+         "--companies ФАЙЛ, ни --export КАТАЛОГ"),
     "{what} prints no table for CSV: use text or json": "{what} не выводит таблицу для CSV: используйте text или json",
     "this report has no table to write as CSV": "в этом отчёте нет таблицы для CSV",
     "check REDMINE_API_KEY and that the REST API is enabled (helpdesk doctor)":

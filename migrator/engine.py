@@ -67,6 +67,7 @@ from migrator.live import (
     read_live,
     remember_user,
 )
+from migrator.lost_file import CHECK_KINDS, LossKind, lost_file_line
 from migrator.outcome import Finding, Kind, MigrationResult, Tally, Verb
 from migrator.rejects import RejectsDir
 from migrator.text import (
@@ -197,7 +198,23 @@ def _header_safe(login: str) -> bool:
 
 
 class AttachmentRefused(Exception):
-    """The bytes read for an upload are not the file the export declares: nothing is attached."""
+    """The bytes read for an upload are not the file the export declares: nothing is attached.
+
+    Its text is the administrator's reason; `kind` decides what the client reads (migrator.lost_file)."""
+
+    def __init__(self, kind: LossKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+def read_refused(exc: BaseException) -> AttachmentRefused:
+    """The export could not give a file's bytes (both writers read them: the upload, the spool)."""
+    return AttachmentRefused("unreadable", f"file cannot be read ({type(exc).__name__})")
+
+
+def bytes_refused() -> AttachmentRefused:
+    """The bytes read are not those the export declares (both writers check what they read)."""
+    return AttachmentRefused("damaged", "file content does not match its size and sha256 (read for the upload)")
 
 
 class Migration:
@@ -969,21 +986,23 @@ class TicketMigration:
         lost: list[str] = []
         for att in attachments:
             check = self.export.check_attachment(att)
-            problem = None if check.ok else check.reason
-            if problem is None and att.size > self.m.max_attachment_bytes:
+            if not check.ok:
+                lost.append(self.attachment_lost(att, CHECK_KINDS[check.status], check.reason))
+                continue
+            if att.size > self.m.max_attachment_bytes:
                 problem = f"{att.size} bytes is over the server's limit of {self.m.max_attachment_bytes}"
-            if problem is not None:
-                lost.append(self.attachment_lost(att, problem))
+                lost.append(self.attachment_lost(att, "too_large", problem))
                 continue
             sound.append(att)
         return sound, lost
 
-    def attachment_lost(self, att: Attachment, problem: str) -> str:
-        """Reported, and the line the note or description gets in its place (both writers)."""
+    def attachment_lost(self, att: Attachment, kind: LossKind, problem: str) -> str:
+        """Reported with its technical `problem` (for administrators), and the line the note or
+        description gets in its place, in the client's words for its `kind` (both writers)."""
         self.tally.add("attachment", "fail")
         self.tally.find(Finding(category="attachment", file="tickets.jsonl", id=self.t.id,
                                 field=f"attachments.{att.id}", reason=f"{att.path}: {problem}"))
-        return f"_Вложение «{attachment_filename(att.filename)}» не перенесено: {problem}_"
+        return lost_file_line(att.filename, att.size, kind, self.m.max_attachment_bytes)
 
     def _uploads(self, attachments: Iterable[Attachment]) -> tuple[list[Json], list[str]]:
         """Upload every sound file (as its author).
@@ -999,7 +1018,7 @@ class TicketMigration:
                 token = self.m._write("attachment", "create",
                                       lambda att=att, author=author: self._upload(att, author))
             except AttachmentRefused as exc:
-                lost.append(self.attachment_lost(att, str(exc)))
+                lost.append(self.attachment_lost(att, exc.kind, str(exc)))
                 continue
             uploads.append({"token": str(token), "filename": attachment_filename(att.filename),
                             "content_type": att.content_type})
@@ -1010,9 +1029,9 @@ class TicketMigration:
             with self.export.open_attachment(att) as handle:
                 content = handle.read(att.size + 1)
         except (OSError, RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            raise AttachmentRefused(f"file cannot be read ({type(exc).__name__})") from None
+            raise read_refused(exc) from None
         if len(content) != att.size or hashlib.sha256(content).hexdigest() != att.sha256:
-            raise AttachmentRefused("file content does not match its size and sha256 (read for the upload)")
+            raise bytes_refused()
         name = attachment_filename(att.filename)
         return self.m.as_user(author, lambda login: self.gateway.upload(content, name, as_user=login))
 

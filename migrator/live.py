@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import ConfigError
@@ -84,11 +84,21 @@ def _ids(items: list[Json]) -> dict[str, int]:
     return {str(item["name"]): int(item["id"]) for item in items}
 
 
-def _need(found: dict[str, int], names: list[str], what: str) -> None:
+# What provisioning creates and a migration needs by name: each has its sentence in the messages catalogue.
+Needed = Literal["tracker", "status", "priority", "activity", "custom field", "project custom field",
+                 "user custom field", "time entry custom field", "role", "group"]
+
+
+def need_error(what: Needed, missing: list[str]) -> ConfigError:
+    """The refusal when Redmine lacks what the mappings name (English id; the catalogue has its Russian)."""
+    return ConfigError(f"Redmine has no {what} {', '.join(missing)}: run `helpdesk provision` first "
+                       f"(see `helpdesk doctor`)")
+
+
+def _need(found: dict[str, int], names: list[str], what: Needed) -> None:
     missing = [n for n in names if n not in found]
     if missing:
-        raise ConfigError(f"Redmine has no {what} {', '.join(missing)}: run `helpdesk provision` first "
-                          f"(see `helpdesk doctor`)")
+        raise need_error(what, missing)
 
 
 def read_live(gateway: Gateway, mappings: Mappings) -> LiveRedmine:

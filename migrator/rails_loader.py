@@ -37,7 +37,15 @@ from typing import Any
 from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.export import Export
 from helpdesk_core.export_model import Attachment
-from migrator.engine import AttachmentRefused, CommentAct, ComplaintAct, TicketMigration, fingerprint
+from migrator.engine import (
+    AttachmentRefused,
+    CommentAct,
+    ComplaintAct,
+    TicketMigration,
+    bytes_refused,
+    fingerprint,
+    read_refused,
+)
 from migrator.outcome import Finding
 from migrator.text import attachment_filename
 from migrator.timeline import issue_dates
@@ -269,10 +277,10 @@ class Spool:
                     target.write(chunk)
         except (OSError, RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
             path.unlink(missing_ok=True)
-            raise AttachmentRefused(f"file cannot be read ({type(exc).__name__})") from None
+            raise read_refused(exc) from None
         if size != att.size or digest.hexdigest() != att.sha256:
             path.unlink(missing_ok=True)
-            raise AttachmentRefused("file content does not match its size and sha256 (read for the upload)")
+            raise bytes_refused()
         os.chmod(path, 0o644)
         return path
 
@@ -333,7 +341,7 @@ class RailsLoader:
                 try:
                     path = self.spool.copy(tm.export, att)
                 except AttachmentRefused as exc:
-                    lost.append(tm.attachment_lost(att, str(exc)))
+                    lost.append(tm.attachment_lost(att, exc.kind, str(exc)))
                     continue
                 refs.append(f"a{len(attachments)}")
                 attachments.append({"ref": refs[-1], "filename": attachment_filename(att.filename),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from admin.billing import BillingRules, Month, bill_report, compute_bill
-from helpdesk_core.messages import ENGLISH, RUSSIAN, language_from, messages_for
+from helpdesk_core.messages import ENGLISH, RUSSIAN, RUSSIAN_MESSAGES, language_from, messages_for
 from helpdesk_core.report import Report, report_to_json
+from migrator.live import Needed, need_error
 from migrator.outcome import KINDS, VERBS, Finding, MigrationResult
 from migrator.report import migration_report, verify_report
 from migrator.verify import VerifyResult
@@ -173,3 +176,28 @@ def test_pydantics_own_words_for_a_wrong_key_read_in_russian() -> None:
     assert RU.text("/tmp/m.yaml:97, key 'settings.colour': Extra inputs are not permitted") == (
         "/tmp/m.yaml:97, ключ «settings.colour»: такого ключа нет (лишний ключ: опечатка?)")
     assert RU.text("key 'redmine.url': Field required") == "ключ «redmine.url»: обязательный ключ не задан"
+
+
+@pytest.mark.parametrize("what", typing.get_args(Needed))
+def test_what_a_migration_needs_from_redmine_is_said_in_russian(what: str) -> None:
+    """migrator/live.py's refusal (a tracker, a custom field… provisioning never created), every kind."""
+    error = need_error(what, ["Первое", "Второе"])  # type: ignore[arg-type]
+    ru = RUSSIAN_MESSAGES.text(str(error))
+    assert ru.startswith("в Redmine не хватает ") and ru.endswith(
+        ": Первое, Второе — сначала выполните `helpdesk provision` (см. `helpdesk doctor`)"), ru
+    assert not re.search(r"[A-Za-z]", re.sub(r"`[^`]*`|Redmine", "", ru)), ru
+    assert ENGLISH.text(str(error)) == str(error) and str(error).startswith(f"Redmine has no {what} Первое, Второе")
+
+
+def test_the_client_role_and_no_companies_refusals_read_in_russian() -> None:
+    from admin.companies import load_directory
+    from helpdesk_core.errors import ConfigError
+
+    role = ConfigError("Redmine has no role 'Клиент' (run helpdesk provision)", key="roles.client.name")
+    assert (RUSSIAN_MESSAGES.text(str(role))
+            == "ключ «roles.client.name»: в Redmine нет роли «Клиент» (выполните helpdesk provision)")
+    with pytest.raises(ConfigError) as raised:
+        load_directory(None, None, [])
+    assert RUSSIAN_MESSAGES.text(str(raised.value)) == (
+        "ключ «--companies»: нет компаний: в Redmine нет проекта с ID компании портала (выполните миграцию), "
+        "и не указаны ни --companies ФАЙЛ, ни --export КАТАЛОГ")
