@@ -105,3 +105,20 @@ def test_a_comment_under_the_wrong_account_names_both_people(migrated: dict[str,
         assert shown["offscreen"] == [] and shown["cut"] == []
         assert shown["links"] >= 1
         screenshot(html, SHOTS / f"test-verify-{width}.png", size=(width, 1200))
+
+
+def test_a_later_run_without_the_option_keeps_the_runs_attachment_limit(migrated: dict[str, Any],
+                                                                        redmine: LocalRedmine) -> None:
+    """One decision for verify, plan and run: without --attachment-limit-kb a later run takes the
+    limit the migration recorded (200 KB), not mappings.yaml's 5 MB, and records it again."""
+    import sqlite3
+
+    export, state = str(migrated["export"]), str(migrated["state"])
+    planned = helpdesk(redmine, "migrate", "plan", export, "--state", state, "--format", "json")
+    assert planned.returncode in (0, 3), planned.stderr[-2000:]
+    again = helpdesk(redmine, "migrate", "run", export, "--state", state, "--format", "json")
+    assert again.returncode in (0, 3), again.stderr[-2000:]
+    assert json.loads(again.stdout)["requests"]["writes"] == 0
+    with sqlite3.connect(state) as db:
+        recorded = dict(db.execute("SELECT name, value FROM run_settings").fetchall())
+    assert recorded["attachment_limit_kb"] == "200"
