@@ -190,6 +190,13 @@ RUSSIAN: Mapping[str, str] = {
     "also has {names}": "лишние права {names}",
     "issues visibility {have} (want {want})": "видимость задач {have} (нужно {want})",
     "403 forbidden": "403: доступ запрещён",
+    "language": "язык",
+    "Redmine's default language": "язык Redmine по умолчанию",
+    "Russian": "русский",
+    "{language}, not Russian: clients read pages and emails in it":
+        "{language}, а не русский: на нём клиенты читают страницы и письма",
+    "not read: the REST API does not expose it; provisioning sets Russian":
+        "не прочитан: REST API его не показывает; настройка (provision) ставит русский",
     # migration
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",
