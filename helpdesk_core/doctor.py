@@ -44,7 +44,9 @@ Notifications = Literal["on", "off", "unknown"]
 EMAIL_SETTINGS_RUBY = """require 'json'
 events = Setting.notified_events.reject(&:blank?)
 puts({"notified_events" => events, "delivery_method" => ActionMailer::Base.delivery_method.to_s,
-      "default_language" => Setting.default_language.to_s}.to_json)
+      "default_language" => Setting.default_language.to_s,
+      "account_languages" => User.where(type: 'User', admin: false).where.not(status: User::STATUS_LOCKED)
+                                 .group(:language).count}.to_json)
 """
 # Where the client role may write the migration's fields (a field permission is not exposed over REST):
 # [field, tracker, status] for every pair without a read-only rule, and each tracker's first status.
@@ -78,6 +80,8 @@ class EmailSettings(BaseModel):
     delivery_method: str = ""
     # Redmine's default language (accounts without their own speak it): provisioning sets Russian
     default_language: str = ""
+    # language -> how many unlocked non-administrator accounts have it of their own ("": the default's)
+    account_languages: dict[str, int] = {}
     # [field, tracker, status] where the client role may write a field of the migration (None: not read)
     client_writable: list[tuple[str, str, str]] | None = None
     first_statuses: dict[str, str | None] = {}
@@ -195,6 +199,7 @@ def run_doctor(gateway: Gateway, mappings: Mappings, *, rails_runner: list[str] 
         checks.append(_email_settings_check(real, marker))
         checks.append(_client_locks_check(real, MODES[state]))
         checks.append(_language_check(real))
+        checks.append(_account_languages_check(real))
     else:
         checks.append(_notifications_check(fields))
         checks.append(Check(area="notifications", subject="Redmine's email settings", status="warning",
@@ -261,6 +266,18 @@ def _language_check(real: EmailSettings) -> Check:
     return Check(area="language", subject=subject, status="problem",
                  detail=f"{real.default_language or 'none'}, not Russian: clients read pages and emails in it",
                  fix=PROVISION_FIX)
+
+
+def _account_languages_check(real: EmailSettings) -> Check:
+    """Accounts with another language of their own: Redmine stores its default of the moment in every
+    account it makes, so one made before provisioning set Russian keeps English whatever the default."""
+    subject = "accounts' own language"
+    others = sum(n for language, n in real.account_languages.items() if language not in ("", REDMINE_LANGUAGE))
+    if not others:
+        return Check(area="language", subject=subject, status="ok", detail="Russian or the default")
+    detail = f"{others} accounts (not administrators) read pages and emails in another language of their own"
+    fix = "set Russian where it was not the person's choice: Administration → Users → the account → Language"
+    return Check(area="language", subject=subject, status="warning", detail=detail, fix=fix)
 
 
 def _field_label(name: str) -> str:

@@ -197,6 +197,13 @@ RUSSIAN: Mapping[str, str] = {
         "{language}, а не русский: на нём клиенты читают страницы и письма",
     "not read: the REST API does not expose it; provisioning sets Russian":
         "не прочитан: REST API его не показывает; настройка (provision) ставит русский",
+    "accounts' own language": "собственный язык учётных записей",
+    "Russian or the default": "русский или язык по умолчанию",
+    "{n} accounts (not administrators) read pages and emails in another language of their own":
+        "учётных записей (не администраторов), читающих страницы и письма на другом своём языке: {n}",
+    "set Russian where it was not the person's choice: Administration → Users → the account → Language":
+        "поставьте русский там, где его не выбирал сам человек: Администрирование → Пользователи → "
+        "учётная запись → Язык",
     # migration
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",

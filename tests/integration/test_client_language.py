@@ -66,10 +66,15 @@ def runner_cmd(redmine: LocalRedmine) -> str:
                           capture_output=True, check=True).stdout.strip()
 
 
-def language_check(redmine: LocalRedmine) -> dict[str, Any]:
+def language_checks(redmine: LocalRedmine) -> dict[str, dict[str, Any]]:
+    """doctor's language checks (with the rails runner) by subject."""
     done = helpdesk(redmine, "doctor", "--rails-runner", runner_cmd(redmine), "--format", "json")
     assert done.returncode in (0, 3), done.stderr[-2000:]
-    return next(c for c in json.loads(done.stdout)["checks"] if c["area"] == "language")
+    return {c["subject"]: c for c in json.loads(done.stdout)["checks"] if c["area"] == "language"}
+
+
+def language_check(redmine: LocalRedmine) -> dict[str, Any]:
+    return language_checks(redmine)["Redmine's default language"]
 
 
 def test_provision_makes_russian_the_default_once_and_doctor_reports_another_one(
@@ -90,6 +95,28 @@ def test_without_a_rails_runner_doctor_says_the_language_was_not_read(redmine: L
     done = helpdesk(redmine, "doctor", "--verbose")
     assert done.returncode in (0, 3), done.stderr[-2000:]
     assert "язык: язык Redmine по умолчанию  не прочитан: REST API его не показывает" in done.stdout
+
+
+def others(check: dict[str, Any]) -> int:
+    """How many accounts the doctor found reading another language of their own (0 when fine)."""
+    return int(check["detail"].split()[0]) if check["status"] == "warning" else 0
+
+
+def test_doctor_warns_of_an_account_that_keeps_english_of_its_own(redmine: LocalRedmine, unique: str) -> None:
+    """As Redmine makes every account made before provisioning set Russian: a language of its own."""
+    gw = redmine.gateway()
+    before = others(language_checks(redmine)["accounts' own language"])
+    user = gw.post("/users.json", {"user": {"login": f"english{unique}", "firstname": "Джон", "lastname": "Смит",
+                                            "mail": f"english{unique}@example.com", "generate_password": True,
+                                            "language": "en", "mail_notification": "none"}})["user"]
+    try:
+        check = language_checks(redmine)["accounts' own language"]
+        assert check["status"] == "warning" and others(check) == before + 1, check
+        done = helpdesk(redmine, "doctor", "--rails-runner", runner_cmd(redmine))
+        assert done.returncode in (0, 3), done.stderr[-2000:]
+        assert f"читающих страницы и письма на другом своём языке: {before + 1}" in done.stdout
+    finally:
+        gw.delete(f"/users/{user['id']}.json")
 
 
 def mails_to(redmine: LocalRedmine, issue: int, address: str) -> list[dict[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk_core.doctor import EmailSettings, _language_check
+from helpdesk_core.doctor import EmailSettings, _account_languages_check, _language_check
 from helpdesk_core.mail_preferences import with_client_preferences
 from helpdesk_core.mappings import load_mappings
 from helpdesk_core.messages import messages_for
@@ -35,3 +35,13 @@ def test_doctor_finds_a_russian_default_fine() -> None:
     check = _language_check(EmailSettings(notified_events=[], default_language="ru"))
     assert check.status == "ok"
     assert messages_for("ru").text(check.detail) == "русский"
+
+
+def test_doctor_warns_of_accounts_keeping_another_language_of_their_own() -> None:
+    """Redmine stored its default of the moment (English) in accounts made before provisioning."""
+    mixed = _account_languages_check(EmailSettings(notified_events=[], account_languages={"": 1, "ru": 9, "en": 2}))
+    assert mixed.status == "warning"
+    assert messages_for("ru").text(mixed.detail) == (
+        "учётных записей (не администраторов), читающих страницы и письма на другом своём языке: 2")
+    fine = _account_languages_check(EmailSettings(notified_events=[], account_languages={"": 1, "ru": 9}))
+    assert fine.status == "ok"
