@@ -197,10 +197,10 @@ RUSSIAN: Mapping[str, str] = {
         "{language}, а не русский: на нём клиенты читают страницы и письма",
     "not read: the REST API does not expose it; provisioning sets Russian":
         "не прочитан: REST API его не показывает; настройка (provision) ставит русский",
-    "accounts' own language": "собственный язык учётных записей",
+    "accounts' own language": "язык учётных записей",
     "Russian or the default": "русский или язык по умолчанию",
     "{n} accounts (not administrators) read pages and emails in another language of their own":
-        "учётных записей (не администраторов), читающих страницы и письма на другом своём языке: {n}",
+        "свой язык, не русский, у учётных записей (не администраторов): {n}; на нём они читают страницы и письма",
     "set Russian where it was not the person's choice: Administration → Users → the account → Language":
         "поставьте русский там, где его не выбирал сам человек: Администрирование → Пользователи → "
         "учётная запись → Язык",

@@ -114,7 +114,7 @@ def test_doctor_warns_of_an_account_that_keeps_english_of_its_own(redmine: Local
         assert check["status"] == "warning" and others(check) == before + 1, check
         done = helpdesk(redmine, "doctor", "--rails-runner", runner_cmd(redmine))
         assert done.returncode in (0, 3), done.stderr[-2000:]
-        assert f"читающих страницы и письма на другом своём языке: {before + 1}" in done.stdout
+        assert f"свой язык, не русский, у учётных записей (не администраторов): {before + 1};" in done.stdout
     finally:
         gw.delete(f"/users/{user['id']}.json")
 

@@ -42,6 +42,6 @@ def test_doctor_warns_of_accounts_keeping_another_language_of_their_own() -> Non
     mixed = _account_languages_check(EmailSettings(notified_events=[], account_languages={"": 1, "ru": 9, "en": 2}))
     assert mixed.status == "warning"
     assert messages_for("ru").text(mixed.detail) == (
-        "учётных записей (не администраторов), читающих страницы и письма на другом своём языке: 2")
+        "свой язык, не русский, у учётных записей (не администраторов): 2; на нём они читают страницы и письма")
     fine = _account_languages_check(EmailSettings(notified_events=[], account_languages={"": 1, "ru": 9}))
     assert fine.status == "ok"
