@@ -24,6 +24,7 @@ from tests.conftest import REDMINE_LOCAL, REPO, LocalRedmine
 from tests.integration.mail_probe import CATCH_MAIL
 from tests.integration.test_admin_registrations import World, _run, world  # noqa: F401 (fixture)
 from tests.integration.test_client_sees_no_marker import FOUND, _login, client_session, hours_export, issue_id, run
+from tests.integration.test_loader import with_loader
 
 pytestmark = pytest.mark.redmine
 
@@ -163,6 +164,15 @@ def test_a_client_migrated_while_the_default_is_english_reads_russian_pages_csv_
     assert any(f"Создана новая задача #{issue}" in body for body in bodies), mails
     assert any(f"Задача #{issue} была обновлена" in body and "Ответ поддержки" in body for body in bodies), mails
     assert all("has been" not in m["body"] and "Issue #" not in m["body"] for m in mails), mails
+
+
+def test_the_rails_loader_run_gives_its_accounts_russian_too(
+        redmine: LocalRedmine, tmp_path: Path, english_default: None) -> None:
+    """`--loader rails` writes tickets natively but makes accounts through the same REST code: same language."""
+    token = os.urandom(3).hex()
+    run(redmine, "migrate", "run", str(hours_export(tmp_path / "export", token)), "--state",
+        str(tmp_path / "l.sqlite"), *with_loader(redmine), codes=FOUND)
+    assert languages(redmine, f"client.{token}", f"sk.{token}") == {f"client.{token}": "ru", f"sk.{token}": "ru"}
 
 
 def test_an_approved_client_registered_in_english_reads_russian(
