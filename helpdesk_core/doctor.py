@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from helpdesk_core.catalog import Catalog
 from helpdesk_core.errors import AuthError, ForbiddenError, RedmineError
 from helpdesk_core.gateway import Gateway
+from helpdesk_core.mail_preferences import REDMINE_LANGUAGE
 from helpdesk_core.mappings import Mappings
 from helpdesk_core.provision import NOTIFICATIONS_MARKER_FIELD
 from helpdesk_core.ruby import ruby_script
@@ -42,7 +43,10 @@ Notifications = Literal["on", "off", "unknown"]
 # Redmine's own email settings, read inside Redmine (the REST API does not expose them).
 EMAIL_SETTINGS_RUBY = """require 'json'
 events = Setting.notified_events.reject(&:blank?)
-puts({"notified_events" => events, "delivery_method" => ActionMailer::Base.delivery_method.to_s}.to_json)
+puts({"notified_events" => events, "delivery_method" => ActionMailer::Base.delivery_method.to_s,
+      "default_language" => Setting.default_language.to_s,
+      "account_languages" => User.where(type: 'User', admin: false).where.not(status: User::STATUS_LOCKED)
+                                 .group(:language).count}.to_json)
 """
 # Where the client role may write the migration's fields (a field permission is not exposed over REST):
 # [field, tracker, status] for every pair without a read-only rule, and each tracker's first status.
@@ -74,6 +78,10 @@ class EmailSettings(BaseModel):
 
     notified_events: list[str]
     delivery_method: str = ""
+    # Redmine's default language (accounts without their own speak it): provisioning sets Russian
+    default_language: str = ""
+    # language -> how many unlocked non-administrator accounts have it of their own ("": the default's)
+    account_languages: dict[str, int] = {}
     # [field, tracker, status] where the client role may write a field of the migration (None: not read)
     client_writable: list[tuple[str, str, str]] | None = None
     first_statuses: dict[str, str | None] = {}
@@ -190,12 +198,16 @@ def run_doctor(gateway: Gateway, mappings: Mappings, *, rails_runner: list[str] 
         state, source = real.state, "rails"
         checks.append(_email_settings_check(real, marker))
         checks.append(_client_locks_check(real, MODES[state]))
+        checks.append(_language_check(real))
+        checks.append(_account_languages_check(real))
     else:
         checks.append(_notifications_check(fields))
         checks.append(Check(area="notifications", subject="Redmine's email settings", status="warning",
                             detail=real or "not read: the REST API does not expose them; the mode is the last "
                             "provisioning run's record",
                             fix="pass --rails-runner CMD (or HELPDESK_RAILS_RUNNER) to read Redmine's own settings"))
+        checks.append(Check(area="language", subject="Redmine's default language", status="info",
+                            detail="not read: the REST API does not expose it; provisioning sets Russian"))
     mode = MODES[state]
     checks.append(_mode_check(mode))
     if expect is not None and mode != expect:
@@ -243,6 +255,29 @@ def _client_locks_check(real: EmailSettings, mode: Mode) -> Check:
         return Check(area="workflow", subject=subject, status="ok",
                      detail="writable by clients in the first status until go-live")
     return Check(area="workflow", subject=subject, status="ok", detail="locked for clients in every status")
+
+
+def _language_check(real: EmailSettings) -> Check:
+    """Redmine's default language: what clients read in it (pages, emails, CSV) when their account
+    has no language of its own; anything but Russian is a problem (regulation: clients read Russian)."""
+    subject = "Redmine's default language"
+    if real.default_language == REDMINE_LANGUAGE:
+        return Check(area="language", subject=subject, status="ok", detail="Russian")
+    return Check(area="language", subject=subject, status="problem",
+                 detail=f"{real.default_language or 'none'}, not Russian: clients read pages and emails in it",
+                 fix=PROVISION_FIX)
+
+
+def _account_languages_check(real: EmailSettings) -> Check:
+    """Accounts with another language of their own: Redmine stores its default of the moment in every
+    account it makes, so one made before provisioning set Russian keeps English whatever the default."""
+    subject = "accounts' own language"
+    others = sum(n for language, n in real.account_languages.items() if language not in ("", REDMINE_LANGUAGE))
+    if not others:
+        return Check(area="language", subject=subject, status="ok", detail="Russian or the default")
+    detail = f"{others} accounts (not administrators) read pages and emails in another language of their own"
+    fix = "set Russian where it was not the person's choice: Administration → Users → the account → Language"
+    return Check(area="language", subject=subject, status="warning", detail=detail, fix=fix)
 
 
 def _field_label(name: str) -> str:

@@ -211,6 +211,20 @@ RUSSIAN: Mapping[str, str] = {
     "also has {names}": "лишние права {names}",
     "issues visibility {have} (want {want})": "видимость задач {have} (нужно {want})",
     "403 forbidden": "403: доступ запрещён",
+    "language": "язык",
+    "Redmine's default language": "язык Redmine по умолчанию",
+    "Russian": "русский",
+    "{language}, not Russian: clients read pages and emails in it":
+        "{language}, а не русский: на нём клиенты читают страницы и письма",
+    "not read: the REST API does not expose it; provisioning sets Russian":
+        "не прочитан: REST API его не показывает; настройка (provision) ставит русский",
+    "accounts' own language": "язык учётных записей",
+    "Russian or the default": "русский или язык по умолчанию",
+    "{n} accounts (not administrators) read pages and emails in another language of their own":
+        "свой язык, не русский, у учётных записей (не администраторов): {n}; на нём они читают страницы и письма",
+    "set Russian where it was not the person's choice: Administration → Users → the account → Language":
+        "поставьте русский там, где его не выбирал сам человек: Администрирование → Пользователи → "
+        "учётная запись → Язык",
     # migration
     "Migration plan (nothing written)": "План миграции (ничего не записано)",
     "Migration run": "Миграция",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from helpdesk_core.mail_preferences import REDMINE_LANGUAGE
 from helpdesk_core.mappings import Mappings
 from helpdesk_core.ruby import ruby_script
 
@@ -299,7 +300,9 @@ def provision_payload(mappings: Mappings, notifications: NotificationSwitch = "k
     # domain (admin/registrations.py); "2" (manual) would prove nothing.
     settings: dict[str, Any] = {"rest_api_enabled": "1", "self_registration": "1",
                                 "text_formatting": mappings.settings.text_formatting,
-                                "attachment_max_size": str(mappings.settings.attachment_max_size_kb)}
+                                "attachment_max_size": str(mappings.settings.attachment_max_size_kb),
+                                # what clients read in Redmine (pages, its emails, CSV encoding): Russian
+                                "default_language": REDMINE_LANGUAGE}
     if notifications == "off":
         settings["notified_events"] = []
     elif notifications == "on":

@@ -42,7 +42,7 @@ from helpdesk_core.export import BadRecord, Export, open_export
 from helpdesk_core.export_model import Attachment, Comment, Company, Complaint, Ticket, TimeEntry, User
 from helpdesk_core.gateway import Gateway
 from helpdesk_core.identifiers import project_identifier
-from helpdesk_core.mail_preferences import CLIENT_PREFERENCES, STEADY_MAIL_NOTIFICATION
+from helpdesk_core.mail_preferences import CLIENT_PREFERENCES, REDMINE_LANGUAGE, STEADY_MAIL_NOTIFICATION
 from helpdesk_core.mappings import Mappings
 from migrator.decide import (
     LoggedTime,
@@ -467,7 +467,7 @@ class Migration:
             payload = {"user": {
                 "login": login, **redmine_names(user.first_name, user.last_name, login), "mail": user.email,
                 "generate_password": True, "send_information": False, "must_change_passwd": False,
-                "mail_notification": STEADY_MAIL_NOTIFICATION, "status": 1,
+                "mail_notification": STEADY_MAIL_NOTIFICATION, "language": REDMINE_LANGUAGE, "status": 1,
                 "custom_fields": [{"id": self.live.user_fields["portal_user_id"], "value": user.id}]}}
             if user.kind == "client":
                 payload["pref"] = CLIENT_PREFERENCES
@@ -549,7 +549,7 @@ class Migration:
             return UserRef(int(existing["id"]), str(existing["login"]), spec.firstname, "standin", owned=False)
         payload = {"user": {"login": spec.login, "firstname": spec.firstname, "lastname": spec.lastname,
                             "mail": spec.mail, "generate_password": True, "send_information": False,
-                            "mail_notification": "none", "status": 1}}
+                            "mail_notification": "none", "language": REDMINE_LANGUAGE, "status": 1}}
         created = self._write("user", "create", lambda: self.gateway.post(
             "/users.json", payload, recover=lambda: self._find_user(spec.mail, None)))
         user_id = int(created["user"]["id"]) if isinstance(created, dict) else int(created)

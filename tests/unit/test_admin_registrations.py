@@ -232,8 +232,11 @@ def test_bad_csv_is_a_config_error(tmp_path: Path, text: str) -> None:
 
 
 # activation carries the client's steady-state email preferences (О7: told of their own new tickets)
-ACTIVATED = {"user": {"status": 1, "mail_notification": "only_my_events"}, "pref": {"no_self_notified": "0"}}
-CLIENT_PREFERENCES = {"user": {"mail_notification": "only_my_events"}, "pref": {"no_self_notified": "0"}}
+# and the regulation's language (an account registered from an English page has "en" of its own)
+ACTIVATED = {"user": {"status": 1, "mail_notification": "only_my_events", "language": "ru"},
+             "pref": {"no_self_notified": "0"}}
+CLIENT_PREFERENCES = {"user": {"mail_notification": "only_my_events", "language": "ru"},
+                      "pref": {"no_self_notified": "0"}}
 
 
 class RecordingGateway:
