@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +38,8 @@ def test_plan_text_and_html_show_what_the_client_will_receive(world: World, tmp_
     assert text.returncode == 0, text.stderr
     out = text.stdout
     link = f"{world.live.url}/issues/{issue}"
-    assert "feedback-reminder: 1" in out and "сообщений клиентам" in out
+    # the count per rule (the summary table's row), then the rule's own section
+    assert re.search(r"feedback-reminder\s*│\s*1\s", out) and "сообщений клиентам" in out, out
     assert subject in out and world.project in out and link in out
     assert "Клиент прочитает" in out and _words(notes) in _words(out)  # the whole text, word for word
     assert [line for line in out.splitlines() if len(line) > 80 and str(page) not in line] == []
