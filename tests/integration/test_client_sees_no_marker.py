@@ -161,14 +161,20 @@ def test_a_lost_answer_and_a_kill_after_the_post_never_log_hours_twice(redmine: 
     each_id_once(killed)
 
 
-def test_entries_of_an_earlier_version_are_recognised_by_their_comment_marker(
-        redmine: LocalRedmine, tmp_path: Path) -> None:
-    """An old migration: the marker opened the comment and the field did not exist (empty)."""
+def migrated_hours(redmine: LocalRedmine, tmp_path: Path) -> tuple[str, Path, Any, int]:
+    """A fresh hours export migrated (exit code checked by `run`): its token, export, a gateway, the issue."""
     token = os.urandom(3).hex()
     export = hours_export(tmp_path / "export", token)
     run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), codes=FOUND)
     gw = redmine.gateway()
-    issue, field = issue_id(gw, f"TK{token}"), field_ids(gw)[TIME_FIELD]
+    return token, export, gw, issue_id(gw, f"TK{token}")
+
+
+def test_entries_of_an_earlier_version_are_recognised_by_their_comment_marker(
+        redmine: LocalRedmine, tmp_path: Path) -> None:
+    """An old migration: the marker opened the comment and the field did not exist (empty)."""
+    token, export, gw, issue = migrated_hours(redmine, tmp_path)
+    field = field_ids(gw)[TIME_FIELD]
     for source, comment in carried(time_entries(gw, issue), field).items():
         [e] = [e for e in time_entries(gw, issue) if carried([e], field) == {source: comment}]
         gw.put(f"/time_entries/{e['id']}.json", {"time_entry": {
@@ -241,11 +247,7 @@ def _login(url: str, login: str, password: str) -> requests.Session:
 
 def test_the_clients_web_pages_show_the_hours_and_their_comments_without_portal_ids(
         redmine: LocalRedmine, tmp_path: Path) -> None:
-    token = os.urandom(3).hex()
-    export = hours_export(tmp_path / "export", token)
-    run(redmine, "migrate", "run", str(export), "--state", str(tmp_path / "l.sqlite"), codes=FOUND)
-    gw = redmine.gateway()
-    issue = issue_id(gw, f"TK{token}")
+    token, _, gw, issue = migrated_hours(redmine, tmp_path)
     session = client_session(redmine, token)
     project = gw.get(f"/issues/{issue}.json")["issue"]["project"]["id"]
     # the hidden field's column asked for by name: Redmine offers it to support only
