@@ -101,7 +101,8 @@ class Ledger:
         """How many tickets the ledger records as migrated, and up to `size` of their issue ids
         spread over the range (lowest, middle, highest): enough to tell whose Redmine it is."""
         with self._lock:
-            ids = [row[0] for row in self._db.execute("SELECT issue_id FROM ticket_done ORDER BY issue_id")]
+            ids = [row[0] for row in self._db.execute(  # a hand-edited ledger may hold anything: ids only
+                "SELECT issue_id FROM ticket_done WHERE typeof(issue_id) = 'integer' ORDER BY issue_id")]
         if len(ids) <= size:
             return len(ids), ids
         step = (len(ids) - 1) / (size - 1) if size > 1 else 0

@@ -240,4 +240,6 @@ def test_the_ledger_sample_spans_its_issues(tmp_path: Path) -> None:
         ledger.mark_ticket_done(f"T{n}", "f", n * 10)
     assert ledger.done_issue_sample(3) == (10, [10, 50, 100])  # lowest, middle, highest
     assert ledger.done_issue_sample(20) == (10, [n * 10 for n in range(1, 11)])
+    ledger._db.execute("INSERT INTO ticket_done VALUES ('T99', 'f', '../users/1')")  # hand-edited
+    assert ledger.done_issue_sample(3) == (10, [10, 50, 100])  # never a path, never counted
     ledger.close()
